@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { verifyOciSignature, type Caller, type PublicKeyLookup } from './auth/signature.js';
+import { fromFrameworkError, STATUS_BY_CODE, type OciErrorBody } from './errors.js';
+import { rawBody } from './request.js';
+import { registerCompartmentRoutes } from './routes/compartments.js';
+import { registerConfirmationRoutes } from './routes/confirmation.js';
+import { registerMessageRoutes } from './routes/messages.js';
+import { registerSubscriptionRoutes } from './routes/subscriptions.js';
+import { registerTopicRoutes } from './routes/topics.js';
+import { HeraldError, NotAuthenticatedError, TooManyRequestsError } from '../core/errors.js';
+import type { SubscriptionLinks } from '../core/links.js';
+import type { MessageService } from '../core/messages.js';
+import type { SubscriptionService } from '../core/subscriptions.js';
+import type { TopicService } from '../core/topics.js';
+import type { Store } from '../store/store.js';
+
+/** Herald's own API, beside the OCI one and signed the same way. */
+export const HERALD_PREFIX = '/herald/v1';
+export const OCI_PREFIX = '/20181201';
+/** Generous enough for a 64 KB message JSON-escaped; the domain enforces the real limit. */
+const BODY_LIMIT = 1024 * 1024;
+
+export interface ApiDeps {
+  store: Store;
+  topics: TopicService;
+  subscriptions: SubscriptionService;
+  messages: MessageService;
+  links: SubscriptionLinks;
+  publicKeys: PublicKeyLookup;
+  /** The origin clients reach Herald at; it is the topic's apiEndpoint. */
+  publicUrl: () => string;
+  logger: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller | null;
+    /** The URL exactly as the client sent it, before rewriting: the signature covers it. */
+    signedUrl: string;
+  }
+  interface FastifyContextConfig {
+    /** Routes whose authority is a token in the URL rather than a signature. */
+    unsigned?: boolean;
+  }
+}
+
+/** The authenticated caller; routes behind the signature hook always have one. */
+export function callerOf(req: FastifyRequest): Caller {
+  if (req.caller === null) throw new NotAuthenticatedError();
+  return req.caller;
+}
+
+export function buildHttpServer(deps: ApiDeps): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request log lines cost more than the request on the publish hot path.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: 'opc-request-id',
+    genReqId: () => randomUUID().replace(/-/g, '').toUpperCase(),
+    // The SDK turns an endpoint with a trailing slash into //20181201/...; accept it.
+    rewriteUrl: (req) => {
+      (req as { heraldOriginalUrl?: string }).heraldOriginalUrl = req.url;
+      return (req.url ?? '/').replace(/^\/{2,}/, '/');
+    },
+  });
+
+  app.decorateRequest('caller', null);
+  app.decorateRequest('signedUrl', '');
+  // Every body is kept as raw bytes: the signature hashes them and each route parses its own JSON.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (req, reply) => {
+    req.signedUrl = (req.raw as { heraldOriginalUrl?: string }).heraldOriginalUrl ?? req.raw.url ?? req.url;
+    reply.header('opc-request-id', req.id);
+  });
+
+  app.addHook('preHandler', async (req) => {
+    const url = req.url;
+    const guarded = url.startsWith(OCI_PREFIX + '/') || url.startsWith(HERALD_PREFIX + '/');
+    if (!guarded || req.routeOptions.config.unsigned === true) return;
+    req.caller = await verifyOciSignature(
+      { method: req.method, url: req.signedUrl, headers: req.headers, body: rawBody(req) },
+      deps.publicKeys,
+    );
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    let body: OciErrorBody;
+    if (err instanceof HeraldError) {
+      body = { code: err.code, message: err.message };
+      if (err instanceof TooManyRequestsError) reply.header('retry-after', String(err.retryAfterSeconds));
+    } else {
+      const mapped = fromFrameworkError(err as { code?: string; statusCode?: number; message: string });
+      if (mapped === undefined) {
+        req.log.error({ err, url: req.url, method: req.method }, 'unhandled error');
+        body = { code: 'InternalServerError', message: 'Internal error; see the server log for opc-request-id ' + req.id + '.' };
+      } else {
+        body = mapped;
+      }
+    }
+    if (body.code === 'NotAuthenticated') req.log.info({ url: req.url, reason: body.message }, 'request not authenticated');
+    void reply.status(STATUS_BY_CODE[body.code]).type('application/json').send(body);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).type('application/json').send({ code: 'NotFound', message: `No route for ${req.method} ${req.url}.` });
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  registerTopicRoutes(app, deps);
+  registerSubscriptionRoutes(app, deps);
+  registerConfirmationRoutes(app, deps);
+  registerMessageRoutes(app, deps);
+  registerCompartmentRoutes(app, deps);
+  return app;
+}

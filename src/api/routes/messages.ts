@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { callerOf, OCI_PREFIX, type ApiDeps } from '../http-server.js';
+import { header, parseJson } from '../request.js';
+
+const messageDetails = z.object({ title: z.string().optional(), body: z.string() });
+
+export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId/messages`, async (req, reply) => {
+    const details = parseJson(req, messageDetails, 'MessageDetails');
+    // messageType is a request header in the SDKs, not a query parameter.
+    const result = await deps.messages.publish(callerOf(req).tenancyId, req.params.topicId, details, header(req, 'messagetype'));
+    return reply.status(202).send({ messageId: result.messageId, timeStamp: new Date(result.publishedAt).toISOString() });
+  });
+}

@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import { callerOf, HERALD_PREFIX, OCI_PREFIX, type ApiDeps } from '../http-server.js';
+import { header, parseJson, query } from '../request.js';
+import {
+  createSubscriptionDetails,
+  toSubscription,
+  toSubscriptionSummary,
+  toUpdateSubscriptionDetails,
+  updateSubscriptionDetails,
+} from '../wire/subscriptions.js';
+import { changeCompartmentDetails } from '../wire/topics.js';
+import { decodePageToken, encodePageToken, parseLimit } from '../../core/pagination.js';
+
+type ById = { Params: { subscriptionId: string } };
+
+export function registerSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { subscriptions } = deps;
+
+  app.post(`${OCI_PREFIX}/subscriptions`, async (req, reply) => {
+    const details = parseJson(req, createSubscriptionDetails, 'CreateSubscriptionDetails');
+    const sub = await subscriptions.create(callerOf(req).tenancyId, details, header(req, 'opc-retry-token'));
+    return reply.header('etag', sub.etag).send(toSubscription(sub));
+  });
+
+  app.get(`${OCI_PREFIX}/subscriptions`, async (req, reply) => {
+    const q = query(req);
+    const limit = parseLimit(q.limit);
+    const offset = decodePageToken(q.page);
+    const page = await subscriptions.list(callerOf(req).tenancyId, { compartmentId: q.compartmentId, topicId: q.topicId, offset, limit });
+    if (page.nextOffset !== null) reply.header('opc-next-page', encodePageToken(page.nextOffset));
+    return reply.send(page.items.map(toSubscriptionSummary));
+  });
+
+  app.get<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId`, async (req, reply) => {
+    const sub = await subscriptions.get(callerOf(req).tenancyId, req.params.subscriptionId);
+    return reply.header('etag', sub.etag).send(toSubscription(sub));
+  });
+
+  app.put<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId`, async (req, reply) => {
+    const details = parseJson(req, updateSubscriptionDetails, 'UpdateSubscriptionDetails');
+    const sub = await subscriptions.update(
+      callerOf(req).tenancyId,
+      req.params.subscriptionId,
+      {
+        maxRetryDurationMs: details.deliveryPolicy?.backoffRetryPolicy?.maxRetryDuration,
+        freeformTags: details.freeformTags,
+        definedTags: details.definedTags,
+      },
+      header(req, 'if-match'),
+    );
+    return reply.header('etag', sub.etag).send(toUpdateSubscriptionDetails(sub));
+  });
+
+  app.delete<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId`, async (req, reply) => {
+    await subscriptions.delete(callerOf(req).tenancyId, req.params.subscriptionId, header(req, 'if-match'));
+    return reply.status(204).send();
+  });
+
+  app.post<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId/actions/changeCompartment`, async (req, reply) => {
+    const details = parseJson(req, changeCompartmentDetails, 'ChangeCompartmentDetails');
+    await subscriptions.changeCompartment(
+      callerOf(req).tenancyId,
+      req.params.subscriptionId,
+      details.compartmentId,
+      header(req, 'if-match'),
+      header(req, 'opc-retry-token'),
+    );
+    return reply.status(200).send();
+  });
+
+  app.post<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId/resendConfirmation`, async (req, reply) => {
+    const sub = await subscriptions.resendConfirmation(callerOf(req).tenancyId, req.params.subscriptionId);
+    return reply.header('etag', sub.etag).send(toSubscription(sub));
+  });
+
+  // Herald's own: hands the owner the live confirmation link, for automation that cannot click.
+  app.get<ById>(`${HERALD_PREFIX}/subscriptions/:subscriptionId/confirmation-link`, async (req) => {
+    const sub = await subscriptions.get(callerOf(req).tenancyId, req.params.subscriptionId);
+    return {
+      subscriptionId: sub.id,
+      lifecycleState: sub.lifecycleState,
+      confirmationUrl: sub.lifecycleState === 'PENDING' ? deps.links.confirmationUrl(sub) : null,
+      expiresAt: sub.confirmationExpiresAt === null ? null : new Date(sub.confirmationExpiresAt).toISOString(),
+    };
+  });
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import { callerOf, OCI_PREFIX, type ApiDeps } from '../http-server.js';
+import { header, parseJson, query } from '../request.js';
+import { changeCompartmentDetails, createTopicDetails, toNotificationTopic, topicAttributesDetails } from '../wire/topics.js';
+import { decodePageToken, encodePageToken, parseLimit } from '../../core/pagination.js';
+
+export function registerTopicRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { topics } = deps;
+  const wire = (t: Parameters<typeof toNotificationTopic>[0]) => toNotificationTopic(t, deps.publicUrl());
+
+  app.post(`${OCI_PREFIX}/topics`, async (req, reply) => {
+    const details = parseJson(req, createTopicDetails, 'CreateTopicDetails');
+    const topic = await topics.create(callerOf(req).tenancyId, details, header(req, 'opc-retry-token'));
+    return reply.header('etag', topic.etag).send(wire(topic));
+  });
+
+  app.get(`${OCI_PREFIX}/topics`, async (req, reply) => {
+    const q = query(req);
+    const limit = parseLimit(q.limit);
+    const offset = decodePageToken(q.page);
+    const page = await topics.list(callerOf(req).tenancyId, {
+      compartmentId: q.compartmentId,
+      id: q.id,
+      name: q.name,
+      lifecycleState: q.lifecycleState,
+      sortBy: q.sortBy,
+      sortOrder: q.sortOrder,
+      offset,
+      limit,
+    });
+    if (page.nextOffset !== null) reply.header('opc-next-page', encodePageToken(page.nextOffset));
+    if (offset > 0) reply.header('opc-previous-page', encodePageToken(Math.max(0, offset - limit)));
+    // The SDK requires a bare array here.
+    return reply.send(page.items.map(wire));
+  });
+
+  app.get<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId`, async (req, reply) => {
+    const topic = await topics.get(callerOf(req).tenancyId, req.params.topicId);
+    return reply.header('etag', topic.etag).send(wire(topic));
+  });
+
+  app.put<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId`, async (req, reply) => {
+    const details = parseJson(req, topicAttributesDetails, 'TopicAttributesDetails');
+    const topic = await topics.update(callerOf(req).tenancyId, req.params.topicId, details, header(req, 'if-match'));
+    return reply.header('etag', topic.etag).send(wire(topic));
+  });
+
+  app.delete<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId`, async (req, reply) => {
+    await topics.delete(callerOf(req).tenancyId, req.params.topicId, header(req, 'if-match'));
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId/actions/changeCompartment`, async (req, reply) => {
+    const details = parseJson(req, changeCompartmentDetails, 'ChangeCompartmentDetails');
+    await topics.changeCompartment(callerOf(req).tenancyId, req.params.topicId, details.compartmentId, header(req, 'if-match'), header(req, 'opc-retry-token'));
+    return reply.status(200).send();
+  });
+}

@@ -1,0 +1,13 @@
+import { InvalidParameterError, NotFoundError } from './errors.js';
+import type { Compartment } from './models.js';
+import type { Store } from '../store/store.js';
+
+/** Every ONS resource lives in an ACTIVE compartment of the caller's own tenancy. */
+export async function requireCompartment(store: Store, tenancyId: string, compartmentId: string): Promise<Compartment> {
+  if (!/^ocid1\.(tenancy|compartment)\./.test(compartmentId)) {
+    throw new InvalidParameterError(`compartmentId ${compartmentId} is not a valid compartment OCID.`);
+  }
+  const c = await store.getCompartment(tenancyId, compartmentId);
+  if (c === undefined || c.lifecycleState !== 'ACTIVE') throw new NotFoundError('Compartment', compartmentId);
+  return c;
+}

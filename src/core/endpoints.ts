@@ -1,0 +1,58 @@
+import { InvalidParameterError } from './errors.js';
+import { isOcid } from './ids.js';
+import { PROTOCOLS, type Protocol } from './models.js';
+
+export const MAX_ENDPOINT_LENGTH = 512;
+
+const EMAIL_RE = /^[^\s@<>(),;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const E164_RE = /^\+[1-9]\d{6,14}$/;
+
+export function parseProtocol(raw: string): Protocol {
+  const p = raw.toUpperCase();
+  if (!(PROTOCOLS as readonly string[]).includes(p)) {
+    throw new InvalidParameterError(`protocol must be one of ${PROTOCOLS.join(', ')}.`);
+  }
+  return p as Protocol;
+}
+
+/**
+ * Per-protocol endpoint rules. HTTP endpoints may be plain http: Herald is
+ * self-hosted and receivers are often on a private network; the egress guard
+ * in the delivery engine decides what may actually be reached.
+ */
+export function checkEndpoint(protocol: Protocol, endpoint: string): string {
+  if (endpoint.length > MAX_ENDPOINT_LENGTH) {
+    throw new InvalidParameterError(`endpoint must be at most ${MAX_ENDPOINT_LENGTH} characters.`);
+  }
+  switch (protocol) {
+    case 'EMAIL':
+      if (!EMAIL_RE.test(endpoint) || endpoint.length > 254) throw new InvalidParameterError(`endpoint ${endpoint} is not a valid email address.`);
+      return endpoint;
+    case 'SMS':
+      if (!E164_RE.test(endpoint)) throw new InvalidParameterError('SMS endpoint must be an E.164 phone number such as +14255550100.');
+      return endpoint;
+    case 'ORACLE_FUNCTIONS':
+      if (!isOcid(endpoint, 'fnfunc')) throw new InvalidParameterError('ORACLE_FUNCTIONS endpoint must be a function OCID.');
+      return endpoint;
+    case 'CUSTOM_HTTPS':
+    case 'HTTPS':
+    case 'SLACK':
+    case 'PAGERDUTY':
+      return checkHttpUrl(endpoint, protocol);
+  }
+}
+
+function checkHttpUrl(endpoint: string, protocol: Protocol): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new InvalidParameterError(`${protocol} endpoint must be an absolute http(s) URL.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InvalidParameterError(`${protocol} endpoint must use https or http.`);
+  }
+  if (url.hash !== '') throw new InvalidParameterError(`${protocol} endpoint must not contain a fragment.`);
+  if (protocol === 'SLACK' && url.search !== '') throw new InvalidParameterError('SLACK endpoint must not contain query parameters.');
+  return endpoint;
+}

@@ -1,0 +1,38 @@
+import { createHmac } from 'node:crypto';
+import type { Protocol, Subscription } from './models.js';
+
+/**
+ * Confirmation and unsubscribe tokens are derived from an installation secret
+ * instead of being stored: the database keeps only their hashes, yet any node
+ * can rebuild a link when it sends a confirmation or stamps a delivery.
+ */
+export class SubscriptionLinks {
+  constructor(
+    private readonly secret: Buffer,
+    private readonly publicUrl: () => string,
+  ) {}
+
+  confirmationToken(subscriptionId: string, nonce: number): string {
+    return this.mac(`confirm:${subscriptionId}:${nonce}`);
+  }
+
+  unsubscribeToken(subscriptionId: string): string {
+    return this.mac(`unsubscribe:${subscriptionId}`);
+  }
+
+  confirmationUrl(sub: Pick<Subscription, 'id' | 'protocol' | 'confirmationNonce'>): string {
+    return this.link(sub.id, 'confirmation', this.confirmationToken(sub.id, sub.confirmationNonce), sub.protocol);
+  }
+
+  unsubscribeUrl(sub: Pick<Subscription, 'id' | 'protocol'>): string {
+    return this.link(sub.id, 'unsubscription', this.unsubscribeToken(sub.id), sub.protocol);
+  }
+
+  private link(id: string, kind: string, token: string, protocol: Protocol): string {
+    return `${this.publicUrl()}/20181201/subscriptions/${encodeURIComponent(id)}/${kind}?token=${token}&protocol=${protocol}`;
+  }
+
+  private mac(input: string): string {
+    return createHmac('sha256', this.secret).update(input).digest('base64url');
+  }
+}

@@ -1,0 +1,134 @@
+import { InvalidParameterError, NotFoundError, PayloadTooLargeError } from './errors.js';
+import { newMessageId } from './ids.js';
+import type { Message, MessageType } from './models.js';
+import { checkTopicId } from './topics.js';
+import { requireString } from './validation.js';
+import type { Store } from '../store/store.js';
+
+/** OCI's documented per-request limit. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+export const MAX_TITLE_LENGTH = 255;
+/** Beyond this many publishes one transaction gets long enough to hurt latency. */
+const MAX_GROUP = 512;
+
+export interface PublishInput {
+  title?: string;
+  body?: string;
+}
+
+export interface PublishResult {
+  messageId: string;
+  publishedAt: number;
+}
+
+/** Told after a group of messages is committed, so fan-out can start without polling. */
+export type PublishedListener = (messages: readonly Message[]) => void;
+
+interface Pending {
+  message: Message;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Publishing is acknowledged only after the message is committed. Publishes
+ * that arrive in the same event-loop turn (and while a commit is in flight)
+ * share one transaction: on this machine that is the difference between ~3k
+ * and ~8k durable publishes per second, because fsync is the bound otherwise.
+ */
+export class MessageService {
+  private queue: Pending[] = [];
+  private flushing = false;
+  private scheduled = false;
+  private readonly listeners: PublishedListener[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  onPublished(listener: PublishedListener): void {
+    this.listeners.push(listener);
+  }
+
+  async publish(tenancyId: string, topicId: string, input: PublishInput, messageType: string | undefined): Promise<PublishResult> {
+    checkTopicId(topicId);
+    const body = requireString(input.body, 'body');
+    const title = input.title === undefined || input.title === '' ? null : input.title;
+    if (title !== null && title.length > MAX_TITLE_LENGTH) throw new InvalidParameterError(`title must be at most ${MAX_TITLE_LENGTH} characters.`);
+    const size = Buffer.byteLength(body, 'utf8') + (title === null ? 0 : Buffer.byteLength(title, 'utf8'));
+    if (size > MAX_MESSAGE_BYTES) {
+      throw new PayloadTooLargeError(`The message is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES} bytes (64 KB).`);
+    }
+    const type = parseMessageType(messageType, body);
+    const topic = await this.store.getTopic(tenancyId, topicId);
+    if (topic === undefined) throw new NotFoundError('Topic', topicId);
+    const message: Message = { id: newMessageId(), tenancyId, topicId, title, body, messageType: type, publishedAt: this.now() };
+    await this.enqueue(message);
+    return { messageId: message.id, publishedAt: message.publishedAt };
+  }
+
+  async get(tenancyId: string, id: string): Promise<Message> {
+    const m = await this.store.getMessage(tenancyId, id);
+    if (m === undefined) throw new NotFoundError('Message', id);
+    return m;
+  }
+
+  /** Waits for every publish accepted so far to be committed (used on shutdown). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.flushing) {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private enqueue(message: Message): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ message, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = true;
+    const group = this.queue.splice(0, MAX_GROUP);
+    try {
+      const messages = group.map((p) => p.message);
+      await this.store.insertMessages(messages);
+      for (const p of group) p.resolve();
+      for (const l of this.listeners) l(messages);
+    } catch (err) {
+      for (const p of group) p.reject(err);
+    } finally {
+      this.flushing = false;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+}
+
+function parseMessageType(raw: string | undefined, body: string): MessageType {
+  if (raw === undefined || raw === '') return 'RAW_TEXT';
+  const t = raw.toUpperCase();
+  if (t === 'RAW_TEXT') return 'RAW_TEXT';
+  if (t !== 'JSON') throw new InvalidParameterError('messageType must be JSON or RAW_TEXT.');
+  // The deprecated JSON type carries per-protocol variants keyed by protocol, with a required default.
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new InvalidParameterError('With messageType JSON the body must be a JSON object.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof (parsed as Record<string, unknown>).default !== 'string') {
+    throw new InvalidParameterError('With messageType JSON the body must be a JSON object with a string "default" key.');
+  }
+  return 'JSON';
+}

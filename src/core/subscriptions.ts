@@ -1,0 +1,236 @@
+import { requireCompartment } from './compartments.js';
+import { checkEndpoint, parseProtocol } from './endpoints.js';
+import { IncorrectStateError, InvalidParameterError, NoEtagMatchError, NotFoundError, RelatedResourceNotFoundError } from './errors.js';
+import { withRetryToken } from './idempotency.js';
+import { isOcid, newEtag, newOcid, sha256b64url } from './ids.js';
+import type { SubscriptionLinks } from './links.js';
+import type { DefinedTags, Page, Subscription, Tags } from './models.js';
+import { checkTopicId } from './topics.js';
+import { checkDefinedTags, checkFreeformTags, checkLength, requireString } from './validation.js';
+import type { Store } from '../store/store.js';
+
+export const DEFAULT_MAX_RETRY_DURATION_MS = 7_200_000;
+export const CONFIRMATION_TTL_MS = 3 * 24 * 60 * 60 * 1000;
+
+export interface CreateSubscriptionInput {
+  topicId?: string;
+  compartmentId?: string;
+  protocol?: string;
+  endpoint?: string;
+  metadata?: string;
+  freeformTags?: Tags;
+  definedTags?: DefinedTags;
+}
+
+export interface UpdateSubscriptionInput {
+  maxRetryDurationMs?: number;
+  freeformTags?: Tags;
+  definedTags?: DefinedTags;
+}
+
+export interface ConfirmationResult {
+  topicName: string;
+  topicId: string;
+  endpoint: string;
+  unsubscribeUrl: string;
+  message: string;
+  subscriptionId: string;
+}
+
+/** Told when a subscription needs its confirmation sent; the delivery engine implements it. */
+export interface ConfirmationSender {
+  confirmationRequested(sub: Subscription): void;
+}
+
+export function checkSubscriptionId(id: string): string {
+  if (!isOcid(id, 'onssubscription')) throw new InvalidParameterError(`SubscriptionOcid ${id} is invalid.`);
+  return id;
+}
+
+export function checkMaxRetryDuration(ms: number): number {
+  if (!Number.isInteger(ms) || ms < 1 || ms > DEFAULT_MAX_RETRY_DURATION_MS) {
+    throw new InvalidParameterError(`maxRetryDuration must be an integer number of milliseconds from 1 to ${DEFAULT_MAX_RETRY_DURATION_MS}.`);
+  }
+  return ms;
+}
+
+/** Subscription lifecycle: PENDING → (confirmation link) ACTIVE → (unsubscribe link or delete) DELETED. */
+export class SubscriptionService {
+  private sender: ConfirmationSender | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly links: SubscriptionLinks,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  setConfirmationSender(sender: ConfirmationSender): void {
+    this.sender = sender;
+  }
+
+  async create(tenancyId: string, input: CreateSubscriptionInput, retryToken?: string): Promise<Subscription> {
+    const topicId = checkTopicId(requireString(input.topicId, 'topicId'));
+    const compartmentId = requireString(input.compartmentId, 'compartmentId');
+    const protocol = parseProtocol(requireString(input.protocol, 'protocol'));
+    const endpoint = checkEndpoint(protocol, requireString(input.endpoint, 'endpoint'));
+    const metadata = input.metadata === undefined ? null : checkLength(input.metadata, 'metadata', 4096);
+    const freeformTags = checkFreeformTags(input.freeformTags);
+    const definedTags = checkDefinedTags(input.definedTags);
+    let created = false;
+    const sub = await withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createSubscription', request: input }, async () => {
+      await requireCompartment(this.store, tenancyId, compartmentId);
+      const topic = await this.store.getTopic(tenancyId, topicId);
+      if (topic === undefined) throw new RelatedResourceNotFoundError('Topic', topicId);
+      if (topic.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Topic ${topicId} is ${topic.lifecycleState}.`);
+      const t = this.now();
+      const id = newOcid('onssubscription');
+      // Functions are Herald's own resources: nothing to confirm, as in OCI.
+      const needsConfirmation = protocol !== 'ORACLE_FUNCTIONS';
+      const s: Subscription = {
+        id,
+        tenancyId,
+        compartmentId,
+        topicId,
+        protocol,
+        endpoint,
+        metadata,
+        lifecycleState: needsConfirmation ? 'PENDING' : 'ACTIVE',
+        etag: newEtag(),
+        createdAt: t,
+        updatedAt: t,
+        maxRetryDurationMs: DEFAULT_MAX_RETRY_DURATION_MS,
+        freeformTags,
+        definedTags,
+        confirmationTokenHash: needsConfirmation ? sha256b64url(this.links.confirmationToken(id, 1)) : null,
+        confirmationExpiresAt: needsConfirmation ? t + CONFIRMATION_TTL_MS : null,
+        confirmationNonce: 1,
+        unsubscribeTokenHash: sha256b64url(this.links.unsubscribeToken(id)),
+        activatedAt: needsConfirmation ? null : t,
+        deletedAt: null,
+      };
+      await this.store.insertSubscription(s);
+      created = true;
+      return s;
+    }, this.now);
+    if (created && sub.lifecycleState === 'PENDING') this.sender?.confirmationRequested(sub);
+    return sub;
+  }
+
+  async get(tenancyId: string, id: string): Promise<Subscription> {
+    checkSubscriptionId(id);
+    const sub = await this.store.getSubscription(tenancyId, id);
+    if (sub === undefined) throw new NotFoundError('Subscription', id);
+    return sub;
+  }
+
+  async list(tenancyId: string, q: { compartmentId?: string; topicId?: string; offset: number; limit: number }): Promise<Page<Subscription>> {
+    if (q.compartmentId === undefined && q.topicId === undefined) throw new InvalidParameterError('Either compartmentId or topicId must be set.');
+    if (q.compartmentId !== undefined) await requireCompartment(this.store, tenancyId, q.compartmentId);
+    if (q.topicId !== undefined) checkTopicId(q.topicId);
+    return this.store.listSubscriptions({ tenancyId, ...q });
+  }
+
+  async update(tenancyId: string, id: string, input: UpdateSubscriptionInput, ifMatch?: string): Promise<Subscription> {
+    const maxRetry = input.maxRetryDurationMs === undefined ? undefined : checkMaxRetryDuration(input.maxRetryDurationMs);
+    const freeformTags = input.freeformTags === undefined ? undefined : checkFreeformTags(input.freeformTags);
+    const definedTags = input.definedTags === undefined ? undefined : checkDefinedTags(input.definedTags);
+    return this.mutate(tenancyId, id, ifMatch, (cur) => ({
+      ...cur,
+      maxRetryDurationMs: maxRetry ?? cur.maxRetryDurationMs,
+      freeformTags: freeformTags ?? cur.freeformTags,
+      definedTags: definedTags ?? cur.definedTags,
+    }));
+  }
+
+  async delete(tenancyId: string, id: string, ifMatch?: string): Promise<void> {
+    const t = this.now();
+    await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, lifecycleState: 'DELETED', deletedAt: t, confirmationTokenHash: null }));
+  }
+
+  async changeCompartment(tenancyId: string, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
+    const target = requireString(compartmentId, 'compartmentId');
+    checkSubscriptionId(id);
+    await withRetryToken(this.store, { tenancyId, token: retryToken, operation: `changeSubscriptionCompartment:${id}`, request: { compartmentId: target } }, async () => {
+      await requireCompartment(this.store, tenancyId, target);
+      await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
+      return null;
+    }, this.now);
+  }
+
+  /** Issues a fresh confirmation link; the previous one stops working. */
+  async resendConfirmation(tenancyId: string, id: string): Promise<Subscription> {
+    const t = this.now();
+    const sub = await this.mutate(tenancyId, id, undefined, (cur) => {
+      if (cur.lifecycleState !== 'PENDING') throw new IncorrectStateError(`Subscription ${id} is ${cur.lifecycleState}; only PENDING subscriptions can be confirmed.`);
+      const nonce = cur.confirmationNonce + 1;
+      return {
+        ...cur,
+        confirmationNonce: nonce,
+        confirmationTokenHash: sha256b64url(this.links.confirmationToken(id, nonce)),
+        confirmationExpiresAt: t + CONFIRMATION_TTL_MS,
+      };
+    });
+    this.sender?.confirmationRequested(sub);
+    return sub;
+  }
+
+  /** The link a subscriber clicks; the token is the only authority needed. */
+  async confirm(id: string, token: string | undefined, protocol: string | undefined): Promise<ConfirmationResult> {
+    const sub = await this.findForLink(id, token, protocol);
+    const tokenHash = sha256b64url(requireString(token, 'token'));
+    let message = 'The subscription is confirmed.';
+    if (sub.lifecycleState === 'ACTIVE') {
+      // A second click on the link that confirmed it is harmless.
+      if (tokenHash !== sha256b64url(this.links.confirmationToken(id, sub.confirmationNonce))) throw new NotFoundError('Subscription', id);
+      message = 'The subscription was already confirmed.';
+    } else {
+      if (sub.confirmationTokenHash === null || tokenHash !== sub.confirmationTokenHash) throw new NotFoundError('Subscription', id);
+      if (sub.confirmationExpiresAt !== null && sub.confirmationExpiresAt < this.now()) {
+        throw new InvalidParameterError('The confirmation link has expired; ask for a new one (resendConfirmation).');
+      }
+      const t = this.now();
+      await this.mutate(sub.tenancyId, id, undefined, (cur) => ({ ...cur, lifecycleState: 'ACTIVE', activatedAt: t, confirmationTokenHash: null, confirmationExpiresAt: null }));
+    }
+    const topic = await this.store.getTopic(sub.tenancyId, sub.topicId);
+    return {
+      topicName: topic?.name ?? '',
+      topicId: sub.topicId,
+      endpoint: sub.endpoint,
+      unsubscribeUrl: this.links.unsubscribeUrl(sub),
+      message,
+      subscriptionId: id,
+    };
+  }
+
+  async unsubscribe(id: string, token: string | undefined, protocol: string | undefined): Promise<string> {
+    const sub = await this.findForLink(id, token, protocol);
+    if (sha256b64url(requireString(token, 'token')) !== sub.unsubscribeTokenHash) throw new NotFoundError('Subscription', id);
+    const t = this.now();
+    await this.mutate(sub.tenancyId, id, undefined, (cur) => ({ ...cur, lifecycleState: 'DELETED', deletedAt: t, confirmationTokenHash: null }));
+    return 'You have been unsubscribed.';
+  }
+
+  private async findForLink(id: string, token: string | undefined, protocol: string | undefined): Promise<Subscription> {
+    checkSubscriptionId(id);
+    requireString(token, 'token');
+    const p = parseProtocol(requireString(protocol, 'protocol'));
+    const sub = await this.store.getSubscriptionById(id);
+    if (sub === undefined || sub.lifecycleState === 'DELETED') throw new NotFoundError('Subscription', id);
+    if (sub.protocol !== p) throw new InvalidParameterError(`protocol ${p} does not match the subscription's protocol.`);
+    return sub;
+  }
+
+  private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: Subscription) => Subscription): Promise<Subscription> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.get(tenancyId, id);
+      // A deleted subscription is still readable (as DELETED) but no longer writable.
+      if (cur.lifecycleState === 'DELETED') throw new NotFoundError('Subscription', id);
+      if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
+      const next: Subscription = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
+      const result = await this.store.replaceSubscription(next, cur.etag);
+      if (result.ok) return result.value;
+      if (result.reason === 'not-found') throw new NotFoundError('Subscription', id);
+      if (ifMatch !== undefined || attempt >= 5) throw new NoEtagMatchError(id);
+    }
+  }
+}

@@ -1,0 +1,169 @@
+import { requireCompartment } from './compartments.js';
+import { IncorrectStateError, InvalidParameterError, NoEtagMatchError, NotFoundError } from './errors.js';
+import { withRetryToken } from './idempotency.js';
+import { isOcid, newEtag, newOcid, newShortId } from './ids.js';
+import type { DefinedTags, Page, SortOrder, Tags, Topic, TopicState } from './models.js';
+import { checkDefinedTags, checkFreeformTags, checkLength, requireString } from './validation.js';
+import type { CasResult, Store } from '../store/store.js';
+
+export interface CreateTopicInput {
+  name?: string;
+  compartmentId?: string;
+  description?: string;
+  freeformTags?: Tags;
+  definedTags?: DefinedTags;
+}
+
+export interface UpdateTopicInput {
+  description?: string;
+  freeformTags?: Tags;
+  definedTags?: DefinedTags;
+}
+
+export interface ListTopicsInput {
+  compartmentId?: string;
+  id?: string;
+  name?: string;
+  lifecycleState?: string;
+  sortBy?: string;
+  sortOrder?: string;
+  offset: number;
+  limit: number;
+}
+
+const NAME_RE = /^[A-Za-z0-9_-]{1,256}$/;
+const TOPIC_STATES: readonly TopicState[] = ['ACTIVE', 'DELETING', 'CREATING'];
+
+export function checkTopicId(id: string): string {
+  if (!isOcid(id, 'onstopic')) throw new InvalidParameterError(`TopicOcid ${id} is invalid.`);
+  return id;
+}
+
+export function parseSortOrder(raw: string | undefined): SortOrder {
+  if (raw === undefined) return 'DESC';
+  const v = raw.toUpperCase();
+  if (v !== 'ASC' && v !== 'DESC') throw new InvalidParameterError('sortOrder must be ASC or DESC.');
+  return v;
+}
+
+/** Topic rules: names unique per tenancy and immutable, etag-guarded writes, cascade on delete. */
+export class TopicService {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(tenancyId: string, input: CreateTopicInput, retryToken?: string): Promise<Topic> {
+    const name = requireString(input.name, 'name');
+    if (!NAME_RE.test(name)) {
+      throw new InvalidParameterError('name must be 1 to 256 characters: letters, digits, hyphens and underscores.');
+    }
+    const compartmentId = requireString(input.compartmentId, 'compartmentId');
+    const description = input.description === undefined ? null : checkLength(input.description, 'description', 400);
+    const freeformTags = checkFreeformTags(input.freeformTags);
+    const definedTags = checkDefinedTags(input.definedTags);
+    return withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createTopic', request: input }, async () => {
+      await requireCompartment(this.store, tenancyId, compartmentId);
+      const t = this.now();
+      const topic: Topic = {
+        id: newOcid('onstopic'),
+        tenancyId,
+        compartmentId,
+        name,
+        shortId: newShortId(),
+        description,
+        freeformTags,
+        definedTags,
+        lifecycleState: 'ACTIVE',
+        etag: newEtag(),
+        createdAt: t,
+        updatedAt: t,
+      };
+      await this.store.insertTopic(topic);
+      return topic;
+    }, this.now);
+  }
+
+  async get(tenancyId: string, id: string): Promise<Topic> {
+    checkTopicId(id);
+    const topic = await this.store.getTopic(tenancyId, id);
+    if (topic === undefined) throw new NotFoundError('Topic', id);
+    return topic;
+  }
+
+  async list(tenancyId: string, input: ListTopicsInput): Promise<Page<Topic>> {
+    const compartmentId = requireString(input.compartmentId, 'compartmentId');
+    await requireCompartment(this.store, tenancyId, compartmentId);
+    let lifecycleState: TopicState | undefined;
+    if (input.lifecycleState !== undefined) {
+      const s = input.lifecycleState.toUpperCase() as TopicState;
+      if (!TOPIC_STATES.includes(s)) throw new InvalidParameterError('lifecycleState must be ACTIVE, DELETING or CREATING.');
+      lifecycleState = s;
+    }
+    const sortBy = (input.sortBy ?? 'TIMECREATED').toUpperCase();
+    if (sortBy !== 'TIMECREATED' && sortBy !== 'LIFECYCLESTATE') {
+      throw new InvalidParameterError('sortBy must be TIMECREATED or LIFECYCLESTATE.');
+    }
+    return this.store.listTopics({
+      tenancyId,
+      compartmentId,
+      id: input.id,
+      name: input.name,
+      lifecycleState,
+      sortBy,
+      sortOrder: parseSortOrder(input.sortOrder),
+      offset: input.offset,
+      limit: input.limit,
+    });
+  }
+
+  async update(tenancyId: string, id: string, input: UpdateTopicInput, ifMatch?: string): Promise<Topic> {
+    const description = input.description === undefined ? undefined : checkLength(input.description, 'description', 400);
+    const freeformTags = input.freeformTags === undefined ? undefined : checkFreeformTags(input.freeformTags);
+    const definedTags = input.definedTags === undefined ? undefined : checkDefinedTags(input.definedTags);
+    return this.mutate(tenancyId, id, ifMatch, (cur) => ({
+      ...cur,
+      description: description ?? cur.description,
+      freeformTags: freeformTags ?? cur.freeformTags,
+      definedTags: definedTags ?? cur.definedTags,
+    }));
+  }
+
+  async changeCompartment(tenancyId: string, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
+    const target = requireString(compartmentId, 'compartmentId');
+    checkTopicId(id);
+    await withRetryToken(this.store, { tenancyId, token: retryToken, operation: `changeTopicCompartment:${id}`, request: { compartmentId: target } }, async () => {
+      await requireCompartment(this.store, tenancyId, target);
+      await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
+      return null;
+    }, this.now);
+  }
+
+  async delete(tenancyId: string, id: string, ifMatch?: string): Promise<void> {
+    const cur = await this.get(tenancyId, id);
+    if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
+    const result = await this.store.deleteTopic(tenancyId, id, cur.etag, this.now());
+    unwrap(result, id);
+  }
+
+  /**
+   * Read-modify-write under the etag. Without if-match a lost race is retried
+   * (last writer wins, as OCI does); with if-match it is the caller's conflict.
+   */
+  private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: Topic) => Topic): Promise<Topic> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.get(tenancyId, id);
+      if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
+      if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Topic ${id} is ${cur.lifecycleState}.`);
+      const next: Topic = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
+      const result = await this.store.replaceTopic(next, cur.etag);
+      if (result.ok || ifMatch !== undefined || attempt >= 5) return unwrap(result, id);
+    }
+  }
+}
+
+function unwrap<T>(result: CasResult<T>, id: string): T {
+  if (result.ok) return result.value;
+  if (result.reason === 'not-found') throw new NotFoundError('Topic', id);
+  throw new NoEtagMatchError(id);
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { writeOciConfig } from './oci-config-file.js';
+import { buildHttpServer } from '../api/http-server.js';
+import type { HeraldConfig } from '../config/config.js';
+import { bootstrapTenancy } from '../core/identity.js';
+import { REGION } from '../core/ids.js';
+import { SubscriptionLinks } from '../core/links.js';
+import { MessageService } from '../core/messages.js';
+import { SubscriptionService } from '../core/subscriptions.js';
+import { TopicService } from '../core/topics.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+
+export interface RunningHerald {
+  /** Where the server listens, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly publicUrl: string;
+  readonly store: Store;
+  /** The OCI config file written at first start (undefined when the store already had a tenancy). */
+  readonly ociConfigPath: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Postgres schema to isolate in (tests). */
+  schema?: string;
+}
+
+function bracketHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The composition root: the only place that builds concrete objects and wires them together. */
+export async function startHerald(config: HeraldConfig, opts: StartOptions = {}): Promise<RunningHerald> {
+  const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'herald' } });
+  const store = await openStore(config.store, config.dataDir, { schema: opts.schema });
+  let publicUrl = config.publicUrl ?? '';
+  try {
+    const secret = await store.putSettingIfAbsent('link-secret', randomBytes(32).toString('base64'));
+    const links = new SubscriptionLinks(Buffer.from(secret, 'base64'), () => publicUrl);
+    const topics = new TopicService(store);
+    const subscriptions = new SubscriptionService(store, links);
+    const messages = new MessageService(store);
+
+    const boot = await bootstrapTenancy(store);
+    let ociConfigPath: string | undefined;
+    if (boot !== undefined) {
+      const written = await writeOciConfig(join(config.dataDir, 'oci'), {
+        user: boot.user.id,
+        fingerprint: boot.fingerprint,
+        tenancy: boot.tenancy.id,
+        region: REGION,
+        privateKeyPem: boot.privateKeyPem,
+      });
+      ociConfigPath = written.configPath;
+      logger.info(
+        { configFile: written.configPath, tenancy: boot.tenancy.id, user: boot.user.id },
+        `Created tenancy and admin API key. Point an OCI SDK at it with its config file ${written.configPath} (profile DEFAULT) and set client.endpoint to this server's URL.`,
+      );
+    }
+
+    const app = buildHttpServer({
+      store,
+      topics,
+      subscriptions,
+      messages,
+      links,
+      publicUrl: () => publicUrl,
+      publicKeys: async (tenancyId, userId, fingerprint) => (await store.getApiKey(tenancyId, userId, fingerprint))?.publicKeyPem,
+      logger,
+    });
+    await app.listen({ port: config.port, host: config.host });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+    const url = `http://${bracketHost(config.host)}:${port}`;
+    if (publicUrl === '') publicUrl = url;
+    logger.info({ url, publicUrl, store: store.kind, dataDir: config.dataDir }, `Herald is listening on ${url}`);
+
+    let closed = false;
+    return {
+      url,
+      publicUrl,
+      store,
+      ociConfigPath,
+      async close() {
+        if (closed) return;
+        closed = true;
+        // Stop taking requests, let accepted publishes commit, then release the store.
+        await app.close();
+        await messages.drain();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { openStore } from '../../src/store/open-store.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+
+export const STORE_KINDS = ['sqlite', 'postgres'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+/** The Postgres every test run uses; each test store lives in its own throw-away schema. */
+export const TEST_PG_URL = process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestStore {
+  readonly kind: StoreKind;
+  readonly store: Store;
+  /** What `openStore(spec, dataDir, { schema })` needs to reach the same data (e.g. to start a server on it). */
+  readonly spec: string;
+  /** A fresh temp dir for either kind; for sqlite it also holds herald.db. */
+  readonly dataDir: string;
+  /** Set for postgres only. */
+  readonly schema: string | undefined;
+  /**
+   * Opens another, independent handle on the same data, without migrating: a
+   * second node, or this node after a restart. cleanup() closes it too.
+   */
+  openAnother(): Promise<Store>;
+  /** Closes every handle, then deletes the temp dir / drops the schema. */
+  cleanup(): Promise<void>;
+}
+
+/** A store on fresh, private storage; migrated unless `migrate: false`. */
+export async function makeTestStore(kind: StoreKind, opts: { migrate?: boolean } = {}): Promise<TestStore> {
+  const dataDir = await mkdtemp(join(tmpdir(), `herald-${kind}-`));
+  const schema = kind === 'postgres' ? `herald_test_${randomBytes(6).toString('hex')}` : undefined;
+  const spec = kind === 'postgres' ? TEST_PG_URL : 'sqlite';
+  const handles: Store[] = [];
+
+  const openRaw = async (): Promise<Store> => {
+    const s =
+      kind === 'sqlite'
+        ? SqliteStore.open({ file: join(dataDir, 'herald.db') })
+        : await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 4 });
+    handles.push(s);
+    return s;
+  };
+
+  let store: Store;
+  if (opts.migrate === false) {
+    store = await openRaw();
+  } else {
+    store = await openStore(spec, dataDir, { schema });
+    handles.push(store);
+  }
+
+  return {
+    kind,
+    store,
+    spec,
+    dataDir,
+    schema,
+    openAnother: openRaw,
+    async cleanup() {
+      await Promise.all(handles.map((h) => h.close()));
+      await rm(dataDir, { recursive: true, force: true });
+      if (schema !== undefined) await dropSchema(schema);
+    },
+  };
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new Client({ connectionString: TEST_PG_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
