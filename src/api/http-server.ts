@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { verifyOciSignature, type Caller, type PublicKeyLookup } from './auth/signature.js';
 import { fromFrameworkError, STATUS_BY_CODE, type OciErrorBody } from './errors.js';
 import { rawBody } from './request.js';
 import { registerCompartmentRoutes } from './routes/compartments.js';
 import { registerConfirmationRoutes } from './routes/confirmation.js';
+import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerSubscriptionRoutes } from './routes/subscriptions.js';
 import { registerTopicRoutes } from './routes/topics.js';
@@ -31,6 +32,10 @@ export interface ApiDeps {
   publicKeys: PublicKeyLookup;
   /** The origin clients reach Herald at; it is the topic's apiEndpoint. */
   publicUrl: () => string;
+  /** Tells the delivery engine that work may be due (after a re-drive). */
+  wakeDelivery: () => void;
+  /** Prometheus exposition for /metrics. */
+  metrics: () => Promise<{ contentType: string; body: string }>;
   logger: Logger;
 }
 
@@ -58,6 +63,14 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
     // Per-request log lines cost more than the request on the publish hot path.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
+    // OCIDs run to ~150 characters; fastify's default of 100 would answer 414 in its own shape.
+    maxParamLength: 512,
+    // Errors fastify raises before routing (bad percent-encoding, ...) must still be OCI-shaped.
+    frameworkErrors: (err, req, reply) => {
+      const body = fromFrameworkError(err) ?? { code: 'InvalidParameter' as const, message: err.message };
+      const r = reply as unknown as FastifyReply;
+      void r.header('opc-request-id', req.id).code(STATUS_BY_CODE[body.code]).type('application/json').send(body);
+    },
     requestIdHeader: 'opc-request-id',
     genReqId: () => randomUUID().replace(/-/g, '').toUpperCase(),
     // The SDK turns an endpoint with a trailing slash into //20181201/...; accept it.
@@ -111,11 +124,17 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
+  // Unsigned like /health, for Prometheus scrapers; it shows counts only. Bind Herald privately or front it.
+  app.get('/metrics', async (_req, reply) => {
+    const m = await deps.metrics();
+    return reply.type(m.contentType).send(m.body);
+  });
 
   registerTopicRoutes(app, deps);
   registerSubscriptionRoutes(app, deps);
   registerConfirmationRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerCompartmentRoutes(app, deps);
+  registerDeliveryRoutes(app, deps);
   return app;
 }

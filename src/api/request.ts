@@ -11,6 +11,8 @@ export function parseJson<S extends z.ZodType>(req: FastifyRequest, schema: S, w
   const raw = rawBody(req);
   // The SDK sends no body at all when the model serialises to "{}".
   const text = raw === undefined || raw.length === 0 ? '{}' : raw.toString('utf8');
+  // PostgreSQL text cannot hold NUL, and no OCI field needs it: refuse it everywhere alike.
+  if (text.includes('\\u0000') || text.includes('\0')) throw new InvalidParameterError(`The ${what} body must not contain NUL characters.`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -51,6 +53,7 @@ export function query(req: FastifyRequest): Query {
   const q = req.query as Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(q ?? {})) {
     const s = Array.isArray(v) ? v[0] : v;
+    if (typeof s === 'string' && s.includes('\0')) throw new InvalidParameterError(`Query parameter ${k} must not contain NUL characters.`);
     out[k] = typeof s === 'string' ? s : undefined;
   }
   return out;

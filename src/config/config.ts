@@ -1,5 +1,13 @@
-import { homedir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+
+export interface SmsConfig {
+  readonly baseUrl: string;
+  readonly accountSid: string;
+  readonly authToken: string;
+  readonly from: string;
+}
 
 /** Everything Herald's server reads from outside, resolved once at start-up. */
 export interface HeraldConfig {
@@ -11,6 +19,17 @@ export interface HeraldConfig {
   /** Base of confirmation/unsubscribe links; undefined means http://HOST:PORT once listening. */
   readonly publicUrl: string | undefined;
   readonly logLevel: string;
+  /** smtp://user:pass@host:port; undefined keeps email in the dev mailbox. */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  /** Multiplies every retry delay and window; 1 is OCI's real schedule. */
+  readonly retryTimeScale: number;
+  readonly allowPrivateEndpoints: boolean;
+  readonly sms: SmsConfig | undefined;
+  /** Names this node in leases and attempt traces. */
+  readonly nodeId: string;
+  /** One delivery attempt's time limit; a claim's lease is twice this plus 5 s. */
+  readonly deliveryTimeoutMs: number;
 }
 
 export interface ServeFlags {
@@ -20,22 +39,63 @@ export interface ServeFlags {
   store?: string;
   publicUrl?: string;
   logLevel?: string;
+  smtpUrl?: string;
+  mailFrom?: string;
+  retryTimeScale?: string;
+  allowPrivateEndpoints?: string | boolean;
+  smsBaseUrl?: string;
+  smsAccountSid?: string;
+  smsAuthToken?: string;
+  smsFrom?: string;
+  nodeId?: string;
+  deliveryTimeoutMs?: string;
 }
 
-export const ENV = {
+export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   port: 'HERALD_PORT',
   host: 'HERALD_HOST',
   dataDir: 'HERALD_DATA_DIR',
   store: 'HERALD_STORE',
   publicUrl: 'HERALD_PUBLIC_URL',
   logLevel: 'HERALD_LOG_LEVEL',
-} as const;
+  smtpUrl: 'HERALD_SMTP_URL',
+  mailFrom: 'HERALD_MAIL_FROM',
+  retryTimeScale: 'HERALD_RETRY_TIME_SCALE',
+  allowPrivateEndpoints: 'HERALD_ALLOW_PRIVATE_ENDPOINTS',
+  smsBaseUrl: 'HERALD_SMS_BASE_URL',
+  smsAccountSid: 'HERALD_SMS_ACCOUNT_SID',
+  smsAuthToken: 'HERALD_SMS_AUTH_TOKEN',
+  smsFrom: 'HERALD_SMS_FROM',
+  nodeId: 'HERALD_NODE_ID',
+  deliveryTimeoutMs: 'HERALD_DELIVERY_TIMEOUT_MS',
+};
 
 export class ConfigError extends Error {}
 
+function parseBool(v: string | boolean | undefined): boolean {
+  if (typeof v === 'boolean') return v;
+  return v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+}
+
+function checkUrl(raw: string, what: string, schemes: string[]): URL {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`Invalid ${what}: ${raw}`);
+  }
+  if (!schemes.includes(u.protocol)) throw new ConfigError(`${what} must use ${schemes.join(' or ')}: ${raw}`);
+  return u;
+}
+
 /** Precedence: flag, then environment variable, then default. */
 export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): HeraldConfig {
-  const pick = (k: keyof typeof ENV): string | undefined => flags[k] ?? env[ENV[k]] ?? undefined;
+  const pick = (k: keyof ServeFlags): string | undefined => {
+    const f = flags[k];
+    if (f !== undefined) return String(f);
+    const e = env[ENV[k]];
+    return e === '' ? undefined : e;
+  };
   const portText = pick('port') ?? '8080';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`Invalid port: ${portText}`);
@@ -48,13 +108,46 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   const publicUrlRaw = pick('publicUrl');
   let publicUrl: string | undefined;
   if (publicUrlRaw !== undefined) {
-    try {
-      const u = new URL(publicUrlRaw);
-      publicUrl = u.origin + u.pathname.replace(/\/+$/, '');
-    } catch {
-      throw new ConfigError(`Invalid --public-url: ${publicUrlRaw}`);
-    }
+    const u = checkUrl(publicUrlRaw, '--public-url', ['http:', 'https:']);
+    publicUrl = u.origin + u.pathname.replace(/\/+$/, '');
   }
-  const logLevel = pick('logLevel') ?? 'info';
-  return Object.freeze({ port, host, dataDir, store, publicUrl, logLevel });
+  const smtpUrl = pick('smtpUrl');
+  if (smtpUrl !== undefined) checkUrl(smtpUrl, '--smtp-url', ['smtp:', 'smtps:']);
+  const scaleText = pick('retryTimeScale') ?? '1';
+  const retryTimeScale = Number(scaleText);
+  if (!Number.isFinite(retryTimeScale) || retryTimeScale <= 0 || retryTimeScale > 1000) {
+    throw new ConfigError(`--retry-time-scale must be a number greater than 0, got: ${scaleText}`);
+  }
+  const smsBaseUrl = pick('smsBaseUrl');
+  let sms: SmsConfig | undefined;
+  if (smsBaseUrl !== undefined || pick('smsAccountSid') !== undefined) {
+    const accountSid = pick('smsAccountSid');
+    const authToken = pick('smsAuthToken');
+    const from = pick('smsFrom');
+    if (accountSid === undefined || authToken === undefined || from === undefined) {
+      throw new ConfigError('SMS needs --sms-account-sid, --sms-auth-token and --sms-from together.');
+    }
+    const baseUrl = checkUrl(smsBaseUrl ?? 'https://api.twilio.com', '--sms-base-url', ['http:', 'https:']).origin;
+    sms = { baseUrl, accountSid, authToken, from };
+  }
+  const timeoutText = pick('deliveryTimeoutMs') ?? '30000';
+  const deliveryTimeoutMs = Number(timeoutText);
+  if (!Number.isInteger(deliveryTimeoutMs) || deliveryTimeoutMs < 100 || deliveryTimeoutMs > 600_000) {
+    throw new ConfigError(`--delivery-timeout-ms must be an integer from 100 to 600000, got: ${timeoutText}`);
+  }
+  return Object.freeze({
+    port,
+    host,
+    dataDir,
+    store,
+    publicUrl,
+    logLevel: pick('logLevel') ?? 'info',
+    smtpUrl,
+    mailFrom: pick('mailFrom') ?? 'Herald Notifications <noreply@herald.invalid>',
+    retryTimeScale,
+    allowPrivateEndpoints: parseBool(pick('allowPrivateEndpoints')),
+    sms,
+    nodeId: pick('nodeId') ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    deliveryTimeoutMs,
+  });
 }

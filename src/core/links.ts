@@ -20,6 +20,11 @@ export class SubscriptionLinks {
     return this.mac(`unsubscribe:${subscriptionId}`);
   }
 
+  /** The Standard Webhooks secret a receiver uses to verify this subscription's deliveries. */
+  signingSecret(subscriptionId: string): string {
+    return 'whsec_' + createHmac('sha256', this.secret).update(`whsec:${subscriptionId}`).digest('base64');
+  }
+
   confirmationUrl(sub: Pick<Subscription, 'id' | 'protocol' | 'confirmationNonce'>): string {
     return this.link(sub.id, 'confirmation', this.confirmationToken(sub.id, sub.confirmationNonce), sub.protocol);
   }

@@ -2,6 +2,8 @@ import { InvalidParameterError } from './errors.js';
 
 export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 1000;
+/** Far beyond any real listing; keeps offsets inside what both databases accept. */
+const MAX_OFFSET = 1_000_000_000;
 
 /**
  * Page tokens are opaque to clients (the SDK copies opc-next-page into `page`
@@ -18,7 +20,7 @@ export function decodePageToken(token: string | undefined): number {
     const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     if (typeof parsed === 'object' && parsed !== null && 'o' in parsed) {
       const o = (parsed as { o: unknown }).o;
-      if (typeof o === 'number' && Number.isInteger(o) && o >= 0) return o;
+      if (typeof o === 'number' && Number.isSafeInteger(o) && o >= 0 && o <= MAX_OFFSET) return o;
     }
   } catch {
     // fall through to the uniform error below

@@ -26,6 +26,13 @@ export function checkFreeformTags(tags: Tags | undefined): Tags {
 
 export function checkDefinedTags(tags: DefinedTags | undefined): DefinedTags {
   if (tags === undefined) return {};
-  if (JSON.stringify(tags).length > 10_000) throw new InvalidParameterError('definedTags is too large.');
+  let size: number;
+  try {
+    size = JSON.stringify(tags).length;
+  } catch {
+    // A body nested deep enough to exhaust the stack is refused, not crashed on.
+    throw new InvalidParameterError('definedTags is too deeply nested.');
+  }
+  if (size > 10_000) throw new InvalidParameterError('definedTags is too large.');
   return tags;
 }

@@ -10,6 +10,10 @@ import { SubscriptionLinks } from '../core/links.js';
 import { MessageService } from '../core/messages.js';
 import { SubscriptionService } from '../core/subscriptions.js';
 import { TopicService } from '../core/topics.js';
+import { DeliveryEngine, DEFAULT_ENGINE_OPTIONS } from '../delivery/engine.js';
+import { DevMailbox, SmtpMailSink, type MailSink } from '../delivery/mail-sink.js';
+import { buildProtocolRegistry } from '../delivery/protocols/index.js';
+import { HeraldMetrics } from './metrics.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
@@ -44,6 +48,32 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const topics = new TopicService(store);
     const subscriptions = new SubscriptionService(store, links);
     const messages = new MessageService(store);
+    const metrics = new HeraldMetrics(store);
+
+    if (config.smtpUrl === undefined) {
+      logger.warn('No --smtp-url / HERALD_SMTP_URL: EMAIL deliveries go to the built-in DEV MAILBOX (herald mail list), not to real inboxes.');
+    }
+    const mailSink: MailSink = config.smtpUrl === undefined ? new DevMailbox((mail) => store.insertMail(mail)) : new SmtpMailSink(config.smtpUrl);
+    const registry = buildProtocolRegistry({
+      allowPrivateEndpoints: config.allowPrivateEndpoints,
+      signingSecret: (sub) => links.signingSecret(sub.id),
+      mailSink,
+      mailFrom: config.mailFrom,
+      sms: config.sms,
+      httpTimeoutMs: config.deliveryTimeoutMs,
+    });
+    const engine = new DeliveryEngine(store, registry, links, metrics, logger.child({ component: 'delivery' }), {
+      ...DEFAULT_ENGINE_OPTIONS,
+      nodeId: config.nodeId,
+      timeScale: config.retryTimeScale,
+      attemptTimeoutMs: config.deliveryTimeoutMs,
+      leaseMs: config.deliveryTimeoutMs * 2 + 5000,
+    });
+    subscriptions.setConfirmationSender(engine);
+    messages.onPublished((batch) => {
+      metrics.messagesPublished(batch.length);
+      engine.published(batch);
+    });
 
     const boot = await bootstrapTenancy(store);
     let ociConfigPath: string | undefined;
@@ -69,15 +99,21 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       messages,
       links,
       publicUrl: () => publicUrl,
+      wakeDelivery: () => engine.wake(),
+      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
       publicKeys: async (tenancyId, userId, fingerprint) => (await store.getApiKey(tenancyId, userId, fingerprint))?.publicKeyPem,
       logger,
     });
     await app.listen({ port: config.port, host: config.host });
+    await engine.start();
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
     const url = `http://${bracketHost(config.host)}:${port}`;
     if (publicUrl === '') publicUrl = url;
-    logger.info({ url, publicUrl, store: store.kind, dataDir: config.dataDir }, `Herald is listening on ${url}`);
+    logger.info(
+      { url, publicUrl, store: store.kind, dataDir: config.dataDir, node: config.nodeId, retryTimeScale: config.retryTimeScale, allowPrivateEndpoints: config.allowPrivateEndpoints },
+      `Herald is listening on ${url}`,
+    );
 
     let closed = false;
     return {
@@ -88,9 +124,10 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       async close() {
         if (closed) return;
         closed = true;
-        // Stop taking requests, let accepted publishes commit, then release the store.
+        // Stop taking requests, let accepted publishes commit, finish in-flight deliveries, then release the store.
         await app.close();
         await messages.drain();
+        await engine.stop();
         await store.close();
       },
     };

@@ -24,15 +24,15 @@ export type Row = Record<string, unknown>;
 export type SqlValue = string | number | null;
 
 /** pg may hand BIGINT back as a string; SQLite gives numbers. Epoch ms fit a double. */
-function num(v: unknown): number {
+export function num(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' || typeof v === 'bigint') return Number(v);
   throw new TypeError(`Expected a numeric column, got ${typeof v}`);
 }
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
-const str = (v: unknown): string => String(v);
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+export const str = (v: unknown): string => String(v);
+export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+export const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
 
 export const TENANCY_COLUMNS = ['id', 'name', 'created_at'] as const;
 export const tenancyValues = (t: Tenancy): SqlValue[] => [t.id, t.name, t.createdAt];

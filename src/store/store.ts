@@ -1,3 +1,4 @@
+import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryCounts, MailRecord, NewDelivery } from '../core/deliveries.js';
 import type {
   ApiKey,
   Compartment,
@@ -45,7 +46,7 @@ export type CasResult<T> = { ok: true; value: T } | { ok: false; reason: 'not-fo
  * Lists and topic reads hide them; subscription reads return them, because
  * OCI shows a deleted subscription as DELETED (the SDK's waiter depends on it).
  */
-export interface Store {
+export interface Store extends DeliveryStore {
   readonly kind: 'sqlite' | 'postgres';
 
   /** Applies numbered migrations not yet applied. Safe to call from several nodes at once. */
@@ -106,4 +107,80 @@ export interface Store {
   claimRetryToken(record: RetryTokenRecord, notBefore: number): Promise<RetryTokenRecord | undefined>;
   completeRetryToken(tenancyId: string, token: string, response: string): Promise<void>;
   releaseRetryToken(tenancyId: string, token: string): Promise<void>;
+
 }
+
+export interface DeadLetterQuery {
+  tenancyId: string;
+  topicId?: string;
+  subscriptionId?: string;
+  offset: number;
+  limit: number;
+}
+
+export interface RedriveQuery {
+  tenancyId: string;
+  deliveryIds?: number[];
+  topicId?: string;
+  subscriptionId?: string;
+}
+
+/**
+ * The delivery engine's side of the store. Work is claimed under a lease so a
+ * crashed node's claims come back when the lease runs out; PostgreSQL claims
+ * with FOR UPDATE SKIP LOCKED so several nodes share the work.
+ */
+export interface DeliveryStore {
+  /**
+   * Claims up to `limit` messages whose fan-out is unfinished and not leased
+   * by a live node, leasing them until leaseUntil.
+   */
+  claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]>;
+  /**
+   * Creates MESSAGE deliveries (state PENDING, due at `now`) for the next `limit`
+   * subscriptions of the message's topic, in subscription-id order after the
+   * message's fan-out cursor, that were ACTIVE at publish time: lifecycle ACTIVE,
+   * activatedAt <= publishedAt. Advances the cursor in the same transaction and,
+   * when fewer than `limit` were found, marks the fan-out done. Returns how many
+   * were created and whether the fan-out is done.
+   */
+  fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }>;
+  insertDeliveries(deliveries: NewDelivery[]): Promise<void>;
+  /**
+   * Claims up to `limit` deliveries that are PENDING and due, or IN_FLIGHT with
+   * an expired lease: sets IN_FLIGHT, leaseOwner = owner, nextAttemptAt = leaseUntil.
+   * Oldest due first.
+   */
+  claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string): Promise<Delivery[]>;
+  /** Records every attempt and applies each transition, all in one transaction. */
+  completeAttempts(results: AttemptResult[], now: number): Promise<void>;
+  /** Earliest nextAttemptAt of any PENDING or IN_FLIGHT delivery, or unfinished fan-out (as 0). */
+  nextDueAt(): Promise<number | null>;
+
+  getMessagesByIds(ids: string[]): Promise<Message[]>;
+  /** Includes DELETED subscriptions (a delivery to one is cancelled). */
+  getSubscriptionsByIds(ids: string[]): Promise<Subscription[]>;
+  /** Includes DELETED topics (their name is still needed for headers). */
+  getTopicsByIds(ids: string[]): Promise<Topic[]>;
+
+  /** Every delivery of the message (tenancy-scoped) with its attempts, oldest attempt first. */
+  getMessageDeliveries(tenancyId: string, messageId: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }[]>;
+  listDeadLetters(q: DeadLetterQuery): Promise<Page<Delivery>>;
+  /** Moves matching DEAD deliveries back to PENDING, due now, with a fresh window. Returns how many. */
+  redrive(q: RedriveQuery, now: number): Promise<number>;
+  countDeliveries(): Promise<DeliveryCounts>;
+
+  insertMail(mail: Omit<MailRecord, 'id'>): Promise<MailRecord>;
+  /** Newest first. */
+  listMail(limit: number, to?: string): Promise<MailRecord[]>;
+
+  /**
+   * Subscribes to wake-ups from other nodes (PostgreSQL LISTEN/NOTIFY). Returns an
+   * unsubscribe function. SQLite has one node, so it never calls back. Wake-ups are
+   * hints only: the dispatcher still polls.
+   */
+  onWake(callback: () => void): Promise<() => Promise<void>>;
+  /** Tells every node (including this one's listeners) that work may be due. */
+  wake(): Promise<void>;
+}
+

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,39 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
 import { generateApiKeyPair } from '../../src/core/identity.js';
-
-const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  logs: string[];
-}
-
-/** Runs the built `herald serve` as a real process and waits for its "listening" log line. */
-async function serve(env: Record<string, string>, args: string[] = []): Promise<Served> {
-  assert.ok(existsSync(BIN), `build first (npm run build): ${BIN} is missing`);
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('herald serve did not start:\n' + logs.join(''))), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      logs.push(d.toString());
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(logs.join(''));
-      if (m && logs.join('').includes('Herald is listening')) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
-    child.on('exit', (code) => reject(new Error(`herald serve exited with ${code}:\n${logs.join('')}`)));
-  });
-  return { child, url, logs };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-}
+import { BIN, spawnHerald as serve, stopHerald } from '../helpers/process.js';
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -71,17 +39,13 @@ describe('herald serve as a process', () => {
     assert.match(s.logs.join(''), /"publicUrl":"https:\/\/herald\.example\.com"/);
     assert.ok(existsSync(join(dataDir, 'herald.db')));
 
-    const exit = exited(s.child);
-    s.child.kill('SIGTERM');
-    assert.equal(await exit, 0);
+    assert.equal(await stopHerald(s), 0);
 
     // A second start keeps the tenancy and does not rewrite the config file.
     const again = await serve(env);
     assert.equal(await readFile(join(dataDir, 'oci', 'config'), 'utf8'), config);
     assert.doesNotMatch(again.logs.join(''), /Created tenancy/);
-    const exit2 = exited(again.child);
-    again.child.kill('SIGINT');
-    assert.equal(await exit2, 0);
+    assert.equal(await stopHerald(again, 'SIGINT'), 0);
   });
 
   it('lets flags win over the environment and refuses a bad store spec', async () => {
@@ -92,9 +56,7 @@ describe('herald serve as a process', () => {
     assert.match(bad.stderr, /--store must be "sqlite" or a postgres:\/\/ URL/);
     const s = await serve({ HERALD_PORT: '1', HERALD_DATA_DIR: dataDir }, ['--port', '0']);
     assert.equal((await request(`${s.url}/health`)).statusCode, 200);
-    const exit = exited(s.child);
-    s.child.kill('SIGTERM');
-    assert.equal(await exit, 0);
+    assert.equal(await stopHerald(s), 0);
   });
 
   it('registers another API key with `herald key add`', async () => {
@@ -113,9 +75,7 @@ describe('herald serve as a process', () => {
       assert.equal(dup.code, 1);
       assert.match(dup.stderr, /409 Conflict/);
     } finally {
-      const exit = exited(s.child);
-      s.child.kill('SIGTERM');
-      await exit;
+      await stopHerald(s);
     }
   });
 });

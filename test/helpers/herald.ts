@@ -6,7 +6,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import * as common from 'oci-common';
 import * as ons from 'oci-ons';
-import { resolveConfig } from '../../src/config/config.js';
+import { resolveConfig, type ServeFlags } from '../../src/config/config.js';
 import { startHerald, type RunningHerald } from '../../src/server/herald.js';
 
 export const PG_URL = process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -41,10 +41,10 @@ function clients(configFile: string, url: string): Pick<TestHerald, 'provider' |
 }
 
 /** Starts a real Herald in this process on a fresh store and connects the real oci-ons SDK to it. */
-export async function startTestHerald(kind: StoreKind): Promise<TestHerald> {
+export async function startTestHerald(kind: StoreKind, flags: ServeFlags = {}): Promise<TestHerald> {
   const dataDir = await mkdtemp(join(tmpdir(), 'herald-test-'));
   const schema = kind === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
-  const config = resolveConfig({ port: '0', host: '127.0.0.1', dataDir, store: kind === 'sqlite' ? 'sqlite' : PG_URL }, {});
+  const config = resolveConfig({ port: '0', host: '127.0.0.1', dataDir, store: kind === 'sqlite' ? 'sqlite' : PG_URL, ...flags }, {});
   const logger = pino({ level: process.env.HERALD_TEST_LOG ?? 'silent' });
   let herald = await startHerald(config, { logger, schema });
   const configFile = herald.ociConfigPath ?? join(dataDir, 'oci', 'config');

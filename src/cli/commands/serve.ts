@@ -12,6 +12,16 @@ export function registerServeCommand(program: Command): void {
     .option('--store <spec>', '"sqlite" (default, in the data dir) or a postgres:// URL (env HERALD_STORE)')
     .option('--public-url <url>', 'base URL for confirmation/unsubscribe links (env HERALD_PUBLIC_URL, default http://HOST:PORT)')
     .option('--log-level <level>', 'pino log level (env HERALD_LOG_LEVEL, default info)')
+    .option('--smtp-url <url>', 'send EMAIL through smtp://user:pass@host:port (env HERALD_SMTP_URL); without it mail goes to the dev mailbox')
+    .option('--mail-from <address>', 'From: of Herald emails (env HERALD_MAIL_FROM)')
+    .option('--retry-time-scale <factor>', 'multiply every retry delay and window, e.g. 0.001 for demos (env HERALD_RETRY_TIME_SCALE, default 1)')
+    .option('--allow-private-endpoints', 'allow deliveries to loopback/private addresses (env HERALD_ALLOW_PRIVATE_ENDPOINTS=1)')
+    .option('--delivery-timeout-ms <ms>', 'time limit of one delivery attempt (env HERALD_DELIVERY_TIMEOUT_MS, default 30000)')
+    .option('--sms-base-url <url>', 'Twilio-compatible API base URL (env HERALD_SMS_BASE_URL, default https://api.twilio.com)')
+    .option('--sms-account-sid <sid>', 'SMS account SID (env HERALD_SMS_ACCOUNT_SID)')
+    .option('--sms-auth-token <token>', 'SMS auth token (env HERALD_SMS_AUTH_TOKEN)')
+    .option('--sms-from <number>', 'SMS sender number (env HERALD_SMS_FROM)')
+    .option('--node-id <id>', 'this node\'s name in leases and traces (env HERALD_NODE_ID)')
     .action(async (flags: Record<string, string | undefined>) => {
       let config;
       try {

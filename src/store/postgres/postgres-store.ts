@@ -31,8 +31,11 @@ import {
   type SqlValue,
 } from '../rows.js';
 import { etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate } from '../sql.js';
-import type { CasResult, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
+import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
 import { migratePostgres } from './migrate.js';
+import { wakeChannel } from './notifier.js';
+import { first, rows, transaction, type Queryable } from './pg-query.js';
+import { PostgresDeliveries, WAKE_SQL } from './postgres-deliveries.js';
 
 /** Unquoted identifiers only, so the name means the same in search_path and in SQL. */
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -44,28 +47,6 @@ const TYPES: NonNullable<PoolConfig['types']> = {
     PoolConfig['types']
   >['getTypeParser'],
 };
-
-/** The shared SQL uses `?`; pg wants $1, $2, ... (none of Herald's SQL has a literal `?`). */
-const numberedCache = new Map<string, string>();
-function numbered(sql: string): string {
-  let out = numberedCache.get(sql);
-  if (out === undefined) {
-    let n = 0;
-    out = sql.replace(/\?/g, () => `$${++n}`);
-    numberedCache.set(sql, out);
-  }
-  return out;
-}
-
-type Queryable = Pick<PoolClient, 'query'>;
-
-async function rows(db: Queryable, sql: string, params: unknown[] = []): Promise<Row[]> {
-  return (await db.query<Row>(numbered(sql), params)).rows;
-}
-
-async function first(db: Queryable, sql: string, params: SqlValue[] = []): Promise<Row | undefined> {
-  return (await rows(db, sql, params))[0];
-}
 
 function topicNameConflict(err: unknown, name: string): unknown {
   if (err instanceof DatabaseError && err.code === '23505' && err.constraint === 'topics_live_name') {
@@ -83,7 +64,11 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private closed = false;
 
-  private constructor(private readonly pool: Pool) {}
+  private constructor(
+    private readonly pool: Pool,
+    private readonly channel: string,
+    private readonly deliveries: PostgresDeliveries,
+  ) {}
 
   static async open(opts: { connectionString: string; schema?: string; poolSize?: number }): Promise<PostgresStore> {
     const { schema } = opts;
@@ -109,25 +94,12 @@ export class PostgresStore implements Store {
       await pool.end();
       throw err;
     }
-    return new PostgresStore(pool);
+    const channel = wakeChannel(schema);
+    return new PostgresStore(pool, channel, new PostgresDeliveries(pool, { connectionString: opts.connectionString }, channel));
   }
 
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      try {
-        const out = await fn(client);
-        await client.query('COMMIT');
-        return out;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-        throw err;
-      }
-    } finally {
-      client.release(broken);
-    }
+  private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.pool, fn);
   }
 
   async migrate(): Promise<void> {
@@ -137,6 +109,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.deliveries.close();
     await this.pool.end();
   }
 
@@ -281,15 +254,19 @@ export class PostgresStore implements Store {
     return this.casUpdate(SQL.replaceSubscription, 'subscriptions', values, next.tenancyId, next.id, expectedEtag, toSubscription);
   }
 
-  /** One statement over parallel arrays: atomic by itself, and one round trip for any batch size. */
+  /**
+   * One statement over parallel arrays: atomic by itself, and one round trip for any
+   * batch size. Its NOTIFY (sent at commit) has every node's delivery engine fan out.
+   */
   async insertMessages(messages: Message[]): Promise<void> {
     if (messages.length === 0) return;
     const col = <K extends keyof Message>(k: K) => messages.map((m) => m[k]);
     await rows(
       this.pool,
-      'INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at) ' +
-        'SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])',
-      [col('id'), col('tenancyId'), col('topicId'), col('title'), col('body'), col('messageType'), col('publishedAt')],
+      'WITH inserted AS (INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at) ' +
+        'SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])) ' +
+        WAKE_SQL,
+      [col('id'), col('tenancyId'), col('topicId'), col('title'), col('body'), col('messageType'), col('publishedAt'), this.channel],
     );
   }
 
@@ -323,5 +300,58 @@ export class PostgresStore implements Store {
 
   async releaseRetryToken(tenancyId: string, token: string): Promise<void> {
     await rows(this.pool, SQL.releaseRetryToken, [tenancyId, token]);
+  }
+
+  // --- the delivery engine's side, in postgres-deliveries.ts ---
+  claimFanout(...a: Parameters<DeliveryStore['claimFanout']>): ReturnType<DeliveryStore['claimFanout']> {
+    return this.deliveries.claimFanout(...a);
+  }
+  fanoutBatch(...a: Parameters<DeliveryStore['fanoutBatch']>): ReturnType<DeliveryStore['fanoutBatch']> {
+    return this.deliveries.fanoutBatch(...a);
+  }
+  insertDeliveries(...a: Parameters<DeliveryStore['insertDeliveries']>): ReturnType<DeliveryStore['insertDeliveries']> {
+    return this.deliveries.insertDeliveries(...a);
+  }
+  claimDeliveries(...a: Parameters<DeliveryStore['claimDeliveries']>): ReturnType<DeliveryStore['claimDeliveries']> {
+    return this.deliveries.claimDeliveries(...a);
+  }
+  completeAttempts(...a: Parameters<DeliveryStore['completeAttempts']>): ReturnType<DeliveryStore['completeAttempts']> {
+    return this.deliveries.completeAttempts(...a);
+  }
+  nextDueAt(): ReturnType<DeliveryStore['nextDueAt']> {
+    return this.deliveries.nextDueAt();
+  }
+  getMessagesByIds(...a: Parameters<DeliveryStore['getMessagesByIds']>): ReturnType<DeliveryStore['getMessagesByIds']> {
+    return this.deliveries.getMessagesByIds(...a);
+  }
+  getSubscriptionsByIds(...a: Parameters<DeliveryStore['getSubscriptionsByIds']>): ReturnType<DeliveryStore['getSubscriptionsByIds']> {
+    return this.deliveries.getSubscriptionsByIds(...a);
+  }
+  getTopicsByIds(...a: Parameters<DeliveryStore['getTopicsByIds']>): ReturnType<DeliveryStore['getTopicsByIds']> {
+    return this.deliveries.getTopicsByIds(...a);
+  }
+  getMessageDeliveries(...a: Parameters<DeliveryStore['getMessageDeliveries']>): ReturnType<DeliveryStore['getMessageDeliveries']> {
+    return this.deliveries.getMessageDeliveries(...a);
+  }
+  listDeadLetters(...a: Parameters<DeliveryStore['listDeadLetters']>): ReturnType<DeliveryStore['listDeadLetters']> {
+    return this.deliveries.listDeadLetters(...a);
+  }
+  redrive(...a: Parameters<DeliveryStore['redrive']>): ReturnType<DeliveryStore['redrive']> {
+    return this.deliveries.redrive(...a);
+  }
+  countDeliveries(): ReturnType<DeliveryStore['countDeliveries']> {
+    return this.deliveries.countDeliveries();
+  }
+  insertMail(...a: Parameters<DeliveryStore['insertMail']>): ReturnType<DeliveryStore['insertMail']> {
+    return this.deliveries.insertMail(...a);
+  }
+  listMail(...a: Parameters<DeliveryStore['listMail']>): ReturnType<DeliveryStore['listMail']> {
+    return this.deliveries.listMail(...a);
+  }
+  onWake(...a: Parameters<DeliveryStore['onWake']>): ReturnType<DeliveryStore['onWake']> {
+    return this.deliveries.onWake(...a);
+  }
+  wake(): ReturnType<DeliveryStore['wake']> {
+    return this.deliveries.wake();
   }
 }

@@ -32,8 +32,9 @@ import {
   type SqlValue,
 } from '../rows.js';
 import { etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate } from '../sql.js';
-import type { CasResult, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
+import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
 import { migrateSqlite } from './migrate.js';
+import { SqliteDeliveries } from './sqlite-deliveries.js';
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -54,7 +55,11 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly statements = new Map<string, Database.Statement<SqlValue[], Row>>();
 
-  private constructor(private readonly db: Database.Database) {}
+  private readonly deliveries: SqliteDeliveries;
+
+  private constructor(private readonly db: Database.Database) {
+    this.deliveries = new SqliteDeliveries(db);
+  }
 
   static open(opts: { file: string }): SqliteStore {
     const db = new Database(opts.file);
@@ -292,5 +297,58 @@ export class SqliteStore implements Store {
 
   async releaseRetryToken(tenancyId: string, token: string): Promise<void> {
     this.run(SQL.releaseRetryToken, tenancyId, token);
+  }
+
+  // --- the delivery engine's side, in sqlite-deliveries.ts ---
+  claimFanout(...a: Parameters<DeliveryStore['claimFanout']>): ReturnType<DeliveryStore['claimFanout']> {
+    return this.deliveries.claimFanout(...a);
+  }
+  fanoutBatch(...a: Parameters<DeliveryStore['fanoutBatch']>): ReturnType<DeliveryStore['fanoutBatch']> {
+    return this.deliveries.fanoutBatch(...a);
+  }
+  insertDeliveries(...a: Parameters<DeliveryStore['insertDeliveries']>): ReturnType<DeliveryStore['insertDeliveries']> {
+    return this.deliveries.insertDeliveries(...a);
+  }
+  claimDeliveries(...a: Parameters<DeliveryStore['claimDeliveries']>): ReturnType<DeliveryStore['claimDeliveries']> {
+    return this.deliveries.claimDeliveries(...a);
+  }
+  completeAttempts(...a: Parameters<DeliveryStore['completeAttempts']>): ReturnType<DeliveryStore['completeAttempts']> {
+    return this.deliveries.completeAttempts(...a);
+  }
+  nextDueAt(): ReturnType<DeliveryStore['nextDueAt']> {
+    return this.deliveries.nextDueAt();
+  }
+  getMessagesByIds(...a: Parameters<DeliveryStore['getMessagesByIds']>): ReturnType<DeliveryStore['getMessagesByIds']> {
+    return this.deliveries.getMessagesByIds(...a);
+  }
+  getSubscriptionsByIds(...a: Parameters<DeliveryStore['getSubscriptionsByIds']>): ReturnType<DeliveryStore['getSubscriptionsByIds']> {
+    return this.deliveries.getSubscriptionsByIds(...a);
+  }
+  getTopicsByIds(...a: Parameters<DeliveryStore['getTopicsByIds']>): ReturnType<DeliveryStore['getTopicsByIds']> {
+    return this.deliveries.getTopicsByIds(...a);
+  }
+  getMessageDeliveries(...a: Parameters<DeliveryStore['getMessageDeliveries']>): ReturnType<DeliveryStore['getMessageDeliveries']> {
+    return this.deliveries.getMessageDeliveries(...a);
+  }
+  listDeadLetters(...a: Parameters<DeliveryStore['listDeadLetters']>): ReturnType<DeliveryStore['listDeadLetters']> {
+    return this.deliveries.listDeadLetters(...a);
+  }
+  redrive(...a: Parameters<DeliveryStore['redrive']>): ReturnType<DeliveryStore['redrive']> {
+    return this.deliveries.redrive(...a);
+  }
+  countDeliveries(): ReturnType<DeliveryStore['countDeliveries']> {
+    return this.deliveries.countDeliveries();
+  }
+  insertMail(...a: Parameters<DeliveryStore['insertMail']>): ReturnType<DeliveryStore['insertMail']> {
+    return this.deliveries.insertMail(...a);
+  }
+  listMail(...a: Parameters<DeliveryStore['listMail']>): ReturnType<DeliveryStore['listMail']> {
+    return this.deliveries.listMail(...a);
+  }
+  onWake(...a: Parameters<DeliveryStore['onWake']>): ReturnType<DeliveryStore['onWake']> {
+    return this.deliveries.onWake(...a);
+  }
+  wake(): ReturnType<DeliveryStore['wake']> {
+    return this.deliveries.wake();
   }
 }

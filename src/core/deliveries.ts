@@ -1,0 +1,103 @@
+/** Delivery records: one per (message, subscription), plus confirmation sends. */
+
+export type DeliveryKind = 'MESSAGE' | 'CONFIRMATION';
+
+/**
+ * PENDING: waiting for nextAttemptAt. IN_FLIGHT: leased by a node until nextAttemptAt
+ * (an expired lease makes it claimable again). DELIVERED and DEAD are final until a
+ * re-drive; CANCELLED means the subscription went away before delivery.
+ */
+export type DeliveryState = 'PENDING' | 'IN_FLIGHT' | 'DELIVERED' | 'DEAD' | 'CANCELLED';
+
+export interface Delivery {
+  id: number;
+  tenancyId: string;
+  topicId: string;
+  subscriptionId: string;
+  /** null for CONFIRMATION deliveries. */
+  messageId: string | null;
+  kind: DeliveryKind;
+  protocol: string;
+  state: DeliveryState;
+  /** Attempts made so far. */
+  attempts: number;
+  /** When the next attempt is due (PENDING) or when the lease runs out (IN_FLIGHT). */
+  nextAttemptAt: number;
+  /** Start of the retry window (creation, or the last re-drive). */
+  windowStartAt: number;
+  leaseOwner: string | null;
+  /** For CONFIRMATION deliveries: the confirmation nonce whose link is sent. */
+  confirmationNonce: number | null;
+  lastError: string | null;
+  lastStatus: string | null;
+  deliveredAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type AttemptOutcome = 'SUCCESS' | 'FAILURE';
+
+export interface DeliveryAttempt {
+  deliveryId: number;
+  /** 1-based. */
+  attemptNo: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: AttemptOutcome;
+  /** HTTP status code, when there was an HTTP answer. */
+  statusCode: number | null;
+  /** SMTP reply line, or another protocol's short status text. */
+  reply: string | null;
+  error: string | null;
+  /** The first few hundred bytes of the response body. */
+  responseExcerpt: string | null;
+  /** Which node made the attempt. */
+  node: string | null;
+}
+
+/** What a finished attempt does to its delivery. */
+export type DeliveryTransition =
+  | { state: 'DELIVERED' }
+  | { state: 'PENDING'; nextAttemptAt: number }
+  | { state: 'DEAD' }
+  | { state: 'CANCELLED' };
+
+export interface AttemptResult {
+  deliveryId: number;
+  /** Only the node holding the lease may move the delivery; a late result is still recorded as an attempt. */
+  leaseOwner: string;
+  attempt: DeliveryAttempt;
+  transition: DeliveryTransition;
+}
+
+export interface NewDelivery {
+  tenancyId: string;
+  topicId: string;
+  subscriptionId: string;
+  messageId: string | null;
+  kind: DeliveryKind;
+  protocol: string;
+  nextAttemptAt: number;
+  confirmationNonce: number | null;
+  createdAt: number;
+}
+
+export interface MailRecord {
+  id: number;
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  /** X-OCI-NS-* and other headers the mail carried, for display. */
+  headers: Record<string, string>;
+  createdAt: number;
+}
+
+export interface DeliveryCounts {
+  pending: number;
+  inFlight: number;
+  delivered: number;
+  dead: number;
+  /** Messages whose fan-out has not finished. */
+  fanoutBacklog: number;
+}

@@ -1,0 +1,105 @@
+import type { ContextLoader, LoadedContext } from './context-loader.js';
+import type { DeliveryMetrics } from './metrics.js';
+import type { ProtocolHandler, SendResult } from './protocol.js';
+import type { AttemptResult, Delivery, DeliveryTransition } from '../core/deliveries.js';
+import type { SubscriptionLinks } from '../core/links.js';
+import type { Protocol } from '../core/models.js';
+import { planRetry } from '../core/retry-schedule.js';
+
+export interface AttemptDeps {
+  registry: ReadonlyMap<Protocol, ProtocolHandler>;
+  links: SubscriptionLinks;
+  loader: ContextLoader;
+  metrics: DeliveryMetrics;
+  nodeId: string;
+  timeScale: number;
+  attemptTimeoutMs: number;
+  /** Aborted on shutdown so in-flight sends stop promptly. */
+  shutdown: AbortSignal;
+}
+
+/** Why a delivery will never be attempted, or undefined when it should be. */
+function skipReason(d: Delivery, ctx: LoadedContext): string | undefined {
+  const sub = ctx.subscription;
+  if (sub === undefined || sub.lifecycleState === 'DELETED') return 'The subscription was deleted before delivery.';
+  if (d.kind === 'CONFIRMATION' && (sub.lifecycleState !== 'PENDING' || sub.confirmationNonce !== d.confirmationNonce)) {
+    return 'The confirmation request was superseded (confirmed or re-sent).';
+  }
+  return undefined;
+}
+
+/** Makes one attempt of one claimed delivery and decides what happens to it next. */
+export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: AttemptDeps): Promise<AttemptResult> {
+  const startedAt = Date.now();
+  const attemptNo = d.attempts + 1;
+  const base = { deliveryId: d.id, attemptNo, startedAt, node: deps.nodeId };
+  const skip = skipReason(d, ctx);
+  if (skip !== undefined) {
+    deps.metrics.finished(d.protocol, 'CANCELLED');
+    return {
+      deliveryId: d.id,
+      leaseOwner: deps.nodeId,
+      attempt: { ...base, durationMs: 0, outcome: 'FAILURE', statusCode: null, reply: null, error: skip, responseExcerpt: null },
+      transition: { state: 'CANCELLED' },
+    };
+  }
+  const sub = ctx.subscription!;
+  let result: SendResult;
+  const handler = deps.registry.get(sub.protocol);
+  if (ctx.topic === undefined || (d.kind === 'MESSAGE' && ctx.message === null)) {
+    result = { ok: false, retryable: false, error: 'The message or its topic no longer exists.' };
+  } else if (handler === undefined) {
+    // Retryable: the runtime for this protocol may come up (e.g. functions) within the window.
+    result = { ok: false, retryable: true, error: `No delivery handler for protocol ${sub.protocol} on this node.` };
+  } else {
+    const signal = AbortSignal.any([deps.shutdown, AbortSignal.timeout(deps.attemptTimeoutMs)]);
+    try {
+      result = await handler.send({
+        kind: d.kind,
+        deliveryId: d.id,
+        attemptNo,
+        subscription: sub,
+        topic: ctx.topic,
+        message: ctx.message,
+        confirmationUrl: d.kind === 'CONFIRMATION' ? deps.links.confirmationUrl(sub) : null,
+        unsubscribeUrl: deps.links.unsubscribeUrl(sub),
+        signal,
+      });
+    } catch (err) {
+      result = { ok: false, retryable: true, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  const durationMs = Date.now() - startedAt;
+  deps.metrics.attempt(d.protocol, result.ok ? 'success' : 'failure', durationMs);
+  let transition: DeliveryTransition;
+  if (result.ok) {
+    transition = { state: 'DELIVERED' };
+  } else if (!result.retryable) {
+    transition = { state: 'DEAD' };
+  } else {
+    const plan = planRetry({
+      failedAttempts: attemptNo,
+      now: Date.now(),
+      windowStartAt: d.windowStartAt,
+      maxRetryDurationMs: sub.maxRetryDurationMs,
+      timeScale: deps.timeScale,
+      retryAfterMs: result.retryAfterMs,
+    });
+    transition = plan.retry ? { state: 'PENDING', nextAttemptAt: plan.at } : { state: 'DEAD' };
+  }
+  if (transition.state !== 'PENDING') deps.metrics.finished(d.protocol, transition.state);
+  return {
+    deliveryId: d.id,
+    leaseOwner: deps.nodeId,
+    attempt: {
+      ...base,
+      durationMs,
+      outcome: result.ok ? 'SUCCESS' : 'FAILURE',
+      statusCode: result.statusCode ?? null,
+      reply: result.reply ?? null,
+      error: result.ok ? null : result.error,
+      responseExcerpt: result.responseExcerpt ?? null,
+    },
+    transition,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Per-endpoint slots: deliveries to one endpoint share a small number of
+ * concurrent requests, so a slow or failing receiver cannot take every slot.
+ */
+export class KeyedLimiter {
+  private readonly slots = new Map<string, { active: number; waiting: (() => void)[] }>();
+
+  constructor(private readonly perKey: number) {}
+
+  /** How many are running or waiting for this key. */
+  load(key: string): number {
+    const s = this.slots.get(key);
+    return s === undefined ? 0 : s.active + s.waiting.length;
+  }
+
+  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    let s = this.slots.get(key);
+    if (s === undefined) {
+      s = { active: 0, waiting: [] };
+      this.slots.set(key, s);
+    }
+    if (s.active >= this.perKey) {
+      const slot = s;
+      await new Promise<void>((resolve) => slot.waiting.push(resolve));
+    }
+    s.active++;
+    try {
+      return await task();
+    } finally {
+      s.active--;
+      const next = s.waiting.shift();
+      if (next !== undefined) next();
+      else if (s.active === 0) this.slots.delete(key);
+    }
+  }
+}
+
+/** A sleep that a wake-up cuts short. */
+export class Waker {
+  private pending: (() => void) | undefined;
+  private woken = false;
+
+  wake(): void {
+    this.woken = true;
+    const p = this.pending;
+    this.pending = undefined;
+    p?.();
+  }
+
+  async sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.pending = undefined;
+        resolve();
+      }, ms);
+      this.pending = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.woken = false;
+  }
+}

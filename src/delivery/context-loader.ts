@@ -1,0 +1,68 @@
+import type { Delivery } from '../core/deliveries.js';
+import type { Message, Subscription, Topic } from '../core/models.js';
+import type { Store } from '../store/store.js';
+
+const MESSAGE_CACHE_SIZE = 20_000;
+/** A deleted or unsubscribed subscription stops receiving within about this long. */
+const SUBSCRIPTION_TTL_MS = 1000;
+const TOPIC_TTL_MS = 5000;
+
+export interface LoadedContext {
+  message: Message | null;
+  subscription: Subscription | undefined;
+  topic: Topic | undefined;
+}
+
+/**
+ * Batch-loads what a claimed batch needs in three queries at most. Messages
+ * never change, so they are cached by id; subscriptions and topics are cached
+ * briefly because their state matters (a deleted subscription must stop).
+ */
+export class ContextLoader {
+  private readonly messages = new Map<string, Message>();
+  private readonly subscriptions = new Map<string, { value: Subscription; at: number }>();
+  private readonly topics = new Map<string, { value: Topic; at: number }>();
+
+  constructor(private readonly store: Store) {}
+
+  async load(deliveries: readonly Delivery[], now: number): Promise<LoadedContext[]> {
+    const missingMessages = new Set<string>();
+    const missingSubs = new Set<string>();
+    const missingTopics = new Set<string>();
+    for (const d of deliveries) {
+      if (d.messageId !== null && !this.messages.has(d.messageId)) missingMessages.add(d.messageId);
+      if (!fresh(this.subscriptions.get(d.subscriptionId), now, SUBSCRIPTION_TTL_MS)) missingSubs.add(d.subscriptionId);
+      if (!fresh(this.topics.get(d.topicId), now, TOPIC_TTL_MS)) missingTopics.add(d.topicId);
+    }
+    const [messages, subs, topics] = await Promise.all([
+      this.store.getMessagesByIds([...missingMessages]),
+      this.store.getSubscriptionsByIds([...missingSubs]),
+      this.store.getTopicsByIds([...missingTopics]),
+    ]);
+    for (const m of messages) this.remember(m);
+    for (const s of subs) this.subscriptions.set(s.id, { value: s, at: now });
+    for (const t of topics) this.topics.set(t.id, { value: t, at: now });
+    return deliveries.map((d) => ({
+      message: d.messageId === null ? null : (this.messages.get(d.messageId) ?? null),
+      subscription: this.subscriptions.get(d.subscriptionId)?.value,
+      topic: this.topics.get(d.topicId)?.value,
+    }));
+  }
+
+  /** Messages just published are already in hand; keep them so the first delivery needs no read. */
+  remember(m: Message): void {
+    if (this.messages.size >= MESSAGE_CACHE_SIZE) {
+      const oldest = this.messages.keys().next().value;
+      if (oldest !== undefined) this.messages.delete(oldest);
+    }
+    this.messages.set(m.id, m);
+  }
+
+  forgetSubscription(id: string): void {
+    this.subscriptions.delete(id);
+  }
+}
+
+function fresh<T>(entry: { value: T; at: number } | undefined, now: number, ttl: number): boolean {
+  return entry !== undefined && now - entry.at < ttl;
+}

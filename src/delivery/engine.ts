@@ -1,0 +1,215 @@
+import type { Logger } from 'pino';
+import { attemptDelivery } from './attempt.js';
+import { KeyedLimiter, Waker } from './concurrency.js';
+import { ContextLoader } from './context-loader.js';
+import type { DeliveryMetrics } from './metrics.js';
+import type { ProtocolHandler } from './protocol.js';
+import type { AttemptResult, Delivery } from '../core/deliveries.js';
+import type { SubscriptionLinks } from '../core/links.js';
+import type { Message, Protocol, Subscription } from '../core/models.js';
+import type { ConfirmationSender } from '../core/subscriptions.js';
+import type { Store } from '../store/store.js';
+
+export interface EngineOptions {
+  nodeId: string;
+  timeScale: number;
+  attemptTimeoutMs: number;
+  /** A claim not completed within this long is taken back (the node is presumed dead). */
+  leaseMs: number;
+  claimBatch: number;
+  maxInFlight: number;
+  perEndpoint: number;
+  /** Longest sleep when idle: polling stays the source of truth, wake-ups are hints. */
+  idlePollMs: number;
+  fanoutBatch: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' | 'attemptTimeoutMs' | 'leaseMs'> = {
+  claimBatch: 256,
+  maxInFlight: 1024,
+  perEndpoint: 32,
+  idlePollMs: 1000,
+  fanoutBatch: 1000,
+};
+
+const COMPLETION_BATCH = 500;
+
+/**
+ * Fans published messages out into deliveries and runs them: one loop claims
+ * fan-out work and due deliveries in batches under a lease, sends them with
+ * bounded concurrency overall and per endpoint, and records every attempt in
+ * batched transactions.
+ */
+export class DeliveryEngine implements ConfirmationSender {
+  private readonly loader: ContextLoader;
+  private readonly limiter: KeyedLimiter;
+  private readonly waker = new Waker();
+  private readonly shutdown = new AbortController();
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private results: AttemptResult[] = [];
+  private flushScheduled = false;
+  private flushChain: Promise<void> = Promise.resolve();
+  private unlisten: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: ReadonlyMap<Protocol, ProtocolHandler>,
+    private readonly links: SubscriptionLinks,
+    private readonly metrics: DeliveryMetrics,
+    private readonly logger: Logger,
+    private readonly opts: EngineOptions,
+  ) {
+    this.loader = new ContextLoader(store);
+    this.limiter = new KeyedLimiter(opts.perEndpoint);
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.unlisten = await this.store.onWake(() => this.wake());
+    this.loop = this.run();
+  }
+
+  wake(): void {
+    this.waker.wake();
+  }
+
+  /** Called after a group of publishes commits: the messages are in hand, so cache them. */
+  published(messages: readonly Message[]): void {
+    for (const m of messages) this.loader.remember(m);
+    this.wake();
+  }
+
+  confirmationRequested(sub: Subscription): void {
+    const now = Date.now();
+    this.store
+      .insertDeliveries([
+        {
+          tenancyId: sub.tenancyId,
+          topicId: sub.topicId,
+          subscriptionId: sub.id,
+          messageId: null,
+          kind: 'CONFIRMATION',
+          protocol: sub.protocol,
+          nextAttemptAt: now,
+          confirmationNonce: sub.confirmationNonce,
+          createdAt: now,
+        },
+      ])
+      .then(
+        () => this.wake(),
+        (err: unknown) => this.logger.error({ err, subscriptionId: sub.id }, 'could not queue the confirmation; resendConfirmation will retry it'),
+      );
+  }
+
+  /** Stops claiming, lets in-flight attempts finish (or aborts them after graceMs), and records them. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.shutdown.abort();
+    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    this.scheduleFlush();
+    await new Promise((r) => setImmediate(r));
+    await this.flushChain;
+    await this.unlisten?.();
+    for (const h of new Set(this.registry.values())) await h.close();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        const worked = (await this.fanoutStep()) + (await this.claimStep());
+        if (worked > 0) continue;
+        const due = await this.store.nextDueAt();
+        const wait = due === null ? this.opts.idlePollMs : Math.min(this.opts.idlePollMs, Math.max(5, due - Date.now()));
+        await this.waker.sleep(wait);
+      } catch (err) {
+        this.logger.error({ err }, 'delivery loop failed; retrying');
+        await this.waker.sleep(this.opts.idlePollMs);
+      }
+    }
+  }
+
+  private async fanoutStep(): Promise<number> {
+    const now = Date.now();
+    const messages = await this.store.claimFanout(16, now, now + this.opts.leaseMs, this.opts.nodeId);
+    let created = 0;
+    for (const m of messages) {
+      this.loader.remember(m);
+      for (;;) {
+        const r = await this.store.fanoutBatch(m.id, this.opts.fanoutBatch, Date.now());
+        created += r.created;
+        if (r.done) break;
+      }
+    }
+    return messages.length + created;
+  }
+
+  private async claimStep(): Promise<number> {
+    const room = this.opts.maxInFlight - this.inFlight;
+    if (room <= 0) return 0;
+    const now = Date.now();
+    const claimed = await this.store.claimDeliveries(Math.min(room, this.opts.claimBatch), now, now + this.opts.leaseMs, this.opts.nodeId);
+    if (claimed.length === 0) return 0;
+    const contexts = await this.loader.load(claimed, now);
+    claimed.forEach((d, i) => this.dispatch(d, contexts[i]!));
+    return claimed.length;
+  }
+
+  private dispatch(d: Delivery, ctx: Awaited<ReturnType<ContextLoader['load']>>[number]): void {
+    this.inFlight++;
+    const handler = ctx.subscription === undefined ? undefined : this.registry.get(ctx.subscription.protocol);
+    const key = handler !== undefined && ctx.subscription !== undefined ? `${ctx.subscription.protocol}:${handler.endpointKey(ctx.subscription)}` : 'none';
+    const deps = {
+      registry: this.registry,
+      links: this.links,
+      loader: this.loader,
+      metrics: this.metrics,
+      nodeId: this.opts.nodeId,
+      timeScale: this.opts.timeScale,
+      attemptTimeoutMs: this.opts.attemptTimeoutMs,
+      shutdown: this.shutdown.signal,
+    };
+    void this.limiter
+      .run(key, () => attemptDelivery(d, ctx, deps))
+      .then(
+        (result) => {
+          this.results.push(result);
+          this.scheduleFlush();
+        },
+        (err: unknown) => this.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed; the lease will bring it back'),
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.wake();
+      });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushChain = this.flushChain.then(() => this.flush());
+    });
+  }
+
+  /** One transaction per batch of finished attempts: per-delivery commits would cap us at the fsync rate. */
+  private async flush(): Promise<void> {
+    while (this.results.length > 0) {
+      const batch = this.results.splice(0, COMPLETION_BATCH);
+      try {
+        await this.store.completeAttempts(batch, Date.now());
+      } catch (err) {
+        // The deliveries stay IN_FLIGHT and come back when their lease expires: at least once, never lost.
+        this.logger.error({ err, count: batch.length }, 'could not record delivery attempts');
+      }
+    }
+    this.wake();
+  }
+}

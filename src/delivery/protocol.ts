@@ -1,0 +1,51 @@
+import type { DeliveryKind } from '../core/deliveries.js';
+import type { Message, Protocol, Subscription, Topic } from '../core/models.js';
+
+/** Everything a protocol needs to make one attempt. */
+export interface SendContext {
+  kind: DeliveryKind;
+  deliveryId: number;
+  /** 1-based number of this attempt. */
+  attemptNo: number;
+  subscription: Subscription;
+  topic: Topic;
+  /** null for CONFIRMATION sends. */
+  message: Message | null;
+  /** Present for CONFIRMATION sends. */
+  confirmationUrl: string | null;
+  unsubscribeUrl: string;
+  /** Aborted when the attempt times out or the node shuts down. */
+  signal: AbortSignal;
+}
+
+/**
+ * The outcome of one attempt. `retryable: false` sends the delivery straight to the
+ * dead letters (kept and re-drivable), e.g. a 400 from a receiver.
+ */
+export type SendResult =
+  | { ok: true; statusCode?: number; reply?: string; responseExcerpt?: string }
+  | {
+      ok: false;
+      retryable: boolean;
+      error: string;
+      statusCode?: number;
+      reply?: string;
+      responseExcerpt?: string;
+      /** From a Retry-After answer, in milliseconds. */
+      retryAfterMs?: number;
+    };
+
+export interface ProtocolHandler {
+  /** The OCI protocol names this handler serves. */
+  readonly protocols: readonly Protocol[];
+  /**
+   * A key for per-endpoint concurrency limits: deliveries with the same key share a
+   * limit (e.g. the URL origin for HTTP, the SMTP server for email).
+   */
+  endpointKey(subscription: Subscription): string;
+  send(ctx: SendContext): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+/** Response bodies kept in the trace are cut to this many characters. */
+export const EXCERPT_LIMIT = 512;

@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DeliveryMetrics } from '../delivery/metrics.js';
+import type { Store } from '../store/store.js';
+
+/** Prometheus metrics; queue gauges are read from the store at scrape time, so every node reports the shared queue. */
+export class HeraldMetrics implements DeliveryMetrics {
+  readonly registry = new Registry();
+  private readonly published: Counter;
+  private readonly attempts: Counter;
+  private readonly finishedTotal: Counter;
+  private readonly latency: Histogram;
+
+  constructor(store: Store) {
+    this.published = new Counter({ name: 'herald_messages_published_total', help: 'Messages accepted by PublishMessage on this node.', registers: [this.registry] });
+    this.attempts = new Counter({
+      name: 'herald_delivery_attempts_total',
+      help: 'Delivery attempts made by this node, by protocol and outcome.',
+      labelNames: ['protocol', 'outcome'],
+      registers: [this.registry],
+    });
+    this.finishedTotal = new Counter({
+      name: 'herald_deliveries_finished_total',
+      help: 'Deliveries that reached a final state on this node: DELIVERED, DEAD (dead letter) or CANCELLED.',
+      labelNames: ['protocol', 'state'],
+      registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: 'herald_delivery_attempt_duration_seconds',
+      help: 'Duration of delivery attempts, by protocol.',
+      labelNames: ['protocol'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    const counts = new Map<string, number>();
+    let readAt = 0;
+    const refresh = async (): Promise<void> => {
+      // One store read serves all the queue gauges of one scrape.
+      if (Date.now() - readAt < 500) return;
+      const c = await store.countDeliveries();
+      readAt = Date.now();
+      counts.set('pending', c.pending).set('inFlight', c.inFlight).set('dead', c.dead).set('delivered', c.delivered).set('fanout', c.fanoutBacklog);
+    };
+    const gauge = (name: string, help: string, key: string): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          await refresh();
+          this.set(counts.get(key) ?? 0);
+        },
+      });
+    };
+    gauge('herald_queue_depth', 'Deliveries waiting for an attempt (PENDING).', 'pending');
+    gauge('herald_deliveries_in_flight', 'Deliveries leased by a node and being attempted.', 'inFlight');
+    gauge('herald_dead_letters', 'Deliveries whose retry window closed (kept and re-drivable).', 'dead');
+    gauge('herald_deliveries_delivered', 'Deliveries delivered (all time, still stored).', 'delivered');
+    gauge('herald_fanout_backlog', 'Published messages whose fan-out has not finished.', 'fanout');
+  }
+
+  messagesPublished(n: number): void {
+    this.published.inc(n);
+  }
+
+  attempt(protocol: string, outcome: 'success' | 'failure', durationMs: number): void {
+    this.attempts.inc({ protocol, outcome });
+    this.latency.observe({ protocol }, durationMs / 1000);
+  }
+
+  finished(protocol: string, state: 'DELIVERED' | 'DEAD' | 'CANCELLED'): void {
+    this.finishedTotal.inc({ protocol, state });
+  }
+}

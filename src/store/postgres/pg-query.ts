@@ -1,0 +1,50 @@
+import type { Pool, PoolClient } from 'pg';
+import type { Row, SqlValue } from '../rows.js';
+
+/** Query helpers shared by the PostgreSQL store's modules. */
+
+export type Queryable = Pick<PoolClient, 'query'>;
+
+/** The shared SQL uses `?`; pg wants $1, $2, ... (none of Herald's SQL has a literal `?`). */
+const numberedCache = new Map<string, string>();
+export function numbered(sql: string): string {
+  let out = numberedCache.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    numberedCache.set(sql, out);
+  }
+  return out;
+}
+
+export async function rows(db: Queryable, sql: string, params: unknown[] = []): Promise<Row[]> {
+  return (await db.query<Row>(numbered(sql), params)).rows;
+}
+
+export async function first(db: Queryable, sql: string, params: SqlValue[] = []): Promise<Row | undefined> {
+  return (await rows(db, sql, params))[0];
+}
+
+/** Runs fn in a transaction on one pooled client; a client whose ROLLBACK failed is discarded. */
+export async function transaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    try {
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Runs a statement and returns how many rows it wrote. */
+export async function execute(db: Queryable, sql: string, params: unknown[] = []): Promise<number> {
+  return (await db.query(numbered(sql), params)).rowCount ?? 0;
+}

@@ -1,0 +1,253 @@
+import type { ClientConfig, Pool } from 'pg';
+import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryCounts, MailRecord, NewDelivery } from '../../core/deliveries.js';
+import type { Message, Page, Subscription, Topic } from '../../core/models.js';
+import { completionValues, mailValues, toAttempt, toCounts, toDelivery, toMail, type CompletionValues } from '../delivery-rows.js';
+import {
+  byIdsSql,
+  checkLimit,
+  DELIVERY_SQL as SQL,
+  DUE,
+  listDeadLettersSql,
+  redriveSql,
+  STATS_SHARDS,
+  type InList,
+} from '../delivery-sql.js';
+import { num, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
+import { toPage } from '../sql.js';
+import type { DeadLetterQuery, DeliveryStore, RedriveQuery } from '../store.js';
+import { WakeListener } from './notifier.js';
+import { execute, first, rows, transaction } from './pg-query.js';
+
+const inList: InList = (column, type) => `${column} = ANY(?::${type}[])`;
+
+/**
+ * Claims lock their rows with SKIP LOCKED, so concurrent nodes split the work;
+ * after the lock, PostgreSQL re-checks the WHERE on the row's latest version, so a
+ * row another node claimed (and moved into the future) in the meantime is skipped.
+ */
+const CLAIM_FANOUT =
+  'WITH c AS (SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ' +
+  'ORDER BY published_at, id LIMIT ? FOR UPDATE SKIP LOCKED) ' +
+  'UPDATE messages m SET fanout_lease_until = ?, fanout_lease_owner = ? FROM c WHERE m.id = c.id RETURNING m.*';
+const CLAIM_DELIVERIES =
+  `WITH c AS (SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? ` +
+  'ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED) ' +
+  "UPDATE deliveries d SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
+  'FROM c WHERE d.id = c.id RETURNING d.*, c.next_attempt_at AS due_at';
+
+const INSERT_DELIVERIES =
+  'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, next_attempt_at, ' +
+  'confirmation_nonce, created_at, window_start_at, updated_at, state, attempts) ' +
+  "SELECT t, tp, s, m, k, p, n, cn, c, c, c, 'PENDING', 0 FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], " +
+  '?::text[], ?::text[], ?::bigint[], ?::int[], ?::bigint[]) AS u(t, tp, s, m, k, p, n, cn, c) ON CONFLICT DO NOTHING';
+
+/** Locks a completion batch's deliveries in id order, so two batches never deadlock. */
+const LOCK_DELIVERIES = 'SELECT id FROM deliveries WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE';
+
+/**
+ * A whole completion batch in one statement over parallel arrays. Runs after
+ * LOCK_DELIVERIES, so its snapshot already holds every competing commit:
+ * - every attempt of a known delivery is recorded; a number already taken (a late
+ *   duplicate from another node after a lease expiry) is renumbered after the last;
+ * - per delivery, the first result (in batch order) from the lease holder applies
+ *   its transition, as applying them one by one would;
+ * - deliveries moved to DELIVERED are added to a random shard of delivery_stats.
+ */
+const COMPLETE_ATTEMPTS = `WITH input AS (
+  SELECT * FROM unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::int[], ?::text[], ?::int[], ?::text[],
+                       ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+    WITH ORDINALITY AS i(delivery_id, lease_owner, attempt_no, started_at, duration_ms, outcome, status_code, reply,
+                         error, response_excerpt, node, next_state, next_attempt_at, last_status, ord)
+), known AS (
+  SELECT i.*, d.state AS cur_state, d.lease_owner AS cur_owner FROM input i JOIN deliveries d ON d.id = i.delivery_id
+), prior AS (
+  SELECT delivery_id, MAX(attempt_no) AS max_no FROM delivery_attempts
+  WHERE delivery_id IN (SELECT delivery_id FROM known) GROUP BY delivery_id
+), recorded AS (
+  INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, duration_ms, outcome, status_code, reply, error, response_excerpt, node)
+  SELECT k.delivery_id, GREATEST(k.attempt_no, COALESCE(p.max_no, 0) + row_number() OVER (PARTITION BY k.delivery_id ORDER BY k.ord)),
+         k.started_at, k.duration_ms, k.outcome, k.status_code, k.reply, k.error, k.response_excerpt, k.node
+  FROM known k LEFT JOIN prior p ON p.delivery_id = k.delivery_id
+  ON CONFLICT DO NOTHING
+), winners AS (
+  SELECT DISTINCT ON (delivery_id) * FROM known
+  WHERE cur_state = 'IN_FLIGHT' AND cur_owner = lease_owner ORDER BY delivery_id, ord
+), moved AS (
+  UPDATE deliveries d SET state = w.next_state, next_attempt_at = COALESCE(w.next_attempt_at, d.next_attempt_at),
+    delivered_at = CASE WHEN w.next_state = 'DELIVERED' THEN ?::bigint ELSE d.delivered_at END,
+    attempts = d.attempts + 1, last_error = w.error, last_status = w.last_status, lease_owner = NULL, updated_at = ?::bigint
+  FROM winners w WHERE d.id = w.delivery_id AND d.state = 'IN_FLIGHT' AND d.lease_owner = w.lease_owner
+  RETURNING d.state
+)
+INSERT INTO delivery_stats (shard, delivered)
+SELECT ?::int, COUNT(*) FROM moved WHERE state = 'DELIVERED' HAVING COUNT(*) > 0
+ON CONFLICT (shard) DO UPDATE SET delivered = delivery_stats.delivered + excluded.delivered`;
+
+/** Tells every node's listener to look for work (delivered at commit). */
+export const WAKE_SQL = "SELECT pg_notify(?, '')";
+
+function columns(values: CompletionValues[]): unknown[] {
+  const col = <K extends keyof CompletionValues>(k: K) => values.map((v) => v[k]);
+  return [
+    col('deliveryId'),
+    col('leaseOwner'),
+    col('attemptNo'),
+    col('startedAt'),
+    col('durationMs'),
+    col('outcome'),
+    col('statusCode'),
+    col('reply'),
+    col('error'),
+    col('responseExcerpt'),
+    col('node'),
+    col('nextState'),
+    col('nextAttemptAt'),
+    col('lastStatus'),
+  ];
+}
+
+const byDueThenId = (a: Row, b: Row): number => num(a.due_at) - num(b.due_at) || num(a.id) - num(b.id);
+
+/** The delivery side of PostgresStore, on its pool, plus the LISTEN connection for wake-ups. */
+export class PostgresDeliveries implements DeliveryStore {
+  private readonly listener: WakeListener;
+
+  constructor(
+    private readonly pool: Pool,
+    listenConfig: ClientConfig,
+    private readonly channel: string,
+  ) {
+    this.listener = new WakeListener(listenConfig, channel);
+  }
+
+  async close(): Promise<void> {
+    await this.listener.close();
+  }
+
+  async claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]> {
+    checkLimit(limit);
+    const claimed = await rows(this.pool, CLAIM_FANOUT, [now, limit, leaseUntil, owner]);
+    return claimed.map(toMessage).sort((a, b) => a.publishedAt - b.publishedAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }> {
+    checkLimit(limit);
+    return transaction(this.pool, async (c) => {
+      // The row lock serialises batches of one message (two nodes around a lease expiry).
+      const m = await first(c, `${SQL.fanoutMessage} FOR UPDATE`, [messageId]);
+      if (m === undefined || num(m.fanout_state) !== 0) return { created: 0, done: true };
+      const cursor = m.fanout_cursor === null ? '' : String(m.fanout_cursor);
+      const topicId = String(m.topic_id);
+      const scan = await first(c, SQL.fanoutScan, [topicId, cursor, limit]);
+      const scanned = num(scan?.n ?? 0);
+      const last = scanned > 0 ? String(scan?.last) : null;
+      let created = 0;
+      if (last !== null) {
+        const params = [String(m.tenancy_id), messageId, now, now, now, now, topicId, cursor, last, num(m.published_at)];
+        created = await execute(c, SQL.fanoutInsert, params);
+      }
+      const done = scanned < limit;
+      await rows(c, SQL.fanoutAdvance, [last ?? m.fanout_cursor, done ? 1 : 0, messageId]);
+      return { created, done };
+    });
+  }
+
+  async insertDeliveries(deliveries: NewDelivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const col = <K extends keyof NewDelivery>(k: K) => deliveries.map((d) => d[k]);
+    await rows(this.pool, INSERT_DELIVERIES, [
+      col('tenancyId'),
+      col('topicId'),
+      col('subscriptionId'),
+      col('messageId'),
+      col('kind'),
+      col('protocol'),
+      col('nextAttemptAt'),
+      col('confirmationNonce'),
+      col('createdAt'),
+    ]);
+  }
+
+  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string): Promise<Delivery[]> {
+    checkLimit(limit);
+    const claimed = await rows(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now]);
+    return claimed.sort(byDueThenId).map(toDelivery);
+  }
+
+  async completeAttempts(results: AttemptResult[], now: number): Promise<void> {
+    if (results.length === 0) return;
+    const values = results.map(completionValues);
+    const shard = Math.floor(Math.random() * STATS_SHARDS);
+    await transaction(this.pool, async (c) => {
+      await rows(c, LOCK_DELIVERIES, [[...new Set(values.map((v) => v.deliveryId))]]);
+      await rows(c, COMPLETE_ATTEMPTS, [...columns(values), now, now, shard]);
+    });
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = await first(this.pool, SQL.nextDueAt);
+    const times = [row?.due, row?.fanout].filter((v) => v !== null && v !== undefined).map(num);
+    return times.length === 0 ? null : Math.min(...times);
+  }
+
+  async getMessagesByIds(ids: string[]): Promise<Message[]> {
+    return ids.length === 0 ? [] : (await rows(this.pool, byIdsSql('messages', inList), [ids])).map(toMessage);
+  }
+
+  async getSubscriptionsByIds(ids: string[]): Promise<Subscription[]> {
+    return ids.length === 0 ? [] : (await rows(this.pool, byIdsSql('subscriptions', inList), [ids])).map(toSubscription);
+  }
+
+  async getTopicsByIds(ids: string[]): Promise<Topic[]> {
+    return ids.length === 0 ? [] : (await rows(this.pool, byIdsSql('topics', inList), [ids])).map(toTopic);
+  }
+
+  async getMessageDeliveries(tenancyId: string, messageId: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }[]> {
+    const [deliveries, attempts] = await Promise.all([
+      rows(this.pool, SQL.messageDeliveries, [messageId, tenancyId]),
+      rows(this.pool, SQL.messageAttempts, [messageId, tenancyId]),
+    ]);
+    const out = deliveries.map((r) => ({ delivery: toDelivery(r), attempts: [] as DeliveryAttempt[] }));
+    const byId = new Map(out.map((x) => [x.delivery.id, x.attempts]));
+    for (const r of attempts) byId.get(num(r.delivery_id))?.push(toAttempt(r));
+    return out;
+  }
+
+  async listDeadLetters(q: DeadLetterQuery): Promise<Page<Delivery>> {
+    const { sql, params } = listDeadLettersSql(q);
+    return toPage(await rows(this.pool, sql, params), q.offset, q.limit, toDelivery);
+  }
+
+  async redrive(q: RedriveQuery, now: number): Promise<number> {
+    const query = redriveSql(q, now, inList);
+    if (query === undefined) return 0;
+    const params = q.deliveryIds === undefined ? query.params : [...query.params, q.deliveryIds];
+    const n = await execute(this.pool, query.sql, params);
+    // Every node may pick them up, not only the one that served the request.
+    if (n > 0) await this.wake();
+    return n;
+  }
+
+  async countDeliveries(): Promise<DeliveryCounts> {
+    return toCounts(await first(this.pool, SQL.countDeliveries));
+  }
+
+  async insertMail(mail: Omit<MailRecord, 'id'>): Promise<MailRecord> {
+    const row = await first(this.pool, SQL.insertMail, mailValues(mail));
+    return { ...mail, headers: { ...mail.headers }, id: num(row?.id) };
+  }
+
+  async listMail(limit: number, to?: string): Promise<MailRecord[]> {
+    checkLimit(limit);
+    const found = to === undefined ? await rows(this.pool, SQL.listMail, [limit]) : await rows(this.pool, SQL.listMailTo, [to, limit]);
+    return found.map(toMail);
+  }
+
+  async onWake(callback: () => void): Promise<() => Promise<void>> {
+    return this.listener.subscribe(callback);
+  }
+
+  async wake(): Promise<void> {
+    await rows(this.pool, WAKE_SQL, [this.channel]);
+  }
+}

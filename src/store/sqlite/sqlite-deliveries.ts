@@ -1,0 +1,229 @@
+import type Database from 'better-sqlite3';
+import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryCounts, MailRecord, NewDelivery } from '../../core/deliveries.js';
+import type { Message, Page, Subscription, Topic } from '../../core/models.js';
+import { completionValues, mailValues, newDeliveryValues, toAttempt, toCounts, toDelivery, toMail } from '../delivery-rows.js';
+import {
+  byIdsSql,
+  checkLimit,
+  DELIVERY_SQL as SQL,
+  DUE,
+  listDeadLettersSql,
+  redriveSql,
+  type InList,
+} from '../delivery-sql.js';
+import { num, toMessage, toSubscription, toTopic, type Row, type SqlValue } from '../rows.js';
+import { toPage } from '../sql.js';
+import type { DeadLetterQuery, DeliveryStore, RedriveQuery } from '../store.js';
+
+/** A list parameter is bound as one JSON array text: one cached statement for any length. */
+const inList: InList = (column) => `${column} IN (SELECT value FROM json_each(?))`;
+
+const CLAIM_FANOUT =
+  'UPDATE messages SET fanout_lease_until = ?, fanout_lease_owner = ? WHERE id IN ' +
+  '(SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ORDER BY published_at, id LIMIT ?) RETURNING *';
+const DUE_IDS = `SELECT id FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`;
+const CLAIM_DELIVERIES =
+  "UPDATE deliveries SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
+  `WHERE ${inList('id', 'bigint')} RETURNING *`;
+/** A late duplicate attempt number (two nodes around a lease expiry) is renumbered after the last one. */
+const INSERT_ATTEMPT =
+  'INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, duration_ms, outcome, status_code, reply, error, response_excerpt, node) ' +
+  'SELECT d.id, MAX(?, COALESCE((SELECT MAX(attempt_no) FROM delivery_attempts WHERE delivery_id = d.id), 0) + 1), ?, ?, ?, ?, ?, ?, ?, ? ' +
+  'FROM deliveries d WHERE d.id = ? ON CONFLICT DO NOTHING';
+
+/**
+ * The delivery side of SqliteStore, on the same connection. better-sqlite3 is
+ * synchronous and SQLite has one writer, so claims need no locking beyond the
+ * IMMEDIATE transaction.
+ */
+export class SqliteDeliveries implements DeliveryStore {
+  private readonly statements = new Map<string, Database.Statement<SqlValue[], Row>>();
+  private readonly wakeListeners = new Set<{ callback: () => void }>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  private stmt(sql: string): Database.Statement<SqlValue[], Row> {
+    let s = this.statements.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare<SqlValue[], Row>(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  private get(sql: string, ...params: SqlValue[]): Row | undefined {
+    return this.stmt(sql).get(...params);
+  }
+
+  private all(sql: string, ...params: SqlValue[]): Row[] {
+    return this.stmt(sql).all(...params);
+  }
+
+  private run(sql: string, ...params: SqlValue[]): number {
+    return this.stmt(sql).run(...params).changes;
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  async claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]> {
+    checkLimit(limit);
+    const rows = this.all(CLAIM_FANOUT, leaseUntil, owner, now, limit);
+    return rows.map(toMessage).sort((a, b) => a.publishedAt - b.publishedAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }> {
+    checkLimit(limit);
+    return this.tx(() => {
+      const m = this.get(SQL.fanoutMessage, messageId);
+      if (m === undefined || num(m.fanout_state) !== 0) return { created: 0, done: true };
+      const cursor = m.fanout_cursor === null ? '' : String(m.fanout_cursor);
+      const topicId = String(m.topic_id);
+      const scan = this.get(SQL.fanoutScan, topicId, cursor, limit);
+      const scanned = num(scan?.n ?? 0);
+      const last = scanned > 0 ? String(scan?.last) : null;
+      let created = 0;
+      if (last !== null) {
+        const tenancyId = String(m.tenancy_id);
+        const publishedAt = num(m.published_at);
+        created = this.run(SQL.fanoutInsert, tenancyId, messageId, now, now, now, now, topicId, cursor, last, publishedAt);
+      }
+      const done = scanned < limit;
+      this.run(SQL.fanoutAdvance, last ?? (m.fanout_cursor as string | null), done ? 1 : 0, messageId);
+      return { created, done };
+    });
+  }
+
+  async insertDeliveries(deliveries: NewDelivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    this.tx(() => {
+      for (const d of deliveries) this.run(SQL.insertDelivery, ...newDeliveryValues(d), d.createdAt, d.createdAt);
+    });
+  }
+
+  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string): Promise<Delivery[]> {
+    checkLimit(limit);
+    return this.tx(() => {
+      const ids = this.all(DUE_IDS, now, limit).map((r) => num(r.id));
+      if (ids.length === 0) return [];
+      const order = new Map(ids.map((id, i) => [id, i]));
+      const rows = this.all(CLAIM_DELIVERIES, owner, leaseUntil, now, JSON.stringify(ids));
+      return rows.map(toDelivery).sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+    });
+  }
+
+  async completeAttempts(results: AttemptResult[], now: number): Promise<void> {
+    if (results.length === 0) return;
+    const values = results.map(completionValues);
+    this.tx(() => {
+      let delivered = 0;
+      for (const v of values) {
+        this.run(
+          INSERT_ATTEMPT,
+          v.attemptNo,
+          v.startedAt,
+          v.durationMs,
+          v.outcome,
+          v.statusCode,
+          v.reply,
+          v.error,
+          v.responseExcerpt,
+          v.node,
+          v.deliveryId,
+        );
+        const deliveredAt = v.nextState === 'DELIVERED' ? now : null;
+        const applied = this.run(
+          SQL.applyTransition,
+          v.nextState,
+          v.nextAttemptAt,
+          deliveredAt,
+          v.error,
+          v.lastStatus,
+          now,
+          v.deliveryId,
+          v.leaseOwner,
+        );
+        if (applied > 0 && v.nextState === 'DELIVERED') delivered++;
+      }
+      if (delivered > 0) this.run(SQL.addDelivered, 0, delivered);
+    });
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = this.get(SQL.nextDueAt);
+    const times = [row?.due, row?.fanout].filter((v) => v !== null && v !== undefined).map(num);
+    return times.length === 0 ? null : Math.min(...times);
+  }
+
+  async getMessagesByIds(ids: string[]): Promise<Message[]> {
+    return ids.length === 0 ? [] : this.all(byIdsSql('messages', inList), JSON.stringify(ids)).map(toMessage);
+  }
+
+  async getSubscriptionsByIds(ids: string[]): Promise<Subscription[]> {
+    return ids.length === 0 ? [] : this.all(byIdsSql('subscriptions', inList), JSON.stringify(ids)).map(toSubscription);
+  }
+
+  async getTopicsByIds(ids: string[]): Promise<Topic[]> {
+    return ids.length === 0 ? [] : this.all(byIdsSql('topics', inList), JSON.stringify(ids)).map(toTopic);
+  }
+
+  async getMessageDeliveries(tenancyId: string, messageId: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }[]> {
+    // A read transaction: the attempts belong to the same snapshot as the deliveries.
+    return this.db.transaction(() => {
+      const out = this.all(SQL.messageDeliveries, messageId, tenancyId).map((r) => ({
+        delivery: toDelivery(r),
+        attempts: [] as DeliveryAttempt[],
+      }));
+      const byId = new Map(out.map((x) => [x.delivery.id, x.attempts]));
+      for (const r of this.all(SQL.messageAttempts, messageId, tenancyId)) byId.get(num(r.delivery_id))?.push(toAttempt(r));
+      return out;
+    })();
+  }
+
+  async listDeadLetters(q: DeadLetterQuery): Promise<Page<Delivery>> {
+    const { sql, params } = listDeadLettersSql(q);
+    return toPage(this.all(sql, ...params), q.offset, q.limit, toDelivery);
+  }
+
+  async redrive(q: RedriveQuery, now: number): Promise<number> {
+    const query = redriveSql(q, now, inList);
+    if (query === undefined) return 0;
+    const params = q.deliveryIds === undefined ? query.params : [...query.params, JSON.stringify(q.deliveryIds)];
+    return this.run(query.sql, ...params);
+  }
+
+  async countDeliveries(): Promise<DeliveryCounts> {
+    return toCounts(this.get(SQL.countDeliveries));
+  }
+
+  async insertMail(mail: Omit<MailRecord, 'id'>): Promise<MailRecord> {
+    const row = this.get(SQL.insertMail, ...mailValues(mail));
+    return { ...mail, headers: { ...mail.headers }, id: num(row?.id) };
+  }
+
+  async listMail(limit: number, to?: string): Promise<MailRecord[]> {
+    checkLimit(limit);
+    const rows = to === undefined ? this.all(SQL.listMail, limit) : this.all(SQL.listMailTo, to, limit);
+    return rows.map(toMail);
+  }
+
+  /** One node per SQLite file: wake-ups stay in this process. */
+  async onWake(callback: () => void): Promise<() => Promise<void>> {
+    const entry = { callback };
+    this.wakeListeners.add(entry);
+    return async () => {
+      this.wakeListeners.delete(entry);
+    };
+  }
+
+  async wake(): Promise<void> {
+    for (const { callback } of [...this.wakeListeners]) {
+      try {
+        callback();
+      } catch {
+        // A wake-up is a hint; one listener's failure must not keep it from the others.
+      }
+    }
+  }
+}

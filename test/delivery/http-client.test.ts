@@ -1,0 +1,103 @@
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import { HttpClient, HttpTimeoutError } from '../../src/delivery/http-client.js';
+import { captureServer } from './fixtures.js';
+import type { CaptureServer } from './fixtures.js';
+
+describe('HttpClient', () => {
+  let server: CaptureServer;
+  let client: HttpClient;
+  before(async () => {
+    server = await captureServer();
+    client = new HttpClient({ allowPrivate: true, timeoutMs: 2000 });
+  });
+  after(async () => {
+    await client.close();
+    await server.close();
+  });
+
+  it('turns URL user-info into Basic auth and keeps it out of the request line', async () => {
+    server.respond = () => ({ status: 204 });
+    const answer = await client.post(`http://alice:s3cr%40t@127.0.0.1:${server.port}/hook?x=1`, { headers: { 'X-Test': 'yes' }, body: 'hello' });
+    assert.equal(answer.statusCode, 204);
+    const req = server.requests.at(-1);
+    assert.ok(req);
+    assert.equal(req.method, 'POST');
+    assert.equal(req.url, '/hook?x=1');
+    assert.equal(req.headers.authorization, `Basic ${Buffer.from('alice:s3cr@t').toString('base64')}`);
+    assert.equal(req.headers['x-test'], 'yes');
+    assert.equal(req.headers['content-length'], '5');
+    assert.match(req.headers['user-agent'] ?? '', /^Herald/);
+    assert.equal(req.body, 'hello');
+  });
+
+  it('an explicit Authorization header wins over user-info', async () => {
+    server.respond = () => ({ status: 200 });
+    await client.post(`http://bob:pw@127.0.0.1:${server.port}/`, { headers: { Authorization: 'Bearer abc' }, body: '' });
+    assert.equal(server.requests.at(-1)?.headers.authorization, 'Bearer abc');
+  });
+
+  it('keeps an excerpt of a huge answer without reading all of it', async () => {
+    server.respond = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const chunk = 'y'.repeat(64 * 1024);
+      let sent = 0;
+      // 64 MiB unless the client goes away first, which it should.
+      const pump = (): void => {
+        while (sent < 1024 && res.write(chunk)) sent += 1;
+        if (sent < 1024 && !res.destroyed) res.once('drain', pump);
+        else res.end();
+      };
+      res.on('close', () => (sent = 1024));
+      pump();
+    };
+    const started = Date.now();
+    const answer = await client.post(`${server.origin}/big`, { headers: {}, body: 'x' });
+    assert.equal(answer.statusCode, 200);
+    assert.equal(answer.bodyExcerpt, 'y'.repeat(512));
+    assert.ok(Date.now() - started < 1500, 'must not read the whole body');
+  });
+
+  it('honours a custom excerpt size', async () => {
+    server.respond = () => ({ status: 200, body: 'é'.repeat(3000) });
+    const answer = await client.post(server.origin, { headers: {}, body: '', excerptChars: 2000 });
+    assert.equal(answer.bodyExcerpt, 'é'.repeat(2000));
+  });
+
+  it('reuses keep-alive connections for the same origin', async () => {
+    server.respond = () => ({ status: 200, body: 'ok' });
+    for (let i = 0; i < 6; i++) await client.post(`${server.origin}/${i}`, { headers: {}, body: String(i) });
+    // undici may open a second socket while the first is still settling; it must not open one per request.
+    const ports = new Set(server.requests.slice(-6).map((r) => r.remotePort));
+    assert.ok(ports.size <= 2, `6 sequential requests used ${ports.size} sockets`);
+  });
+
+  it('times out with HttpTimeoutError and aborts on the caller signal', async () => {
+    server.respond = () => undefined; // never answers
+    await assert.rejects(client.post(server.origin, { headers: {}, body: '', timeoutMs: 150 }), HttpTimeoutError);
+    const ac = new AbortController();
+    const pending = client.post(server.origin, { headers: {}, body: '', signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('shutting down')), 50);
+    await assert.rejects(pending, (err: Error) => !(err instanceof HttpTimeoutError));
+  });
+
+  it('evicts the least recently used pool beyond maxOrigins and keeps working', async () => {
+    const other = await captureServer();
+    const small = new HttpClient({ allowPrivate: true, timeoutMs: 2000, maxOrigins: 1 });
+    try {
+      server.respond = () => ({ status: 200 });
+      for (const origin of [server.origin, other.origin, server.origin]) {
+        assert.equal((await small.post(origin, { headers: {}, body: '' })).statusCode, 200);
+      }
+    } finally {
+      await small.close();
+      await small.close(); // idempotent
+      await other.close();
+    }
+    await assert.rejects(small.post(server.origin, { headers: {}, body: '' }), /closed/);
+  });
+
+  it('refuses non-HTTP schemes', async () => {
+    await assert.rejects(client.post('ftp://127.0.0.1/', { headers: {}, body: '' }), /Unsupported URL scheme/);
+  });
+});

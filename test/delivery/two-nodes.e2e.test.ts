@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
+import * as common from 'oci-common';
+import * as ons from 'oci-ons';
+import { KINDS, PG_URL } from '../helpers/herald.js';
+import { spawnHerald, stopHerald, type HeraldProcess } from '../helpers/process.js';
+import { eventually, Receiver } from '../helpers/receiver.js';
+
+const BURST = 400;
+
+function sdk(configFile: string, url: string): { cp: ons.NotificationControlPlaneClient; dp: ons.NotificationDataPlaneClient; tenancy: string } {
+  const provider = new common.ConfigFileAuthenticationDetailsProvider(configFile, 'DEFAULT');
+  const cp = new ons.NotificationControlPlaneClient({ authenticationDetailsProvider: provider });
+  const dp = new ons.NotificationDataPlaneClient({ authenticationDetailsProvider: provider });
+  cp.endpoint = url;
+  dp.endpoint = url;
+  return { cp, dp, tenancy: provider.getTenantId() };
+}
+
+describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres') }, () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('share a burst with no delivery claimed twice, and lose nothing when one is killed', async (t) => {
+    const name = `herald_nodes_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const dbUrl = new URL(PG_URL);
+    dbUrl.pathname = `/${name}`;
+    const db = new pg.Client({ connectionString: dbUrl.toString() });
+    cleanups.push(async () => {
+      await db.end().catch(() => {});
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    });
+
+    const seen = new Map<string, number>();
+    const rx = await new Receiver(async (r) => {
+      const confirm = r.headers['x-oci-ns-confirmationurl'];
+      if (typeof confirm === 'string') {
+        await (await fetch(confirm)).text();
+        return { status: 200 };
+      }
+      const key = `${r.path} ${String(r.headers['x-oci-ns-messageid'])}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+      return { status: 200 };
+    }).start();
+    cleanups.push(() => rx.stop());
+
+    const dirs = [await mkdtemp(join(tmpdir(), 'herald-n1-')), await mkdtemp(join(tmpdir(), 'herald-n2-'))];
+    cleanups.push(async () => {
+      for (const d of dirs) await rm(d, { recursive: true, force: true });
+    });
+    const env = (i: number) => ({
+      HERALD_PORT: '0',
+      HERALD_DATA_DIR: dirs[i]!,
+      HERALD_STORE: dbUrl.toString(),
+      HERALD_ALLOW_PRIVATE_ENDPOINTS: '1',
+      HERALD_DELIVERY_TIMEOUT_MS: '3000',
+      HERALD_NODE_ID: `node-${i + 1}`,
+      HERALD_LOG_LEVEL: 'info',
+    });
+    const nodes: HeraldProcess[] = [await spawnHerald(env(0))];
+    // The second node joins an initialised database: it must not bootstrap a second tenancy.
+    nodes.push(await spawnHerald(env(1)));
+    cleanups.push(async () => {
+      for (const n of nodes) await stopHerald(n, 'SIGKILL');
+    });
+    const [a, b] = [sdk(join(dirs[0]!, 'oci', 'config'), nodes[0]!.url), sdk(join(dirs[0]!, 'oci', 'config'), nodes[1]!.url)];
+    const topicId = (await a.cp.createTopic({ createTopicDetails: { name: 'burst', compartmentId: a.tenancy } })).notificationTopic.topicId;
+    for (const path of ['/x', '/y']) {
+      const s = await a.dp.createSubscription({ createSubscriptionDetails: { topicId, compartmentId: a.tenancy, protocol: 'CUSTOM_HTTPS', endpoint: rx.url + path } });
+      await eventually(async () => (await b.dp.getSubscription({ subscriptionId: s.subscription.id })).subscription.lifecycleState === 'ACTIVE', 15_000, 'confirmation');
+    }
+
+    const publish = async (from: number, count: number, onEach?: (i: number) => void): Promise<string[]> => {
+      const ids: string[] = [];
+      let next = from;
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          while (next < from + count) {
+            const i = next++;
+            const client = (i + w) % 2 === 0 ? a : b;
+            try {
+              ids.push((await client.dp.publishMessage({ topicId, messageDetails: { body: `m${i}` } })).publishResult.messageId);
+            } catch {
+              // the killed node's in-flight publishes were never acknowledged
+            }
+            onEach?.(i);
+          }
+        }),
+      );
+      return ids;
+    };
+
+    const first = await publish(0, BURST);
+    const expectAll = (ids: string[]) => ids.every((id) => seen.has(`/x ${id}`) && seen.has(`/y ${id}`));
+    await eventually(async () => expectAll(first), 60_000, 'the first burst');
+    await db.connect();
+    const perNode = await db.query<{ node: string; n: string }>(
+      `SELECT a.node, count(*) AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.kind = 'MESSAGE' GROUP BY a.node`,
+    );
+    const counts = Object.fromEntries(perNode.rows.map((r) => [r.node, Number(r.n)]));
+    t.diagnostic(`attempts per node: ${JSON.stringify(counts)}`);
+    assert.ok((counts['node-1'] ?? 0) > 0 && (counts['node-2'] ?? 0) > 0, 'both nodes delivered');
+    // Two attempts of one delivery may follow each other (a timed-out attempt is retried), but never overlap:
+    // an overlap would mean two nodes held the same claim at once.
+    const overlapping = await db.query(
+      `SELECT a1.delivery_id FROM delivery_attempts a1 JOIN delivery_attempts a2
+         ON a1.delivery_id = a2.delivery_id AND a1.attempt_no < a2.attempt_no
+        WHERE a2.started_at < a1.started_at + a1.duration_ms`,
+    );
+    assert.equal(overlapping.rowCount, 0, 'no delivery was claimed twice at the same time');
+    const failed = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM delivery_attempts WHERE outcome = 'FAILURE'`)).rows[0]!.n);
+    const extra = [...seen.values()].reduce((n, x) => n + x - 1, 0);
+    const errors = await db.query<{ error: string; n: string }>(`SELECT error, count(*) AS n FROM delivery_attempts WHERE outcome = 'FAILURE' GROUP BY error`);
+    t.diagnostic(`first burst: failed attempts ${failed} ${JSON.stringify(errors.rows)}, duplicate receipts ${extra}`);
+    assert.ok(extra <= failed, 'a receipt arrives twice only when an attempt failed on Herald\'s side (e.g. timed out) and was retried');
+
+    // Second burst: kill node 1 halfway.
+    let killed = false;
+    const second = await publish(BURST, BURST, (i) => {
+      if (!killed && i > BURST + BURST / 2) {
+        killed = true;
+        nodes[0]!.child.kill('SIGKILL');
+      }
+    });
+    await eventually(async () => expectAll(second), 60_000, 'the second burst after a node was killed');
+    const dups = [...seen.values()].filter((n) => n > 1).length;
+    t.diagnostic(`second burst: accepted ${second.length}, duplicates ${dups}`);
+    assert.ok(second.length > BURST / 2);
+    a.cp.close();
+    a.dp.close();
+    b.cp.close();
+    b.dp.close();
+  });
+});

@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Client } from 'pg';
+import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryTransition, NewDelivery } from '../../src/core/deliveries.js';
+import { newOcid } from '../../src/core/ids.js';
+import type { Message, Topic } from '../../src/core/models.js';
+import type { Store } from '../../src/store/store.js';
+import { TEST_PG_URL, type TestStore } from '../helpers/stores.js';
+import { T0 } from './fixtures.js';
+
+/** Records and helpers for the delivery half of the store contract. */
+
+/** A PENDING MESSAGE delivery of `message` to a made-up subscription (deliveries have no foreign keys). */
+export function deliveryFixture(message: Message, over: Partial<NewDelivery> = {}): NewDelivery {
+  return {
+    tenancyId: message.tenancyId,
+    topicId: message.topicId,
+    subscriptionId: newOcid('onssubscription'),
+    messageId: message.id,
+    kind: 'MESSAGE',
+    protocol: 'HTTPS',
+    nextAttemptAt: T0,
+    confirmationNonce: null,
+    createdAt: T0,
+    ...over,
+  };
+}
+
+export function confirmationFixture(topic: Topic, over: Partial<NewDelivery> = {}): NewDelivery {
+  return {
+    tenancyId: topic.tenancyId,
+    topicId: topic.id,
+    subscriptionId: newOcid('onssubscription'),
+    messageId: null,
+    kind: 'CONFIRMATION',
+    protocol: 'EMAIL',
+    nextAttemptAt: T0,
+    confirmationNonce: 3,
+    createdAt: T0,
+    ...over,
+  };
+}
+
+/** The result a node reports for its attempt of a claimed delivery. */
+export function resultFor(
+  d: Delivery,
+  transition: DeliveryTransition,
+  over: { leaseOwner?: string; attempt?: Partial<DeliveryAttempt> } = {},
+): AttemptResult {
+  return {
+    deliveryId: d.id,
+    leaseOwner: over.leaseOwner ?? d.leaseOwner ?? 'nobody',
+    attempt: {
+      deliveryId: d.id,
+      attemptNo: d.attempts + 1,
+      startedAt: T0 + 1,
+      durationMs: 12,
+      outcome: transition.state === 'DELIVERED' ? 'SUCCESS' : 'FAILURE',
+      statusCode: transition.state === 'DELIVERED' ? 200 : 503,
+      reply: null,
+      error: transition.state === 'DELIVERED' ? null : 'boom',
+      responseExcerpt: 'ok',
+      node: over.leaseOwner ?? d.leaseOwner,
+      ...over.attempt,
+    },
+    transition,
+  };
+}
+
+/** Every delivery of the message (with attempts), keyed by delivery id. */
+export async function deliveriesOf(store: Store, m: Message): Promise<Map<number, Awaited<ReturnType<Store['getMessageDeliveries']>>[number]>> {
+  return new Map((await store.getMessageDeliveries(m.tenancyId, m.id)).map((x) => [x.delivery.id, x]));
+}
+
+/** Writes behind the port's back (SQL with `?` placeholders), to stage states the port cannot reach directly. */
+export async function rawExec(t: TestStore, sql: string, params: (string | number | null)[] = []): Promise<void> {
+  if (t.kind === 'sqlite') {
+    const db = new Database(join(t.dataDir, 'herald.db'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      db.prepare(sql).run(...params);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  let n = 0;
+  await withPg(t.schema, (c) => c.query(sql.replace(/\?/g, () => `$${++n}`), params));
+}
+
+export async function withPg<T>(schema: string | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: TEST_PG_URL, ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }) });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Polls until `check` holds; wake-ups arrive asynchronously on PostgreSQL. */
+export async function eventually(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}

@@ -1,0 +1,645 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Delivery, DeliveryState, NewDelivery } from '../../src/core/deliveries.js';
+import { newOcid } from '../../src/core/ids.js';
+import type { Message, Subscription, Topic } from '../../src/core/models.js';
+import type { Store } from '../../src/store/store.js';
+import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
+import {
+  confirmationFixture,
+  deliveriesOf,
+  deliveryFixture,
+  eventually,
+  rawExec,
+  resultFor,
+  withPg,
+} from './delivery-fixtures.js';
+import { cmp, messageFixture, rawRow, seedTenancy, subscriptionFixture, T0, topicFixture } from './fixtures.js';
+
+/**
+ * The delivery half of the Store contract (DeliveryStore), on both backends.
+ * Claims, counts and nextDueAt see every row of a store, so the tests of those
+ * get a private store each; the others share one and seed their own tenancies.
+ */
+
+const active = (activatedAt: number | null): Partial<Subscription> => ({ lifecycleState: 'ACTIVE', activatedAt });
+const ids = (xs: { id: number }[]): number[] => xs.map((x) => x.id);
+
+async function seedTopic(store: Store, tenancyId?: string): Promise<Topic> {
+  const topic = topicFixture(tenancyId ?? (await seedTenancy(store)).tenancy.id);
+  await store.insertTopic(topic);
+  return topic;
+}
+
+/** Inserts deliveries of one message and claims them all (the store must hold no other due work). */
+async function claimed(store: Store, deliveries: NewDelivery[], owner = 'node-a', now = T0 + 10): Promise<Delivery[]> {
+  await store.insertDeliveries(deliveries);
+  const got = await store.claimDeliveries(deliveries.length + 10, now, now + 1000, owner);
+  assert.equal(got.length, deliveries.length);
+  return got;
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`DeliveryStore contract on ${kind}`, () => {
+    let t: TestStore;
+    let store: Store;
+    const privateStores: TestStore[] = [];
+    /** A store of its own, for tests of the global queues. */
+    const fresh = async (): Promise<TestStore> => {
+      const f = await makeTestStore(kind);
+      privateStores.push(f);
+      return f;
+    };
+    before(async () => {
+      t = await makeTestStore(kind);
+      store = t.store;
+    });
+    after(async () => {
+      await Promise.all([t, ...privateStores].map((x) => x.cleanup()));
+    });
+
+    describe('fan-out', () => {
+      it('creates one delivery per subscription ACTIVE at publish time, batch by batch', async () => {
+        const topic = await seedTopic(store);
+        const elsewhere = await seedTopic(store, topic.tenancyId);
+        const P = T0 + 100;
+        const eligible = [
+          subscriptionFixture(topic, active(T0)),
+          subscriptionFixture(topic, { ...active(T0 + 50), protocol: 'EMAIL' }),
+          subscriptionFixture(topic, active(P)),
+          subscriptionFixture(topic, { ...active(T0), protocol: 'SLACK' }),
+          subscriptionFixture(topic, active(T0 + 1)),
+          subscriptionFixture(topic, active(T0 + 2)),
+        ];
+        const ineligible = [
+          subscriptionFixture(topic, active(P + 1)),
+          subscriptionFixture(topic),
+          subscriptionFixture(topic, { lifecycleState: 'DELETED', activatedAt: T0, deletedAt: P + 5 }),
+          subscriptionFixture(topic, active(null)),
+        ];
+        for (const s of [...eligible, ...ineligible, subscriptionFixture(elsewhere, active(T0))]) await store.insertSubscription(s);
+        const m = messageFixture(topic, { publishedAt: P });
+        await store.insertMessages([m]);
+
+        const order = [...eligible, ...ineligible].sort((a, b) => cmp(a.id, b.id));
+        const isEligible = new Set(eligible.map((s) => s.id));
+        const results: { created: number; done: boolean }[] = [];
+        for (let i = 0; i < 10; i++) {
+          const r = await store.fanoutBatch(m.id, 3, T0 + 1000 + i);
+          results.push(r);
+          const expectedCreated = order.slice(3 * i, 3 * i + 3).filter((s) => isEligible.has(s.id)).length;
+          assert.equal(r.created, expectedCreated, `batch ${i}`);
+          const raw = await rawRow(t, 'messages', m.id);
+          assert.equal(raw?.fanout_cursor, order[Math.min(3 * i + 3, order.length) - 1]?.id, `cursor after batch ${i}`);
+          assert.equal(Number(raw?.fanout_state), r.done ? 1 : 0);
+          if (r.done) break;
+        }
+        assert.deepEqual(
+          results.map((r) => r.done),
+          [false, false, false, true],
+        );
+
+        const rows = await store.getMessageDeliveries(topic.tenancyId, m.id);
+        assert.deepEqual(
+          rows.map((r) => r.delivery.subscriptionId).sort(),
+          eligible.map((s) => s.id).sort(),
+        );
+        assert.deepEqual(ids(rows.map((r) => r.delivery)), ids(rows.map((r) => r.delivery)).sort((a, b) => a - b));
+        for (const { delivery: d, attempts } of rows) {
+          const sub = eligible.find((s) => s.id === d.subscriptionId);
+          const batchNow = T0 + 1000 + Math.floor(order.findIndex((s) => s.id === d.subscriptionId) / 3);
+          assert.deepEqual(d, {
+            id: d.id,
+            tenancyId: topic.tenancyId,
+            topicId: topic.id,
+            subscriptionId: sub?.id,
+            messageId: m.id,
+            kind: 'MESSAGE',
+            protocol: sub?.protocol,
+            state: 'PENDING',
+            attempts: 0,
+            nextAttemptAt: batchNow,
+            windowStartAt: batchNow,
+            leaseOwner: null,
+            confirmationNonce: null,
+            lastError: null,
+            lastStatus: null,
+            deliveredAt: null,
+            createdAt: batchNow,
+            updatedAt: batchNow,
+          });
+          assert.deepEqual(attempts, []);
+        }
+
+        assert.deepEqual(await store.fanoutBatch(m.id, 3, T0 + 2000), { created: 0, done: true });
+        // A node that took the lease over replays the fan-out from the start: nothing is duplicated.
+        await rawExec(t, 'UPDATE messages SET fanout_state = 0, fanout_cursor = NULL WHERE id = ?', [m.id]);
+        assert.deepEqual(await store.fanoutBatch(m.id, 100, T0 + 3000), { created: 0, done: true });
+        assert.equal((await store.getMessageDeliveries(topic.tenancyId, m.id)).length, eligible.length);
+      });
+
+      it('advances past ineligible subscriptions and finishes topics without any', async () => {
+        const topic = await seedTopic(store);
+        for (let i = 0; i < 5; i++) await store.insertSubscription(subscriptionFixture(topic));
+        const m = messageFixture(topic);
+        await store.insertMessages([m]);
+        const got = [];
+        for (let i = 0; i < 3; i++) got.push(await store.fanoutBatch(m.id, 2, T0));
+        assert.deepEqual(got, [
+          { created: 0, done: false },
+          { created: 0, done: false },
+          { created: 0, done: true },
+        ]);
+
+        const empty = await seedTopic(store);
+        const lonely = messageFixture(empty);
+        await store.insertMessages([lonely]);
+        assert.deepEqual(await store.fanoutBatch(lonely.id, 2, T0), { created: 0, done: true });
+        assert.deepEqual(await store.fanoutBatch('no-such-message', 2, T0), { created: 0, done: true });
+        await assert.rejects(store.fanoutBatch(m.id, 0, T0), RangeError);
+      });
+
+      it('fans a large topic out in a few set-based batches', async () => {
+        const topic = await seedTopic(store);
+        const n = 1200;
+        for (let i = 0; i < n; i++) await store.insertSubscription(subscriptionFixture(topic, active(T0)));
+        const m = messageFixture(topic, { publishedAt: T0 + 1 });
+        await store.insertMessages([m]);
+        const got = [];
+        for (;;) {
+          const r = await store.fanoutBatch(m.id, 500, T0 + 5);
+          got.push(r);
+          if (r.done) break;
+        }
+        assert.deepEqual(got, [
+          { created: 500, done: false },
+          { created: 500, done: false },
+          { created: 200, done: true },
+        ]);
+        const rows = await store.getMessageDeliveries(topic.tenancyId, m.id);
+        assert.equal(new Set(rows.map((r) => r.delivery.subscriptionId)).size, n);
+      });
+
+      it('claimFanout leases unfinished messages oldest first until the lease runs out', async () => {
+        const f = await fresh();
+        const s = f.store;
+        const topic = await seedTopic(s);
+        const [m0, m1, m2] = [T0 + 2, T0, T0 + 1].map((publishedAt) => messageFixture(topic, { publishedAt })) as [Message, Message, Message];
+        await s.insertMessages([m0, m1, m2]);
+        assert.deepEqual(await s.claimFanout(2, T0, T0 + 100, 'a'), [m1, m2]);
+        assert.deepEqual(await s.claimFanout(10, T0 + 50, T0 + 150, 'b'), [m0]);
+        assert.deepEqual(await s.claimFanout(10, T0 + 99, T0 + 200, 'c'), []);
+        // m1 and m2's lease (T0 + 100) has run out; m0's (T0 + 150) has not.
+        assert.deepEqual(await s.claimFanout(10, T0 + 100, T0 + 300, 'c'), [m1, m2]);
+        assert.equal((await rawRow(f, 'messages', m1.id))?.fanout_lease_owner, 'c');
+        assert.equal(Number((await rawRow(f, 'messages', m1.id))?.fanout_lease_until), T0 + 300);
+        // A finished fan-out is never claimed again.
+        assert.deepEqual(await s.fanoutBatch(m1.id, 10, T0 + 300), { created: 0, done: true });
+        assert.deepEqual(await s.claimFanout(10, T0 + 10_000, T0 + 10_100, 'd'), [m2, m0]);
+        await assert.rejects(s.claimFanout(0, T0, T0, 'd'), RangeError);
+      });
+    });
+
+    describe('claims and completions', () => {
+      it('claimDeliveries takes due work oldest first, within the limit, and takes back expired leases', async () => {
+        const { store: s } = await fresh();
+        const topic = await seedTopic(s);
+        const m = messageFixture(topic);
+        const due = [T0 + 3, T0 + 1, T0 + 2, T0 + 1000].map((nextAttemptAt) => deliveryFixture(m, { nextAttemptAt }));
+        await s.insertDeliveries(due);
+        const first = await s.claimDeliveries(2, T0 + 5, T0 + 100, 'n1');
+        assert.deepEqual(
+          first.map((d) => [d.state, d.leaseOwner, d.nextAttemptAt, d.updatedAt, d.subscriptionId]),
+          [
+            ['IN_FLIGHT', 'n1', T0 + 100, T0 + 5, due[1]?.subscriptionId],
+            ['IN_FLIGHT', 'n1', T0 + 100, T0 + 5, due[2]?.subscriptionId],
+          ],
+        );
+        const second = await s.claimDeliveries(10, T0 + 5, T0 + 101, 'n2');
+        assert.deepEqual(
+          second.map((d) => d.subscriptionId),
+          [due[0]?.subscriptionId],
+        );
+        assert.deepEqual(await s.claimDeliveries(10, T0 + 99, T0 + 200, 'n3'), []);
+        // n1's lease ends at T0 + 100: its deliveries come back (by lease end, then id); n2's does not yet.
+        const retaken = await s.claimDeliveries(10, T0 + 100, T0 + 300, 'n3');
+        assert.deepEqual(ids(retaken), ids(first));
+        assert.ok(retaken.every((d) => d.leaseOwner === 'n3' && d.state === 'IN_FLIGHT' && d.attempts === 0));
+        // Everything is due by T0 + 1000: n2's lease (T0 + 101), n3's (T0 + 300), then the late one.
+        const last = await s.claimDeliveries(10, T0 + 1000, T0 + 2000, 'n4');
+        assert.deepEqual(ids(last.slice(0, 3)), [...ids(second), ...ids(retaken)]);
+        assert.equal(last[3]?.subscriptionId, due[3]?.subscriptionId);
+        assert.equal(last.length, 4);
+        await assert.rejects(s.claimDeliveries(0, T0, T0, 'n'), RangeError);
+      });
+
+      it('two nodes claiming at once never get the same delivery', async () => {
+        const f = await fresh();
+        const other = await f.openAnother();
+        const topic = await seedTopic(f.store);
+        const m = messageFixture(topic);
+        const all = Array.from({ length: 500 }, (_, i) => deliveryFixture(m, { nextAttemptAt: T0 + (i % 7) }));
+        await f.store.insertDeliveries(all);
+        const drain = async (s: Store, owner: string): Promise<number[]> => {
+          const got: number[] = [];
+          for (;;) {
+            const batch = await s.claimDeliveries(25, T0 + 10, T0 + 60_000, owner);
+            if (batch.length === 0) return got;
+            assert.ok(batch.every((d) => d.leaseOwner === owner));
+            got.push(...ids(batch));
+          }
+        };
+        const claims = await Promise.all([drain(f.store, 'a1'), drain(other, 'b1'), drain(f.store, 'a2'), drain(other, 'b2')]);
+        const flat = claims.flat();
+        assert.equal(new Set(flat).size, flat.length, 'a delivery was claimed twice');
+        assert.equal(flat.length, all.length);
+        assert.equal((await f.store.countDeliveries()).inFlight, all.length);
+      });
+
+      it('completeAttempts applies each transition, records every attempt and counts', async () => {
+        const { store: s } = await fresh();
+        const topic = await seedTopic(s);
+        const m = messageFixture(topic);
+        const [ok, retry, dead, cancelled, bounced, stale] = await claimed(s, Array.from({ length: 6 }, () => deliveryFixture(m)));
+        assert.ok(ok && retry && dead && cancelled && bounced && stale);
+        await s.completeAttempts(
+          [
+            resultFor(ok, { state: 'DELIVERED' }, { attempt: { durationMs: 12.6 } }),
+            resultFor(retry, { state: 'PENDING', nextAttemptAt: T0 + 500 }),
+            resultFor(dead, { state: 'DEAD' }, { attempt: { statusCode: 400, error: 'bad request' } }),
+            resultFor(cancelled, { state: 'CANCELLED' }, { attempt: { statusCode: null, error: 'gone' } }),
+            resultFor(bounced, { state: 'DEAD' }, { attempt: { statusCode: null, reply: '550 no such user' } }),
+            resultFor(stale, { state: 'DELIVERED' }, { leaseOwner: 'someone-else' }),
+          ],
+          T0 + 20,
+        );
+        const after = await deliveriesOf(s, m);
+        const common = { attempts: 1, leaseOwner: null, updatedAt: T0 + 20 };
+        assert.deepEqual(after.get(ok.id)?.delivery, { ...ok, ...common, state: 'DELIVERED', deliveredAt: T0 + 20, lastError: null, lastStatus: '200' });
+        assert.deepEqual(after.get(retry.id)?.delivery, { ...retry, ...common, state: 'PENDING', nextAttemptAt: T0 + 500, lastError: 'boom', lastStatus: '503' });
+        assert.deepEqual(after.get(dead.id)?.delivery, { ...dead, ...common, state: 'DEAD', lastError: 'bad request', lastStatus: '400' });
+        assert.deepEqual(after.get(cancelled.id)?.delivery, { ...cancelled, ...common, state: 'CANCELLED', lastError: 'gone', lastStatus: null });
+        assert.deepEqual(after.get(bounced.id)?.delivery, { ...bounced, ...common, state: 'DEAD', lastError: 'boom', lastStatus: '550 no such user' });
+        // Only the lease holder moves a delivery; the late result is still on record.
+        assert.deepEqual(after.get(stale.id)?.delivery, stale);
+        assert.deepEqual(after.get(ok.id)?.attempts, [{ ...resultFor(ok, { state: 'DELIVERED' }).attempt, durationMs: 13 }]);
+        assert.deepEqual(after.get(stale.id)?.attempts, [resultFor(stale, { state: 'DELIVERED' }, { leaseOwner: 'someone-else' }).attempt]);
+        assert.deepEqual(await s.countDeliveries(), { pending: 1, inFlight: 1, delivered: 1, dead: 2, fanoutBacklog: 0 });
+
+        // The retry comes due and succeeds on its second attempt (stale's lease ran out too).
+        const again = await s.claimDeliveries(10, T0 + 1010, T0 + 2000, 'node-b');
+        assert.deepEqual(ids(again).sort((a, b) => a - b), [retry.id, stale.id].sort((a, b) => a - b));
+        const retry2 = again.find((d) => d.id === retry.id);
+        assert.ok(retry2);
+        await s.completeAttempts([resultFor(retry2, { state: 'DELIVERED' })], T0 + 1020);
+        const trace = (await deliveriesOf(s, m)).get(retry.id);
+        assert.equal(trace?.delivery.attempts, 2);
+        assert.deepEqual(trace?.attempts.map((a) => a.attemptNo), [1, 2]);
+        assert.deepEqual(await s.countDeliveries(), { pending: 0, inFlight: 1, delivered: 2, dead: 2, fanoutBacklog: 0 });
+      });
+
+      it('keeps late duplicate attempts and unknown deliveries from failing the batch', async () => {
+        const { store: s } = await fresh();
+        const topic = await seedTopic(s);
+        const m = messageFixture(topic);
+        const [d] = await claimed(s, [deliveryFixture(m)], 'n1', T0);
+        assert.ok(d);
+        // n1 is presumed dead; n2 takes the lease over and attempts #1 too.
+        const [d2] = await s.claimDeliveries(10, T0 + 1000, T0 + 5000, 'n2');
+        assert.equal(d2?.id, d.id);
+        assert.ok(d2);
+        const ghost = { ...d2, id: 987_654_321 };
+        await s.completeAttempts([resultFor(d2, { state: 'PENDING', nextAttemptAt: T0 + 9000 }), resultFor(ghost, { state: 'DELIVERED' })], T0 + 1001);
+        await s.completeAttempts([resultFor(d, { state: 'DELIVERED' }), resultFor(d, { state: 'DEAD' })], T0 + 1002);
+        const trace = (await deliveriesOf(s, m)).get(d.id);
+        assert.equal(trace?.delivery.state, 'PENDING');
+        assert.equal(trace?.delivery.attempts, 1);
+        assert.deepEqual(trace?.attempts.map((a) => [a.attemptNo, a.node]), [
+          [1, 'n2'],
+          [2, 'n1'],
+          [3, 'n1'],
+        ]);
+        await assert.rejects(s.completeAttempts([resultFor(d, { state: 'IN_FLIGHT' } as never)], T0), RangeError);
+        assert.equal((await deliveriesOf(s, m)).get(d.id)?.attempts.length, 3);
+        await s.completeAttempts([], T0);
+      });
+    });
+
+    describe('message traces and lookups', () => {
+      it('getMessageDeliveries is tenancy-scoped, by delivery id, attempts in order', async () => {
+        const topic = await seedTopic(store);
+        const m = messageFixture(topic);
+        await store.insertMessages([m]);
+        const subIds = [newOcid('onssubscription'), newOcid('onssubscription')];
+        await store.insertDeliveries([
+          ...subIds.map((subscriptionId) => deliveryFixture(m, { subscriptionId })),
+          confirmationFixture(topic),
+          // The same (message, subscription) again: ignored.
+          deliveryFixture(m, { subscriptionId: subIds[0], protocol: 'EMAIL' }),
+        ]);
+        const rows = await store.getMessageDeliveries(topic.tenancyId, m.id);
+        assert.equal(rows.length, 2);
+        const [d1, d2] = rows.map((r) => r.delivery) as [Delivery, Delivery];
+        assert.ok(d1.id < d2.id);
+        assert.equal(d1.protocol, 'HTTPS');
+        // Not the lease holder (they are PENDING): only the attempts are recorded.
+        const at = (d: Delivery, attemptNo: number) => resultFor(d, { state: 'DEAD' }, { leaseOwner: 'x', attempt: { attemptNo, startedAt: T0 + attemptNo } });
+        await store.completeAttempts([at(d2, 1), at(d1, 1), at(d1, 2), at(d2, 2), at(d1, 3)], T0 + 10);
+        const trace = await store.getMessageDeliveries(topic.tenancyId, m.id);
+        assert.deepEqual(ids(trace.map((r) => r.delivery)), [d1.id, d2.id]);
+        assert.deepEqual(trace.map((r) => r.attempts.map((a) => [a.deliveryId, a.attemptNo, a.startedAt])), [
+          [
+            [d1.id, 1, T0 + 1],
+            [d1.id, 2, T0 + 2],
+            [d1.id, 3, T0 + 3],
+          ],
+          [
+            [d2.id, 1, T0 + 1],
+            [d2.id, 2, T0 + 2],
+          ],
+        ]);
+        assert.ok(trace.every((r) => r.delivery.state === 'PENDING' && r.delivery.attempts === 0));
+        const stranger = await seedTenancy(store);
+        assert.deepEqual(await store.getMessageDeliveries(stranger.tenancy.id, m.id), []);
+      });
+
+      it('looks messages, subscriptions and topics up by id across tenancies, DELETED included', async () => {
+        const a = await seedTopic(store);
+        const b = await seedTopic(store);
+        const ma = messageFixture(a);
+        const mb = messageFixture(b, { title: null });
+        await store.insertMessages([ma, mb]);
+        const sa = subscriptionFixture(a, active(T0));
+        const sb = subscriptionFixture(b);
+        for (const s of [sa, sb]) await store.insertSubscription(s);
+        const gone = topicFixture(a.tenancyId);
+        await store.insertTopic(gone);
+        const sg = subscriptionFixture(gone);
+        await store.insertSubscription(sg);
+        await store.deleteTopic(gone.tenancyId, gone.id, gone.etag, T0 + 7);
+        const byId = <X extends { id: string }>(xs: X[]) => [...xs].sort((x, y) => cmp(x.id, y.id));
+
+        assert.deepEqual(byId(await store.getMessagesByIds([ma.id, mb.id, 'missing'])), byId([ma, mb]));
+        assert.deepEqual(await store.getMessagesByIds([]), []);
+        const subs = byId(await store.getSubscriptionsByIds([sa.id, sb.id, sg.id]));
+        assert.deepEqual(subs.filter((s) => s.id !== sg.id), byId([sa, sb]));
+        assert.equal(subs.find((s) => s.id === sg.id)?.lifecycleState, 'DELETED');
+        assert.deepEqual(await store.getSubscriptionsByIds([]), []);
+        const topics = byId(await store.getTopicsByIds([a.id, b.id, gone.id, 'missing']));
+        assert.deepEqual(topics.filter((x) => x.id !== gone.id), byId([a, b]));
+        assert.equal(topics.find((x) => x.id === gone.id)?.lifecycleState, 'DELETED');
+        assert.deepEqual(await store.getTopicsByIds([]), []);
+      });
+
+      it('stores confirmation deliveries with their nonce', async () => {
+        const { store: s } = await fresh();
+        const topic = await seedTopic(s);
+        const c = confirmationFixture(topic, { confirmationNonce: 7, nextAttemptAt: T0 + 1, createdAt: T0 - 5 });
+        await s.insertDeliveries([c]);
+        await s.insertDeliveries([]);
+        const [got] = await s.claimDeliveries(5, T0 + 1, T0 + 2, 'n');
+        assert.deepEqual(got, {
+          id: got?.id,
+          ...c,
+          state: 'IN_FLIGHT',
+          attempts: 0,
+          nextAttemptAt: T0 + 2,
+          windowStartAt: T0 - 5,
+          leaseOwner: 'n',
+          lastError: null,
+          lastStatus: null,
+          deliveredAt: null,
+          updatedAt: T0 + 1,
+        });
+      });
+    });
+
+    describe('dead letters', () => {
+      let s: Store;
+      let tenancyId: string;
+      let topicA: Topic;
+      let topicB: Topic;
+      const subA1 = newOcid('onssubscription');
+      const subA2 = newOcid('onssubscription');
+      let dead: Delivery[];
+      let foreign: Delivery;
+      let deliveredOne: Delivery;
+
+      before(async () => {
+        s = (await fresh()).store;
+        topicA = await seedTopic(s);
+        tenancyId = topicA.tenancyId;
+        topicB = await seedTopic(s, tenancyId);
+        const [m1, m2, m3] = [messageFixture(topicA), messageFixture(topicB), messageFixture(topicA)] as [Message, Message, Message];
+        const other = await seedTopic(s);
+        const all = await claimed(s, [
+          deliveryFixture(m1, { subscriptionId: subA1 }),
+          deliveryFixture(m1, { subscriptionId: subA2 }),
+          deliveryFixture(m2),
+          deliveryFixture(m3, { subscriptionId: subA1 }),
+          deliveryFixture(m3, { subscriptionId: subA2 }),
+          deliveryFixture(messageFixture(other)),
+        ]);
+        // Out of id order in time, with a tie, to show the (updatedAt, id) order.
+        const when = [T0 + 30, T0 + 10, T0 + 20, T0 + 10, T0 + 40, T0 + 10];
+        for (const [i, d] of all.entries()) await s.completeAttempts([resultFor(d, { state: 'DEAD' })], when[i] ?? 0);
+        const [extra] = await claimed(s, [deliveryFixture(m3)], 'n', T0 + 2000);
+        assert.ok(extra);
+        await s.completeAttempts([resultFor(extra, { state: 'DELIVERED' })], T0 + 2001);
+        deliveredOne = extra;
+        foreign = all[5] as Delivery;
+        dead = all
+          .slice(0, 5)
+          .map((d, i) => ({
+            ...d,
+            state: 'DEAD' as const,
+            attempts: 1,
+            leaseOwner: null,
+            lastError: 'boom',
+            lastStatus: '503',
+            updatedAt: when[i] ?? 0,
+          }))
+          .sort((x, y) => x.updatedAt - y.updatedAt || x.id - y.id);
+      });
+
+      const list = async (q: { topicId?: string; subscriptionId?: string }, limit = 50, offset = 0) => {
+        const page = await s.listDeadLetters({ tenancyId, ...q, offset, limit });
+        assert.ok(page.items.every((d) => d.state === 'DEAD' && d.tenancyId === tenancyId));
+        return { ids: ids(page.items), nextOffset: page.nextOffset };
+      };
+
+      it('lists by tenancy, topic and subscription, ordered by updatedAt then id, in pages', async () => {
+        assert.deepEqual((await list({})).ids, ids(dead));
+        assert.deepEqual((await list({ topicId: topicA.id })).ids, ids(dead.filter((d) => d.topicId === topicA.id)));
+        assert.deepEqual((await list({ topicId: topicB.id })).ids, ids(dead.filter((d) => d.topicId === topicB.id)));
+        assert.deepEqual((await list({ subscriptionId: subA1 })).ids, ids(dead.filter((d) => d.subscriptionId === subA1)));
+        assert.deepEqual((await list({ topicId: topicB.id, subscriptionId: subA1 })).ids, []);
+        assert.deepEqual(await list({}, 2), { ids: ids(dead).slice(0, 2), nextOffset: 2 });
+        assert.deepEqual(await list({}, 2, 2), { ids: ids(dead).slice(2, 4), nextOffset: 4 });
+        assert.deepEqual(await list({}, 2, 4), { ids: ids(dead).slice(4), nextOffset: null });
+        assert.deepEqual(await list({}, 5), { ids: ids(dead), nextOffset: null });
+        const page = await s.listDeadLetters({ tenancyId: foreign.tenancyId, offset: 0, limit: 10 });
+        assert.deepEqual(ids(page.items), [foreign.id]);
+        assert.equal(page.items[0]?.lastError, 'boom');
+        await assert.rejects(s.listDeadLetters({ tenancyId, offset: -1, limit: 10 }), RangeError);
+      });
+
+      it('redrives by id, subscription, topic or all, within the tenancy only', async () => {
+        const [first, second] = dead as [Delivery, Delivery];
+        assert.equal(await s.redrive({ tenancyId, deliveryIds: [] }, T0 + 3000), 0);
+        // Another tenancy's dead letter and a delivered one are not touched.
+        assert.equal(await s.redrive({ tenancyId, deliveryIds: [first.id, foreign.id, deliveredOne.id] }, T0 + 3000), 1);
+        const [back] = await s.claimDeliveries(10, T0 + 3000, T0 + 4000, 'again');
+        assert.deepEqual(back, { ...first, state: 'IN_FLIGHT', leaseOwner: 'again', nextAttemptAt: T0 + 4000, windowStartAt: T0 + 3000, updatedAt: T0 + 3000 });
+        assert.equal(await s.redrive({ tenancyId, deliveryIds: [first.id] }, T0 + 3001), 0);
+
+        const remaining = dead.slice(1);
+        const ofA1 = remaining.filter((d) => d.subscriptionId === subA1);
+        assert.equal(await s.redrive({ tenancyId, subscriptionId: subA1 }, T0 + 3002), ofA1.length);
+        const ofB = remaining.filter((d) => d.topicId === topicB.id && d.subscriptionId !== subA1);
+        assert.equal(await s.redrive({ tenancyId, topicId: topicB.id }, T0 + 3003), ofB.length);
+        const rest = remaining.filter((d) => !ofA1.includes(d) && !ofB.includes(d));
+        assert.ok(rest.length > 0);
+        assert.equal(await s.redrive({ tenancyId }, T0 + 3004), rest.length);
+        assert.deepEqual((await list({})).ids, []);
+        assert.ok(remaining.includes(second));
+        const counts = await s.countDeliveries();
+        assert.equal(counts.pending, remaining.length);
+        assert.equal(counts.dead, 1);
+        assert.deepEqual(ids(await s.listDeadLetters({ tenancyId: foreign.tenancyId, offset: 0, limit: 10 }).then((p) => p.items)), [foreign.id]);
+      });
+    });
+
+    describe('queue state', () => {
+      it('countDeliveries counts deliveries by state and unfinished fan-outs', async () => {
+        const { store: s } = await fresh();
+        assert.deepEqual(await s.countDeliveries(), { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        const topic = await seedTopic(s);
+        const ms = [messageFixture(topic), messageFixture(topic), messageFixture(topic)];
+        await s.insertMessages(ms);
+        await s.fanoutBatch(ms[0]?.id ?? '', 10, T0);
+        await s.insertDeliveries(Array.from({ length: 4 }, () => deliveryFixture(ms[1] as Message)));
+        const [a, b] = await s.claimDeliveries(2, T0, T0 + 10, 'n');
+        assert.ok(a && b);
+        const expected = (over: Partial<Record<DeliveryState, number>>) => ({
+          pending: over.PENDING ?? 0,
+          inFlight: over.IN_FLIGHT ?? 0,
+          delivered: over.DELIVERED ?? 0,
+          dead: over.DEAD ?? 0,
+          fanoutBacklog: 2,
+        });
+        assert.deepEqual(await s.countDeliveries(), expected({ PENDING: 2, IN_FLIGHT: 2 }));
+        await s.completeAttempts([resultFor(a, { state: 'DELIVERED' }), resultFor(b, { state: 'CANCELLED' })], T0 + 1);
+        assert.deepEqual(await s.countDeliveries(), expected({ PENDING: 2, DELIVERED: 1 }));
+        const [c, d] = await s.claimDeliveries(2, T0, T0 + 10, 'n');
+        assert.ok(c && d);
+        await s.completeAttempts([resultFor(c, { state: 'DELIVERED' }), resultFor(d, { state: 'DEAD' })], T0 + 2);
+        assert.deepEqual(await s.countDeliveries(), expected({ DELIVERED: 2, DEAD: 1 }));
+      });
+
+      it('nextDueAt is the earliest due delivery or unfinished fan-out', async () => {
+        const { store: s } = await fresh();
+        assert.equal(await s.nextDueAt(), null);
+        const topic = await seedTopic(s);
+        const m = messageFixture(topic);
+        await s.insertMessages([m]);
+        assert.equal(await s.nextDueAt(), 0);
+        await s.claimFanout(1, T0, T0 + 500, 'n');
+        assert.equal(await s.nextDueAt(), T0 + 500);
+        await s.insertDeliveries([deliveryFixture(m, { nextAttemptAt: T0 + 300 }), deliveryFixture(m, { nextAttemptAt: T0 + 900 })]);
+        assert.equal(await s.nextDueAt(), T0 + 300);
+        await s.fanoutBatch(m.id, 10, T0);
+        assert.equal(await s.nextDueAt(), T0 + 300);
+        const [d] = await s.claimDeliveries(1, T0 + 300, T0 + 700, 'n');
+        assert.ok(d);
+        // The IN_FLIGHT one is due again when its lease runs out.
+        assert.equal(await s.nextDueAt(), T0 + 700);
+        await s.completeAttempts([resultFor(d, { state: 'DELIVERED' })], T0 + 301);
+        assert.equal(await s.nextDueAt(), T0 + 900);
+        const [e] = await s.claimDeliveries(1, T0 + 900, T0 + 950, 'n');
+        assert.ok(e);
+        await s.completeAttempts([resultFor(e, { state: 'DEAD' })], T0 + 901);
+        assert.equal(await s.nextDueAt(), null);
+      });
+    });
+
+    describe('mailbox', () => {
+      it('keeps mail, newest first, filtered by recipient', async () => {
+        const { store: s } = await fresh();
+        const mail = (to: string, createdAt: number, subject = 's') => ({
+          from: 'herald@localhost',
+          to,
+          subject,
+          text: `hello ${to}`,
+          headers: { 'X-OCI-NS-MessageId': 'm1', 'Content-Type': 'text/plain' },
+          createdAt,
+        });
+        const a = await s.insertMail(mail('a@example.com', T0 + 1));
+        const b = await s.insertMail(mail('b@example.com', T0 + 3));
+        const c = await s.insertMail(mail('a@example.com', T0 + 2));
+        const d = await s.insertMail(mail('a@example.com', T0 + 2, 'tie'));
+        assert.deepEqual(a, { id: a.id, ...mail('a@example.com', T0 + 1) });
+        assert.ok(a.id < b.id && b.id < c.id && c.id < d.id);
+        assert.deepEqual(await s.listMail(10), [b, d, c, a]);
+        assert.deepEqual(await s.listMail(2), [b, d]);
+        assert.deepEqual(await s.listMail(10, 'a@example.com'), [d, c, a]);
+        assert.deepEqual(await s.listMail(10, 'nobody@example.com'), []);
+      });
+    });
+
+    describe('wake-ups', () => {
+      it('wake() calls every subscribed callback until it unsubscribes', async () => {
+        let calls = 0;
+        let others = 0;
+        const stop = await store.onWake(() => calls++);
+        const stopOther = await store.onWake(() => {
+          others++;
+          throw new Error('a failing listener does not stop the others');
+        });
+        await store.wake();
+        assert.ok(await eventually(() => calls >= 1 && others >= 1));
+        await stop();
+        await stopOther();
+        const before = calls;
+        await store.wake();
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(calls, before);
+      });
+
+      if (kind === 'postgres') {
+        it('wakes the other nodes of the same schema, also when messages are published', async () => {
+          const other = await t.openAnother();
+          let calls = 0;
+          const stop = await store.onWake(() => calls++);
+          await other.wake();
+          assert.ok(await eventually(() => calls === 1));
+          await other.insertMessages([messageFixture(await seedTopic(other))]);
+          assert.ok(await eventually(() => calls === 2));
+          // A store in another schema has its own channel.
+          const elsewhere = await fresh();
+          await elsewhere.store.wake();
+          await new Promise((r) => setTimeout(r, 200));
+          assert.equal(calls, 2);
+          await stop();
+        });
+
+        it('re-listens after losing its connection, and wakes its callbacks when back', async () => {
+          const f = await fresh();
+          let calls = 0;
+          await f.store.onWake(() => calls++);
+          const killed = await withPg(undefined, async (c) => {
+            const r = await c.query(
+              "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'herald-wake-listener' AND query LIKE $1",
+              [`%herald_wake_${f.schema ?? ''}%`],
+            );
+            return r.rowCount;
+          });
+          assert.equal(killed, 1);
+          assert.ok(await eventually(() => calls === 1), 'no wake-up after reconnecting');
+          await f.store.wake();
+          assert.ok(await eventually(() => calls === 2), 'not listening after reconnecting');
+        });
+      }
+    });
+  });
+}
