@@ -162,7 +162,8 @@ for (const kind of STORE_KINDS) {
       it('fans a large topic out in a few set-based batches', async () => {
         const topic = await seedTopic(store);
         const n = 1200;
-        for (let i = 0; i < n; i++) await store.insertSubscription(subscriptionFixture(topic, active(T0)));
+        const subs = Array.from({ length: n }, () => subscriptionFixture(topic, active(T0)));
+        for (let i = 0; i < n; i += 100) await Promise.all(subs.slice(i, i + 100).map((x) => store.insertSubscription(x)));
         const m = messageFixture(topic, { publishedAt: T0 + 1 });
         await store.insertMessages([m]);
         const got = [];
