@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['eslint.config.js', 'dist/**', 'node_modules/**', 'bench/results/**', 'examples/**/node_modules/**', 'test/fixtures/**/node_modules/**'] },
+  { ignores: ['eslint.config.js', 'dist/**', 'node_modules/**', 'bench/results/**', 'examples/**/node_modules/**', 'test/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,13 +4,17 @@ import type { Logger } from 'pino';
 import { verifyOciSignature, type Caller, type PublicKeyLookup } from './auth/signature.js';
 import { fromFrameworkError, STATUS_BY_CODE, type OciErrorBody } from './errors.js';
 import { rawBody } from './request.js';
+import { registerApplicationRoutes } from './routes/applications.js';
 import { registerCompartmentRoutes } from './routes/compartments.js';
 import { registerConfirmationRoutes } from './routes/confirmation.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
+import { registerFunctionRoutes } from './routes/functions.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerSubscriptionRoutes } from './routes/subscriptions.js';
 import { registerTopicRoutes } from './routes/topics.js';
+import type { ApplicationService } from '../core/applications.js';
 import { HeraldError, NotAuthenticatedError, TooManyRequestsError } from '../core/errors.js';
+import type { FunctionInvoker, FunctionService } from '../core/functions.js';
 import type { SubscriptionLinks } from '../core/links.js';
 import type { MessageService } from '../core/messages.js';
 import type { SubscriptionService } from '../core/subscriptions.js';
@@ -28,6 +32,11 @@ export interface ApiDeps {
   topics: TopicService;
   subscriptions: SubscriptionService;
   messages: MessageService;
+  /** OCI Functions management (applications, functions, bundles). */
+  applications: ApplicationService;
+  functions: FunctionService;
+  /** Runs functions for the invoke route; the process runtime implements it. */
+  functionInvoker: FunctionInvoker;
   links: SubscriptionLinks;
   publicKeys: PublicKeyLookup;
   /** The origin clients reach Herald at; it is the topic's apiEndpoint. */
@@ -136,5 +145,7 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
   registerMessageRoutes(app, deps);
   registerCompartmentRoutes(app, deps);
   registerDeliveryRoutes(app, deps);
+  registerApplicationRoutes(app, deps);
+  registerFunctionRoutes(app, deps);
   return app;
 }

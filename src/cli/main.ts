@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerDeliveryCommands } from './commands/deliveries.js';
+import { registerFunctionCommands } from './commands/functions.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerServeCommand } from './commands/serve.js';
 
@@ -9,4 +10,5 @@ program.name('herald').description('Herald: self-hosted, OCI-compatible Notifica
 registerServeCommand(program);
 registerKeyCommands(program);
 registerDeliveryCommands(program);
+registerFunctionCommands(program);
 await program.parseAsync(process.argv);

@@ -5,6 +5,8 @@ import { writeOciConfig } from './oci-config-file.js';
 import { buildHttpServer } from '../api/http-server.js';
 import type { HeraldConfig } from '../config/config.js';
 import { bootstrapTenancy } from '../core/identity.js';
+import { ApplicationService } from '../core/applications.js';
+import { FunctionService, type FunctionInvoker } from '../core/functions.js';
 import { REGION } from '../core/ids.js';
 import { SubscriptionLinks } from '../core/links.js';
 import { MessageService } from '../core/messages.js';
@@ -13,6 +15,9 @@ import { TopicService } from '../core/topics.js';
 import { DeliveryEngine, DEFAULT_ENGINE_OPTIONS } from '../delivery/engine.js';
 import { DevMailbox, SmtpMailSink, type MailSink } from '../delivery/mail-sink.js';
 import { buildProtocolRegistry } from '../delivery/protocols/index.js';
+import { FunctionsHandler } from '../delivery/protocols/functions.js';
+import { RuntimeInvoker } from '../functions/invoker.js';
+import { FunctionRuntime } from '../functions/runtime.js';
 import { HeraldMetrics } from './metrics.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -31,6 +36,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Postgres schema to isolate in (tests). */
   schema?: string;
+  /** Replaces the process runtime behind the invoke route (tests of the HTTP mapping). */
+  functionInvoker?: FunctionInvoker;
 }
 
 function bracketHost(host: string): string {
@@ -54,6 +61,8 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       logger.warn('No --smtp-url / HERALD_SMTP_URL: EMAIL deliveries go to the built-in DEV MAILBOX (herald mail list), not to real inboxes.');
     }
     const mailSink: MailSink = config.smtpUrl === undefined ? new DevMailbox((mail) => store.insertMail(mail)) : new SmtpMailSink(config.smtpUrl);
+    const runtime = new FunctionRuntime();
+    const invoker: FunctionInvoker = opts.functionInvoker ?? new RuntimeInvoker(store, runtime, join(config.dataDir, 'functions'), logger.child({ component: 'functions' }));
     const registry = buildProtocolRegistry({
       allowPrivateEndpoints: config.allowPrivateEndpoints,
       signingSecret: (sub) => links.signingSecret(sub.id),
@@ -62,6 +71,15 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       sms: config.sms,
       httpTimeoutMs: config.deliveryTimeoutMs,
     });
+    registry.set(
+      'ORACLE_FUNCTIONS',
+      new FunctionsHandler(async (tenancyId, functionId) => {
+        const fn = await store.getFunction(tenancyId, functionId);
+        if (fn === undefined || fn.lifecycleState !== 'ACTIVE') return undefined;
+        const app = await store.getApplication(tenancyId, fn.applicationId);
+        return app === undefined ? undefined : { fn, app };
+      }, invoker),
+    );
     const engine = new DeliveryEngine(store, registry, links, metrics, logger.child({ component: 'delivery' }), {
       ...DEFAULT_ENGINE_OPTIONS,
       nodeId: config.nodeId,
@@ -97,6 +115,9 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       topics,
       subscriptions,
       messages,
+      applications: new ApplicationService(store),
+      functions: new FunctionService(store),
+      functionInvoker: invoker,
       links,
       publicUrl: () => publicUrl,
       wakeDelivery: () => engine.wake(),
@@ -128,6 +149,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         await app.close();
         await messages.drain();
         await engine.stop();
+        await runtime.close();
         await store.close();
       },
     };

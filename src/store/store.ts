@@ -1,4 +1,5 @@
 import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryCounts, MailRecord, NewDelivery } from '../core/deliveries.js';
+import type { FunctionStore } from './function-store.js';
 import type {
   ApiKey,
   Compartment,
@@ -46,7 +47,7 @@ export type CasResult<T> = { ok: true; value: T } | { ok: false; reason: 'not-fo
  * Lists and topic reads hide them; subscription reads return them, because
  * OCI shows a deleted subscription as DELETED (the SDK's waiter depends on it).
  */
-export interface Store extends DeliveryStore {
+export interface Store extends DeliveryStore, FunctionStore {
   readonly kind: 'sqlite' | 'postgres';
 
   /** Applies numbered migrations not yet applied. Safe to call from several nodes at once. */

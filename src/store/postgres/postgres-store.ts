@@ -31,11 +31,13 @@ import {
   type SqlValue,
 } from '../rows.js';
 import { etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate } from '../sql.js';
+import type { FunctionStore as F } from '../function-store.js';
 import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
 import { migratePostgres } from './migrate.js';
 import { wakeChannel } from './notifier.js';
 import { first, rows, transaction, type Queryable } from './pg-query.js';
 import { PostgresDeliveries, WAKE_SQL } from './postgres-deliveries.js';
+import { PostgresFunctions } from './postgres-functions.js';
 
 /** Unquoted identifiers only, so the name means the same in search_path and in SQL. */
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -63,12 +65,15 @@ function isDuplicateSchema(err: unknown): boolean {
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private closed = false;
+  private readonly fns: PostgresFunctions;
 
   private constructor(
     private readonly pool: Pool,
     private readonly channel: string,
     private readonly deliveries: PostgresDeliveries,
-  ) {}
+  ) {
+    this.fns = new PostgresFunctions(pool);
+  }
 
   static async open(opts: { connectionString: string; schema?: string; poolSize?: number }): Promise<PostgresStore> {
     const { schema } = opts;
@@ -354,4 +359,22 @@ export class PostgresStore implements Store {
   wake(): ReturnType<DeliveryStore['wake']> {
     return this.deliveries.wake();
   }
+
+  // --- functions, in postgres-functions.ts (one line each: F = FunctionStore) ---
+  insertApplication(...a: Parameters<F['insertApplication']>): ReturnType<F['insertApplication']> { return this.fns.insertApplication(...a); }
+  getApplication(...a: Parameters<F['getApplication']>): ReturnType<F['getApplication']> { return this.fns.getApplication(...a); }
+  listApplications(...a: Parameters<F['listApplications']>): ReturnType<F['listApplications']> { return this.fns.listApplications(...a); }
+  replaceApplication(...a: Parameters<F['replaceApplication']>): ReturnType<F['replaceApplication']> { return this.fns.replaceApplication(...a); }
+  deleteApplication(...a: Parameters<F['deleteApplication']>): ReturnType<F['deleteApplication']> { return this.fns.deleteApplication(...a); }
+  insertFunction(...a: Parameters<F['insertFunction']>): ReturnType<F['insertFunction']> { return this.fns.insertFunction(...a); }
+  getFunction(...a: Parameters<F['getFunction']>): ReturnType<F['getFunction']> { return this.fns.getFunction(...a); }
+  getFunctionById(...a: Parameters<F['getFunctionById']>): ReturnType<F['getFunctionById']> { return this.fns.getFunctionById(...a); }
+  listFunctions(...a: Parameters<F['listFunctions']>): ReturnType<F['listFunctions']> { return this.fns.listFunctions(...a); }
+  replaceFunction(...a: Parameters<F['replaceFunction']>): ReturnType<F['replaceFunction']> { return this.fns.replaceFunction(...a); }
+  deleteFunction(...a: Parameters<F['deleteFunction']>): ReturnType<F['deleteFunction']> { return this.fns.deleteFunction(...a); }
+  putBundle(...a: Parameters<F['putBundle']>): ReturnType<F['putBundle']> { return this.fns.putBundle(...a); }
+  getBundle(...a: Parameters<F['getBundle']>): ReturnType<F['getBundle']> { return this.fns.getBundle(...a); }
+  hasBundle(...a: Parameters<F['hasBundle']>): ReturnType<F['hasBundle']> { return this.fns.hasBundle(...a); }
+  insertFunctionCall(...a: Parameters<F['insertFunctionCall']>): ReturnType<F['insertFunctionCall']> { return this.fns.insertFunctionCall(...a); }
+  listFunctionCalls(...a: Parameters<F['listFunctionCalls']>): ReturnType<F['listFunctionCalls']> { return this.fns.listFunctionCalls(...a); }
 }

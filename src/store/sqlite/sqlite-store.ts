@@ -32,9 +32,11 @@ import {
   type SqlValue,
 } from '../rows.js';
 import { etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate } from '../sql.js';
+import type { FunctionStore as F } from '../function-store.js';
 import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteDeliveries } from './sqlite-deliveries.js';
+import { SqliteFunctions } from './sqlite-functions.js';
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -56,9 +58,11 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement<SqlValue[], Row>>();
 
   private readonly deliveries: SqliteDeliveries;
+  private readonly fns: SqliteFunctions;
 
   private constructor(private readonly db: Database.Database) {
     this.deliveries = new SqliteDeliveries(db);
+    this.fns = new SqliteFunctions(db);
   }
 
   static open(opts: { file: string }): SqliteStore {
@@ -351,4 +355,22 @@ export class SqliteStore implements Store {
   wake(): ReturnType<DeliveryStore['wake']> {
     return this.deliveries.wake();
   }
+
+  // --- functions, in sqlite-functions.ts (one line each: F = FunctionStore) ---
+  insertApplication(...a: Parameters<F['insertApplication']>): ReturnType<F['insertApplication']> { return this.fns.insertApplication(...a); }
+  getApplication(...a: Parameters<F['getApplication']>): ReturnType<F['getApplication']> { return this.fns.getApplication(...a); }
+  listApplications(...a: Parameters<F['listApplications']>): ReturnType<F['listApplications']> { return this.fns.listApplications(...a); }
+  replaceApplication(...a: Parameters<F['replaceApplication']>): ReturnType<F['replaceApplication']> { return this.fns.replaceApplication(...a); }
+  deleteApplication(...a: Parameters<F['deleteApplication']>): ReturnType<F['deleteApplication']> { return this.fns.deleteApplication(...a); }
+  insertFunction(...a: Parameters<F['insertFunction']>): ReturnType<F['insertFunction']> { return this.fns.insertFunction(...a); }
+  getFunction(...a: Parameters<F['getFunction']>): ReturnType<F['getFunction']> { return this.fns.getFunction(...a); }
+  getFunctionById(...a: Parameters<F['getFunctionById']>): ReturnType<F['getFunctionById']> { return this.fns.getFunctionById(...a); }
+  listFunctions(...a: Parameters<F['listFunctions']>): ReturnType<F['listFunctions']> { return this.fns.listFunctions(...a); }
+  replaceFunction(...a: Parameters<F['replaceFunction']>): ReturnType<F['replaceFunction']> { return this.fns.replaceFunction(...a); }
+  deleteFunction(...a: Parameters<F['deleteFunction']>): ReturnType<F['deleteFunction']> { return this.fns.deleteFunction(...a); }
+  putBundle(...a: Parameters<F['putBundle']>): ReturnType<F['putBundle']> { return this.fns.putBundle(...a); }
+  getBundle(...a: Parameters<F['getBundle']>): ReturnType<F['getBundle']> { return this.fns.getBundle(...a); }
+  hasBundle(...a: Parameters<F['hasBundle']>): ReturnType<F['hasBundle']> { return this.fns.hasBundle(...a); }
+  insertFunctionCall(...a: Parameters<F['insertFunctionCall']>): ReturnType<F['insertFunctionCall']> { return this.fns.insertFunctionCall(...a); }
+  listFunctionCalls(...a: Parameters<F['listFunctionCalls']>): ReturnType<F['listFunctionCalls']> { return this.fns.listFunctionCalls(...a); }
 }

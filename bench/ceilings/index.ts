@@ -1,0 +1,76 @@
+/**
+ * The ceilings, measured in the same run on this machine, each in its own process:
+ * publish (bare node:http driven by the same closed-loop client as Herald), delivery
+ * (bare undici Pool client to the bench receiver) and RabbitMQ durable fan-out.
+ */
+import type { BenchConfig } from '../lib/config.js';
+import { Child } from '../lib/children.js';
+import { CpuMeter } from '../lib/cpu.js';
+import { closedLoop } from '../lib/load.js';
+import { presign, publishBody, throwawayCredentials } from '../lib/signing.js';
+import { summarise, type Summary } from '../lib/stats.js';
+
+export interface CeilingResults {
+  publish: Summary;
+  publishRuns: unknown[];
+  delivery: Summary;
+  deliveryRuns: unknown[];
+  rabbit: Summary | undefined;
+  rabbitRuns: unknown[];
+  rabbitError?: string;
+}
+
+export const DELIVERY_CEILING_CONNECTIONS = 64;
+
+export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log: (s: string) => void): Promise<CeilingResults> {
+  const warmupMs = cfg.warmupSeconds * 1000;
+  const durationMs = cfg.seconds * 1000;
+
+  // Publish ceiling: requests of Herald's exact shape (signed headers, 1 KB body).
+  const { child: http, ready } = await Child.start<{ url: string; pid: number }>('http ceiling', new URL('./http-server.ts', import.meta.url));
+  const creds = throwawayCredentials();
+  const topic = 'ocid1.onstopic.oc1..aaaaaaaabenchbenchbenchbenchbenchbenchbenchbenchbenchbench';
+  const requests = Array.from({ length: 8 }, (_, i) => presign(ready.url, creds, 'POST', `/20181201/topics/${topic}/messages`, publishBody('closed', i)));
+  const publishRuns = [];
+  for (let r = 0; r < cfg.runs; r++) {
+    const cpu = new CpuMeter({ server: ready.pid, loadgen: process.pid }).start();
+    const res = await closedLoop({ origin: ready.url, requests, connections: cfg.connections, warmupMs, durationMs });
+    publishRuns.push({ ...res, cpu: cpu.stop() });
+    log(`  publish ceiling (bare node:http, c=${cfg.connections}) run ${r + 1}: ${Math.round(res.rate)} req/s`);
+  }
+  await http.stop();
+
+  const { child: client } = await Child.start('undici ceiling', new URL('./undici-client.ts', import.meta.url));
+  const deliveryRuns: { rate: number }[] = [];
+  for (let r = 0; r < cfg.runs; r++) {
+    const res = await client.request<{ rate: number }>('run', { url: `${receiverUrl}/ceiling`, connections: DELIVERY_CEILING_CONNECTIONS, warmupMs, durationMs });
+    deliveryRuns.push(res);
+    log(`  delivery ceiling (bare undici Pool, c=${DELIVERY_CEILING_CONNECTIONS}) run ${r + 1}: ${Math.round(res.rate)} req/s`);
+  }
+  await client.stop();
+
+  const { child: rabbit } = await Child.start('rabbitmq ceiling', new URL('./rabbitmq.ts', import.meta.url));
+  const rabbitRuns: { rate: number }[] = [];
+  let rabbitError: string | undefined;
+  try {
+    for (let r = 0; r < cfg.runs; r++) {
+      const res = await rabbit.request<{ rate: number }>('run', { url: cfg.amqpUrl, window: 256, queues: 10, warmupMs, durationMs });
+      rabbitRuns.push(res);
+      log(`  RabbitMQ classic fan-out to 10 durable queues, confirms, window 256, run ${r + 1}: ${Math.round(res.rate)} msg/s`);
+    }
+  } catch (err) {
+    rabbitError = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    log(`  RabbitMQ ceiling unavailable: ${rabbitError}`);
+  }
+  await rabbit.stop();
+
+  return {
+    publish: summarise(publishRuns.map((r) => r.rate)),
+    publishRuns,
+    delivery: summarise(deliveryRuns.map((r) => r.rate)),
+    deliveryRuns,
+    rabbit: rabbitRuns.length > 0 ? summarise(rabbitRuns.map((r) => r.rate)) : undefined,
+    rabbitRuns,
+    rabbitError,
+  };
+}

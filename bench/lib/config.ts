@@ -1,0 +1,92 @@
+/** Every knob of `npm run bench`, read once from the environment (and `--quick`). */
+import { join } from 'node:path';
+
+export type StoreKind = 'sqlite' | 'postgres';
+export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'overload'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface BenchConfig {
+  quick: boolean;
+  /** Repetitions of every measurement; figures are the median with min–max. */
+  runs: number;
+  /** Measured seconds of each closed-loop or open-loop window. */
+  seconds: number;
+  /** Unmeasured seconds before each window. */
+  warmupSeconds: number;
+  /** Connections of the closed-loop publisher (and of the publish ceiling). */
+  connections: number;
+  /** Subscription counts of scenario (a). */
+  subCounts: number[];
+  /** Messages published for scenario (b); deliveries = messages × 10. */
+  drainMessages: number;
+  /** Open-loop publish rates of scenario (c). */
+  latencyRates: number[];
+  overloadSeconds: number;
+  /** Longest publish phase of (b); the backlog is whatever was published by then. */
+  drainPublishMaxSeconds: number;
+  /** Longest drain of (b); past it the figure is the partial drain rate, flagged. */
+  drainTimeoutSeconds: number;
+  /** How long (c) waits for stragglers after the last send; missing deliveries count as ∞. */
+  latencyWaitSeconds: number;
+  stores: StoreKind[];
+  pgUrl: string;
+  amqpUrl: string;
+  scenarios: Set<ScenarioName>;
+  /** The built `herald` entry point. */
+  heraldBin: string;
+  /** When set, Herald runs with --cpu-prof and writes its profiles here. */
+  cpuProfDir: string | undefined;
+  /** Whether to rewrite docs/performance.md (off for quick passes unless asked). */
+  writeDocs: boolean;
+}
+
+function num(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
+  return v;
+}
+
+function list(name: string, fallback: string): string[] {
+  return (process.env[name] ?? fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig {
+  const quick = argv.includes('--quick') || ['1', 'true', 'yes'].includes(process.env.BENCH_QUICK ?? '');
+  const stores = list('BENCH_STORES', 'sqlite,postgres').map((s) => {
+    if (s !== 'sqlite' && s !== 'postgres') throw new Error(`BENCH_STORES: unknown store ${s}`);
+    return s as StoreKind;
+  });
+  const scenarios = new Set(
+    list('BENCH_SCENARIOS', SCENARIOS.join(',')).map((s) => {
+      if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (${SCENARIOS.join(', ')})`);
+      return s as ScenarioName;
+    }),
+  );
+  const root = process.cwd();
+  return {
+    quick,
+    runs: Math.round(num('BENCH_RUNS', quick ? 1 : 3)),
+    seconds: num('BENCH_SECONDS', quick ? 2 : 5),
+    warmupSeconds: num('BENCH_WARMUP', quick ? 0.5 : 1),
+    connections: Math.round(num('BENCH_CONNECTIONS', 50)),
+    subCounts: list('BENCH_SUBS', '0,1,10').map(Number),
+    drainMessages: Math.round(num('BENCH_DRAIN_MESSAGES', quick ? 500 : 5000)),
+    latencyRates: list('BENCH_RATES', '100,300').map(Number),
+    overloadSeconds: num('BENCH_OVERLOAD_SECONDS', quick ? 3 : 10),
+    drainPublishMaxSeconds: num('BENCH_DRAIN_PUBLISH_MAX', quick ? 5 : 10),
+    drainTimeoutSeconds: num('BENCH_DRAIN_TIMEOUT', quick ? 8 : 15),
+    latencyWaitSeconds: num('BENCH_LATENCY_WAIT', quick ? 2 : 5),
+    stores,
+    pgUrl: process.env.BENCH_PG_URL ?? process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test',
+    amqpUrl: process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    scenarios,
+    heraldBin: process.env.BENCH_HERALD_BIN ?? join(root, 'dist', 'src', 'cli', 'main.js'),
+    cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
+    writeDocs: process.env.BENCH_WRITE_DOCS !== undefined ? process.env.BENCH_WRITE_DOCS === '1' : !quick,
+  };
+}

@@ -1,0 +1,56 @@
+/** CPU time from /proc (Linux), to show where the cores went during a window. */
+import { readFileSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime of `pid` in seconds, or NaN when it cannot be read. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces; the fields after it are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
+export function machineBusySeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - idle) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Percent of one core each pid used between start() and stop(), plus `machine`:
+ * the whole box (200% = both cores busy), so contention from other work shows.
+ */
+export class CpuMeter {
+  private start0 = new Map<number, number>();
+  private machine0 = 0;
+  private t0 = 0;
+
+  constructor(private readonly pids: Record<string, number>) {}
+
+  start(): this {
+    this.t0 = performance.now();
+    this.machine0 = machineBusySeconds();
+    for (const pid of Object.values(this.pids)) this.start0.set(pid, cpuSeconds(pid));
+    return this;
+  }
+
+  stop(): Record<string, number> {
+    const wall = (performance.now() - this.t0) / 1000;
+    const out: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids)) out[name] = Math.round(((cpuSeconds(pid) - this.start0.get(pid)!) / wall) * 100);
+    out.machine = Math.round(((machineBusySeconds() - this.machine0) / wall) * 100);
+    return out;
+  }
+}

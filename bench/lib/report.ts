@@ -1,0 +1,194 @@
+/**
+ * Results: the JSON record (bench/results/<timestamp>.json) and the markdown table
+ * that replaces the marked section of docs/performance.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { CeilingResults } from '../ceilings/index.js';
+import { DELIVERY_CEILING_CONNECTIONS } from '../ceilings/index.js';
+import type { DrainFigures } from '../scenarios/drain.js';
+import type { LatencyFigures } from '../scenarios/latency.js';
+import type { OverloadFigures } from '../scenarios/overload.js';
+import type { PublishFigures } from '../scenarios/publish.js';
+import type { BenchConfig, StoreKind } from './config.js';
+import { fmtNum, fmtRatio, fmtSummary, ratio, type Summary } from './stats.js';
+
+export interface StoreResults {
+  publish?: PublishFigures[];
+  drain?: DrainFigures;
+  latency?: LatencyFigures[];
+  overload?: OverloadFigures;
+  errors: string[];
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt?: string;
+  durationSeconds?: number;
+  machine: Record<string, unknown>;
+  git: { commit: string; dirtyFiles: number };
+  config: Omit<BenchConfig, 'scenarios'> & { scenarios: string[] };
+  ceilings?: CeilingResults;
+  stores: Partial<Record<StoreKind, StoreResults>>;
+}
+
+export const DOC_PATH = join('docs', 'performance.md');
+const START = '<!-- bench:results:start -->';
+const END = '<!-- bench:results:end -->';
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+export function newResults(cfg: BenchConfig): BenchResults {
+  const status = git(['status', '--porcelain']);
+  return {
+    startedAt: new Date().toISOString(),
+    machine: { cpus: cpus(), totalMemBytes: totalmem(), kernel: release(), node: process.version, loadAvgAtStart: loadavg() },
+    git: { commit: git(['rev-parse', 'HEAD']) || 'unknown', dirtyFiles: status === '' ? 0 : status.split('\n').length },
+    config: { ...cfg, scenarios: [...cfg.scenarios] },
+    stores: {},
+  };
+}
+
+export async function writeJson(results: BenchResults): Promise<string> {
+  const dir = join('bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${results.startedAt.replace(/:/g, '-')}.json`);
+  await writeFile(file, JSON.stringify(results, null, 2) + '\n');
+  return file;
+}
+
+interface Row {
+  figure: string;
+  sqlite: string;
+  postgres: string;
+  ceiling: string;
+  rSqlite: string;
+  rPostgres: string;
+  target: string;
+}
+
+function storeCells(results: BenchResults, pick: (s: StoreResults) => Summary | undefined, unit = ''): Pick<Row, 'sqlite' | 'postgres'> {
+  const cell = (k: StoreKind): string => {
+    const s = results.stores[k];
+    return s === undefined ? '—' : fmtSummary(pick(s), unit);
+  };
+  return { sqlite: cell('sqlite'), postgres: cell('postgres') };
+}
+
+function ratios(results: BenchResults, pick: (s: StoreResults) => Summary | undefined, against: Summary | undefined): Pick<Row, 'rSqlite' | 'rPostgres'> {
+  const r = (k: StoreKind): string => {
+    const s = results.stores[k];
+    return s === undefined ? '—' : fmtRatio(ratio(pick(s), against));
+  };
+  return { rSqlite: r('sqlite'), rPostgres: r('postgres') };
+}
+
+/** A figure compared with a target (latency): the ratio column shows figure ÷ target (≤ 1.00× meets it). */
+function targetSummary(v: number): Summary {
+  return { median: v, min: v, max: v, runs: [v] };
+}
+
+export function buildRows(results: BenchResults): Row[] {
+  const c = results.ceilings;
+  const cfg = results.config;
+  const rows: Row[] = [];
+  const httpCeil = c ? `bare node:http ${fmtSummary(c.publish)}/s` : 'n/a';
+  const undiciCeil = c ? `bare undici Pool c=${DELIVERY_CEILING_CONNECTIONS} ${fmtSummary(c.delivery)}/s` : 'n/a';
+  const rabbitCeil = c?.rabbit ? `RabbitMQ classic, 10 durable queues, confirms, window 256: ${fmtSummary(c.rabbit)} msg/s` : `RabbitMQ n/a${c?.rabbitError ? ` (${c.rabbitError})` : ''}`;
+  const add = (figure: string, pick: (s: StoreResults) => Summary | undefined, ceiling: string, against: Summary | undefined, target: string, unit = ''): void => {
+    rows.push({ figure, ...storeCells(results, pick, unit), ceiling, ...ratios(results, pick, against), target });
+  };
+  for (const subs of cfg.subCounts) {
+    const pick = (s: StoreResults): Summary | undefined => s.publish?.find((p) => p.subs === subs)?.rate;
+    add(`(a) durable publishes/s, ${subs} subscription${subs === 1 ? '' : 's'}, c=${cfg.connections}`, pick, httpCeil, c?.publish, '≥ 0.60×');
+  }
+  if (cfg.subCounts.includes(10)) {
+    const pick = (s: StoreResults): Summary | undefined => s.publish?.find((p) => p.subs === 10)?.rate;
+    add('(a) durable publishes/s, 10 subscriptions, vs RabbitMQ', pick, rabbitCeil, c?.rabbit, '≥ 3×');
+    add('(a) deliveries/s meanwhile (10 subscriptions)', (s) => s.publish?.find((p) => p.subs === 10)?.deliveries, undiciCeil, c?.delivery, '—');
+  }
+  add(`(b) drain of a ${fmtNum(cfg.drainMessages * 10)}-delivery backlog, deliveries/s`, (s) => s.drain?.rate, undiciCeil, c?.delivery, '≥ 10,000/s and ≥ 0.50×');
+  const partial = (k: StoreKind): number => results.stores[k]?.drain?.incompleteRuns ?? 0;
+  if (partial('sqlite') + partial('postgres') > 0) {
+    rows[rows.length - 1]!.figure += ` (partial rate where the drain outlasted ${cfg.drainTimeoutSeconds} s: SQLite ${partial('sqlite')}, PostgreSQL ${partial('postgres')} runs)`;
+  }
+  for (const rate of cfg.latencyRates) {
+    const lat = (s: StoreResults): LatencyFigures | undefined => s.latency?.find((l) => l.rate === rate);
+    const t = (v: number, what: string, pick: (l: LatencyFigures) => Summary): void =>
+      add(`(c) ${rate}/s × 10: ${what}`, (s) => (lat(s) ? pick(lat(s)!) : undefined), `target ${v} ms`, targetSummary(v), `≤ ${v} ms (≤ 1.00×)`, ' ms');
+    add(`(c) ${rate}/s × 10: publish ack p50, ms`, (s) => lat(s)?.ackP50, '—', undefined, '—', ' ms');
+    t(10, 'publish ack p99', (l) => l.ackP99);
+    t(3, 'publish→delivery p50', (l) => l.e2eP50);
+    t(15, 'publish→delivery p99', (l) => l.e2eP99);
+    add(`(c) ${rate}/s × 10: publish→delivery p99.9`, (s) => lat(s)?.e2eP999, '—', undefined, '—', ' ms');
+    add(`(c) ${rate}/s × 10: deliveries not arrived ${cfg.latencyWaitSeconds} s after the last send`, (s) => lat(s)?.missingShare, '—', undefined, '0%', '%');
+  }
+  add(`(e) overload ${cfg.overloadSeconds} s, c=${cfg.connections}: publishes/s accepted`, (s) => s.overload?.publishRate, httpCeil, c?.publish, '—');
+  add('(e) overload: deliveries/s (10 subscriptions)', (s) => s.overload?.deliveryRate, undiciCeil, c?.delivery, '—');
+  add(`(e) overload: backlog after ${cfg.overloadSeconds} s, deliveries`, (s) => s.overload?.finalBacklog, '—', undefined, 'bounded');
+  add('(e) overload: backlog growth over the 2nd half, deliveries/s', (s) => s.overload?.growthPerSec, '—', undefined, '≈ 0 (bounded)');
+  return rows;
+}
+
+export function markdownTable(rows: Row[]): string {
+  const head = '| figure | SQLite | PostgreSQL | ceiling / yardstick (same run) | SQLite ÷ ceiling | PostgreSQL ÷ ceiling | target |\n|---|---|---|---|---|---|---|';
+  return [head, ...rows.map((r) => `| ${r.figure} | ${r.sqlite} | ${r.postgres} | ${r.ceiling} | ${r.rSqlite} | ${r.rPostgres} | ${r.target} |`)].join('\n');
+}
+
+function verdicts(results: BenchResults): string[] {
+  const out: string[] = [];
+  for (const [store, s] of Object.entries(results.stores) as [StoreKind, StoreResults][]) {
+    if (s.overload) {
+      const o = s.overload;
+      out.push(
+        `- ${store}, overload: the backlog stayed bounded in ${o.boundedRuns} of ${o.runs.length} runs; ` +
+          `it ended at ${fmtSummary(o.finalBacklog)} deliveries, growing ${fmtSummary(o.growthPerSec)}/s. ` +
+          `Publishes were answered ${JSON.stringify(o.runs[0]?.statuses ?? {})} (first run).`,
+      );
+    }
+    for (const e of s.errors) out.push(`- ${store}: error: ${e}`);
+  }
+  return out;
+}
+
+export function markdownSection(results: BenchResults): string {
+  const cfg = results.config;
+  const cpu0 = (results.machine.cpus as { model: string }[])[0]?.model ?? 'unknown CPU';
+  const n = (results.machine.cpus as unknown[]).length;
+  const lines = [
+    START,
+    `### Latest results: ${results.startedAt.slice(0, 10)}`,
+    '',
+    `Run ${results.startedAt} → ${results.finishedAt ?? '?'} (${fmtNum(results.durationSeconds ?? Number.NaN)} s) on ${n} × ${cpu0}, Node ${String(results.machine.node)}, ` +
+      `commit \`${results.git.commit.slice(0, 12)}\`${results.git.dirtyFiles > 0 ? ` with ${results.git.dirtyFiles} uncommitted files` : ''}. ` +
+      `The machine was ${String(results.machine.busyPercentBeforeStart)}% busy (of 200%) just before the run. ` +
+      `Each figure is the median of ${cfg.runs} run${cfg.runs === 1 ? '' : 's'} with (min–max); windows of ${cfg.seconds} s after ${cfg.warmupSeconds} s of warm-up${cfg.quick ? ' (QUICK pass: not for comparison)' : ''}. ` +
+      'Ratios are figure ÷ ceiling measured in this same run; for latency, figure ÷ target.',
+    '',
+    markdownTable(buildRows(results)),
+    '',
+    ...verdicts(results),
+    '',
+    END,
+  ];
+  return lines.join('\n');
+}
+
+export async function writeDocs(section: string): Promise<void> {
+  const text = existsSync(DOC_PATH) ? await readFile(DOC_PATH, 'utf8') : '';
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  let next: string;
+  if (a >= 0 && b > a) next = text.slice(0, a) + section + text.slice(b + END.length);
+  else next = `${text.trimEnd()}\n\n## Results\n\n${section}\n`;
+  await writeFile(DOC_PATH, next);
+}

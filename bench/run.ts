@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: Herald against this machine's ceilings, measured in one run.
+ * Not a test: it never fails on timing. See docs/performance.md for the method.
+ *
+ *   BENCH_RUNS=3 BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_CONNECTIONS=50
+ *   BENCH_STORES=sqlite,postgres BENCH_SCENARIOS=ceilings,publish,drain,latency,overload
+ *   BENCH_SUBS=0,1,10 BENCH_DRAIN_MESSAGES=5000 BENCH_RATES=100,300 BENCH_OVERLOAD_SECONDS=10
+ *   BENCH_DRAIN_PUBLISH_MAX=10 BENCH_DRAIN_TIMEOUT=15 BENCH_LATENCY_WAIT=5 (time caps for a slow build)
+ *   BENCH_QUICK=1 (or --quick): 1 run, short windows, a small backlog; docs untouched unless BENCH_WRITE_DOCS=1
+ *   BENCH_PG_URL, BENCH_AMQP_URL, BENCH_HERALD_BIN, BENCH_CPU_PROF=<dir> (Herald runs with --cpu-prof)
+ */
+import { loadavg } from 'node:os';
+import pg from 'pg';
+import { measureCeilings } from './ceilings/index.js';
+import { Child } from './lib/children.js';
+import { machineBusySeconds } from './lib/cpu.js';
+import { readConfig, type StoreKind } from './lib/config.js';
+import type { BenchContext } from './lib/context.js';
+import { buildRows, markdownSection, markdownTable, newResults, writeDocs, writeJson, DOC_PATH, type StoreResults } from './lib/report.js';
+import { drainScenario } from './scenarios/drain.js';
+import { latencyScenario } from './scenarios/latency.js';
+import { overloadScenario } from './scenarios/overload.js';
+import { publishScenario } from './scenarios/publish.js';
+
+const cfg = readConfig();
+const started = Date.now();
+const log = (line: string): void => {
+  const t = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
+  console.log(`[${t}s] ${line}`);
+};
+const results = newResults(cfg);
+
+async function postgresReachable(): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: cfg.pgUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function runStore(ctx: BenchContext, store: StoreKind): Promise<StoreResults> {
+  const out: StoreResults = { errors: [] };
+  if (store === 'postgres') {
+    const why = await postgresReachable();
+    if (why !== undefined) {
+      out.errors.push(`PostgreSQL at ${cfg.pgUrl} is unreachable: ${why}`);
+      log(`${store}: skipped (${why})`);
+      return out;
+    }
+  }
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    log(`${store}: ${name}`);
+    try {
+      return await fn();
+    } catch (err) {
+      const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      out.errors.push(`${name}: ${msg.split('\n').slice(0, 3).join(' ')}`);
+      log(`${store}: ${name} FAILED: ${msg}`);
+      return undefined;
+    }
+  };
+  if (cfg.scenarios.has('publish')) out.publish = await step('(a) durable publish/s', () => publishScenario(ctx, store));
+  if (cfg.scenarios.has('drain')) out.drain = await step('(b) backlog drain', () => drainScenario(ctx, store));
+  if (cfg.scenarios.has('latency')) out.latency = await step('(c) publish→delivery latency', () => latencyScenario(ctx, store));
+  if (cfg.scenarios.has('overload')) out.overload = await step('(e) overload', () => overloadScenario(ctx, store));
+  return out;
+}
+
+async function main(): Promise<void> {
+  log(
+    `Herald bench: ${cfg.runs} run(s), ${cfg.seconds} s windows, ${cfg.warmupSeconds} s warm-up, c=${cfg.connections}, ` +
+      `stores ${cfg.stores.join('+')}, scenarios ${[...cfg.scenarios].join(',')}${cfg.quick ? ' (quick)' : ''}`,
+  );
+  // This box is shared: say how busy it was before we started loading it.
+  const b0 = machineBusySeconds();
+  await new Promise((r) => setTimeout(r, 2000));
+  const busy = Math.round(((machineBusySeconds() - b0) / 2) * 100);
+  results.machine.busyPercentBeforeStart = busy;
+  log(`machine busy before start: ${busy}% of ${results.machine.cpus instanceof Array ? results.machine.cpus.length * 100 : '?'}%${busy > 30 ? ' — other work is running; figures will be low and noisy' : ''}`);
+  const { child: receiver, ready } = await Child.start<{ url: string; pid: number }>('receiver', new URL('./lib/receiver-process.ts', import.meta.url));
+  const ctx: BenchContext = { cfg, receiver, receiverUrl: ready.url, receiverPid: ready.pid, log };
+  try {
+    if (cfg.scenarios.has('ceilings')) {
+      log('ceilings (each in its own process)');
+      results.ceilings = await measureCeilings(cfg, ready.url, log);
+    }
+    for (const store of cfg.stores) results.stores[store] = await runStore(ctx, store);
+  } finally {
+    await receiver.stop();
+  }
+  results.machine.loadAvgAtEnd = loadavg();
+  results.finishedAt = new Date().toISOString();
+  results.durationSeconds = (Date.now() - started) / 1000;
+  const file = await writeJson(results);
+  console.log('\n' + markdownTable(buildRows(results)) + '\n');
+  log(`results: ${file}`);
+  if (cfg.writeDocs) {
+    await writeDocs(markdownSection(results));
+    log(`updated ${DOC_PATH}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { checkConfig, checkFnId, checkFnName, parseFnList, type FnListInput } from './applications.js';
+import { IncorrectStateError, InvalidParameterError, NoEtagMatchError, NotFoundError } from './errors.js';
+import type { Application, FnConfig, FnFunction, FunctionCallRecord } from './function-models.js';
+import { withRetryToken } from './idempotency.js';
+import { newEtag, newOcid } from './ids.js';
+import type { DefinedTags, Page, Tags } from './models.js';
+import { checkDefinedTags, checkFreeformTags, requireString } from './validation.js';
+import type { CasResult, Store } from '../store/store.js';
+
+/**
+ * Runs a function. Implemented by the process runtime (src/functions/); the
+ * invoke route only maps its answer to HTTP. `status` is what the caller gets:
+ * 200 (or the function's own 2xx), 502 for a function error or crash, 504 for a
+ * timeout, 429/503 when no capacity. `error` explains a failure when the body
+ * does not. With `detached` the route has already answered 202.
+ */
+export interface FunctionInvoker {
+  invoke(
+    target: { fn: FnFunction; app: Application },
+    request: { body: Buffer; contentType?: string; headers: Record<string, string> },
+    opts?: { signal?: AbortSignal; detached?: boolean },
+  ): Promise<{ status: number; body: Buffer; headers: Record<string, string>; error?: string }>;
+}
+
+export interface CreateFunctionInput {
+  displayName?: string;
+  applicationId?: string;
+  image?: string;
+  imageDigest?: string;
+  memoryInMBs?: number;
+  timeoutInSeconds?: number;
+  config?: FnConfig;
+  freeformTags?: Tags;
+  definedTags?: DefinedTags;
+  /** Pre-built functions (sourceDetails) are not supported: present only to be refused clearly. */
+  sourceDetails?: unknown;
+}
+
+export interface UpdateFunctionInput {
+  image?: string;
+  imageDigest?: string;
+  memoryInMBs?: number;
+  timeoutInSeconds?: number;
+  config?: FnConfig;
+  freeformTags?: Tags;
+  definedTags?: DefinedTags;
+}
+
+export const MEMORY_SIZES = [128, 256, 512, 1024, 2048, 3072] as const;
+export const DEFAULT_MEMORY_MB = 128;
+export const DEFAULT_TIMEOUT_S = 30;
+export const MAX_TIMEOUT_S = 300;
+/** The image form Herald itself hands out for an uploaded bundle. */
+export const BUNDLE_IMAGE_PREFIX = 'herald/bundle@';
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+
+export function bundleImage(digest: string): string {
+  return BUNDLE_IMAGE_PREFIX + digest;
+}
+
+export function bundleDigest(bytes: Buffer): string {
+  return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+}
+
+function checkMemory(v: number | undefined): number {
+  if (v === undefined) return DEFAULT_MEMORY_MB;
+  if (!(MEMORY_SIZES as readonly number[]).includes(v)) throw new InvalidParameterError(`memoryInMBs must be one of ${MEMORY_SIZES.join(', ')}.`);
+  return v;
+}
+
+function checkTimeout(v: number | undefined): number {
+  if (v === undefined) return DEFAULT_TIMEOUT_S;
+  if (!Number.isInteger(v) || v < 1 || v > MAX_TIMEOUT_S) throw new InvalidParameterError(`timeoutInSeconds must be an integer from 1 to ${MAX_TIMEOUT_S}.`);
+  return v;
+}
+
+/**
+ * Functions: a function runs an uploaded bundle, named either by the image
+ * `herald/bundle@sha256:<hex>` (what the upload returns) or by any image string
+ * together with `imageDigest: sha256:<hex>`. Either way the digest must name a
+ * stored bundle, so every node can run it.
+ */
+export class FunctionService {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Returns [image, imageDigest] for a create or an image change. */
+  private async resolveImage(image: string | undefined, imageDigest: string | undefined): Promise<[string, string]> {
+    if (image === undefined || image === '') {
+      throw new InvalidParameterError(`image is required: upload the function folder to /herald/v1/functionBundles and use the image it returns.`);
+    }
+    if (image.length > 512) throw new InvalidParameterError('image must be at most 512 characters.');
+    const fromImage = image.startsWith(BUNDLE_IMAGE_PREFIX) ? image.slice(BUNDLE_IMAGE_PREFIX.length) : undefined;
+    if (fromImage !== undefined && imageDigest !== undefined && imageDigest !== fromImage) {
+      throw new InvalidParameterError('imageDigest does not match the digest in image.');
+    }
+    const digest = imageDigest ?? fromImage;
+    if (digest === undefined) throw new InvalidParameterError(`imageDigest (sha256:<hex>) is required unless image is ${BUNDLE_IMAGE_PREFIX}sha256:<hex>.`);
+    if (!DIGEST_RE.test(digest)) throw new InvalidParameterError('imageDigest must be sha256:<64 lower-case hex digits>.');
+    if (!(await this.store.hasBundle(digest))) throw new InvalidParameterError(`No uploaded function bundle has digest ${digest}.`);
+    return [image, digest];
+  }
+
+  async create(tenancyId: string, input: CreateFunctionInput, retryToken?: string): Promise<FnFunction> {
+    if (input.sourceDetails !== undefined) throw new InvalidParameterError('Pre-built functions (sourceDetails) are not supported.');
+    const displayName = checkFnName(input.displayName, 'Function');
+    const applicationId = checkFnId(requireString(input.applicationId, 'applicationId'), 'fnapp');
+    const memoryInMBs = checkMemory(input.memoryInMBs);
+    const timeoutInSeconds = checkTimeout(input.timeoutInSeconds);
+    const config = checkConfig(input.config);
+    const freeformTags = checkFreeformTags(input.freeformTags);
+    const definedTags = checkDefinedTags(input.definedTags);
+    return withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createFunction', request: input }, async () => {
+      const app = await this.requireActiveApplication(tenancyId, applicationId);
+      const [image, imageDigest] = await this.resolveImage(input.image, input.imageDigest);
+      const t = this.now();
+      const fn: FnFunction = {
+        id: newOcid('fnfunc'),
+        tenancyId,
+        compartmentId: app.compartmentId,
+        applicationId,
+        displayName,
+        image,
+        imageDigest,
+        memoryInMBs,
+        timeoutInSeconds,
+        config,
+        lifecycleState: 'ACTIVE',
+        freeformTags,
+        definedTags,
+        etag: newEtag(),
+        createdAt: t,
+        updatedAt: t,
+      };
+      // The store re-checks the application atomically: it may be deleted in between.
+      if (!(await this.store.insertFunction(fn))) throw new NotFoundError('Application', applicationId);
+      return fn;
+    }, this.now);
+  }
+
+  async get(tenancyId: string, id: string): Promise<FnFunction> {
+    checkFnId(id, 'fnfunc');
+    const fn = await this.store.getFunction(tenancyId, id);
+    if (fn === undefined) throw new NotFoundError('Function', id);
+    return fn;
+  }
+
+  async list(tenancyId: string, applicationId: string | undefined, input: FnListInput): Promise<Page<FnFunction>> {
+    const appId = checkFnId(requireString(applicationId, 'applicationId'), 'fnapp');
+    if ((await this.store.getApplication(tenancyId, appId)) === undefined) throw new NotFoundError('Application', appId);
+    return this.store.listFunctions({ tenancyId, applicationId: appId, ...parseFnList(input), offset: input.offset, limit: input.limit });
+  }
+
+  async update(tenancyId: string, id: string, input: UpdateFunctionInput, ifMatch?: string): Promise<FnFunction> {
+    const memoryInMBs = input.memoryInMBs === undefined ? undefined : checkMemory(input.memoryInMBs);
+    const timeoutInSeconds = input.timeoutInSeconds === undefined ? undefined : checkTimeout(input.timeoutInSeconds);
+    const config = input.config === undefined ? undefined : checkConfig(input.config);
+    const freeformTags = input.freeformTags === undefined ? undefined : checkFreeformTags(input.freeformTags);
+    const definedTags = input.definedTags === undefined ? undefined : checkDefinedTags(input.definedTags);
+    let image: [string, string] | undefined;
+    if (input.image !== undefined) {
+      image = await this.resolveImage(input.image, input.imageDigest);
+    } else if (input.imageDigest !== undefined) {
+      // A new digest alone keeps the image name; Herald's own image form is rewritten so the two agree.
+      const cur = await this.get(tenancyId, id);
+      image = await this.resolveImage(cur.image.startsWith(BUNDLE_IMAGE_PREFIX) ? bundleImage(input.imageDigest) : cur.image, input.imageDigest);
+    }
+    return this.mutate(tenancyId, id, ifMatch, (cur) => ({
+      ...cur,
+      image: image?.[0] ?? cur.image,
+      imageDigest: image?.[1] ?? cur.imageDigest,
+      memoryInMBs: memoryInMBs ?? cur.memoryInMBs,
+      timeoutInSeconds: timeoutInSeconds ?? cur.timeoutInSeconds,
+      config: config ?? cur.config,
+      freeformTags: freeformTags ?? cur.freeformTags,
+      definedTags: definedTags ?? cur.definedTags,
+    }));
+  }
+
+  async delete(tenancyId: string, id: string, ifMatch?: string): Promise<void> {
+    const cur = await this.get(tenancyId, id);
+    if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
+    unwrap(await this.store.deleteFunction(tenancyId, id, cur.etag, this.now()), id);
+  }
+
+  /** What the invoke route hands the runtime: the function and its application, both ACTIVE. */
+  async invokeTarget(tenancyId: string, id: string): Promise<{ fn: FnFunction; app: Application }> {
+    const fn = await this.get(tenancyId, id);
+    if (fn.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Function ${id} is ${fn.lifecycleState}.`);
+    const app = await this.requireActiveApplication(tenancyId, fn.applicationId);
+    return { fn, app };
+  }
+
+  /** Stores an upload (already checked to be a function bundle) under its digest. Idempotent. */
+  async putBundle(bytes: Buffer): Promise<{ digest: string; size: number; image: string }> {
+    const digest = bundleDigest(bytes);
+    await this.store.putBundle({ digest, bytes, size: bytes.length, createdAt: this.now() });
+    return { digest, size: bytes.length, image: bundleImage(digest) };
+  }
+
+  /** For the runtime: one finished call. */
+  async recordCall(call: FunctionCallRecord): Promise<void> {
+    await this.store.insertFunctionCall(call);
+  }
+
+  /** The function's newest calls, newest first (tenancy-checked). */
+  async listCalls(tenancyId: string, id: string, limit: number): Promise<FunctionCallRecord[]> {
+    await this.get(tenancyId, id);
+    return this.store.listFunctionCalls(id, limit);
+  }
+
+  private async requireActiveApplication(tenancyId: string, applicationId: string): Promise<Application> {
+    const app = await this.store.getApplication(tenancyId, applicationId);
+    if (app === undefined) throw new NotFoundError('Application', applicationId);
+    if (app.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Application ${applicationId} is ${app.lifecycleState}.`);
+    return app;
+  }
+
+  private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: FnFunction) => FnFunction): Promise<FnFunction> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.get(tenancyId, id);
+      if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
+      if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Function ${id} is ${cur.lifecycleState}.`);
+      const next: FnFunction = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
+      const result = await this.store.replaceFunction(next, cur.etag);
+      if (result.ok || ifMatch !== undefined || attempt >= 5) return unwrap(result, id);
+    }
+  }
+}
+
+function unwrap<T>(result: CasResult<T>, id: string): T {
+  if (result.ok) return result.value;
+  if (result.reason === 'not-found') throw new NotFoundError('Function', id);
+  throw new NoEtagMatchError(id);
+}

@@ -1,0 +1,116 @@
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { extractBundle } from './bundles.js';
+import { defaultEntrypoint, parseFuncYaml } from './func-yaml.js';
+import type { FunctionRuntime } from './runtime.js';
+import type { FunctionSpec } from './types.js';
+import type { Application, FnFunction } from '../core/function-models.js';
+import type { FunctionInvoker } from '../core/functions.js';
+import type { Store } from '../store/store.js';
+
+interface Prepared {
+  dir: string;
+  runtime: string;
+  entrypoint: string;
+}
+
+/**
+ * Runs deployed functions on this node: fetches the function's bundle from the
+ * store by digest (so any node can run any function), unpacks it once per digest
+ * under the data dir, and hands calls to the process runtime. Every call is
+ * recorded for `herald fn logs`.
+ */
+export class RuntimeInvoker implements FunctionInvoker {
+  private readonly prepared = new Map<string, Promise<Prepared>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly runtime: FunctionRuntime,
+    private readonly bundlesDir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async invoke(
+    target: { fn: FnFunction; app: Application },
+    request: { body: Buffer; contentType?: string; headers: Record<string, string> },
+    opts: { signal?: AbortSignal; detached?: boolean } = {},
+  ): Promise<{ status: number; body: Buffer; headers: Record<string, string>; error?: string }> {
+    const { fn, app } = target;
+    let prepared: Prepared;
+    try {
+      prepared = await this.prepare(fn.imageDigest);
+    } catch (err) {
+      this.prepared.delete(fn.imageDigest);
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.error({ err, functionId: fn.id }, 'could not prepare the function bundle');
+      return { status: 500, body: Buffer.alloc(0), headers: {}, error: `The function's code could not be prepared: ${message}` };
+    }
+    // The function's own config wins over the application's.
+    const config = { ...app.config, ...fn.config };
+    // Processes are hot: anything baked into a process (code, env, limits) must be part of its pool's version,
+    // so a config update reaches the next call instead of waiting for idle processes to retire.
+    const version = createHash('sha256')
+      .update(JSON.stringify([fn.imageDigest, config, fn.memoryInMBs, fn.timeoutInSeconds, app.displayName, fn.displayName]))
+      .digest('hex')
+      .slice(0, 24);
+    const spec: FunctionSpec = {
+      id: fn.id,
+      appId: app.id,
+      name: fn.displayName,
+      appName: app.displayName,
+      version,
+      dir: prepared.dir,
+      entrypoint: prepared.entrypoint,
+      runtime: prepared.runtime,
+      memoryMb: fn.memoryInMBs,
+      timeoutSeconds: fn.timeoutInSeconds,
+      config,
+    };
+    const startedAt = Date.now();
+    const result = await this.runtime.invoke(spec, { body: request.body, contentType: request.contentType, headers: request.headers }, { signal: opts.signal });
+    const status = result.status === 200 ? 'success' : result.errorKind === 'timeout' ? 'timeout' : (result.errorKind ?? 'error');
+    this.store
+      .insertFunctionCall({ functionId: fn.id, callId: result.callId, startedAt, durationMs: Math.round(result.durationMs), status, logs: result.logs })
+      .catch((err: unknown) => this.logger.warn({ err, functionId: fn.id }, 'could not record the function call'));
+    return { status: result.status, body: result.body, headers: result.headers, error: result.error };
+  }
+
+  private prepare(digest: string): Promise<Prepared> {
+    let p = this.prepared.get(digest);
+    if (p === undefined) {
+      p = this.unpack(digest);
+      this.prepared.set(digest, p);
+    }
+    return p;
+  }
+
+  private async unpack(digest: string): Promise<Prepared> {
+    const hex = digest.replace(/^sha256:/, '');
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`invalid bundle digest ${digest}`);
+    const dir = join(this.bundlesDir, hex);
+    const exists = await stat(join(dir, 'func.yaml')).then(
+      () => true,
+      () => stat(join(dir, 'func.yml')).then(() => true, () => false),
+    );
+    if (!exists) {
+      const bundle = await this.store.getBundle(digest);
+      if (bundle === undefined) throw new Error(`bundle ${digest} is not in the store`);
+      // Unpack beside the target and rename, so a crash never leaves a half-written folder in place.
+      await mkdir(this.bundlesDir, { recursive: true });
+      const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+      await extractBundle(bundle.bytes, tmp);
+      await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
+        await rm(tmp, { recursive: true, force: true });
+        // Another call unpacked the same digest first: same bytes, so keep theirs.
+        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+      });
+    }
+    const yamlText = await readFile(join(dir, 'func.yaml'), 'utf8').catch(() => readFile(join(dir, 'func.yml'), 'utf8'));
+    const y = parseFuncYaml(yamlText);
+    const entrypoint = y.entrypoint || defaultEntrypoint(y.runtime);
+    if (entrypoint === undefined) throw new Error(`func.yaml has no entrypoint and runtime ${y.runtime} has no default`);
+    return { dir, runtime: y.runtime, entrypoint };
+  }
+}

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as fnsdk from 'oci-functions';
+import { startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { BIN } from '../helpers/process.js';
+
+const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'deploy', 'hello');
+
+function cli(h: TestHerald, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args, '--endpoint', h.herald.url, '--config-file', h.configFile], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function ok(h: TestHerald, args: string[]): Promise<string> {
+  const r = await cli(h, args);
+  assert.equal(r.code, 0, `herald ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+describe('herald CLI: applications and functions', () => {
+  let h: TestHerald;
+  let mgmt: fnsdk.FunctionsManagementClient;
+  before(async () => {
+    h = await startTestHerald('sqlite');
+    mgmt = new fnsdk.FunctionsManagementClient({ authenticationDetailsProvider: h.provider });
+    mgmt.endpoint = h.herald.url;
+  });
+  after(async () => {
+    mgmt.close();
+    await h.stop();
+  });
+
+  it('creates an app, deploys, lists, configures and deletes a function, by name or OCID', async () => {
+    const appId = (await ok(h, ['app', 'create', '--name', 'shop', '--config', 'REGION=eu', '--config', 'MODE=a=b', '--output', 'table'])).trim();
+    assert.match(appId, /^ocid1\.fnapp\./);
+    assert.deepEqual((await mgmt.getApplication({ applicationId: appId })).application.config, { REGION: 'eu', MODE: 'a=b' });
+    const apps = JSON.parse(await ok(h, ['app', 'list', '--output', 'json'])) as { displayName: string }[];
+    assert.deepEqual(apps.map((a) => a.displayName), ['shop']);
+
+    const deployed = await cli(h, ['fn', 'deploy', FIXTURE, '--app', 'shop', '--output', 'table']);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const fnId = deployed.stdout.trim();
+    assert.match(fnId, /^ocid1\.fnfunc\./);
+    assert.match(deployed.stderr, /Packing .*\nUploading .* KB \.\.\.\nUploaded sha256:[0-9a-f]{64}\nCreating function hello in shop/);
+    const f = (await mgmt.getFunction({ functionId: fnId })).function;
+    assert.deepEqual([f.displayName, f.memoryInMBs, f.timeoutInSeconds, f.config], ['hello', 256, 20, { GREETING: 'Hello' }]);
+    assert.match(String(f.image), /^herald\/bundle@sha256:/);
+
+    // A second deploy updates the same function.
+    const again = JSON.parse(await ok(h, ['fn', 'deploy', FIXTURE, '--app', appId, '--output', 'json'])) as { id: string; imageDigest: string };
+    assert.equal(again.id, fnId);
+    assert.equal(again.imageDigest, f.imageDigest);
+
+    const listed = JSON.parse(await ok(h, ['fn', 'list', '--app', 'shop', '--output', 'json'])) as { id: string }[];
+    assert.deepEqual(listed.map((x) => x.id), [fnId]);
+    assert.match(await ok(h, ['fn', 'list', '--app', 'shop', '--output', 'table']), /displayName\s+id[\s\S]*hello/);
+
+    assert.equal((await ok(h, ['fn', 'config', '--fn', 'hello', 'GREETING', 'Hi', '--output', 'table'])).trim(), 'GREETING=Hi');
+    await ok(h, ['fn', 'config', '--fn', fnId, '--app', 'shop', 'OTHER', 'x']);
+    assert.deepEqual((await mgmt.getFunction({ functionId: fnId })).function.config, { GREETING: 'Hi', OTHER: 'x' });
+
+    assert.deepEqual(JSON.parse(await ok(h, ['fn', 'logs', 'hello', '--output', 'json'])), []);
+
+    // Without a runtime wired in, the invoke route answers 503 and the CLI exits 1 with it.
+    const inv = await cli(h, ['fn', 'invoke', 'hello', '--body', '{"name":"x"}']);
+    assert.equal(inv.code, 1);
+    assert.match(inv.stderr, /503 ServiceUnavailable: functions runtime not available/);
+
+    const busy = await cli(h, ['app', 'delete', 'shop']);
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /409 Conflict/);
+    await ok(h, ['fn', 'delete', 'hello', '--app', 'shop']);
+    await ok(h, ['app', 'delete', 'shop']);
+    assert.deepEqual(JSON.parse(await ok(h, ['app', 'list', '--output', 'json'])), []);
+  });
+
+  it('exits 1 with the error for unknown names, bad input and missing folders', async () => {
+    const unknownApp = await cli(h, ['fn', 'list', '--app', 'nope']);
+    assert.equal(unknownApp.code, 1);
+    assert.match(unknownApp.stderr, /404 NotAuthorizedOrNotFound: No application named "nope"/);
+    const unknownFn = await cli(h, ['fn', 'delete', 'ghost']);
+    assert.equal(unknownFn.code, 1);
+    assert.match(unknownFn.stderr, /No function named "ghost"/);
+    const badConfig = await cli(h, ['app', 'create', '--name', 'x', '--config', 'novalue']);
+    assert.equal(badConfig.code, 1);
+    assert.match(badConfig.stderr, /KEY=VALUE/);
+    const badName = await cli(h, ['app', 'create', '--name', '9bad!']);
+    assert.equal(badName.code, 1);
+    assert.match(badName.stderr, /400 InvalidParameter/);
+    await ok(h, ['app', 'create', '--name', 'empty']);
+    const noDir = await cli(h, ['fn', 'deploy', join(FIXTURE, 'missing'), '--app', 'empty']);
+    assert.equal(noDir.code, 1);
+    assert.match(noDir.stderr, /func\.yaml/);
+  });
+});

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as fnsdk from 'oci-functions';
+import { heraldClient } from '../helpers/oci.js';
+import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { BIN } from '../helpers/process.js';
+import { eventually } from '../helpers/receiver.js';
+
+/** Copies a package and everything it depends on from the project's node_modules, as `npm install` would lay it out. */
+async function vendor(pkg: string, into: string, seen = new Set<string>()): Promise<void> {
+  if (seen.has(pkg)) return;
+  seen.add(pkg);
+  const src = join(process.cwd(), 'node_modules', pkg);
+  await cp(src, join(into, 'node_modules', pkg), { recursive: true, dereference: true });
+  const manifest = JSON.parse(await readFile(join(src, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  for (const dep of Object.keys(manifest.dependencies ?? {})) await vendor(dep, into, seen);
+}
+
+/** A user's function folder: func.yaml, a handler written with the official FDK, and its node_modules. */
+async function writeFunction(dir: string, name: string, source: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, 'func.yaml'),
+    `schema_version: 20180708\nname: ${name}\nversion: 0.0.1\nruntime: node\nentrypoint: node func.js\nmemory: 128\ntimeout: 10\nconfig:\n  GREETING: from-func-yaml\n`,
+  );
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name, version: '0.0.1', type: 'commonjs', dependencies: { '@fnproject/fdk': '*' } }));
+  await writeFile(join(dir, 'func.js'), source);
+  await vendor('@fnproject/fdk', dir);
+}
+
+const LABEL_FN = `const fdk = require('@fnproject/fdk');
+fdk.handle(function (input, ctx) {
+  return { label: 'LABEL-' + input.orderId, greeting: ctx.config.GREETING, messageId: ctx.headers['X-Oci-Ns-Messageid'] || null };
+});
+`;
+
+// Fails on its first two calls, then succeeds; the count lives in a file so it survives process replacement.
+const FLAKY_FN = `const fdk = require('@fnproject/fdk');
+const fs = require('fs');
+fdk.handle(function (input, ctx) {
+  const file = ctx.config.COUNTER_FILE;
+  const n = Number(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '0') + 1;
+  fs.writeFileSync(file, String(n));
+  fs.appendFileSync(file + '.bodies', JSON.stringify(input) + '\\n');
+  if (n <= 2) throw new Error('temporary failure ' + n);
+  return { ok: true, call: n };
+});
+`;
+
+function cli(h: TestHerald, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args, '--endpoint', h.herald.url, '--config-file', h.configFile], { env: { PATH: process.env.PATH ?? '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+for (const kind of KINDS) {
+  describe(`functions: deploy with the CLI, manage and invoke with oci-functions, run from a topic (${kind})`, () => {
+    let h: TestHerald;
+    let work: string;
+    let mgmt: fnsdk.FunctionsManagementClient;
+    let inv: fnsdk.FunctionsInvokeClient;
+    before(async () => {
+      h = await startTestHerald(kind, { retryTimeScale: '0.001' });
+      work = await mkdtemp(join(tmpdir(), 'herald-fn-'));
+      mgmt = new fnsdk.FunctionsManagementClient({ authenticationDetailsProvider: h.provider });
+      mgmt.endpoint = h.herald.url;
+      inv = new fnsdk.FunctionsInvokeClient({ authenticationDetailsProvider: h.provider });
+    });
+    after(async () => {
+      mgmt.close();
+      inv.close();
+      await h.stop();
+      await rm(work, { recursive: true, force: true });
+    });
+
+    it('deploys an FDK function, updates its config and invokes it sync and detached', async () => {
+      assert.equal((await cli(h, ['app', 'create', '--name', 'shop'])).code, 0);
+      await writeFunction(join(work, 'label'), 'shipping-label', LABEL_FN);
+      const deployed = await cli(h, ['fn', 'deploy', join(work, 'label'), '--app', 'shop', '--output', 'json']);
+      assert.equal(deployed.code, 0, deployed.stderr);
+      const fn = JSON.parse(deployed.stdout) as { id: string; invokeEndpoint: string };
+      assert.match(fn.id, /^ocid1\.fnfunc\./);
+
+      const got = await mgmt.getFunction({ functionId: fn.id });
+      assert.equal(got.function.displayName, 'shipping-label');
+      assert.equal(got.function.config?.GREETING, 'from-func-yaml');
+      inv.endpoint = got.function.invokeEndpoint!;
+      const first = await inv.invokeFunction({ functionId: fn.id, invokeFunctionBody: JSON.stringify({ orderId: 42 }) });
+      assert.deepEqual(JSON.parse(await new Response(first.value as ReadableStream).text()), { label: 'LABEL-42', greeting: 'from-func-yaml', messageId: null });
+
+      await mgmt.updateFunction({ functionId: fn.id, updateFunctionDetails: { config: { GREETING: 'updated' } }, ifMatch: got.etag });
+      const second = await inv.invokeFunction({ functionId: fn.id, invokeFunctionBody: JSON.stringify({ orderId: 43 }) });
+      assert.equal((JSON.parse(await new Response(second.value as ReadableStream).text()) as { greeting: string }).greeting, 'updated');
+
+      const detached = await inv.invokeFunction({ functionId: fn.id, invokeFunctionBody: JSON.stringify({ orderId: 44 }), fnInvokeType: fnsdk.requests.InvokeFunctionRequest.FnInvokeType.Detached });
+      assert.ok(detached.opcRequestId);
+      const logs = await eventually(async () => {
+        const r = await cli(h, ['fn', 'logs', fn.id, '--output', 'json']);
+        if (r.code !== 0) throw new Error(r.stderr);
+        const rows = JSON.parse(r.stdout) as unknown[];
+        return rows.length >= 3 ? rows : undefined;
+      }, 15_000, 'three recorded calls');
+      assert.ok(logs.length >= 3);
+    });
+
+    it('runs a function from an ORACLE_FUNCTIONS subscription, retrying it until it succeeds', async () => {
+      await writeFunction(join(work, 'flaky'), 'flaky', FLAKY_FN);
+      const deployed = await cli(h, ['fn', 'deploy', join(work, 'flaky'), '--app', 'shop', '--output', 'json']);
+      assert.equal(deployed.code, 0, deployed.stderr);
+      const fnId = (JSON.parse(deployed.stdout) as { id: string }).id;
+      const counter = join(work, 'flaky-counter');
+      assert.equal((await cli(h, ['fn', 'config', '--fn', fnId, 'COUNTER_FILE', counter])).code, 0);
+
+      const topicId = (await h.cp.createTopic({ createTopicDetails: { name: 'OrderProcessing', compartmentId: h.tenancyId } })).notificationTopic.topicId;
+      const sub = await h.dp.createSubscription({ createSubscriptionDetails: { topicId, compartmentId: h.tenancyId, protocol: 'ORACLE_FUNCTIONS', endpoint: fnId } });
+      assert.equal(sub.subscription.lifecycleState, 'ACTIVE');
+      const body = JSON.stringify({ orderId: 'A-1', user: 'u-9' });
+      const messageId = (await h.dp.publishMessage({ topicId, messageDetails: { title: 'New order', body } })).publishResult.messageId;
+
+      const d = await eventually(async () => {
+        const t = await heraldClient(h).call<{ deliveries: { state: string; attemptHistory: { outcome: string; statusCode: number | null }[] }[] }>('GET', `/herald/v1/messages/${messageId}`);
+        return t.deliveries[0]?.state === 'DELIVERED' ? t.deliveries[0] : undefined;
+      }, 30_000, 'the function delivery');
+      assert.deepEqual(d.attemptHistory.map((a) => a.outcome), ['FAILURE', 'FAILURE', 'SUCCESS']);
+      assert.equal(d.attemptHistory[0]?.statusCode, 502);
+      const bodies = (await readFile(counter + '.bodies', 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown);
+      assert.deepEqual(bodies, [JSON.parse(body), JSON.parse(body), JSON.parse(body)]);
+    });
+  });
+}

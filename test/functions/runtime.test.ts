@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { FunctionRuntime } from '../../src/functions/runtime.js';
+import { body, fixtureSpec, isAlive, json, makeTmpRoot, waitFor } from './helpers.js';
+
+// Real processes running the real @fnproject/fdk (and a stdlib-only Python function).
+describe('FunctionRuntime with real FDK processes', () => {
+  const tmp = makeTmpRoot();
+  let rt: FunctionRuntime;
+  before(() => {
+    rt = new FunctionRuntime({ tmpRoot: tmp.root });
+  });
+  after(async () => {
+    await rt.close();
+    assert.deepEqual(tmp.entries(), [], 'every private process dir is removed on close');
+    tmp.remove();
+  });
+
+  it('echo: input, config, headers, deadline and logs; the second call is warm', async () => {
+    const spec = fixtureSpec('echo');
+    const t0 = Date.now();
+    const r = await rt.invoke(spec, { body: Buffer.from('{"n":1}'), contentType: 'application/json', headers: { 'X-Foo': 'bar' }, callId: 'call-echo-1' });
+    assert.equal(r.status, 200, r.error);
+    assert.equal(r.coldStart, true);
+    assert.equal(r.callId, 'call-echo-1');
+    assert.equal(r.headers['x-echo'], 'yes');
+    assert.equal(r.headers['content-type'], 'application/json');
+    const out = json(r) as { input: unknown; greeting: string; callId: string; deadline: string; fnId: string; appName: string; fnName: string; memory: number; headers: Record<string, string[]> };
+    assert.deepEqual(out.input, { n: 1 });
+    assert.equal(out.greeting, 'hello from func.yaml');
+    assert.equal(out.callId, 'call-echo-1');
+    assert.deepEqual([out.fnId, out.appName, out.fnName, out.memory], ['fn-echo', 'fixtures', 'echo', 128]);
+    assert.deepEqual(out.headers['X-Foo'], ['bar']);
+    const deadline = Date.parse(out.deadline);
+    assert.ok(deadline >= t0 + 10_000 - 50 && deadline <= Date.now() + 10_000 + 50, `deadline ${out.deadline} ≈ now + timeout`);
+    assert.match(r.logs, /echo: module loaded\n/, 'a cold call carries the init output');
+    assert.match(r.logs, /echo: handling call call-echo-1\n/);
+    assert.match(r.logs, /echo: to stderr\n/);
+
+    const r2 = await rt.invoke(spec, body('"again"'));
+    assert.equal(r2.status, 200);
+    assert.equal(r2.coldStart, false);
+    assert.equal(json(r2)['pid'], json(r)['pid'], 'the hot process is reused');
+    assert.doesNotMatch(r2.logs, /module loaded/);
+    assert.match(r2.logs, new RegExp(`handling call ${r2.callId}`));
+
+    const logs = rt.recentLogs(spec.id, 10);
+    assert.deepEqual(logs.map((l) => l.callId), [r2.callId, 'call-echo-1'], 'newest first');
+    assert.equal(logs[0]!.status, 200);
+  });
+
+  it('echo through the HTTP gateway view: Fn-Http-* in, Fn-Http-Status and Fn-Http-H-* out', async () => {
+    const r = await rt.invoke(fixtureSpec('echo'), { body: Buffer.from('x'), method: 'PUT', url: 'http://localhost/t/fixtures/echo?q=1', headers: { 'X-Foo': 'bar' } });
+    assert.equal(r.status, 200, r.error);
+    assert.equal(r.httpStatus, 201);
+    assert.deepEqual(r.headers, { 'content-type': 'application/json', 'x-gateway': 'gw' });
+    const gw = json(r)['gateway'] as { method: string; url: string; headers: Record<string, string[]> };
+    assert.deepEqual(gw, { method: 'PUT', url: 'http://localhost/t/fixtures/echo?q=1', headers: { 'X-Foo': ['bar'] } });
+  });
+
+  it('throws: the handler error is a 502 with the detail, and the same process serves the next call', async () => {
+    const spec = fixtureSpec('throws');
+    const ok1 = await rt.invoke(spec, body('hi'));
+    const bad = await rt.invoke(spec, body('throw'));
+    assert.equal(bad.status, 502);
+    assert.equal(bad.errorKind, 'function');
+    assert.match(bad.error!, /Error: boom/);
+    assert.equal(json(bad)['message'], 'Exception in function, consult logs for details');
+    assert.match(bad.logs, /Error in function/);
+    const ok2 = await rt.invoke(spec, body('hi'));
+    assert.equal(ok2.status, 200);
+    assert.equal(json(ok2)['pid'], json(ok1)['pid']);
+  });
+
+  it('hang: killed at the timeout with its grandchild, 504, and the next call gets a fresh process', async () => {
+    const spec = fixtureSpec('hang');
+    const first = await rt.invoke(spec, body('hi'));
+    const t0 = performance.now();
+    const r = await rt.invoke(spec, body('hang'));
+    const took = performance.now() - t0;
+    assert.equal(r.status, 504);
+    assert.equal(r.error, 'timed out');
+    assert.ok(took >= 990 && took < 2000, `timed out after ${took} ms (timeout 1 s)`);
+    const grandchild = Number(/grandchild (\d+)/.exec(r.logs)?.[1]);
+    assert.ok(grandchild > 0, r.logs);
+    assert.ok(await waitFor(() => !isAlive(grandchild) && !isAlive(json(first)['pid'] as number)), 'process group killed');
+    const next = await rt.invoke(spec, body('hi'));
+    assert.equal(next.status, 200);
+    assert.equal(next.coldStart, true);
+    assert.notEqual(json(next)['pid'], json(first)['pid']);
+  });
+
+  it('hog (Buffers): the RSS watchdog kills it and reports memory limit exceeded; next call succeeds', async () => {
+    const spec = fixtureSpec('hog');
+    const r = await rt.invoke(spec, body('buffers'));
+    assert.equal(r.status, 500);
+    assert.equal(r.errorKind, 'oom');
+    assert.match(r.error!, /memory limit exceeded: RSS \d+ MB > limit 109 MB \(memory 64 MB\)/);
+    const next = await rt.invoke(spec, body('hi'));
+    assert.equal(next.status, 200);
+  });
+
+  it('hog (V8 heap): --max-old-space-size aborts it; reported as memory limit exceeded', async () => {
+    // A generous RSS allowance keeps the watchdog out of the way, so V8's own heap cap acts.
+    const lenient = new FunctionRuntime({ tmpRoot: tmp.root, rssAllowanceMb: 1024 });
+    try {
+      const spec = fixtureSpec('hog');
+      const r = await lenient.invoke(spec, body('heap'));
+      assert.equal(r.status, 500);
+      assert.equal(r.errorKind, 'oom');
+      assert.match(r.error!, /memory limit exceeded: the node heap ran out \(memory 64 MB\)/);
+      assert.match(r.logs, /heap out of memory|Reached heap limit/);
+      assert.equal((await lenient.invoke(spec, body('hi'))).status, 200);
+    } finally {
+      await lenient.close();
+    }
+  });
+
+  it('returns-null: the FDK crash fails the call, the process is replaced', async () => {
+    const spec = fixtureSpec('returns-null');
+    const first = await rt.invoke(spec, body('hi'));
+    const r = await rt.invoke(spec, body('null'));
+    assert.equal(r.status, 500);
+    assert.equal(r.errorKind, 'crash');
+    assert.match(r.error!, /crashed during the call \(exit code 1\)/);
+    assert.match(r.error!, /Cannot read properties of undefined \(reading 'then'\)/);
+    const next = await rt.invoke(spec, body('hi'));
+    assert.equal(next.status, 200);
+    assert.notEqual(json(next)['pid'], json(first)['pid']);
+  });
+
+  it("env: nothing of Herald's environment leaks; HOME is the private dir; config and FN_ vars are set", async () => {
+    process.env['HERALD_TEST_CANARY'] = 'do-not-leak';
+    try {
+      const spec = fixtureSpec('env', { config: { FROM_YAML: '1', FROM_APP: 'a', FN_APP_ID: 'spoof' } });
+      const r = await rt.invoke(spec, body('{}'));
+      assert.equal(r.status, 200, r.error);
+      const { env, cwd, execArgv } = json(r) as { env: Record<string, string>; cwd: string; execArgv: string[] };
+      const allowed = ['PATH', 'HOME', 'FROM_YAML', 'FROM_APP', 'FN_LISTENER', 'FN_FORMAT', 'FN_APP_ID', 'FN_FN_ID', 'FN_APP_NAME', 'FN_FN_NAME', 'FN_NAME', 'FN_MEMORY', 'FN_TYPE'];
+      assert.deepEqual(Object.keys(env).sort(), allowed.sort());
+      assert.equal(env['FN_APP_ID'], 'app-1');
+      assert.equal(env['FN_FORMAT'], 'http-stream');
+      assert.equal(env['FN_LISTENER'], `unix:${env['HOME']}/lsnr.sock`);
+      assert.ok(env['HOME']!.startsWith(tmp.root + '/herald-fn-'));
+      assert.equal(cwd, spec.dir);
+      assert.deepEqual(execArgv, ['--max-old-space-size=128']);
+    } finally {
+      delete process.env['HERALD_TEST_CANARY'];
+    }
+  });
+
+  it('python (stdlib only): speaks the contract, keeps the process on a 502, logs are captured', async () => {
+    const spec = fixtureSpec('python-echo');
+    const r = await rt.invoke(spec, { body: Buffer.from('hi py'), contentType: 'text/plain' });
+    assert.equal(r.status, 200, r.error);
+    assert.equal(r.headers['x-python'], 'yes');
+    const out = json(r) as { input: string; pid: number; greeting: string; fnName: string; callId: string; envKeys: string[] };
+    assert.equal(out.input, 'hi py');
+    assert.equal(out.greeting, 'hello from python');
+    assert.equal(out.fnName, 'python-echo');
+    assert.equal(out.callId, r.callId);
+    assert.ok(!out.envKeys.includes('HERALD_TEST_CANARY'));
+    assert.ok(out.envKeys.includes('PYTHONUNBUFFERED'));
+    assert.match(r.logs, new RegExp(`python handling call ${r.callId}`));
+    const bad = await rt.invoke(spec, body('fail'));
+    assert.equal(bad.status, 502);
+    assert.equal(bad.body.toString(), 'py boom');
+    const again = await rt.invoke(spec, body('x'));
+    assert.equal(json(again)['pid'], out.pid);
+  });
+
+  it('temp dirs of dead processes are removed', async () => {
+    assert.ok(await waitFor(() => tmp.entries().every((d) => existsSync(`${tmp.root}/${d}/lsnr.sock`))), `only live process dirs remain: ${tmp.entries().join(', ')}`);
+  });
+});

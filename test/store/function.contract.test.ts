@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ConflictError } from '../../src/core/errors.js';
+import type { Application, FnFunction } from '../../src/core/function-models.js';
+import { newEtag, newOcid } from '../../src/core/ids.js';
+import { FUNCTION_CALLS_KEPT } from '../../src/store/function-store.js';
+import type { Store } from '../../src/store/store.js';
+import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
+import { compartmentFixture, seedTenancy, T0 } from './fixtures.js';
+
+/** The FunctionStore contract both backends must satisfy (same rules as topics: live rows, tenancy scope, etag CAS). */
+
+function appFixture(tenancyId: string, over: Partial<Application> = {}): Application {
+  return {
+    id: newOcid('fnapp'),
+    tenancyId,
+    compartmentId: tenancyId,
+    displayName: `app-${newEtag()}`,
+    lifecycleState: 'ACTIVE',
+    config: { B: '2', A: '1' },
+    subnetIds: ['ocid1.subnet.oc1..x'],
+    freeformTags: { team: 'fn' },
+    definedTags: { ns: { k: 'v' } },
+    etag: newEtag(),
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+function fnFixture(app: Application, over: Partial<FnFunction> = {}): FnFunction {
+  return {
+    id: newOcid('fnfunc'),
+    tenancyId: app.tenancyId,
+    compartmentId: app.compartmentId,
+    applicationId: app.id,
+    displayName: `fn-${newEtag()}`,
+    image: 'herald/bundle@sha256:' + 'a'.repeat(64),
+    imageDigest: 'sha256:' + 'a'.repeat(64),
+    memoryInMBs: 256,
+    timeoutInSeconds: 30,
+    config: { K: 'v' },
+    lifecycleState: 'ACTIVE',
+    freeformTags: {},
+    definedTags: {},
+    etag: newEtag(),
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+const listApps = (s: Store, tenancyId: string, compartmentId: string, over: Partial<Parameters<Store['listApplications']>[0]> = {}) =>
+  s.listApplications({ tenancyId, compartmentId, sortBy: 'timeCreated', sortOrder: 'ASC', offset: 0, limit: 100, ...over });
+
+for (const kind of STORE_KINDS) {
+  describe(`FunctionStore contract on ${kind}`, () => {
+    let t: TestStore;
+    let store: Store;
+    let tenancyId: string;
+    before(async () => {
+      t = await makeTestStore(kind);
+      store = t.store;
+      tenancyId = (await seedTenancy(store)).tenancy.id;
+    });
+    after(async () => {
+      await t.cleanup();
+    });
+
+    it('round-trips an application, scoped to its tenancy, and frees its name once DELETED', async () => {
+      const a = appFixture(tenancyId);
+      await store.insertApplication(a);
+      assert.deepEqual(await store.getApplication(tenancyId, a.id), a);
+      const other = (await seedTenancy(store, 'other')).tenancy.id;
+      assert.equal(await store.getApplication(other, a.id), undefined);
+      await assert.rejects(store.insertApplication(appFixture(tenancyId, { displayName: a.displayName })), ConflictError);
+      // Same name in another compartment is fine.
+      const c = compartmentFixture(tenancyId);
+      await store.insertCompartment(c);
+      await store.insertApplication(appFixture(tenancyId, { displayName: a.displayName, compartmentId: c.id }));
+      const del = await store.deleteApplication(tenancyId, a.id, a.etag, T0 + 1);
+      assert.ok(del.ok);
+      assert.equal(await store.getApplication(tenancyId, a.id), undefined);
+      await store.insertApplication(appFixture(tenancyId, { displayName: a.displayName }));
+    });
+
+    it('replaces and deletes applications only under the current etag, and refuses deleting one with live functions', async () => {
+      const a = appFixture(tenancyId);
+      await store.insertApplication(a);
+      const next = { ...a, config: { X: 'y' }, etag: newEtag(), updatedAt: T0 + 5 };
+      assert.deepEqual(await store.replaceApplication(next, 'deadbeef'), { ok: false, reason: 'etag-mismatch' });
+      assert.deepEqual(await store.replaceApplication(next, a.etag), { ok: true, value: next });
+      assert.deepEqual(await store.replaceApplication({ ...next, id: newOcid('fnapp') }, next.etag), { ok: false, reason: 'not-found' });
+
+      const f = fnFixture(next);
+      assert.equal(await store.insertFunction(f), true);
+      assert.deepEqual(await store.deleteApplication(tenancyId, a.id, next.etag, T0), { ok: false, reason: 'has-functions' });
+      assert.deepEqual(await store.deleteApplication(tenancyId, a.id, 'deadbeef', T0), { ok: false, reason: 'etag-mismatch' });
+      assert.ok((await store.deleteFunction(tenancyId, f.id, f.etag, T0 + 6)).ok);
+      const del = await store.deleteApplication(tenancyId, a.id, next.etag, T0 + 7);
+      assert.ok(del.ok && del.value.lifecycleState === 'DELETED');
+      assert.deepEqual(await store.deleteApplication(tenancyId, a.id, next.etag, T0), { ok: false, reason: 'not-found' });
+      // A function cannot be added to a deleted application.
+      assert.equal(await store.insertFunction(fnFixture(next)), false);
+    });
+
+    it('moves live functions with their application to another compartment', async () => {
+      const c = compartmentFixture(tenancyId);
+      await store.insertCompartment(c);
+      const a = appFixture(tenancyId);
+      await store.insertApplication(a);
+      const f = fnFixture(a);
+      await store.insertFunction(f);
+      const moved = { ...a, compartmentId: c.id, etag: newEtag() };
+      assert.ok((await store.replaceApplication(moved, a.etag)).ok);
+      assert.equal((await store.getFunction(tenancyId, f.id))?.compartmentId, c.id);
+    });
+
+    it('lists applications with filters, sorting and paging, hiding DELETED', async () => {
+      const c = compartmentFixture(tenancyId);
+      await store.insertCompartment(c);
+      const apps = ['charlie', 'alpha', 'bravo', 'delta'].map((n, i) => appFixture(tenancyId, { compartmentId: c.id, displayName: n, createdAt: T0 + i }));
+      for (const a of apps) await store.insertApplication(a);
+      await store.deleteApplication(tenancyId, apps[3]!.id, apps[3]!.etag, T0);
+      const byTime = await listApps(store, tenancyId, c.id);
+      assert.deepEqual(byTime.items.map((a) => a.displayName), ['charlie', 'alpha', 'bravo']);
+      const byName = await listApps(store, tenancyId, c.id, { sortBy: 'displayName', sortOrder: 'DESC' });
+      assert.deepEqual(byName.items.map((a) => a.displayName), ['charlie', 'bravo', 'alpha']);
+      const p1 = await listApps(store, tenancyId, c.id, { sortBy: 'displayName', limit: 2 });
+      assert.deepEqual([p1.items.map((a) => a.displayName), p1.nextOffset], [['alpha', 'bravo'], 2]);
+      const p2 = await listApps(store, tenancyId, c.id, { sortBy: 'displayName', limit: 2, offset: 2 });
+      assert.deepEqual([p2.items.map((a) => a.displayName), p2.nextOffset], [['charlie'], null]);
+      assert.equal((await listApps(store, tenancyId, c.id, { displayName: 'bravo' })).items[0]?.id, apps[2]!.id);
+      assert.equal((await listApps(store, tenancyId, c.id, { id: apps[1]!.id })).items.length, 1);
+      assert.equal((await listApps(store, tenancyId, c.id, { lifecycleState: 'INACTIVE' })).items.length, 0);
+      assert.equal((await listApps(store, (await seedTenancy(store, 'x')).tenancy.id, c.id)).items.length, 0);
+    });
+
+    it('keeps function names unique per application, with CAS updates and list filters', async () => {
+      const a = appFixture(tenancyId);
+      const b = appFixture(tenancyId);
+      await store.insertApplication(a);
+      await store.insertApplication(b);
+      const f = fnFixture(a, { displayName: 'hello' });
+      assert.equal(await store.insertFunction(f), true);
+      assert.deepEqual(await store.getFunction(tenancyId, f.id), f);
+      assert.deepEqual(await store.getFunctionById(f.id), f);
+      await assert.rejects(store.insertFunction(fnFixture(a, { displayName: 'hello' })), ConflictError);
+      assert.equal(await store.insertFunction(fnFixture(b, { displayName: 'hello' })), true);
+      // Another tenancy cannot add functions to this application.
+      const other = (await seedTenancy(store, 'y')).tenancy.id;
+      assert.equal(await store.insertFunction(fnFixture(a, { tenancyId: other, displayName: 'sneaky' })), false);
+      assert.equal(await store.getFunction(other, f.id), undefined);
+
+      const g = fnFixture(a, { displayName: 'goodbye', createdAt: T0 + 1 });
+      await store.insertFunction(g);
+      const renamed = { ...g, displayName: 'hello', etag: newEtag() };
+      await assert.rejects(store.replaceFunction(renamed, g.etag), ConflictError);
+      const next = { ...g, memoryInMBs: 1024, etag: newEtag() };
+      assert.deepEqual(await store.replaceFunction(next, 'deadbeef'), { ok: false, reason: 'etag-mismatch' });
+      assert.deepEqual(await store.replaceFunction(next, g.etag), { ok: true, value: next });
+
+      const list = await store.listFunctions({ tenancyId, applicationId: a.id, sortBy: 'displayName', sortOrder: 'ASC', offset: 0, limit: 1 });
+      assert.deepEqual([list.items.map((x) => x.displayName), list.nextOffset], [['goodbye'], 1]);
+      const named = await store.listFunctions({ tenancyId, applicationId: a.id, displayName: 'hello', sortBy: 'id', sortOrder: 'ASC', offset: 0, limit: 10 });
+      assert.deepEqual(named.items.map((x) => x.id), [f.id]);
+      assert.ok((await store.deleteFunction(tenancyId, f.id, f.etag, T0 + 9)).ok);
+      assert.equal(await store.getFunctionById(f.id), undefined);
+      const left = await store.listFunctions({ tenancyId, applicationId: a.id, sortBy: 'timeCreated', sortOrder: 'DESC', offset: 0, limit: 10 });
+      assert.deepEqual(left.items.map((x) => x.id), [g.id]);
+    });
+
+    it('stores bundles content-addressed, idempotently', async () => {
+      const bytes = Buffer.from([0x1f, 0x8b, 0, 1, 2, 255]);
+      const digest = 'sha256:' + 'b'.repeat(64);
+      assert.equal(await store.hasBundle(digest), false);
+      await store.putBundle({ digest, bytes, size: bytes.length, createdAt: T0 });
+      await store.putBundle({ digest, bytes, size: bytes.length, createdAt: T0 + 1 });
+      assert.equal(await store.hasBundle(digest), true);
+      assert.deepEqual(await store.getBundle(digest), { digest, bytes, size: 6, createdAt: T0 });
+      assert.equal(await store.getBundle('sha256:' + 'c'.repeat(64)), undefined);
+    });
+
+    it('records calls newest first and keeps only the newest per function', async () => {
+      const functionId = newOcid('fnfunc');
+      const n = FUNCTION_CALLS_KEPT + 5;
+      for (let i = 0; i < n; i++) {
+        await store.insertFunctionCall({ functionId, callId: `c${String(i).padStart(4, '0')}`, startedAt: T0 + i, durationMs: i, status: i % 2 ? 'error' : 'success', logs: `log ${i}` });
+      }
+      await store.insertFunctionCall({ functionId, callId: 'c0204', startedAt: 0, durationMs: 0, status: 'dup', logs: '' });
+      const calls = await store.listFunctionCalls(functionId, 1000);
+      assert.equal(calls.length, FUNCTION_CALLS_KEPT);
+      assert.deepEqual(calls[0], { functionId, callId: 'c0204', startedAt: T0 + 204, durationMs: 204, status: 'success', logs: 'log 204' });
+      assert.equal(calls.at(-1)?.callId, 'c0005');
+      assert.equal((await store.listFunctionCalls(functionId, 3)).length, 3);
+      assert.deepEqual(await store.listFunctionCalls(newOcid('fnfunc'), 10), []);
+    });
+  });
+}
