@@ -73,7 +73,7 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // OCIDs run to ~150 characters; fastify's default of 100 would answer 414 in its own shape.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     // Errors fastify raises before routing (bad percent-encoding, ...) must still be OCI-shaped.
     frameworkErrors: (err, req, reply) => {
       const body = fromFrameworkError(err) ?? { code: 'InvalidParameter' as const, message: err.message };

@@ -3,7 +3,10 @@ import { Command } from 'commander';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerFunctionCommands } from './commands/functions.js';
 import { registerKeyCommands } from './commands/key.js';
+import { registerPublishCommand } from './commands/publish.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSubscriptionCommands } from './commands/subscriptions.js';
+import { registerTopicCommands } from './commands/topics.js';
 
 const program = new Command();
 program.name('herald').description('Herald: self-hosted, OCI-compatible Notifications + Functions').version('0.1.0');
@@ -11,4 +14,7 @@ registerServeCommand(program);
 registerKeyCommands(program);
 registerDeliveryCommands(program);
 registerFunctionCommands(program);
+registerTopicCommands(program);
+registerSubscriptionCommands(program);
+registerPublishCommand(program);
 await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,16 +9,7 @@ import { heraldClient } from '../helpers/oci.js';
 import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { BIN } from '../helpers/process.js';
 import { eventually } from '../helpers/receiver.js';
-
-/** Copies a package and everything it depends on from the project's node_modules, as `npm install` would lay it out. */
-async function vendor(pkg: string, into: string, seen = new Set<string>()): Promise<void> {
-  if (seen.has(pkg)) return;
-  seen.add(pkg);
-  const src = join(process.cwd(), 'node_modules', pkg);
-  await cp(src, join(into, 'node_modules', pkg), { recursive: true, dereference: true });
-  const manifest = JSON.parse(await readFile(join(src, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-  for (const dep of Object.keys(manifest.dependencies ?? {})) await vendor(dep, into, seen);
-}
+import { vendorPackage } from '../helpers/vendor.js';
 
 /** A user's function folder: func.yaml, a handler written with the official FDK, and its node_modules. */
 async function writeFunction(dir: string, name: string, source: string): Promise<void> {
@@ -29,7 +20,7 @@ async function writeFunction(dir: string, name: string, source: string): Promise
   );
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name, version: '0.0.1', type: 'commonjs', dependencies: { '@fnproject/fdk': '*' } }));
   await writeFile(join(dir, 'func.js'), source);
-  await vendor('@fnproject/fdk', dir);
+  await vendorPackage('@fnproject/fdk', dir);
 }
 
 const LABEL_FN = `const fdk = require('@fnproject/fdk');

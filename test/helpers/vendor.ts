@@ -1,0 +1,12 @@
+import { cp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Copies a package and everything it depends on from the project's node_modules into dir/node_modules, as `npm install` would lay it out. */
+export async function vendorPackage(pkg: string, dir: string, seen = new Set<string>()): Promise<void> {
+  if (seen.has(pkg)) return;
+  seen.add(pkg);
+  const src = join(process.cwd(), 'node_modules', pkg);
+  await cp(src, join(dir, 'node_modules', pkg), { recursive: true, dereference: true });
+  const manifest = JSON.parse(await readFile(join(src, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  for (const dep of Object.keys(manifest.dependencies ?? {})) await vendorPackage(dep, dir, seen);
+}
