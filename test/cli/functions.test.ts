@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as fnsdk from 'oci-functions';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { BIN } from '../helpers/process.js';
+import { vendorPackage } from '../helpers/vendor.js';
 
-const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'deploy', 'hello');
+const SOURCE = join(process.cwd(), 'test', 'fixtures', 'deploy', 'hello');
+let FIXTURE = SOURCE;
 
 function cli(h: TestHerald, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -32,6 +36,10 @@ describe('herald CLI: applications and functions', () => {
   let h: TestHerald;
   let mgmt: fnsdk.FunctionsManagementClient;
   before(async () => {
+    // Deploy a copy with its node_modules, as a user's folder would have after `npm install`.
+    FIXTURE = join(await mkdtemp(join(tmpdir(), 'herald-deploy-')), 'hello');
+    await cp(SOURCE, FIXTURE, { recursive: true });
+    await vendorPackage('@fnproject/fdk', FIXTURE);
     h = await startTestHerald('sqlite');
     mgmt = new fnsdk.FunctionsManagementClient({ authenticationDetailsProvider: h.provider });
     mgmt.endpoint = h.herald.url;
@@ -39,6 +47,7 @@ describe('herald CLI: applications and functions', () => {
   after(async () => {
     mgmt.close();
     await h.stop();
+    await rm(join(FIXTURE, '..'), { recursive: true, force: true });
   });
 
   it('creates an app, deploys, lists, configures and deletes a function, by name or OCID', async () => {
@@ -72,10 +81,10 @@ describe('herald CLI: applications and functions', () => {
 
     assert.deepEqual(JSON.parse(await ok(h, ['fn', 'logs', 'hello', '--output', 'json'])), []);
 
-    // Without a runtime wired in, the invoke route answers 503 and the CLI exits 1 with it.
-    const inv = await cli(h, ['fn', 'invoke', 'hello', '--body', '{"name":"x"}']);
-    assert.equal(inv.code, 1);
-    assert.match(inv.stderr, /503 ServiceUnavailable: functions runtime not available/);
+    // The deployed code runs, with the config set above.
+    assert.deepEqual(JSON.parse(await ok(h, ['fn', 'invoke', 'hello', '--body', '{"name":"x"}'])), { message: 'Hi x' });
+    const calls = JSON.parse(await ok(h, ['fn', 'logs', 'hello', '--output', 'json'])) as unknown[];
+    assert.equal(calls.length, 1);
 
     const busy = await cli(h, ['app', 'delete', 'shop']);
     assert.equal(busy.code, 1);
