@@ -18,6 +18,8 @@ export interface EngineOptions {
   leaseMs: number;
   claimBatch: number;
   maxInFlight: number;
+  /** Attempts of one protocol at once, so slow SMTP cannot take every slot from webhooks. */
+  perProtocol: number;
   perEndpoint: number;
   /** Longest sleep when idle: polling stays the source of truth, wake-ups are hints. */
   idlePollMs: number;
@@ -27,6 +29,7 @@ export interface EngineOptions {
 export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' | 'attemptTimeoutMs' | 'leaseMs'> = {
   claimBatch: 256,
   maxInFlight: 1024,
+  perProtocol: 512,
   perEndpoint: 32,
   idlePollMs: 1000,
   fanoutBatch: 1000,
@@ -43,6 +46,7 @@ const COMPLETION_BATCH = 500;
 export class DeliveryEngine implements ConfirmationSender {
   private readonly loader: ContextLoader;
   private readonly limiter: KeyedLimiter;
+  private readonly protocolLimiter: KeyedLimiter;
   private readonly waker = new Waker();
   private readonly shutdown = new AbortController();
   private running = false;
@@ -63,6 +67,7 @@ export class DeliveryEngine implements ConfirmationSender {
   ) {
     this.loader = new ContextLoader(store);
     this.limiter = new KeyedLimiter(opts.perEndpoint);
+    this.protocolLimiter = new KeyedLimiter(opts.perProtocol);
   }
 
   async start(): Promise<void> {
@@ -175,8 +180,9 @@ export class DeliveryEngine implements ConfirmationSender {
       attemptTimeoutMs: this.opts.attemptTimeoutMs,
       shutdown: this.shutdown.signal,
     };
+    // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
     void this.limiter
-      .run(key, () => attemptDelivery(d, ctx, deps))
+      .run(key, () => this.protocolLimiter.run(d.protocol, () => attemptDelivery(d, ctx, deps)))
       .then(
         (result) => {
           this.results.push(result);
