@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { BIN } from '../helpers/process.js';
+import { cliFor as cli } from '../helpers/process.js';
 import { eventually, Receiver } from '../helpers/receiver.js';
 
-function cli(h: TestHerald, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--endpoint', h.herald.url, '--config-file', h.configFile], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('herald CLI: message trace, dead letters and the dev mailbox', () => {
   let h: TestHerald;

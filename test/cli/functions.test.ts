@@ -1,30 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as fnsdk from 'oci-functions';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { BIN } from '../helpers/process.js';
+import { cliFor as cli } from '../helpers/process.js';
 import { vendorPackage } from '../helpers/vendor.js';
 
 const SOURCE = join(process.cwd(), 'test', 'fixtures', 'deploy', 'hello');
 let FIXTURE = SOURCE;
 
-function cli(h: TestHerald, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--endpoint', h.herald.url, '--config-file', h.configFile], {
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function ok(h: TestHerald, args: string[]): Promise<string> {
   const r = await cli(h, args);

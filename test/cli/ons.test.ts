@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,29 +8,10 @@ import { RawHeraldClient } from '../../src/cli/raw-client.js';
 import { listAll, type Ons } from '../../src/cli/resolve.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { heraldClient } from '../helpers/oci.js';
-import { BIN } from '../helpers/process.js';
+import { cliFor as cli } from '../helpers/process.js';
 import { eventually, Receiver } from '../helpers/receiver.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(h: TestHerald, args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--endpoint', h.herald.url, '--config-file', h.configFile], {
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    if (stdin !== undefined) child.stdin!.end(stdin);
-  });
-}
 
 async function ok(h: TestHerald, args: string[], stdin?: string): Promise<string> {
   const r = await cli(h, args, stdin);

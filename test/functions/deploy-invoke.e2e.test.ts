@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import * as fnsdk from 'oci-functions';
 import { heraldClient } from '../helpers/oci.js';
 import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { BIN } from '../helpers/process.js';
+import { cliFor as cli } from '../helpers/process.js';
 import { eventually } from '../helpers/receiver.js';
 import { vendorPackage } from '../helpers/vendor.js';
 
@@ -42,16 +41,6 @@ fdk.handle(function (input, ctx) {
 });
 `;
 
-function cli(h: TestHerald, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--endpoint', h.herald.url, '--config-file', h.configFile], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 for (const kind of KINDS) {
   describe(`functions: deploy with the CLI, manage and invoke with oci-functions, run from a topic (${kind})`, () => {

@@ -43,3 +43,27 @@ export async function stopHerald(p: HeraldProcess, signal: NodeJS.Signals = 'SIG
   p.child.kill(signal);
   return p.exited;
 }
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `herald` CLI with only PATH (plus env) from this process, optionally feeding stdin. */
+export function runCli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    if (stdin !== undefined) child.stdin!.end(stdin);
+  });
+}
+
+/** The CLI pointed at a test server with its bootstrap config file. */
+export function cliFor(h: { herald: { url: string }; configFile: string }, args: string[], stdin?: string): Promise<CliRun> {
+  return runCli([...args, '--endpoint', h.herald.url, '--config-file', h.configFile], {}, stdin);
+}
