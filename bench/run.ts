@@ -5,7 +5,7 @@
  *   BENCH_RUNS=3 BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_CONNECTIONS=50
  *   BENCH_STORES=sqlite,postgres BENCH_SCENARIOS=ceilings,publish,drain,latency,overload
  *   BENCH_SUBS=0,1,10 BENCH_DRAIN_MESSAGES=5000 BENCH_RATES=100,300 BENCH_OVERLOAD_SECONDS=10
- *   BENCH_DRAIN_PUBLISH_MAX=10 BENCH_DRAIN_TIMEOUT=15 BENCH_LATENCY_WAIT=5 (time caps for a slow build)
+ *   BENCH_DRAIN_PUBLISH_MAX=10 BENCH_DRAIN_TIMEOUT=10 BENCH_LATENCY_WAIT=5 (time caps for a slow build)
  *   BENCH_QUICK=1 (or --quick): 1 run, short windows, a small backlog; docs untouched unless BENCH_WRITE_DOCS=1
  *   BENCH_PG_URL, BENCH_AMQP_URL, BENCH_HERALD_BIN, BENCH_CPU_PROF=<dir> (Herald runs with --cpu-prof)
  */

@@ -79,7 +79,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     latencyRates: list('BENCH_RATES', '100,300').map(Number),
     overloadSeconds: num('BENCH_OVERLOAD_SECONDS', quick ? 3 : 10),
     drainPublishMaxSeconds: num('BENCH_DRAIN_PUBLISH_MAX', quick ? 5 : 10),
-    drainTimeoutSeconds: num('BENCH_DRAIN_TIMEOUT', quick ? 8 : 15),
+    drainTimeoutSeconds: num('BENCH_DRAIN_TIMEOUT', quick ? 8 : 10),
     latencyWaitSeconds: num('BENCH_LATENCY_WAIT', quick ? 2 : 5),
     stores,
     pgUrl: process.env.BENCH_PG_URL ?? process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test',

@@ -103,7 +103,7 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
       runs.push(run);
       ctx.log(
         `  ${store} (b) drain run ${r + 1}: ${rel.delivered} of ${deliveries} deliveries in ${run.drainSeconds.toFixed(2)} s = ${Math.round(run.rate)} deliveries/s ` +
-          `(publish ${run.publishSeconds.toFixed(1)} s, fan-out wait ${run.fanoutSeconds.toFixed(1)} s, all recorded after ${run.recordedSeconds.toFixed(2)} s), CPU% ${JSON.stringify(usage)}` +
+          `(publish ${run.publishSeconds.toFixed(1)} s, fan-out wait ${run.fanoutSeconds.toFixed(1)} s, ${rel.reached ? `all recorded after ${run.recordedSeconds.toFixed(2)} s` : 'not all recorded'}), CPU% ${JSON.stringify(usage)}` +
           (rel.reached ? '' : ` — INCOMPLETE after ${cfg.drainTimeoutSeconds} s: ${rel.delivered} of ${deliveries} delivered; the rate is the partial drain rate`),
       );
     } finally {

@@ -20,6 +20,10 @@ import type { MessageService } from '../core/messages.js';
 import type { SubscriptionService } from '../core/subscriptions.js';
 import type { TopicService } from '../core/topics.js';
 import type { Store } from '../store/store.js';
+// Web console (issue 7): session-cookie auth beside signatures, its session routes and static assets.
+import { ConsoleAuth } from '../console/auth.js';
+import { consoleCaller, registerConsoleOverviewRoute, registerConsoleSessionRoutes } from '../console/routes.js';
+import { registerConsoleStatic } from '../console/static.js';
 
 /** Herald's own API, beside the OCI one and signed the same way. */
 export const HERALD_PREFIX = '/herald/v1';
@@ -89,6 +93,7 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
     },
   });
 
+  const consoleAuth = new ConsoleAuth(deps.store);
   app.decorateRequest('caller', null);
   app.decorateRequest('signedUrl', '');
   // Every body is kept as raw bytes: the signature hashes them and each route parses its own JSON.
@@ -104,6 +109,8 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
     const url = req.url;
     const guarded = url.startsWith(OCI_PREFIX + '/') || url.startsWith(HERALD_PREFIX + '/');
     if (!guarded || req.routeOptions.config.unsigned === true) return;
+    // Web console: a session cookie (plus the CSRF header on writes) stands in for a signature.
+    if (await consoleCaller(req, consoleAuth)) return;
     req.caller = await verifyOciSignature(
       { method: req.method, url: req.signedUrl, headers: req.headers, body: rawBody(req) },
       deps.publicKeys,
@@ -147,5 +154,8 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
   registerDeliveryRoutes(app, deps);
   registerApplicationRoutes(app, deps);
   registerFunctionRoutes(app, deps);
+  registerConsoleSessionRoutes(app, deps, consoleAuth);
+  registerConsoleOverviewRoute(app, deps);
+  registerConsoleStatic(app);
   return app;
 }

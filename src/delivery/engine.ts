@@ -30,12 +30,14 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
   claimBatch: 256,
   maxInFlight: 1024,
   perProtocol: 512,
-  perEndpoint: 32,
+  perEndpoint: 64,
   idlePollMs: 1000,
   fanoutBatch: 1000,
 };
 
 const COMPLETION_BATCH = 500;
+/** Messages fanned out per round; with group-committed publishes a round often covers several publish groups. */
+const FANOUT_CLAIM = 256;
 
 /**
  * Fans published messages out into deliveries and runs them: one loop claims
@@ -140,24 +142,29 @@ export class DeliveryEngine implements ConfirmationSender {
     }
   }
 
+  /**
+   * Fans out a claimed group of messages in one transaction per round (one fsync for the
+   * group, not one per message); big topics take further rounds for their remaining batches.
+   */
   private async fanoutStep(): Promise<number> {
     const now = Date.now();
-    const messages = await this.store.claimFanout(16, now, now + this.opts.leaseMs, this.opts.nodeId);
+    const messages = await this.store.claimFanout(FANOUT_CLAIM, now, now + this.opts.leaseMs, this.opts.nodeId);
+    if (messages.length === 0) return 0;
+    for (const m of messages) this.loader.remember(m);
     let created = 0;
-    for (const m of messages) {
-      this.loader.remember(m);
-      for (;;) {
-        const r = await this.store.fanoutBatch(m.id, this.opts.fanoutBatch, Date.now());
-        created += r.created;
-        if (r.done) break;
-      }
+    let pending = messages.map((m) => m.id);
+    while (pending.length > 0) {
+      const r = await this.store.fanoutMany(pending, this.opts.fanoutBatch, Date.now());
+      created += r.created;
+      pending = r.unfinished;
     }
     return messages.length + created;
   }
 
   private async claimStep(): Promise<number> {
     const room = this.opts.maxInFlight - this.inFlight;
-    if (room <= 0) return 0;
+    // Claim in batches: refilling one slot at a time would cost a transaction per delivery.
+    if (room <= 0 || (this.inFlight > 0 && room < Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2))) return 0;
     const now = Date.now();
     const claimed = await this.store.claimDeliveries(Math.min(room, this.opts.claimBatch), now, now + this.opts.leaseMs, this.opts.nodeId);
     if (claimed.length === 0) return 0;
@@ -192,7 +199,9 @@ export class DeliveryEngine implements ConfirmationSender {
       )
       .finally(() => {
         this.inFlight--;
-        this.wake();
+        // Wake the loop only when a whole claim batch fits again (or all is done), not per attempt.
+        const room = this.opts.maxInFlight - this.inFlight;
+        if (this.inFlight === 0 || room === Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2)) this.wake();
       });
   }
 

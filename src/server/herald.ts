@@ -21,6 +21,7 @@ import { FunctionRuntime } from '../functions/runtime.js';
 import { HeraldMetrics } from './metrics.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import { ensureConsoleAdmin } from '../console/auth.js';
 
 export interface RunningHerald {
   /** Where the server listens, e.g. http://127.0.0.1:8080. */
@@ -29,6 +30,8 @@ export interface RunningHerald {
   readonly store: Store;
   /** The OCI config file written at first start (undefined when the store already had a tenancy). */
   readonly ociConfigPath: string | undefined;
+  /** The web console's generated `admin` password, set only on the start that created it. */
+  readonly consolePassword: string | undefined;
   close(): Promise<void>;
 }
 
@@ -110,6 +113,9 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       );
     }
 
+    // Web console: the first start creates the `admin` login and logs its password once.
+    const consolePassword = await ensureConsoleAdmin(store);
+
     const app = buildHttpServer({
       store,
       topics,
@@ -131,6 +137,12 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
     const url = `http://${bracketHost(config.host)}:${port}`;
     if (publicUrl === '') publicUrl = url;
+    if (consolePassword !== undefined) {
+      logger.warn(
+        { consoleUrl: `${publicUrl}/console/`, username: 'admin', password: consolePassword },
+        `WEB CONSOLE: sign in at ${publicUrl}/console/ as admin with password ${consolePassword} (shown only once; only its hash is stored).`,
+      );
+    }
     logger.info(
       { url, publicUrl, store: store.kind, dataDir: config.dataDir, node: config.nodeId, retryTimeScale: config.retryTimeScale, allowPrivateEndpoints: config.allowPrivateEndpoints },
       `Herald is listening on ${url}`,
@@ -142,6 +154,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       publicUrl,
       store,
       ociConfigPath,
+      consolePassword,
       async close() {
         if (closed) return;
         closed = true;

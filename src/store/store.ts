@@ -1,4 +1,5 @@
 import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryCounts, MailRecord, NewDelivery } from '../core/deliveries.js';
+import type { ConsoleStore } from './console-store.js';
 import type { FunctionStore } from './function-store.js';
 import type {
   ApiKey,
@@ -47,7 +48,7 @@ export type CasResult<T> = { ok: true; value: T } | { ok: false; reason: 'not-fo
  * Lists and topic reads hide them; subscription reads return them, because
  * OCI shows a deleted subscription as DELETED (the SDK's waiter depends on it).
  */
-export interface Store extends DeliveryStore, FunctionStore {
+export interface Store extends DeliveryStore, FunctionStore, ConsoleStore {
   readonly kind: 'sqlite' | 'postgres';
 
   /** Applies numbered migrations not yet applied. Safe to call from several nodes at once. */
@@ -146,6 +147,8 @@ export interface DeliveryStore {
    * were created and whether the fan-out is done.
    */
   fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }>;
+  /** fanoutBatch for each message, all in one transaction; returns the ids whose fan-out is not done. */
+  fanoutMany(messageIds: string[], limit: number, now: number): Promise<{ created: number; unfinished: string[] }>;
   insertDeliveries(deliveries: NewDelivery[]): Promise<void>;
   /**
    * Claims up to `limit` deliveries that are PENDING and due, or IN_FLIGHT with

@@ -159,6 +159,23 @@ for (const kind of STORE_KINDS) {
         await assert.rejects(store.fanoutBatch(m.id, 0, T0), RangeError);
       });
 
+      it('fans a group of messages out together, reporting the ones with batches left', async () => {
+        const big = await seedTopic(store);
+        for (let i = 0; i < 3; i++) await store.insertSubscription(subscriptionFixture(big, active(T0)));
+        const small = await seedTopic(store);
+        await store.insertSubscription(subscriptionFixture(small, active(T0)));
+        const empty = await seedTopic(store);
+        const ms = [messageFixture(big, { publishedAt: T0 + 1 }), messageFixture(small, { publishedAt: T0 + 1 }), messageFixture(empty, { publishedAt: T0 + 1 })];
+        await store.insertMessages(ms);
+        const first = await store.fanoutMany(ms.map((m) => m.id), 2, T0 + 5);
+        assert.deepEqual(first, { created: 3, unfinished: [ms[0]!.id] });
+        const second = await store.fanoutMany(first.unfinished, 2, T0 + 6);
+        assert.deepEqual(second, { created: 1, unfinished: [] });
+        assert.equal((await store.getMessageDeliveries(big.tenancyId, ms[0]!.id)).length, 3);
+        assert.equal((await store.getMessageDeliveries(small.tenancyId, ms[1]!.id)).length, 1);
+        assert.deepEqual(await store.fanoutMany(ms.map((m) => m.id), 2, T0 + 7), { created: 0, unfinished: [] });
+      });
+
       it('fans a large topic out in a few set-based batches', async () => {
         const topic = await seedTopic(store);
         const n = 1200;

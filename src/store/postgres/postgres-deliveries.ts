@@ -1,4 +1,4 @@
-import type { ClientConfig, Pool } from 'pg';
+import type { ClientConfig, Pool, PoolClient } from 'pg';
 import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryCounts, MailRecord, NewDelivery } from '../../core/deliveries.js';
 import type { Message, Page, Subscription, Topic } from '../../core/models.js';
 import { completionValues, mailValues, toAttempt, toCounts, toDelivery, toMail, type CompletionValues } from '../delivery-rows.js';
@@ -132,23 +132,21 @@ export class PostgresDeliveries implements DeliveryStore {
 
   async fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }> {
     checkLimit(limit);
+    return transaction(this.pool, (c) => fanoutOne(c, messageId, limit, now));
+  }
+
+  async fanoutMany(messageIds: string[], limit: number, now: number): Promise<{ created: number; unfinished: string[] }> {
+    checkLimit(limit);
+    // One transaction (one commit) for the whole group instead of one per message.
     return transaction(this.pool, async (c) => {
-      // The row lock serialises batches of one message (two nodes around a lease expiry).
-      const m = await first(c, `${SQL.fanoutMessage} FOR UPDATE`, [messageId]);
-      if (m === undefined || num(m.fanout_state) !== 0) return { created: 0, done: true };
-      const cursor = m.fanout_cursor === null ? '' : String(m.fanout_cursor);
-      const topicId = String(m.topic_id);
-      const scan = await first(c, SQL.fanoutScan, [topicId, cursor, limit]);
-      const scanned = num(scan?.n ?? 0);
-      const last = scanned > 0 ? String(scan?.last) : null;
       let created = 0;
-      if (last !== null) {
-        const params = [String(m.tenancy_id), messageId, now, now, now, now, topicId, cursor, last, num(m.published_at)];
-        created = await execute(c, SQL.fanoutInsert, params);
+      const unfinished: string[] = [];
+      for (const id of messageIds) {
+        const r = await fanoutOne(c, id, limit, now);
+        created += r.created;
+        if (!r.done) unfinished.push(id);
       }
-      const done = scanned < limit;
-      await rows(c, SQL.fanoutAdvance, [last ?? m.fanout_cursor, done ? 1 : 0, messageId]);
-      return { created, done };
+      return { created, unfinished };
     });
   }
 
@@ -250,4 +248,23 @@ export class PostgresDeliveries implements DeliveryStore {
   async wake(): Promise<void> {
     await rows(this.pool, WAKE_SQL, [this.channel]);
   }
+}
+
+async function fanoutOne(c: PoolClient, messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }> {
+  // The row lock serialises batches of one message (two nodes around a lease expiry).
+  const m = await first(c, `${SQL.fanoutMessage} FOR UPDATE`, [messageId]);
+  if (m === undefined || num(m.fanout_state) !== 0) return { created: 0, done: true };
+  const cursor = m.fanout_cursor === null ? '' : String(m.fanout_cursor);
+  const topicId = String(m.topic_id);
+  const scan = await first(c, SQL.fanoutScan, [topicId, cursor, limit]);
+  const scanned = num(scan?.n ?? 0);
+  const last = scanned > 0 ? String(scan?.last) : null;
+  let created = 0;
+  if (last !== null) {
+    const params = [String(m.tenancy_id), messageId, now, now, now, now, topicId, cursor, last, num(m.published_at)];
+    created = await execute(c, SQL.fanoutInsert, params);
+  }
+  const done = scanned < limit;
+  await rows(c, SQL.fanoutAdvance, [last ?? m.fanout_cursor, done ? 1 : 0, messageId]);
+  return { created, done };
 }

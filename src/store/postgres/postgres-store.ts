@@ -32,12 +32,14 @@ import {
 } from '../rows.js';
 import { etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate } from '../sql.js';
 import type { FunctionStore as F } from '../function-store.js';
+import type { ConsoleStore as C } from '../console-store.js';
 import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
 import { migratePostgres } from './migrate.js';
 import { wakeChannel } from './notifier.js';
 import { first, rows, transaction, type Queryable } from './pg-query.js';
 import { PostgresDeliveries, WAKE_SQL } from './postgres-deliveries.js';
 import { PostgresFunctions } from './postgres-functions.js';
+import { PostgresConsole } from './postgres-console.js';
 
 /** Unquoted identifiers only, so the name means the same in search_path and in SQL. */
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -66,6 +68,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private closed = false;
   private readonly fns: PostgresFunctions;
+  private readonly consoleRows: PostgresConsole;
 
   private constructor(
     private readonly pool: Pool,
@@ -73,6 +76,7 @@ export class PostgresStore implements Store {
     private readonly deliveries: PostgresDeliveries,
   ) {
     this.fns = new PostgresFunctions(pool);
+    this.consoleRows = new PostgresConsole(pool);
   }
 
   static async open(opts: { connectionString: string; schema?: string; poolSize?: number }): Promise<PostgresStore> {
@@ -314,6 +318,9 @@ export class PostgresStore implements Store {
   fanoutBatch(...a: Parameters<DeliveryStore['fanoutBatch']>): ReturnType<DeliveryStore['fanoutBatch']> {
     return this.deliveries.fanoutBatch(...a);
   }
+  fanoutMany(...a: Parameters<DeliveryStore['fanoutMany']>): ReturnType<DeliveryStore['fanoutMany']> {
+    return this.deliveries.fanoutMany(...a);
+  }
   insertDeliveries(...a: Parameters<DeliveryStore['insertDeliveries']>): ReturnType<DeliveryStore['insertDeliveries']> {
     return this.deliveries.insertDeliveries(...a);
   }
@@ -377,4 +384,14 @@ export class PostgresStore implements Store {
   hasBundle(...a: Parameters<F['hasBundle']>): ReturnType<F['hasBundle']> { return this.fns.hasBundle(...a); }
   insertFunctionCall(...a: Parameters<F['insertFunctionCall']>): ReturnType<F['insertFunctionCall']> { return this.fns.insertFunctionCall(...a); }
   listFunctionCalls(...a: Parameters<F['listFunctionCalls']>): ReturnType<F['listFunctionCalls']> { return this.fns.listFunctionCalls(...a); }
+
+  // --- web console sign-in, in postgres-console.ts (one line each: C = ConsoleStore) ---
+  insertConsoleUserIfAbsent(...a: Parameters<C['insertConsoleUserIfAbsent']>): ReturnType<C['insertConsoleUserIfAbsent']> { return this.consoleRows.insertConsoleUserIfAbsent(...a); }
+  getConsoleUser(...a: Parameters<C['getConsoleUser']>): ReturnType<C['getConsoleUser']> { return this.consoleRows.getConsoleUser(...a); }
+  setConsolePassword(...a: Parameters<C['setConsolePassword']>): ReturnType<C['setConsolePassword']> { return this.consoleRows.setConsolePassword(...a); }
+  countConsoleUsers(...a: Parameters<C['countConsoleUsers']>): ReturnType<C['countConsoleUsers']> { return this.consoleRows.countConsoleUsers(...a); }
+  findUserIdByName(...a: Parameters<C['findUserIdByName']>): ReturnType<C['findUserIdByName']> { return this.consoleRows.findUserIdByName(...a); }
+  insertConsoleSession(...a: Parameters<C['insertConsoleSession']>): ReturnType<C['insertConsoleSession']> { return this.consoleRows.insertConsoleSession(...a); }
+  getConsoleSession(...a: Parameters<C['getConsoleSession']>): ReturnType<C['getConsoleSession']> { return this.consoleRows.getConsoleSession(...a); }
+  deleteConsoleSession(...a: Parameters<C['deleteConsoleSession']>): ReturnType<C['deleteConsoleSession']> { return this.consoleRows.deleteConsoleSession(...a); }
 }

@@ -75,24 +75,41 @@ export class SqliteDeliveries implements DeliveryStore {
 
   async fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }> {
     checkLimit(limit);
+    return this.tx(() => this.fanoutOne(messageId, limit, now));
+  }
+
+  async fanoutMany(messageIds: string[], limit: number, now: number): Promise<{ created: number; unfinished: string[] }> {
+    checkLimit(limit);
+    // One transaction (one fsync) for the whole group instead of one per message.
     return this.tx(() => {
-      const m = this.get(SQL.fanoutMessage, messageId);
-      if (m === undefined || num(m.fanout_state) !== 0) return { created: 0, done: true };
-      const cursor = m.fanout_cursor === null ? '' : String(m.fanout_cursor);
-      const topicId = String(m.topic_id);
-      const scan = this.get(SQL.fanoutScan, topicId, cursor, limit);
-      const scanned = num(scan?.n ?? 0);
-      const last = scanned > 0 ? String(scan?.last) : null;
       let created = 0;
-      if (last !== null) {
-        const tenancyId = String(m.tenancy_id);
-        const publishedAt = num(m.published_at);
-        created = this.run(SQL.fanoutInsert, tenancyId, messageId, now, now, now, now, topicId, cursor, last, publishedAt);
+      const unfinished: string[] = [];
+      for (const id of messageIds) {
+        const r = this.fanoutOne(id, limit, now);
+        created += r.created;
+        if (!r.done) unfinished.push(id);
       }
-      const done = scanned < limit;
-      this.run(SQL.fanoutAdvance, last ?? (m.fanout_cursor as string | null), done ? 1 : 0, messageId);
-      return { created, done };
+      return { created, unfinished };
     });
+  }
+
+  private fanoutOne(messageId: string, limit: number, now: number): { created: number; done: boolean } {
+    const m = this.get(SQL.fanoutMessage, messageId);
+    if (m === undefined || num(m.fanout_state) !== 0) return { created: 0, done: true };
+    const cursor = m.fanout_cursor === null ? '' : String(m.fanout_cursor);
+    const topicId = String(m.topic_id);
+    const scan = this.get(SQL.fanoutScan, topicId, cursor, limit);
+    const scanned = num(scan?.n ?? 0);
+    const last = scanned > 0 ? String(scan?.last) : null;
+    let created = 0;
+    if (last !== null) {
+      const tenancyId = String(m.tenancy_id);
+      const publishedAt = num(m.published_at);
+      created = this.run(SQL.fanoutInsert, tenancyId, messageId, now, now, now, now, topicId, cursor, last, publishedAt);
+    }
+    const done = scanned < limit;
+    this.run(SQL.fanoutAdvance, last ?? (m.fanout_cursor as string | null), done ? 1 : 0, messageId);
+    return { created, done };
   }
 
   async insertDeliveries(deliveries: NewDelivery[]): Promise<void> {

@@ -33,10 +33,12 @@ import {
 } from '../rows.js';
 import { etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate } from '../sql.js';
 import type { FunctionStore as F } from '../function-store.js';
+import type { ConsoleStore as C } from '../console-store.js';
 import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteDeliveries } from './sqlite-deliveries.js';
 import { SqliteFunctions } from './sqlite-functions.js';
+import { SqliteConsole } from './sqlite-console.js';
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -59,10 +61,12 @@ export class SqliteStore implements Store {
 
   private readonly deliveries: SqliteDeliveries;
   private readonly fns: SqliteFunctions;
+  private readonly consoleRows: SqliteConsole;
 
   private constructor(private readonly db: Database.Database) {
     this.deliveries = new SqliteDeliveries(db);
     this.fns = new SqliteFunctions(db);
+    this.consoleRows = new SqliteConsole(db);
   }
 
   static open(opts: { file: string }): SqliteStore {
@@ -310,6 +314,9 @@ export class SqliteStore implements Store {
   fanoutBatch(...a: Parameters<DeliveryStore['fanoutBatch']>): ReturnType<DeliveryStore['fanoutBatch']> {
     return this.deliveries.fanoutBatch(...a);
   }
+  fanoutMany(...a: Parameters<DeliveryStore['fanoutMany']>): ReturnType<DeliveryStore['fanoutMany']> {
+    return this.deliveries.fanoutMany(...a);
+  }
   insertDeliveries(...a: Parameters<DeliveryStore['insertDeliveries']>): ReturnType<DeliveryStore['insertDeliveries']> {
     return this.deliveries.insertDeliveries(...a);
   }
@@ -373,4 +380,14 @@ export class SqliteStore implements Store {
   hasBundle(...a: Parameters<F['hasBundle']>): ReturnType<F['hasBundle']> { return this.fns.hasBundle(...a); }
   insertFunctionCall(...a: Parameters<F['insertFunctionCall']>): ReturnType<F['insertFunctionCall']> { return this.fns.insertFunctionCall(...a); }
   listFunctionCalls(...a: Parameters<F['listFunctionCalls']>): ReturnType<F['listFunctionCalls']> { return this.fns.listFunctionCalls(...a); }
+
+  // --- web console sign-in, in sqlite-console.ts (one line each: C = ConsoleStore) ---
+  insertConsoleUserIfAbsent(...a: Parameters<C['insertConsoleUserIfAbsent']>): ReturnType<C['insertConsoleUserIfAbsent']> { return this.consoleRows.insertConsoleUserIfAbsent(...a); }
+  getConsoleUser(...a: Parameters<C['getConsoleUser']>): ReturnType<C['getConsoleUser']> { return this.consoleRows.getConsoleUser(...a); }
+  setConsolePassword(...a: Parameters<C['setConsolePassword']>): ReturnType<C['setConsolePassword']> { return this.consoleRows.setConsolePassword(...a); }
+  countConsoleUsers(...a: Parameters<C['countConsoleUsers']>): ReturnType<C['countConsoleUsers']> { return this.consoleRows.countConsoleUsers(...a); }
+  findUserIdByName(...a: Parameters<C['findUserIdByName']>): ReturnType<C['findUserIdByName']> { return this.consoleRows.findUserIdByName(...a); }
+  insertConsoleSession(...a: Parameters<C['insertConsoleSession']>): ReturnType<C['insertConsoleSession']> { return this.consoleRows.insertConsoleSession(...a); }
+  getConsoleSession(...a: Parameters<C['getConsoleSession']>): ReturnType<C['getConsoleSession']> { return this.consoleRows.getConsoleSession(...a); }
+  deleteConsoleSession(...a: Parameters<C['deleteConsoleSession']>): ReturnType<C['deleteConsoleSession']> { return this.consoleRows.deleteConsoleSession(...a); }
 }

@@ -1,0 +1,121 @@
+/** The console's API client: same endpoints as the SDKs, authenticated by the session cookie + CSRF header. */
+export const OCI = '/20181201';
+export const HERALD = '/herald/v1';
+
+let csrfToken = '';
+let onSignedOut: () => void = () => undefined;
+
+export function setCsrf(token: string): void {
+  csrfToken = token;
+}
+
+export function whenSignedOut(fn: () => void): void {
+  onSignedOut = fn;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CallOptions {
+  body?: unknown;
+  /** Sent as-is (not JSON-encoded) when a string. */
+  raw?: string;
+  headers?: Record<string, string>;
+  /** Read the answer as text instead of JSON. */
+  text?: boolean;
+}
+
+export async function call<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  let body: string | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(path, { method, headers, body, credentials: 'same-origin' });
+  const text = await res.text();
+  if (!res.ok) {
+    let code = 'Error';
+    let message = text || res.statusText;
+    try {
+      const j = JSON.parse(text) as { code?: string; message?: string };
+      code = j.code ?? code;
+      message = j.message ?? message;
+    } catch {
+      // not JSON: keep the text
+    }
+    if (res.status === 401 && !path.endsWith('/console/session')) onSignedOut();
+    throw new ApiError(res.status, code, message);
+  }
+  if (opts.text === true) return text as T;
+  return (text === '' ? undefined : JSON.parse(text)) as T;
+}
+
+export const get = <T>(path: string): Promise<T> => call<T>('GET', path);
+
+export interface Topic {
+  topicId: string;
+  name: string;
+  description?: string;
+  lifecycleState: string;
+  timeCreated: string;
+  etag: string;
+}
+
+export interface Subscription {
+  id: string;
+  topicId: string;
+  protocol: string;
+  endpoint: string;
+  lifecycleState: string;
+  deliveryPolicy?: { backoffRetryPolicy: { maxRetryDuration: number } };
+}
+
+export interface Attempt {
+  attempt: number;
+  timeStarted: string | null;
+  durationMs: number | null;
+  outcome: string;
+  statusCode: number | null;
+  error: string | null;
+  responseExcerpt: string | null;
+}
+
+export interface Delivery {
+  id: string;
+  subscriptionId: string;
+  topicId: string;
+  messageId: string;
+  protocol: string;
+  state: string;
+  attempts: number;
+  timeNextAttempt: string | null;
+  lastError: string | null;
+  lastStatus: number | null;
+  timeDelivered: string | null;
+  endpoint?: string | null;
+  attemptHistory?: Attempt[];
+}
+
+export interface MessageTrace {
+  id: string;
+  topicId: string;
+  title: string | null;
+  body: string;
+  timePublished: string;
+  deliveries: Delivery[];
+}
+
+export const q = (params: Record<string, string>): string => new URLSearchParams(params).toString();
+export const enc = encodeURIComponent;
+
+export const fmtTime = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString() : '—');

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestHerald, type TestHerald } from '../helpers/herald.js';
+
+/** Signs in and returns the session cookie and CSRF token. */
+async function signIn(url: string, password: string): Promise<{ cookie: string; csrf: string }> {
+  const res = await fetch(`${url}/herald/v1/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+  assert.equal(res.status, 200);
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  assert.match(setCookie, /^herald_console=[^;]+; Path=\/; HttpOnly; SameSite=Strict/);
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return { cookie: setCookie.split(';')[0]!, csrf: csrfToken };
+}
+
+describe('console session auth (API level)', () => {
+  let h: TestHerald;
+  let url: string;
+  before(async () => {
+    h = await startTestHerald('sqlite');
+    url = h.herald.url;
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('creates the admin login once, storing only a scrypt hash', async () => {
+    const password = h.herald.consolePassword;
+    assert.ok(password !== undefined && password.length >= 20);
+    const user = await h.herald.store.getConsoleUser('admin');
+    assert.ok(user !== undefined);
+    assert.match(user.passwordHash, /^scrypt\$/);
+    assert.ok(!user.passwordHash.includes(password));
+    assert.equal(user.tenancyId, h.tenancyId);
+  });
+
+  it('refuses the console API calls without a session or signature', async () => {
+    for (const [method, path] of [
+      ['GET', `/20181201/topics?compartmentId=${h.tenancyId}`],
+      ['GET', '/herald/v1/mailbox'],
+      ['GET', '/herald/v1/console/overview'],
+      ['GET', '/herald/v1/console/session'],
+    ] as const) {
+      const res = await fetch(url + path, { method });
+      assert.equal(res.status, 401, `${method} ${path}`);
+      assert.equal(((await res.json()) as { code: string }).code, 'NotAuthenticated');
+    }
+    const bogus = await fetch(`${url}/20181201/topics?compartmentId=${h.tenancyId}`, { headers: { cookie: 'herald_console=not-a-session' } });
+    assert.equal(bogus.status, 401);
+  });
+
+  it('rejects a wrong password, then accepts the right one; reads work with the cookie', async () => {
+    const bad = await fetch(`${url}/herald/v1/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'nope' }) });
+    assert.equal(bad.status, 401);
+    const { cookie, csrf } = await signIn(url, h.herald.consolePassword!);
+    const me = await fetch(`${url}/herald/v1/console/session`, { headers: { cookie } });
+    assert.equal(((await me.json()) as { csrfToken: string }).csrfToken, csrf);
+    const list = await fetch(`${url}/20181201/topics?compartmentId=${h.tenancyId}`, { headers: { cookie } });
+    assert.equal(list.status, 200);
+    assert.deepEqual(await list.json(), []);
+  });
+
+  it('refuses a cross-site-style POST carrying the cookie but not the CSRF token, and a wrong token', async () => {
+    const { cookie, csrf } = await signIn(url, h.herald.consolePassword!);
+    const body = JSON.stringify({ name: 'csrf-test', compartmentId: h.tenancyId });
+    const post = (headers: Record<string, string>) => fetch(`${url}/20181201/topics`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body });
+    const none = await post({});
+    assert.equal(none.status, 401);
+    assert.match(((await none.json()) as { message: string }).message, /x-csrf-token/);
+    assert.equal((await post({ 'x-csrf-token': 'x'.repeat(csrf.length) })).status, 401);
+    const ok = await post({ 'x-csrf-token': csrf });
+    assert.equal(ok.status, 200);
+    // Logout needs the token too, then the session is gone.
+    assert.equal((await fetch(`${url}/herald/v1/console/session`, { method: 'DELETE', headers: { cookie } })).status, 401);
+    assert.equal((await fetch(`${url}/herald/v1/console/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrf } })).status, 204);
+    assert.equal((await fetch(`${url}/herald/v1/mailbox`, { headers: { cookie } })).status, 401);
+  });
+
+  it('serves the built SPA at /console with a fallback to index.html', async () => {
+    const index = await fetch(`${url}/console/`);
+    assert.equal(index.status, 200);
+    assert.match(await index.text(), /<div id="app">/);
+    const deep = await fetch(`${url}/console/topics/whatever`);
+    assert.match(await deep.text(), /<div id="app">/);
+    const traversal = await fetch(`${url}/console/..%2f..%2fpackage.json`);
+    assert.doesNotMatch(await traversal.text(), /"name": "herald"/);
+  });
+});
