@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { writeOciConfig } from './oci-config-file.js';
+import type { PublicKeyLookup } from '../api/auth/signature.js';
 import { buildHttpServer } from '../api/http-server.js';
 import type { HeraldConfig } from '../config/config.js';
 import { bootstrapTenancy } from '../core/identity.js';
@@ -41,6 +42,25 @@ export interface StartOptions {
   schema?: string;
   /** Replaces the process runtime behind the invoke route (tests of the HTTP mapping). */
   functionInvoker?: FunctionInvoker;
+}
+
+/**
+ * Every signed request looks its key up; a short-lived cache spares the store a read per request.
+ * Keys are only ever added, so the TTL only bounds how long a future revocation would take.
+ */
+function cachedKeyLookup(lookup: PublicKeyLookup, ttlMs = 5000, max = 1000): PublicKeyLookup {
+  const cache = new Map<string, { pem: string; at: number }>();
+  return async (tenancyId, userId, fingerprint) => {
+    const k = `${tenancyId}/${userId}/${fingerprint}`;
+    const hit = cache.get(k);
+    if (hit !== undefined && Date.now() - hit.at < ttlMs) return hit.pem;
+    const pem = await lookup(tenancyId, userId, fingerprint);
+    if (pem !== undefined) {
+      if (cache.size >= max) cache.clear();
+      cache.set(k, { pem, at: Date.now() });
+    }
+    return pem;
+  };
 }
 
 function bracketHost(host: string): string {
@@ -128,7 +148,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       publicUrl: () => publicUrl,
       wakeDelivery: () => engine.wake(),
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-      publicKeys: async (tenancyId, userId, fingerprint) => (await store.getApiKey(tenancyId, userId, fingerprint))?.publicKeyPem,
+      publicKeys: cachedKeyLookup(async (tenancyId, userId, fingerprint) => (await store.getApiKey(tenancyId, userId, fingerprint))?.publicKeyPem),
       logger,
     });
     await app.listen({ port: config.port, host: config.host });

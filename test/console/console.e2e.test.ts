@@ -84,13 +84,10 @@ describe('web console in headless Chromium', () => {
       await page.getByRole('link', { name: /^message / }).click();
       await page.getByText('Updating live…').waitFor();
       const attempts = deliveries.locator('ol.attempts li');
-      await page.waitForFunction(() => document.querySelectorAll('ol.attempts li').length >= 3, undefined, { timeout: 20_000 });
+      await page.waitForFunction("document.querySelectorAll('ol.attempts li').length >= 3", undefined, { timeout: 20_000 });
       assert.match((await attempts.first().textContent()) ?? '', /HTTP 503/);
       // Between attempts the row shows when the next retry is due (the waits grow to ~2 s at this time scale).
-      await page.waitForFunction(() => {
-        const cell = document.querySelector('[data-testid="next-retry"]');
-        return cell !== null && cell.textContent !== '—';
-      }, undefined, { timeout: 20_000 });
+      await page.waitForFunction("(document.querySelector('[data-testid=next-retry]')?.textContent ?? '—') !== '—'", undefined, { timeout: 20_000 });
 
       // The retry window (2 h scaled by 0.001 = 7.2 s) closes: a dead letter, re-driven once the receiver heals.
       await deliveries.getByTestId('delivery-state').getByText('DEAD').waitFor({ timeout: 20_000 });
@@ -101,10 +98,9 @@ describe('web console in headless Chromium', () => {
       await page.getByRole('status').getByText(/re-driven/).waitFor();
       await page.goBack();
       await deliveries.getByTestId('delivery-state').getByText('DELIVERED').waitFor({ timeout: 20_000 });
-      assert.ok(rx.requests.filter((r) => r.body === '{"orderId": 43}' ).length >= 4);
-      if (process.env.HERALD_CONSOLE_SCREENSHOT !== undefined) {
-        await page.screenshot({ path: process.env.HERALD_CONSOLE_SCREENSHOT, fullPage: true });
-      }
+      assert.ok(rx.requests.filter((r) => r.body === '{"orderId": 43}').length >= 4);
+      // HERALD_CONSOLE_SCREENSHOT=docs/console-trace.png refreshes the README's screenshot.
+      if (process.env.HERALD_CONSOLE_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.HERALD_CONSOLE_SCREENSHOT });
     });
   });
 
