@@ -189,9 +189,17 @@ export class DeliveryEngine implements ConfirmationSender {
     };
     // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
     void this.limiter
-      .run(key, () => this.protocolLimiter.run(d.protocol, () => attemptDelivery(d, ctx, deps)))
+      .run(key, () =>
+        this.protocolLimiter.run(d.protocol, async () => {
+          // A claim that waited in the queues until its lease could run out mid-attempt is left for
+          // the lease to return it: attempting now could send it twice (another claim may follow).
+          if (Date.now() + this.opts.attemptTimeoutMs > d.nextAttemptAt) return undefined;
+          return attemptDelivery(d, ctx, deps);
+        }),
+      )
       .then(
         (result) => {
+          if (result === undefined) return;
           this.results.push(result);
           this.scheduleFlush();
         },

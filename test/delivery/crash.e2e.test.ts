@@ -1,47 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import pg from 'pg';
-import * as common from 'oci-common';
-import * as ons from 'oci-ons';
-import { KINDS, PG_URL } from '../helpers/herald.js';
+import { freshDatabase, onsClients } from '../helpers/databases.js';
+import { KINDS } from '../helpers/herald.js';
 import { spawnHerald, stopHerald, type HeraldProcess } from '../helpers/process.js';
 import { eventually, Receiver } from '../helpers/receiver.js';
 
 const MESSAGES = 1000;
 const SUBSCRIBERS = ['/a', '/b', '/c'];
 
-/** A PostgreSQL database of its own, so separate processes share it without touching other tests. */
-async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `herald_crash_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG_URL);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
 
-function sdk(configFile: string, url: string): { cp: ons.NotificationControlPlaneClient; dp: ons.NotificationDataPlaneClient; tenancy: string } {
-  const provider = new common.ConfigFileAuthenticationDetailsProvider(configFile, 'DEFAULT');
-  const cp = new ons.NotificationControlPlaneClient({ authenticationDetailsProvider: provider });
-  const dp = new ons.NotificationDataPlaneClient({ authenticationDetailsProvider: provider });
-  cp.endpoint = url;
-  dp.endpoint = url;
-  return { cp, dp, tenancy: provider.getTenantId() };
-}
 
 /** Counts what each subscriber path received, per message id; confirms subscriptions like a real receiver. */
 function countingReceiver(): { rx: Receiver; seen: Map<string, Map<string, number>> } {
@@ -72,7 +42,7 @@ for (const kind of KINDS) {
       cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
       let store = 'sqlite';
       if (kind === 'postgres') {
-        const db = await freshDatabase();
+        const db = await freshDatabase('herald_crash');
         cleanups.push(() => db.drop());
         store = db.url;
       }
@@ -83,7 +53,7 @@ for (const kind of KINDS) {
 
       let node: HeraldProcess = await spawnHerald(env);
       cleanups.push(async () => void (await stopHerald(node, 'SIGKILL')));
-      let c = sdk(join(dataDir, 'oci', 'config'), node.url);
+      let c = onsClients(join(dataDir, 'oci', 'config'), node.url);
       const topicId = (await c.cp.createTopic({ createTopicDetails: { name: 'crash', compartmentId: c.tenancy } })).notificationTopic.topicId;
       for (const path of SUBSCRIBERS) {
         const s = await c.dp.createSubscription({ createSubscriptionDetails: { topicId, compartmentId: c.tenancy, protocol: 'CUSTOM_HTTPS', endpoint: rx.url + path } });
@@ -117,7 +87,7 @@ for (const kind of KINDS) {
       node = await spawnHerald(env);
       c.cp.close();
       c.dp.close();
-      c = sdk(join(dataDir, 'oci', 'config'), node.url);
+      c = onsClients(join(dataDir, 'oci', 'config'), node.url);
       // Finish publishing the rest on the restarted node.
       while (next < MESSAGES) {
         const r = await c.dp.publishMessage({ topicId, messageDetails: { title: `m${next}`, body: JSON.stringify({ i: next }) } });

@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import * as common from 'oci-common';
-import * as ons from 'oci-ons';
-import { KINDS, PG_URL } from '../helpers/herald.js';
+import { freshDatabase, onsClients } from '../helpers/databases.js';
+import { KINDS } from '../helpers/herald.js';
 import { spawnHerald, stopHerald, type HeraldProcess } from '../helpers/process.js';
 import { eventually, Receiver } from '../helpers/receiver.js';
 
 const BURST = 400;
 
-function sdk(configFile: string, url: string): { cp: ons.NotificationControlPlaneClient; dp: ons.NotificationDataPlaneClient; tenancy: string } {
-  const provider = new common.ConfigFileAuthenticationDetailsProvider(configFile, 'DEFAULT');
-  const cp = new ons.NotificationControlPlaneClient({ authenticationDetailsProvider: provider });
-  const dp = new ons.NotificationDataPlaneClient({ authenticationDetailsProvider: provider });
-  cp.endpoint = url;
-  dp.endpoint = url;
-  return { cp, dp, tenancy: provider.getTenantId() };
-}
 
 describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres') }, () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -29,20 +19,12 @@ describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres
   });
 
   it('share a burst with no delivery claimed twice, and lose nothing when one is killed', async (t) => {
-    const name = `herald_nodes_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const dbUrl = new URL(PG_URL);
-    dbUrl.pathname = `/${name}`;
+    const database = await freshDatabase('herald_nodes');
+    const dbUrl = new URL(database.url);
     const db = new pg.Client({ connectionString: dbUrl.toString() });
     cleanups.push(async () => {
       await db.end().catch(() => {});
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await database.drop();
     });
 
     const seen = new Map<string, number>();
@@ -77,7 +59,7 @@ describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres
     cleanups.push(async () => {
       for (const n of nodes) await stopHerald(n, 'SIGKILL');
     });
-    const [a, b] = [sdk(join(dirs[0]!, 'oci', 'config'), nodes[0]!.url), sdk(join(dirs[0]!, 'oci', 'config'), nodes[1]!.url)];
+    const [a, b] = [onsClients(join(dirs[0]!, 'oci', 'config'), nodes[0]!.url), onsClients(join(dirs[0]!, 'oci', 'config'), nodes[1]!.url)];
     const topicId = (await a.cp.createTopic({ createTopicDetails: { name: 'burst', compartmentId: a.tenancy } })).notificationTopic.topicId;
     for (const path of ['/x', '/y']) {
       const s = await a.dp.createSubscription({ createSubscriptionDetails: { topicId, compartmentId: a.tenancy, protocol: 'CUSTOM_HTTPS', endpoint: rx.url + path } });
