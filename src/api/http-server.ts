@@ -11,6 +11,7 @@ import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerFunctionRoutes } from './routes/functions.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerSubscriptionRoutes } from './routes/subscriptions.js';
+import { registerTopicActivityRoutes } from './routes/topic-activity.js';
 import { registerTopicRoutes } from './routes/topics.js';
 import type { ApplicationService } from '../core/applications.js';
 import { HeraldError, NotAuthenticatedError, TooManyRequestsError } from '../core/errors.js';
@@ -152,6 +153,7 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
   registerMessageRoutes(app, deps);
   registerCompartmentRoutes(app, deps);
   registerDeliveryRoutes(app, deps);
+  registerTopicActivityRoutes(app, deps);
   registerApplicationRoutes(app, deps);
   registerFunctionRoutes(app, deps);
   registerConsoleSessionRoutes(app, deps, consoleAuth);

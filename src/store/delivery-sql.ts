@@ -1,4 +1,4 @@
-import type { SqlValue } from './rows.js';
+import { num, type Row, type SqlValue } from './rows.js';
 import type { SqlQuery } from './sql.js';
 import type { DeadLetterQuery, RedriveQuery } from './store.js';
 
@@ -60,6 +60,10 @@ export const DELIVERY_SQL = {
   messageAttempts:
     'SELECT a.* FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id ' +
     "WHERE d.message_id = ? AND d.kind = 'MESSAGE' AND d.tenancy_id = ? ORDER BY a.delivery_id, a.attempt_no",
+
+  /** Served by messages_topic_recent (0005). */
+  recentMessages:
+    'SELECT * FROM messages WHERE topic_id = ? AND tenancy_id = ? ORDER BY published_at DESC, id DESC LIMIT ?',
 
   /**
    * Live states through the partial indexes; DELIVERED from the counters (the
@@ -132,6 +136,19 @@ export function redriveSql(q: RedriveQuery, now: number, inList: InList): SqlQue
       `WHERE ${where.join(' AND ')}`,
     params: [now, now, now, ...params],
   };
+}
+
+/** Per-topic counts of messages published at or after a time; the topic id list is the last parameter. */
+export function countRecentMessagesSql(inList: InList): string {
+  return `SELECT topic_id, COUNT(*) AS n FROM messages WHERE tenancy_id = ? AND published_at >= ? AND ${inList('topic_id', 'text')} GROUP BY topic_id`;
+}
+
+/** Every requested topic id, with its count (0 when the query found none). */
+export function recentCounts(topicIds: string[], found: Row[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const id of topicIds) out[id] = 0;
+  for (const r of found) out[String(r.topic_id)] = num(r.n);
+  return out;
 }
 
 /** Unscoped batch lookups by primary key (DELETED rows included). */

@@ -169,6 +169,13 @@ export interface DeliveryStore {
 
   /** Every delivery of the message (tenancy-scoped) with its attempts, oldest attempt first. */
   getMessageDeliveries(tenancyId: string, messageId: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }[]>;
+  /** The topic's messages (tenancy-scoped), newest first: by publishedAt, then id, descending. */
+  listRecentMessages(tenancyId: string, topicId: string, limit: number): Promise<Message[]>;
+  /**
+   * How many messages of each topic (tenancy-scoped) were published at or after
+   * `since`; every requested topic id is a key, 0 when none.
+   */
+  countRecentMessages(tenancyId: string, topicIds: string[], since: number): Promise<Record<string, number>>;
   listDeadLetters(q: DeadLetterQuery): Promise<Page<Delivery>>;
   /** Moves matching DEAD deliveries back to PENDING, due now, with a fresh window. Returns how many. */
   redrive(q: RedriveQuery, now: number): Promise<number>;

@@ -75,6 +75,13 @@ describe('web console in headless Chromium', () => {
       await page.getByText('All deliveries are final.').waitFor();
       assert.ok(rx.requests.some((r) => r.body === '{"orderId": 42}'));
 
+      // Without knowing its id: back on the topic page, the recent list leads to the same trace.
+      const traceUrl = page.url();
+      await page.goBack();
+      await page.getByRole('table', { name: 'Recent messages' }).getByRole('link', { name: 'Order 42' }).click();
+      await deliveries.getByTestId('delivery-state').getByText('DELIVERED').waitFor();
+      assert.equal(page.url(), traceUrl);
+
       // Make the receiver fail: attempts pile up with their errors and a next retry is scheduled.
       rx.failing = true;
       await page.goBack();
@@ -84,10 +91,11 @@ describe('web console in headless Chromium', () => {
       await page.getByRole('link', { name: /^message / }).click();
       await page.getByText('Updating live…').waitFor();
       const attempts = deliveries.locator('ol.attempts li');
-      await page.waitForFunction("document.querySelectorAll('ol.attempts li').length >= 3", undefined, { timeout: 20_000 });
+      // Locator waits, not waitForFunction strings: the console's CSP forbids eval once Playwright has to poll.
+      await attempts.nth(2).waitFor({ timeout: 20_000 });
       assert.match((await attempts.first().textContent()) ?? '', /HTTP 503/);
       // Between attempts the row shows when the next retry is due (the waits grow to ~2 s at this time scale).
-      await page.waitForFunction("(document.querySelector('[data-testid=next-retry]')?.textContent ?? '—') !== '—'", undefined, { timeout: 20_000 });
+      await deliveries.getByTestId('next-retry').filter({ hasNotText: '—' }).first().waitFor({ timeout: 20_000 });
 
       // The retry window (2 h scaled by 0.001 = 7.2 s) closes: a dead letter, re-driven once the receiver heals.
       await deliveries.getByTestId('delivery-state').getByText('DEAD').waitFor({ timeout: 20_000 });

@@ -409,6 +409,46 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await store.getTopicsByIds([]), []);
       });
 
+      it('listRecentMessages is tenancy-scoped, newest first (then id descending), within the limit', async () => {
+        const topic = await seedTopic(store);
+        const other = await seedTopic(store, topic.tenancyId);
+        const older = messageFixture(topic, { publishedAt: T0 + 1 });
+        const tiedA = messageFixture(topic, { publishedAt: T0 + 5, title: null });
+        const tiedB = messageFixture(topic, { publishedAt: T0 + 5 });
+        const newest = messageFixture(topic, { publishedAt: T0 + 9 });
+        await store.insertMessages([tiedA, older, newest, tiedB, messageFixture(other, { publishedAt: T0 + 20 })]);
+        const tied = [tiedA, tiedB].sort((x, y) => cmp(y.id, x.id));
+        assert.deepEqual(await store.listRecentMessages(topic.tenancyId, topic.id, 10), [newest, ...tied, older]);
+        assert.deepEqual(await store.listRecentMessages(topic.tenancyId, topic.id, 2), [newest, tied[0]]);
+        const stranger = await seedTenancy(store);
+        assert.deepEqual(await store.listRecentMessages(stranger.tenancy.id, topic.id, 10), []);
+        assert.deepEqual(await store.listRecentMessages(topic.tenancyId, 'missing', 10), []);
+        await assert.rejects(store.listRecentMessages(topic.tenancyId, topic.id, 0), RangeError);
+      });
+
+      it('countRecentMessages counts per topic since a time, tenancy-scoped, 0 for quiet topics', async () => {
+        const a = await seedTopic(store);
+        const b = await seedTopic(store, a.tenancyId);
+        const quiet = await seedTopic(store, a.tenancyId);
+        await store.insertMessages([
+          messageFixture(a, { publishedAt: T0 - 1 }),
+          messageFixture(a, { publishedAt: T0 }),
+          messageFixture(a, { publishedAt: T0 + 3 }),
+          messageFixture(b, { publishedAt: T0 + 4 }),
+        ]);
+        assert.deepEqual(await store.countRecentMessages(a.tenancyId, [a.id, b.id, quiet.id, 'missing'], T0), {
+          [a.id]: 2,
+          [b.id]: 1,
+          [quiet.id]: 0,
+          missing: 0,
+        });
+        assert.deepEqual(await store.countRecentMessages(a.tenancyId, [a.id], T0 - 1), { [a.id]: 3 });
+        assert.deepEqual(await store.countRecentMessages(a.tenancyId, [a.id, b.id], T0 + 5), { [a.id]: 0, [b.id]: 0 });
+        assert.deepEqual(await store.countRecentMessages(a.tenancyId, [], T0), {});
+        const stranger = await seedTenancy(store);
+        assert.deepEqual(await store.countRecentMessages(stranger.tenancy.id, [a.id], 0), { [a.id]: 0 });
+      });
+
       it('stores confirmation deliveries with their nonce', async () => {
         const { store: s } = await fresh();
         const topic = await seedTopic(s);

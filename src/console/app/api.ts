@@ -115,6 +115,17 @@ export interface MessageTrace {
   deliveries: Delivery[];
 }
 
+/** GET /herald/v1/topics/{topicId}/messages: newest first, body cut to 200 characters. */
+export interface RecentMessage {
+  id: string;
+  title: string | null;
+  body: string;
+  timePublished: string;
+}
+
+/** GET /herald/v1/topicStats: live subscriptions and messages of the last 24 hours, per topic. */
+export type TopicStats = Record<string, { subscriptions: number; recentMessages: number }>;
+
 export const q = (params: Record<string, string>): string => new URLSearchParams(params).toString();
 export const enc = encodeURIComponent;
 

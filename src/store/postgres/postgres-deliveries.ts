@@ -5,9 +5,11 @@ import { completionValues, mailValues, toAttempt, toCounts, toDelivery, toMail, 
 import {
   byIdsSql,
   checkLimit,
+  countRecentMessagesSql,
   DELIVERY_SQL as SQL,
   DUE,
   listDeadLettersSql,
+  recentCounts,
   redriveSql,
   STATS_SHARDS,
   type InList,
@@ -209,6 +211,16 @@ export class PostgresDeliveries implements DeliveryStore {
     const byId = new Map(out.map((x) => [x.delivery.id, x.attempts]));
     for (const r of attempts) byId.get(num(r.delivery_id))?.push(toAttempt(r));
     return out;
+  }
+
+  async listRecentMessages(tenancyId: string, topicId: string, limit: number): Promise<Message[]> {
+    checkLimit(limit);
+    return (await rows(this.pool, SQL.recentMessages, [topicId, tenancyId, limit])).map(toMessage);
+  }
+
+  async countRecentMessages(tenancyId: string, topicIds: string[], since: number): Promise<Record<string, number>> {
+    if (topicIds.length === 0) return {};
+    return recentCounts(topicIds, await rows(this.pool, countRecentMessagesSql(inList), [tenancyId, since, topicIds]));
   }
 
   async listDeadLetters(q: DeadLetterQuery): Promise<Page<Delivery>> {

@@ -345,6 +345,12 @@ export class PostgresStore implements Store {
   getMessageDeliveries(...a: Parameters<DeliveryStore['getMessageDeliveries']>): ReturnType<DeliveryStore['getMessageDeliveries']> {
     return this.deliveries.getMessageDeliveries(...a);
   }
+  listRecentMessages(...a: Parameters<DeliveryStore['listRecentMessages']>): ReturnType<DeliveryStore['listRecentMessages']> {
+    return this.deliveries.listRecentMessages(...a);
+  }
+  countRecentMessages(...a: Parameters<DeliveryStore['countRecentMessages']>): ReturnType<DeliveryStore['countRecentMessages']> {
+    return this.deliveries.countRecentMessages(...a);
+  }
   listDeadLetters(...a: Parameters<DeliveryStore['listDeadLetters']>): ReturnType<DeliveryStore['listDeadLetters']> {
     return this.deliveries.listDeadLetters(...a);
   }

@@ -5,9 +5,11 @@ import { completionValues, mailValues, newDeliveryValues, toAttempt, toCounts, t
 import {
   byIdsSql,
   checkLimit,
+  countRecentMessagesSql,
   DELIVERY_SQL as SQL,
   DUE,
   listDeadLettersSql,
+  recentCounts,
   redriveSql,
   type InList,
 } from '../delivery-sql.js';
@@ -196,6 +198,16 @@ export class SqliteDeliveries implements DeliveryStore {
       for (const r of this.all(SQL.messageAttempts, messageId, tenancyId)) byId.get(num(r.delivery_id))?.push(toAttempt(r));
       return out;
     })();
+  }
+
+  async listRecentMessages(tenancyId: string, topicId: string, limit: number): Promise<Message[]> {
+    checkLimit(limit);
+    return this.all(SQL.recentMessages, topicId, tenancyId, limit).map(toMessage);
+  }
+
+  async countRecentMessages(tenancyId: string, topicIds: string[], since: number): Promise<Record<string, number>> {
+    if (topicIds.length === 0) return {};
+    return recentCounts(topicIds, this.all(countRecentMessagesSql(inList), tenancyId, since, JSON.stringify(topicIds)));
   }
 
   async listDeadLetters(q: DeadLetterQuery): Promise<Page<Delivery>> {

@@ -1,5 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, call, enc, get, OCI, q, type Subscription, type Topic } from '../api';
+import { ApiError, call, enc, fmtTime, get, HERALD, OCI, q, type RecentMessage, type Subscription, type Topic } from '../api';
+
+/** How many of the topic's newest messages its page lists. */
+const RECENT_LIMIT = 20;
 
 const PROTOCOLS = ['CUSTOM_HTTPS', 'HTTPS', 'EMAIL', 'SLACK', 'PAGERDUTY', 'SMS', 'ORACLE_FUNCTIONS'] as const;
 const EMAIL_RE = /^[^\s@<>(),;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -35,6 +38,7 @@ export function endpointProblem(protocol: string, endpoint: string): string | un
 export function TopicPage({ compartmentId, topicId }: { compartmentId: string; topicId: string }) {
   const [topic, setTopic] = useState<Topic | null>(null);
   const [subs, setSubs] = useState<Subscription[]>([]);
+  const [recent, setRecent] = useState<RecentMessage[]>([]);
   const [protocol, setProtocol] = useState<string>('CUSTOM_HTTPS');
   const [endpoint, setEndpoint] = useState('');
   const [touched, setTouched] = useState(false);
@@ -46,12 +50,16 @@ export function TopicPage({ compartmentId, topicId }: { compartmentId: string; t
 
   const load = async (): Promise<void> => {
     setTopic(await get<Topic>(`${OCI}/topics/${enc(topicId)}`));
-    const all = await get<Subscription[]>(`${OCI}/subscriptions?${q({ compartmentId, topicId, limit: '100' })}`);
+    const [all, messages] = await Promise.all([
+      get<Subscription[]>(`${OCI}/subscriptions?${q({ compartmentId, topicId, limit: '100' })}`),
+      get<RecentMessage[]>(`${HERALD}/topics/${enc(topicId)}/messages?${q({ limit: String(RECENT_LIMIT) })}`),
+    ]);
     setSubs(all.filter((s) => s.lifecycleState !== 'DELETED'));
+    setRecent(messages);
   };
   useEffect(() => {
     load().catch((e: Error) => setError(e.message));
-    // Subscriptions confirm asynchronously: keep their state fresh.
+    // Subscriptions confirm asynchronously, messages arrive: keep both fresh.
     const t = setInterval(() => void load().catch(() => undefined), 2000);
     return () => clearInterval(t);
   }, [topicId]);
@@ -166,6 +174,22 @@ export function TopicPage({ compartmentId, topicId }: { compartmentId: string; t
           </p>
         )}
       </form>
+
+      <h2>Recent messages</h2>
+      <table aria-label="Recent messages">
+        <thead>
+          <tr><th>Title</th><th>Published</th></tr>
+        </thead>
+        <tbody>
+          {recent.map((m) => (
+            <tr key={m.id} data-message-id={m.id}>
+              <td><a href={`#/messages/${enc(m.id)}`} title={m.body}>{m.title ?? '(untitled)'}</a></td>
+              <td>{fmtTime(m.timePublished)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {recent.length === 0 && <p class="hint">No messages yet.</p>}
     </section>
   );
 }

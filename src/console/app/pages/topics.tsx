@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, call, enc, get, OCI, q, type Subscription, type Topic } from '../api';
+import { ApiError, call, enc, get, HERALD, OCI, q, type Topic, type TopicStats } from '../api';
 
 export function TopicsPage({ compartmentId }: { compartmentId: string }) {
   const [topics, setTopics] = useState<Topic[]>([]);
-  const [counts, setCounts] = useState<Record<string, number>>({});
+  const [stats, setStats] = useState<TopicStats>({});
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [error, setError] = useState('');
@@ -11,14 +11,10 @@ export function TopicsPage({ compartmentId }: { compartmentId: string }) {
   const [deleting, setDeleting] = useState<Topic | null>(null);
 
   const load = async (): Promise<void> => {
-    const [ts, subs] = await Promise.all([
-      get<Topic[]>(`${OCI}/topics?${q({ compartmentId, limit: '100' })}`),
-      get<Subscription[]>(`${OCI}/subscriptions?${q({ compartmentId, limit: '100' })}`),
-    ]);
-    const n: Record<string, number> = {};
-    for (const s of subs) if (s.lifecycleState !== 'DELETED') n[s.topicId] = (n[s.topicId] ?? 0) + 1;
+    const ts = await get<Topic[]>(`${OCI}/topics?${q({ compartmentId, limit: '100' })}`);
+    const ids = new URLSearchParams(ts.map((t): [string, string] => ['topicId', t.topicId])).toString();
+    setStats(ts.length === 0 ? {} : await get<TopicStats>(`${HERALD}/topicStats?${ids}`));
     setTopics(ts);
-    setCounts(n);
   };
   useEffect(() => {
     load().catch((e: Error) => setError(e.message));
@@ -60,7 +56,7 @@ export function TopicsPage({ compartmentId }: { compartmentId: string }) {
       </form>
       <table aria-label="Topics">
         <thead>
-          <tr><th>Name</th><th>Description</th><th>State</th><th>Subscriptions</th><th>Created</th><th><span class="hint">Actions</span></th></tr>
+          <tr><th>Name</th><th>Description</th><th>State</th><th>Subscriptions</th><th>Messages (24 h)</th><th>Created</th><th><span class="hint">Actions</span></th></tr>
         </thead>
         <tbody>
           {topics.map((t) => (
@@ -91,7 +87,8 @@ export function TopicsPage({ compartmentId }: { compartmentId: string }) {
                 )}
               </td>
               <td><span class={`state state-${t.lifecycleState}`}>{t.lifecycleState}</span></td>
-              <td>{counts[t.topicId] ?? 0}</td>
+              <td data-testid="subscription-count">{stats[t.topicId]?.subscriptions ?? 0}</td>
+              <td data-testid="recent-message-count">{stats[t.topicId]?.recentMessages ?? 0}</td>
               <td>{new Date(t.timeCreated).toLocaleString()}</td>
               <td class="row">
                 <button type="button" class="secondary" onClick={() => setEditing({ id: t.topicId, description: t.description ?? '' })} aria-label={`Edit description of ${t.name}`}>
