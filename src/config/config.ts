@@ -30,6 +30,8 @@ export interface HeraldConfig {
   readonly nodeId: string;
   /** One delivery attempt's time limit; a claim's lease is twice this plus 5 s. */
   readonly deliveryTimeoutMs: number;
+  /** Publishes are refused with 429 while more than this many deliveries wait. */
+  readonly maxBacklog: number;
 }
 
 export interface ServeFlags {
@@ -49,6 +51,7 @@ export interface ServeFlags {
   smsFrom?: string;
   nodeId?: string;
   deliveryTimeoutMs?: string;
+  maxBacklog?: string;
 }
 
 export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
@@ -68,6 +71,7 @@ export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   smsFrom: 'HERALD_SMS_FROM',
   nodeId: 'HERALD_NODE_ID',
   deliveryTimeoutMs: 'HERALD_DELIVERY_TIMEOUT_MS',
+  maxBacklog: 'HERALD_MAX_BACKLOG',
 };
 
 export class ConfigError extends Error {}
@@ -135,6 +139,9 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   if (!Number.isInteger(deliveryTimeoutMs) || deliveryTimeoutMs < 100 || deliveryTimeoutMs > 600_000) {
     throw new ConfigError(`--delivery-timeout-ms must be an integer from 100 to 600000, got: ${timeoutText}`);
   }
+  const backlogText = pick('maxBacklog') ?? '200000';
+  const maxBacklog = Number(backlogText);
+  if (!Number.isInteger(maxBacklog) || maxBacklog < 1) throw new ConfigError(`--max-backlog must be a positive integer, got: ${backlogText}`);
   return Object.freeze({
     port,
     host,
@@ -149,5 +156,6 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     sms,
     nodeId: pick('nodeId') ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     deliveryTimeoutMs,
+    maxBacklog,
   });
 }

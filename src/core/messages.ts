@@ -1,4 +1,4 @@
-import { InvalidParameterError, NotFoundError, PayloadTooLargeError } from './errors.js';
+import { InvalidParameterError, NotFoundError, PayloadTooLargeError, TooManyRequestsError } from './errors.js';
 import { newMessageId } from './ids.js';
 import type { Message, MessageType } from './models.js';
 import { checkTopicId } from './topics.js';
@@ -41,11 +41,20 @@ export class MessageService {
   private flushing = false;
   private scheduled = false;
   private readonly listeners: PublishedListener[] = [];
+  private backpressure: { backlog: () => number; max: number } | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Refuse publishes (429 + Retry-After) while the undelivered backlog is above `max`:
+   * accepting faster than we deliver would grow the queue without bound.
+   */
+  setBackpressure(backlog: () => number, max: number): void {
+    this.backpressure = { backlog, max };
+  }
 
   onPublished(listener: PublishedListener): void {
     this.listeners.push(listener);
@@ -61,6 +70,9 @@ export class MessageService {
       throw new PayloadTooLargeError(`The message is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES} bytes (64 KB).`);
     }
     const type = parseMessageType(messageType, body);
+    if (this.backpressure !== undefined && this.backpressure.backlog() > this.backpressure.max) {
+      throw new TooManyRequestsError(`Herald is behind on deliveries (more than ${this.backpressure.max} waiting); retry shortly.`, 1);
+    }
     const topic = await this.store.getTopic(tenancyId, topicId);
     if (topic === undefined) throw new NotFoundError('Topic', topicId);
     const message: Message = { id: newMessageId(), tenancyId, topicId, title, body, messageType: type, publishedAt: this.now() };

@@ -13,6 +13,7 @@ import { SubscriptionLinks } from '../core/links.js';
 import { MessageService } from '../core/messages.js';
 import { SubscriptionService } from '../core/subscriptions.js';
 import { TopicService } from '../core/topics.js';
+import { BacklogMonitor } from '../delivery/backlog.js';
 import { DeliveryEngine, DEFAULT_ENGINE_OPTIONS } from '../delivery/engine.js';
 import { DevMailbox, SmtpMailSink, type MailSink } from '../delivery/mail-sink.js';
 import { buildProtocolRegistry } from '../delivery/protocols/index.js';
@@ -111,6 +112,9 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       leaseMs: config.deliveryTimeoutMs * 2 + 5000,
     });
     subscriptions.setConfirmationSender(engine);
+    const backlog = new BacklogMonitor(store, logger);
+    await backlog.start();
+    messages.setBackpressure(() => backlog.backlog(), config.maxBacklog);
     messages.onPublished((batch) => {
       metrics.messagesPublished(batch.length);
       engine.published(batch);
@@ -181,6 +185,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         // Stop taking requests, let accepted publishes commit, finish in-flight deliveries, then release the store.
         await app.close();
         await messages.drain();
+        backlog.stop();
         await engine.stop();
         await runtime.close();
         await store.close();

@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+
+/**
+ * Keeps a recent reading of the undelivered backlog (pending and in-flight
+ * deliveries plus messages not yet fanned out) for publish backpressure, so a
+ * publish never waits on a COUNT. Shared by every node through the store.
+ */
+export class BacklogMonitor {
+  private value = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private reading = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly logger: Logger,
+    private readonly intervalMs = 500,
+  ) {}
+
+  backlog(): number {
+    return this.value;
+  }
+
+  async start(): Promise<void> {
+    await this.read();
+    this.timer = setInterval(() => void this.read(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  private async read(): Promise<void> {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      const c = await this.store.countDeliveries();
+      this.value = c.pending + c.inFlight + c.fanoutBacklog;
+    } catch (err) {
+      this.logger.warn({ err }, 'could not read the delivery backlog');
+    } finally {
+      this.reading = false;
+    }
+  }
+}

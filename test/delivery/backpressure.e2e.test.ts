@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { heraldClient } from '../helpers/oci.js';
+import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { eventually, Receiver } from '../helpers/receiver.js';
+
+for (const kind of KINDS) {
+  describe(`publish backpressure (${kind})`, () => {
+    let h: TestHerald;
+    let rx: Receiver;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    before(async () => {
+      h = await startTestHerald(kind, { allowPrivateEndpoints: true, maxBacklog: '5', deliveryTimeoutMs: '20000' });
+      rx = await new Receiver(async (r) => {
+        const url = r.headers['x-oci-ns-confirmationurl'];
+        if (typeof url === 'string') {
+          await (await fetch(url)).text();
+          return { status: 200 };
+        }
+        await held; // the receiver stalls, so deliveries pile up
+        return { status: 200 };
+      }).start();
+    });
+    after(async () => {
+      release();
+      await rx.stop();
+      await h.stop();
+    });
+
+    it('answers 429 with Retry-After while the backlog is over the limit, and accepts again once it drains', async () => {
+      const topicId = (await h.cp.createTopic({ createTopicDetails: { name: 'bp', compartmentId: h.tenancyId } })).notificationTopic.topicId;
+      const s = await h.dp.createSubscription({ createSubscriptionDetails: { topicId, compartmentId: h.tenancyId, protocol: 'CUSTOM_HTTPS', endpoint: rx.url + '/slow' } });
+      await eventually(async () => (await h.dp.getSubscription({ subscriptionId: s.subscription.id })).subscription.lifecycleState === 'ACTIVE');
+
+      const accepted: string[] = [];
+      const refused = await eventually(async () => {
+        const res = await heraldClient(h).raw('POST', `/20181201/topics/${topicId}/messages`, JSON.stringify({ body: `m${accepted.length}` }));
+        if (res.status === 202) {
+          accepted.push(String(res.json.messageId));
+          return undefined;
+        }
+        return res;
+      }, 20_000, 'a refused publish');
+      assert.equal(refused.status, 429);
+      assert.equal(refused.json.code, 'TooManyRequests');
+      assert.equal(refused.headers['retry-after'], '1');
+      assert.ok(accepted.length > 5, `publishes were accepted until the backlog passed the limit (${accepted.length})`);
+
+      release();
+      await eventually(async () => {
+        const res = await heraldClient(h).raw('POST', `/20181201/topics/${topicId}/messages`, JSON.stringify({ body: 'after' }));
+        return res.status === 202;
+      }, 20_000, 'publishes accepted again after the backlog drained');
+      // Nothing accepted was lost to the refusals.
+      await eventually(async () => accepted.every((id) => rx.requests.some((r) => r.headers['x-oci-ns-messageid'] === id)), 20_000, 'every accepted message delivered');
+    });
+  });
+}
