@@ -4,6 +4,9 @@
  *
  *   BENCH_RUNS=3 BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_CONNECTIONS=50
  *   BENCH_STORES=sqlite,postgres BENCH_SCENARIOS=ceilings,publish,drain,latency,overload
+ *   BENCH_SCENARIOS may also name fanout (d), isolation (f), rss (h)
+ *   BENCH_FANOUT_SUBS=10000 BENCH_FANOUT_PUBLISHES=20 BENCH_ISOLATION_RATE=100 BENCH_ISOLATION_SECONDS=5
+ *   BENCH_RSS_MESSAGES=20000 BENCH_RSS_MAX_BACKLOG=2000000
  *   BENCH_SUBS=0,1,10 BENCH_DRAIN_MESSAGES=5000 BENCH_RATES=100,300 BENCH_OVERLOAD_SECONDS=10
  *   BENCH_DRAIN_PUBLISH_MAX=10 BENCH_DRAIN_TIMEOUT=10 BENCH_LATENCY_WAIT=5 (time caps for a slow build)
  *   BENCH_QUICK=1 (or --quick): 1 run, short windows, a small backlog; docs untouched unless BENCH_WRITE_DOCS=1
@@ -18,9 +21,12 @@ import { readConfig, type StoreKind } from './lib/config.js';
 import type { BenchContext } from './lib/context.js';
 import { buildRows, markdownSection, markdownTable, newResults, writeDocs, writeJson, DOC_PATH, type StoreResults } from './lib/report.js';
 import { drainScenario } from './scenarios/drain.js';
+import { fanoutScenario } from './scenarios/fanout.js';
+import { isolationScenario } from './scenarios/isolation.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { overloadScenario } from './scenarios/overload.js';
 import { publishScenario } from './scenarios/publish.js';
+import { rssScenario } from './scenarios/rss.js';
 
 const cfg = readConfig();
 const started = Date.now();
@@ -67,7 +73,10 @@ async function runStore(ctx: BenchContext, store: StoreKind): Promise<StoreResul
   if (cfg.scenarios.has('publish')) out.publish = await step('(a) durable publish/s', () => publishScenario(ctx, store));
   if (cfg.scenarios.has('drain')) out.drain = await step('(b) backlog drain', () => drainScenario(ctx, store));
   if (cfg.scenarios.has('latency')) out.latency = await step('(c) publish→delivery latency', () => latencyScenario(ctx, store));
+  if (cfg.scenarios.has('fanout')) out.fanout = await step(`(d) ${cfg.fanoutSubs} subscriptions`, () => fanoutScenario(ctx, store));
   if (cfg.scenarios.has('overload')) out.overload = await step('(e) overload', () => overloadScenario(ctx, store));
+  if (cfg.scenarios.has('isolation')) out.isolation = await step('(f) per-endpoint isolation', () => isolationScenario(ctx, store));
+  if (cfg.scenarios.has('rss')) out.rss = await step('(h) RSS', () => rssScenario(ctx, store));
   return out;
 }
 

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 
 export type StoreKind = 'sqlite' | 'postgres';
-export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'overload'] as const;
+export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'fanout', 'overload', 'isolation', 'rss'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -28,6 +28,15 @@ export interface BenchConfig {
   drainTimeoutSeconds: number;
   /** How long (c) waits for stragglers after the last send; missing deliveries count as ∞. */
   latencyWaitSeconds: number;
+  /** (d): subscriptions on the one topic, and publishes whose ack is timed. */
+  fanoutSubs: number;
+  fanoutPublishes: number;
+  /** (f): open-loop publishes/s and measured seconds. */
+  isolationRate: number;
+  isolationSeconds: number;
+  /** (h): messages published (× 10 deliveries) while the receiver is stalled, and Herald's HERALD_MAX_BACKLOG for it. */
+  rssMessages: number;
+  rssMaxBacklog: number;
   stores: StoreKind[];
   pgUrl: string;
   amqpUrl: string;
@@ -81,6 +90,12 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     drainPublishMaxSeconds: num('BENCH_DRAIN_PUBLISH_MAX', quick ? 5 : 10),
     drainTimeoutSeconds: num('BENCH_DRAIN_TIMEOUT', quick ? 8 : 10),
     latencyWaitSeconds: num('BENCH_LATENCY_WAIT', quick ? 2 : 5),
+    fanoutSubs: Math.round(num('BENCH_FANOUT_SUBS', 10_000)),
+    fanoutPublishes: Math.round(num('BENCH_FANOUT_PUBLISHES', 20)),
+    isolationRate: num('BENCH_ISOLATION_RATE', 100),
+    isolationSeconds: num('BENCH_ISOLATION_SECONDS', 5),
+    rssMessages: Math.round(num('BENCH_RSS_MESSAGES', 20_000)),
+    rssMaxBacklog: Math.round(num('BENCH_RSS_MAX_BACKLOG', 2_000_000)),
     stores,
     pgUrl: process.env.BENCH_PG_URL ?? process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test',
     amqpUrl: process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',

@@ -54,3 +54,27 @@ export class CpuMeter {
     return out;
   }
 }
+
+/** Resident set size of `pid` in MB (VmRSS of /proc/<pid>/status), or NaN when it cannot be read. */
+export function rssMb(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? Number.NaN : Number(m[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** RssAnon / RssFile / RssShmem of `pid` in MB: heap and native allocations vs mapped files. */
+export function rssBreakdownMb(pid: number): { anon: number; file: number; shmem: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string): number => {
+      const m = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(text);
+      return m === null ? Number.NaN : Number(m[1]) / 1024;
+    };
+    return { anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+  } catch {
+    return { anon: Number.NaN, file: Number.NaN, shmem: Number.NaN };
+  }
+}

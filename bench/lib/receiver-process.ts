@@ -5,7 +5,7 @@
  * latency mode records publish→delivery time per (message id, path) from the
  * scheduled send offset carried in each message body.
  */
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveParent } from './children.js';
 
@@ -84,6 +84,47 @@ const server = createServer((req, res) => {
     else answer(res);
   });
 });
+/**
+ * Extra origins for (f): 'slow' answers every delivery 200 after `delayMs`, 'fail'
+ * answers 500 at once. Both confirm subscriptions like the main receiver. They are
+ * separate origins because Herald's per-endpoint limit is keyed by origin.
+ */
+const aux: Server[] = [];
+const auxCounts: Record<string, number> = {};
+async function startAux(kind: 'slow' | 'fail', delayMs: number): Promise<string> {
+  const srv = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      const confirm = req.headers['x-oci-ns-confirmationurl'];
+      if (typeof confirm === 'string') {
+        fetch(confirm)
+          .then((r) => r.text())
+          .catch(() => undefined)
+          .finally(() => {
+            res.writeHead(200);
+            res.end();
+          });
+        return;
+      }
+      auxCounts[kind] = (auxCounts[kind] ?? 0) + 1;
+      if (kind === 'fail') {
+        res.writeHead(500, { 'content-length': '4' });
+        res.end('fail');
+      } else {
+        setTimeout(() => {
+          res.writeHead(200, { 'content-length': '2' });
+          res.end('ok');
+        }, delayMs);
+      }
+    });
+  });
+  srv.keepAliveTimeout = 65_000;
+  srv.requestTimeout = 0;
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  aux.push(srv);
+  return `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+}
+
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 70_000;
 server.requestTimeout = 0;
@@ -134,6 +175,9 @@ serveParent(
       latency = { tag: String(m.tag), t0: BigInt(String(m.t0)), seen: new Set(), latencies: [], dupes: 0 };
       return stats();
     },
+    /** Starts an extra origin ('slow' or 'fail') and returns its URL. */
+    startAux: async (m) => ({ url: await startAux(m.kind === 'fail' ? 'fail' : 'slow', Number(m.delayMs ?? 1000)) }),
+    auxCounts: () => ({ ...auxCounts }),
     latencyCount: () => ({ count: latency?.latencies.length ?? 0 }),
     latencyCollect: () => {
       const l = latency;

@@ -10,9 +10,12 @@ import { join } from 'node:path';
 import type { CeilingResults } from '../ceilings/index.js';
 import { DELIVERY_CEILING_CONNECTIONS } from '../ceilings/index.js';
 import type { DrainFigures } from '../scenarios/drain.js';
+import type { FanoutFigures } from '../scenarios/fanout.js';
+import type { IsolationFigures } from '../scenarios/isolation.js';
 import type { LatencyFigures } from '../scenarios/latency.js';
 import type { OverloadFigures } from '../scenarios/overload.js';
 import type { PublishFigures } from '../scenarios/publish.js';
+import type { RssFigures } from '../scenarios/rss.js';
 import type { BenchConfig, StoreKind } from './config.js';
 import { fmtNum, fmtRatio, fmtSummary, ratio, type Summary } from './stats.js';
 
@@ -20,7 +23,10 @@ export interface StoreResults {
   publish?: PublishFigures[];
   drain?: DrainFigures;
   latency?: LatencyFigures[];
+  fanout?: FanoutFigures;
   overload?: OverloadFigures;
+  isolation?: IsolationFigures;
+  rss?: RssFigures;
   errors: string[];
 }
 
@@ -132,10 +138,49 @@ export function buildRows(results: BenchResults): Row[] {
     add(`(c) ${rate}/s × 10: publish→delivery p99.9`, (s) => lat(s)?.e2eP999, '—', undefined, '—', ' ms');
     add(`(c) ${rate}/s × 10: deliveries not arrived ${cfg.latencyWaitSeconds} s after the last send`, (s) => lat(s)?.missingShare, '—', undefined, '0%', '%');
   }
+  if (cfg.scenarios.includes('fanout')) {
+    const f = `(d) ${fmtNum(cfg.fanoutSubs)} subscriptions`;
+    add(`${f}: publish ack p50 (${cfg.fanoutPublishes + cfg.runs} publishes)`, (s) => s.fanout?.ackP50, '—', undefined, '—', ' ms');
+    add(`${f}: publish ack p99`, (s) => s.fanout?.ackP99, 'target 10 ms', targetSummary(10), '≤ 10 ms (≤ 1.00×)', ' ms');
+    add(`${f}: fan-out of one message, deliveries/s`, (s) => s.fanout?.fanoutRate, undiciCeil, c?.delivery, '—');
+  }
   add(`(e) overload ${cfg.overloadSeconds} s, c=${cfg.connections}: publishes/s accepted`, (s) => s.overload?.publishRate, httpCeil, c?.publish, '—');
   add('(e) overload: deliveries/s (10 subscriptions)', (s) => s.overload?.deliveryRate, undiciCeil, c?.delivery, '—');
   add(`(e) overload: backlog after ${cfg.overloadSeconds} s, deliveries`, (s) => s.overload?.finalBacklog, '—', undefined, 'bounded');
   add('(e) overload: backlog growth over the 2nd half, deliveries/s', (s) => s.overload?.growthPerSec, '—', undefined, '≈ 0 (bounded)');
+  if (cfg.scenarios.includes('isolation')) {
+    const f = `(f) ${cfg.isolationRate}/s, 8 healthy of 10 subscriptions (one slow 1 s, one failing 500)`;
+    // The yardstick differs per store (the same run without the slow/failing endpoints): ratios per store.
+    const perStore = (figure: string, pick: (s: IsolationFigures) => Summary, base: (s: IsolationFigures) => Summary, r: (s: IsolationFigures) => Summary): void => {
+      const cell = (k: StoreKind, p: (s: IsolationFigures) => Summary): string => {
+        const iso = results.stores[k]?.isolation;
+        return iso === undefined ? '—' : fmtSummary(p(iso), ' ms');
+      };
+      const rc = (k: StoreKind): string => {
+        const iso = results.stores[k]?.isolation;
+        return iso === undefined ? '—' : fmtRatio(r(iso).median);
+      };
+      rows.push({
+        figure,
+        sqlite: cell('sqlite', pick),
+        postgres: cell('postgres', pick),
+        ceiling: `same run, 8 healthy only: SQLite ${cell('sqlite', base)}, PostgreSQL ${cell('postgres', base)}`,
+        rSqlite: rc('sqlite'),
+        rPostgres: rc('postgres'),
+        target: '≈ 1.00× (isolated)',
+      });
+    };
+    perStore(`${f}: publish→delivery p50`, (s) => s.healthyP50With, (s) => s.healthyP50Without, (s) => s.p50Ratio);
+    perStore(`${f}: publish→delivery p99`, (s) => s.healthyP99With, (s) => s.healthyP99Without, (s) => s.p99Ratio);
+  }
+  if (cfg.scenarios.includes('rss')) {
+    add('(h) Herald RSS at steady state (after a (a)-like window), MB', (s) => s.rss?.steadyRss, 'target 200 MB', targetSummary(200), '≤ 200 MB (≤ 1.00×)', ' MB');
+    add(`(h) RSS with a stalled receiver's backlog (${fmtNum(cfg.rssMessages * 10)} deliveries asked), MB`, (s) => s.rss?.backlogRss, '—', undefined, '—', ' MB');
+    add('(h) backlog reached, deliveries', (s) => s.rss?.backlog, '—', undefined, '—');
+    add('(h) peak RSS growth while the backlog built (scaled down from 1M deliveries), MB', (s) => s.rss?.peakGrowth, 'target +50 MB for a 1M backlog', targetSummary(50), '≤ 50 MB (≤ 1.00×)', ' MB');
+    add('(h) RSS growth with the backlog, settled reading at the end, MB', (s) => s.rss?.growth, 'target +50 MB for a 1M backlog', targetSummary(50), '≤ 50 MB (≤ 1.00×)', ' MB');
+    add('(h) RSS slope, MB per 100k backlog deliveries', (s) => s.rss?.mbPer100k, '—', undefined, '≤ 5 MB (50 MB / 1M)', ' MB');
+  }
   return rows;
 }
 
