@@ -32,8 +32,9 @@ import {
   type SqlValue,
 } from '../rows.js';
 import { etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate } from '../sql.js';
-import type { FunctionStore as F } from '../function-store.js';
-import type { ConsoleStore as C } from '../console-store.js';
+import type { FunctionStore } from '../function-store.js';
+import type { ConsoleStore } from '../console-store.js';
+import { CONSOLE_STORE_METHODS, DELIVERY_STORE_METHODS, forwardTo, FUNCTION_STORE_METHODS } from '../forward.js';
 import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteDeliveries } from './sqlite-deliveries.js';
@@ -55,6 +56,11 @@ function topicNameConflict(err: unknown, name: string): unknown {
  * Store on a single SQLite file. better-sqlite3 is synchronous, so every method
  * runs to completion before yielding; the async signatures only satisfy the port.
  */
+// The delivery, functions and console methods live in their own modules and are installed by forwardTo below.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface SqliteStore extends DeliveryStore, FunctionStore, ConsoleStore {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly statements = new Map<string, Database.Statement<SqlValue[], Row>>();
@@ -306,94 +312,8 @@ export class SqliteStore implements Store {
   async releaseRetryToken(tenancyId: string, token: string): Promise<void> {
     this.run(SQL.releaseRetryToken, tenancyId, token);
   }
-
-  // --- the delivery engine's side, in sqlite-deliveries.ts ---
-  claimFanout(...a: Parameters<DeliveryStore['claimFanout']>): ReturnType<DeliveryStore['claimFanout']> {
-    return this.deliveries.claimFanout(...a);
-  }
-  fanoutBatch(...a: Parameters<DeliveryStore['fanoutBatch']>): ReturnType<DeliveryStore['fanoutBatch']> {
-    return this.deliveries.fanoutBatch(...a);
-  }
-  fanoutMany(...a: Parameters<DeliveryStore['fanoutMany']>): ReturnType<DeliveryStore['fanoutMany']> {
-    return this.deliveries.fanoutMany(...a);
-  }
-  insertDeliveries(...a: Parameters<DeliveryStore['insertDeliveries']>): ReturnType<DeliveryStore['insertDeliveries']> {
-    return this.deliveries.insertDeliveries(...a);
-  }
-  claimDeliveries(...a: Parameters<DeliveryStore['claimDeliveries']>): ReturnType<DeliveryStore['claimDeliveries']> {
-    return this.deliveries.claimDeliveries(...a);
-  }
-  completeAttempts(...a: Parameters<DeliveryStore['completeAttempts']>): ReturnType<DeliveryStore['completeAttempts']> {
-    return this.deliveries.completeAttempts(...a);
-  }
-  nextDueAt(): ReturnType<DeliveryStore['nextDueAt']> {
-    return this.deliveries.nextDueAt();
-  }
-  getMessagesByIds(...a: Parameters<DeliveryStore['getMessagesByIds']>): ReturnType<DeliveryStore['getMessagesByIds']> {
-    return this.deliveries.getMessagesByIds(...a);
-  }
-  getSubscriptionsByIds(...a: Parameters<DeliveryStore['getSubscriptionsByIds']>): ReturnType<DeliveryStore['getSubscriptionsByIds']> {
-    return this.deliveries.getSubscriptionsByIds(...a);
-  }
-  getTopicsByIds(...a: Parameters<DeliveryStore['getTopicsByIds']>): ReturnType<DeliveryStore['getTopicsByIds']> {
-    return this.deliveries.getTopicsByIds(...a);
-  }
-  getMessageDeliveries(...a: Parameters<DeliveryStore['getMessageDeliveries']>): ReturnType<DeliveryStore['getMessageDeliveries']> {
-    return this.deliveries.getMessageDeliveries(...a);
-  }
-  listRecentMessages(...a: Parameters<DeliveryStore['listRecentMessages']>): ReturnType<DeliveryStore['listRecentMessages']> {
-    return this.deliveries.listRecentMessages(...a);
-  }
-  countRecentMessages(...a: Parameters<DeliveryStore['countRecentMessages']>): ReturnType<DeliveryStore['countRecentMessages']> {
-    return this.deliveries.countRecentMessages(...a);
-  }
-  listDeadLetters(...a: Parameters<DeliveryStore['listDeadLetters']>): ReturnType<DeliveryStore['listDeadLetters']> {
-    return this.deliveries.listDeadLetters(...a);
-  }
-  redrive(...a: Parameters<DeliveryStore['redrive']>): ReturnType<DeliveryStore['redrive']> {
-    return this.deliveries.redrive(...a);
-  }
-  countDeliveries(): ReturnType<DeliveryStore['countDeliveries']> {
-    return this.deliveries.countDeliveries();
-  }
-  insertMail(...a: Parameters<DeliveryStore['insertMail']>): ReturnType<DeliveryStore['insertMail']> {
-    return this.deliveries.insertMail(...a);
-  }
-  listMail(...a: Parameters<DeliveryStore['listMail']>): ReturnType<DeliveryStore['listMail']> {
-    return this.deliveries.listMail(...a);
-  }
-  onWake(...a: Parameters<DeliveryStore['onWake']>): ReturnType<DeliveryStore['onWake']> {
-    return this.deliveries.onWake(...a);
-  }
-  wake(): ReturnType<DeliveryStore['wake']> {
-    return this.deliveries.wake();
-  }
-
-  // --- functions, in sqlite-functions.ts (one line each: F = FunctionStore) ---
-  insertApplication(...a: Parameters<F['insertApplication']>): ReturnType<F['insertApplication']> { return this.fns.insertApplication(...a); }
-  getApplication(...a: Parameters<F['getApplication']>): ReturnType<F['getApplication']> { return this.fns.getApplication(...a); }
-  listApplications(...a: Parameters<F['listApplications']>): ReturnType<F['listApplications']> { return this.fns.listApplications(...a); }
-  replaceApplication(...a: Parameters<F['replaceApplication']>): ReturnType<F['replaceApplication']> { return this.fns.replaceApplication(...a); }
-  deleteApplication(...a: Parameters<F['deleteApplication']>): ReturnType<F['deleteApplication']> { return this.fns.deleteApplication(...a); }
-  insertFunction(...a: Parameters<F['insertFunction']>): ReturnType<F['insertFunction']> { return this.fns.insertFunction(...a); }
-  getFunction(...a: Parameters<F['getFunction']>): ReturnType<F['getFunction']> { return this.fns.getFunction(...a); }
-  getFunctionById(...a: Parameters<F['getFunctionById']>): ReturnType<F['getFunctionById']> { return this.fns.getFunctionById(...a); }
-  listFunctions(...a: Parameters<F['listFunctions']>): ReturnType<F['listFunctions']> { return this.fns.listFunctions(...a); }
-  replaceFunction(...a: Parameters<F['replaceFunction']>): ReturnType<F['replaceFunction']> { return this.fns.replaceFunction(...a); }
-  deleteFunction(...a: Parameters<F['deleteFunction']>): ReturnType<F['deleteFunction']> { return this.fns.deleteFunction(...a); }
-  putBundle(...a: Parameters<F['putBundle']>): ReturnType<F['putBundle']> { return this.fns.putBundle(...a); }
-  getBundle(...a: Parameters<F['getBundle']>): ReturnType<F['getBundle']> { return this.fns.getBundle(...a); }
-  hasBundle(...a: Parameters<F['hasBundle']>): ReturnType<F['hasBundle']> { return this.fns.hasBundle(...a); }
-  insertFunctionCall(...a: Parameters<F['insertFunctionCall']>): ReturnType<F['insertFunctionCall']> { return this.fns.insertFunctionCall(...a); }
-  listFunctionCalls(...a: Parameters<F['listFunctionCalls']>): ReturnType<F['listFunctionCalls']> { return this.fns.listFunctionCalls(...a); }
-
-  // --- web console sign-in, in sqlite-console.ts (one line each: C = ConsoleStore) ---
-  insertConsoleUserIfAbsent(...a: Parameters<C['insertConsoleUserIfAbsent']>): ReturnType<C['insertConsoleUserIfAbsent']> { return this.consoleRows.insertConsoleUserIfAbsent(...a); }
-  getConsoleUser(...a: Parameters<C['getConsoleUser']>): ReturnType<C['getConsoleUser']> { return this.consoleRows.getConsoleUser(...a); }
-  setConsolePassword(...a: Parameters<C['setConsolePassword']>): ReturnType<C['setConsolePassword']> { return this.consoleRows.setConsolePassword(...a); }
-  countConsoleUsers(...a: Parameters<C['countConsoleUsers']>): ReturnType<C['countConsoleUsers']> { return this.consoleRows.countConsoleUsers(...a); }
-  findUserIdByName(...a: Parameters<C['findUserIdByName']>): ReturnType<C['findUserIdByName']> { return this.consoleRows.findUserIdByName(...a); }
-  insertConsoleSession(...a: Parameters<C['insertConsoleSession']>): ReturnType<C['insertConsoleSession']> { return this.consoleRows.insertConsoleSession(...a); }
-  getConsoleSession(...a: Parameters<C['getConsoleSession']>): ReturnType<C['getConsoleSession']> { return this.consoleRows.getConsoleSession(...a); }
-  deleteConsoleSession(...a: Parameters<C['deleteConsoleSession']>): ReturnType<C['deleteConsoleSession']> { return this.consoleRows.deleteConsoleSession(...a); }
 }
+
+forwardTo(SqliteStore.prototype, 'deliveries', DELIVERY_STORE_METHODS);
+forwardTo(SqliteStore.prototype, 'fns', FUNCTION_STORE_METHODS);
+forwardTo(SqliteStore.prototype, 'consoleRows', CONSOLE_STORE_METHODS);
