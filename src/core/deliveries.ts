@@ -101,3 +101,26 @@ export interface DeliveryCounts {
   /** Messages whose fan-out has not finished. */
   fanoutBacklog: number;
 }
+
+/**
+ * How a group of publishes is fanned out inside its own transaction. Small topics get
+ * their deliveries in the same commit as the message (one fsync, not three); some of
+ * those can be created already claimed by the committing node, so they are sent
+ * without a claim round trip. Bigger topics are left to the engine's batched fan-out.
+ */
+export interface PublishPlan {
+  now: number;
+  /** A topic with fewer subscriptions than this is fanned out in the publish transaction. */
+  inlineFanout: number;
+  /** Up to `max` of the created deliveries start IN_FLIGHT, leased to `owner` until `leaseUntil`. */
+  claim?: { owner: string; leaseUntil: number; max: number };
+}
+
+export interface PublishOutcome {
+  /** Ids of the messages stored; a message whose topic is missing or deleted is not. */
+  stored: ReadonlySet<string>;
+  /** Deliveries created already claimed for the plan's owner. */
+  claimed: Delivery[];
+  /** Whether work is left for the engine (unclaimed deliveries or an unfinished fan-out). */
+  leftover: boolean;
+}

@@ -1,5 +1,6 @@
 import { InvalidParameterError, NotFoundError, PayloadTooLargeError, TooManyRequestsError } from './errors.js';
 import { newMessageId } from './ids.js';
+import type { PublishOutcome, PublishPlan } from './deliveries.js';
 import type { Message, MessageType } from './models.js';
 import { checkTopicId } from './topics.js';
 import { requireString } from './validation.js';
@@ -21,8 +22,14 @@ export interface PublishResult {
   publishedAt: number;
 }
 
-/** Told after a group of messages is committed, so fan-out can start without polling. */
-export type PublishedListener = (messages: readonly Message[]) => void;
+/** Told after a group of messages is committed, so delivery can start without polling. */
+export type PublishedListener = (messages: readonly Message[], outcome: PublishOutcome) => void;
+
+/** Decides, just before a group commits, how it is fanned out (the delivery engine knows its room). */
+export type PublishPlanner = (now: number) => PublishPlan;
+
+/** Without a delivery engine: small topics are still fanned out in the publish transaction. */
+export const DEFAULT_INLINE_FANOUT = 64;
 
 interface Pending {
   message: Message;
@@ -42,6 +49,7 @@ export class MessageService {
   private scheduled = false;
   private readonly listeners: PublishedListener[] = [];
   private backpressure: { backlog: () => number; max: number } | undefined;
+  private planner: PublishPlanner = (now) => ({ now, inlineFanout: DEFAULT_INLINE_FANOUT });
 
   constructor(
     private readonly store: Store,
@@ -54,6 +62,10 @@ export class MessageService {
    */
   setBackpressure(backlog: () => number, max: number): void {
     this.backpressure = { backlog, max };
+  }
+
+  setPlanner(planner: PublishPlanner): void {
+    this.planner = planner;
   }
 
   onPublished(listener: PublishedListener): void {
@@ -73,8 +85,7 @@ export class MessageService {
     if (this.backpressure !== undefined && this.backpressure.backlog() > this.backpressure.max) {
       throw new TooManyRequestsError(`Herald is behind on deliveries (more than ${this.backpressure.max} waiting); retry shortly.`, 1);
     }
-    const topic = await this.store.getTopic(tenancyId, topicId);
-    if (topic === undefined) throw new NotFoundError('Topic', topicId);
+    // The topic is checked inside the group's transaction: no read of its own per publish.
     const message: Message = { id: newMessageId(), tenancyId, topicId, title, body, messageType: type, publishedAt: this.now() };
     await this.enqueue(message);
     return { messageId: message.id, publishedAt: message.publishedAt };
@@ -114,10 +125,16 @@ export class MessageService {
     this.flushing = true;
     const group = this.queue.splice(0, MAX_GROUP);
     try {
-      const messages = group.map((p) => p.message);
-      await this.store.insertMessages(messages);
-      for (const p of group) p.resolve();
-      for (const l of this.listeners) l(messages);
+      const outcome = await this.store.publishMessages(
+        group.map((p) => p.message),
+        this.planner(this.now()),
+      );
+      for (const p of group) {
+        if (outcome.stored.has(p.message.id)) p.resolve();
+        else p.reject(new NotFoundError('Topic', p.message.topicId));
+      }
+      const stored = outcome.stored.size === group.length ? group.map((p) => p.message) : group.map((p) => p.message).filter((m) => outcome.stored.has(m.id));
+      for (const l of this.listeners) l(stored, outcome);
     } catch (err) {
       for (const p of group) p.reject(err);
     } finally {

@@ -1,4 +1,5 @@
 import type { ContextLoader, LoadedContext } from './context-loader.js';
+import type { AttemptDeadlines } from './deadline.js';
 import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler, SendResult } from './protocol.js';
 import type { AttemptResult, Delivery, DeliveryTransition } from '../core/deliveries.js';
@@ -14,8 +15,8 @@ export interface AttemptDeps {
   nodeId: string;
   timeScale: number;
   attemptTimeoutMs: number;
-  /** Aborted on shutdown so in-flight sends stop promptly. */
-  shutdown: AbortSignal;
+  /** The attempt's time limit, cut short on shutdown so in-flight sends stop promptly. */
+  deadlines: AttemptDeadlines;
 }
 
 /** Why a delivery will never be attempted, or undefined when it should be. */
@@ -52,19 +53,19 @@ export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: Att
     // Retryable: the runtime for this protocol may come up (e.g. functions) within the window.
     result = { ok: false, retryable: true, error: `No delivery handler for protocol ${sub.protocol} on this node.` };
   } else {
-    const signal = AbortSignal.any([deps.shutdown, AbortSignal.timeout(deps.attemptTimeoutMs)]);
+    const topic = ctx.topic;
     try {
-      result = await handler.send({
+      result = await deps.deadlines.run(deps.attemptTimeoutMs, (signal) => handler.send({
         kind: d.kind,
         deliveryId: d.id,
         attemptNo,
         subscription: sub,
-        topic: ctx.topic,
+        topic,
         message: ctx.message,
         confirmationUrl: d.kind === 'CONFIRMATION' ? deps.links.confirmationUrl(sub) : null,
         unsubscribeUrl: deps.links.unsubscribeUrl(sub),
         signal,
-      });
+      }));
     } catch (err) {
       result = { ok: false, retryable: true, error: err instanceof Error ? err.message : String(err) };
     }

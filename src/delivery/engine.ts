@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { attemptDelivery } from './attempt.js';
 import { KeyedLimiter, Waker } from './concurrency.js';
+import { AttemptDeadlines } from './deadline.js';
 import { ContextLoader } from './context-loader.js';
 import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler } from './protocol.js';
-import type { AttemptResult, Delivery } from '../core/deliveries.js';
+import type { AttemptResult, Delivery, PublishOutcome, PublishPlan } from '../core/deliveries.js';
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
@@ -36,6 +37,13 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
 };
 
 const COMPLETION_BATCH = 500;
+/**
+ * Completions commit at most this often (unless a batch fills): a commit per event-loop
+ * turn would be a few attempts per fsync, and fsync blocks the loop.
+ */
+const COMPLETION_INTERVAL_MS = 5;
+/** Topics with fewer subscriptions are fanned out in the publish transaction itself. */
+const INLINE_FANOUT = 64;
 /** Messages fanned out per round; with group-committed publishes a round often covers several publish groups. */
 const FANOUT_CLAIM = 256;
 
@@ -50,12 +58,13 @@ export class DeliveryEngine implements ConfirmationSender {
   private readonly limiter: KeyedLimiter;
   private readonly protocolLimiter: KeyedLimiter;
   private readonly waker = new Waker();
-  private readonly shutdown = new AbortController();
+  private readonly deadlines = new AttemptDeadlines();
   private running = false;
   private loop: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private results: AttemptResult[] = [];
   private flushScheduled = false;
+  private lastFlushAt = 0;
   private flushChain: Promise<void> = Promise.resolve();
   private unlisten: (() => Promise<void>) | undefined;
 
@@ -82,10 +91,38 @@ export class DeliveryEngine implements ConfirmationSender {
     this.waker.wake();
   }
 
-  /** Called after a group of publishes commits: the messages are in hand, so cache them. */
-  published(messages: readonly Message[]): void {
+  /**
+   * Asked just before a group of publishes commits: fan small topics out inline and
+   * claim as many of their deliveries as there is room for, so they go out without a
+   * claim transaction. The room is a soft bound (a claim step may run meanwhile).
+   */
+  planPublish(now: number): PublishPlan {
+    const room = this.running ? this.opts.maxInFlight - this.inFlight : 0;
+    return {
+      now,
+      inlineFanout: INLINE_FANOUT,
+      claim: room > 0 ? { owner: this.opts.nodeId, leaseUntil: now + this.opts.leaseMs, max: room } : undefined,
+    };
+  }
+
+  /** Called after a group of publishes commits: cache the messages, send what it claimed for us. */
+  published(messages: readonly Message[], outcome: PublishOutcome): void {
     for (const m of messages) this.loader.remember(m);
-    this.wake();
+    if (outcome.claimed.length > 0) {
+      const claimed = outcome.claimed;
+      this.inFlight += claimed.length;
+      this.loader.load(claimed, Date.now()).then(
+        (contexts) => {
+          this.inFlight -= claimed.length;
+          claimed.forEach((d, i) => this.dispatch(d, contexts[i]!));
+        },
+        (err: unknown) => {
+          this.inFlight -= claimed.length;
+          this.logger.error({ err, count: claimed.length }, 'could not load what a publish claimed; the lease will bring it back');
+        },
+      );
+    }
+    if (outcome.leftover) this.wake();
   }
 
   confirmationRequested(sub: Subscription): void {
@@ -118,7 +155,7 @@ export class DeliveryEngine implements ConfirmationSender {
     await this.loop;
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    this.shutdown.abort();
+    this.deadlines.abortAll();
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     this.scheduleFlush();
     await new Promise((r) => setImmediate(r));
@@ -185,7 +222,7 @@ export class DeliveryEngine implements ConfirmationSender {
       nodeId: this.opts.nodeId,
       timeScale: this.opts.timeScale,
       attemptTimeoutMs: this.opts.attemptTimeoutMs,
-      shutdown: this.shutdown.signal,
+      deadlines: this.deadlines,
     };
     // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
     void this.limiter
@@ -216,16 +253,22 @@ export class DeliveryEngine implements ConfirmationSender {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    const run = (): void => {
       this.flushScheduled = false;
+      this.lastFlushAt = Date.now();
       this.flushChain = this.flushChain.then(() => this.flush());
-    });
+    };
+    const wait = this.lastFlushAt + COMPLETION_INTERVAL_MS - Date.now();
+    if (wait <= 0 || this.results.length >= COMPLETION_BATCH || !this.running) setImmediate(run);
+    else setTimeout(run, wait);
   }
 
   /** One transaction per batch of finished attempts: per-delivery commits would cap us at the fsync rate. */
   private async flush(): Promise<void> {
+    let retrying = false;
     while (this.results.length > 0) {
       const batch = this.results.splice(0, COMPLETION_BATCH);
+      retrying ||= batch.some((r) => r.transition.state === 'PENDING');
       try {
         await this.store.completeAttempts(batch, Date.now());
       } catch (err) {
@@ -233,6 +276,7 @@ export class DeliveryEngine implements ConfirmationSender {
         this.logger.error({ err, count: batch.length }, 'could not record delivery attempts');
       }
     }
-    this.wake();
+    // A retry may be due at once (the first one is immediate): look for it now, not at the next poll.
+    if (retrying) this.wake();
   }
 }

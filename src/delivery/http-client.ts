@@ -6,6 +6,7 @@
  */
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
+import { timedOut } from './deadline.js';
 import { EXCERPT_LIMIT } from './protocol.js';
 import { checkLiteralHost, guardedLookup } from './egress.js';
 
@@ -80,8 +81,9 @@ export class HttpClient {
     }
 
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    // A caller's signal carries its own deadline (an attempt's); without one, the request gets its own.
+    const own = opts.signal === undefined || opts.timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signal = own === undefined ? opts.signal : opts.signal === undefined ? own : AbortSignal.any([opts.signal, own]);
     try {
       const res = await this.#pool(url.origin).request({
         method: 'POST',
@@ -93,7 +95,9 @@ export class HttpClient {
       const bodyExcerpt = await readExcerpt(res.body, opts.excerptChars ?? EXCERPT_LIMIT);
       return { statusCode: res.statusCode, headers: res.headers, bodyExcerpt };
     } catch (err) {
-      if (timeout.aborted && !(opts.signal?.aborted ?? false)) throw new HttpTimeoutError(timeoutMs);
+      // undici's own header/body timeouts (set to the same budget) are the same outcome.
+      const code = (err as { code?: unknown } | null)?.code;
+      if (timedOut(signal) || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') throw new HttpTimeoutError(timeoutMs);
       throw err;
     }
   }

@@ -115,9 +115,10 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const backlog = new BacklogMonitor(store, logger);
     await backlog.start();
     messages.setBackpressure(() => backlog.backlog(), config.maxBacklog);
-    messages.onPublished((batch) => {
+    messages.setPlanner((now) => engine.planPublish(now));
+    messages.onPublished((batch, outcome) => {
       metrics.messagesPublished(batch.length);
-      engine.published(batch);
+      engine.published(batch, outcome);
     });
 
     const boot = await bootstrapTenancy(store);

@@ -42,6 +42,8 @@ export const DELIVERY_SQL = {
     `FROM subscriptions WHERE topic_id = ? AND id > ? AND id <= ? AND ${ACTIVE_AT_PUBLISH} ` +
     'ON CONFLICT DO NOTHING',
   fanoutAdvance: 'UPDATE messages SET fanout_cursor = ?, fanout_state = ? WHERE id = ?',
+  /** How many subscriptions the topic has, counting no further than `?`: decides inline fan-out. */
+  countSubscriptionsUpTo: 'SELECT COUNT(*) AS n FROM (SELECT 1 FROM subscriptions WHERE topic_id = ? LIMIT ?) AS s',
 
   /** Only the lease holder moves a delivery; everyone's attempt is recorded. */
   applyTransition:

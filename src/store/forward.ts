@@ -14,7 +14,7 @@ function allMethods<T>() {
 }
 
 export const DELIVERY_STORE_METHODS = allMethods<DeliveryStore>()([
-  'claimFanout', 'fanoutBatch', 'fanoutMany', 'insertDeliveries', 'claimDeliveries', 'completeAttempts', 'nextDueAt',
+  'publishMessages', 'claimFanout', 'fanoutBatch', 'fanoutMany', 'insertDeliveries', 'claimDeliveries', 'completeAttempts', 'nextDueAt',
   'getMessagesByIds', 'getSubscriptionsByIds', 'getTopicsByIds', 'getMessageDeliveries', 'listRecentMessages',
   'countRecentMessages', 'listDeadLetters', 'redrive', 'countDeliveries', 'insertMail', 'listMail', 'onWake', 'wake',
 ]);

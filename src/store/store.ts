@@ -1,4 +1,13 @@
-import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryCounts, MailRecord, NewDelivery } from '../core/deliveries.js';
+import type {
+  AttemptResult,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryCounts,
+  MailRecord,
+  NewDelivery,
+  PublishOutcome,
+  PublishPlan,
+} from '../core/deliveries.js';
 import type { ConsoleStore } from './console-store.js';
 import type { FunctionStore } from './function-store.js';
 import type {
@@ -133,6 +142,12 @@ export interface RedriveQuery {
  * with FOR UPDATE SKIP LOCKED so several nodes share the work.
  */
 export interface DeliveryStore {
+  /**
+   * The publish path: stores every message whose topic exists (not DELETED) and fans it
+   * out per the plan, all in one transaction (group commit). Messages of missing topics
+   * are skipped, not failed, so one bad publish cannot sink its group.
+   */
+  publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome>;
   /**
    * Claims up to `limit` messages whose fan-out is unfinished and not leased
    * by a live node, leasing them until leaseUntil.

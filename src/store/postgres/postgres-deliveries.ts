@@ -1,5 +1,14 @@
 import type { ClientConfig, Pool, PoolClient } from 'pg';
-import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryCounts, MailRecord, NewDelivery } from '../../core/deliveries.js';
+import type {
+  AttemptResult,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryCounts,
+  MailRecord,
+  NewDelivery,
+  PublishOutcome,
+  PublishPlan,
+} from '../../core/deliveries.js';
 import type { Message, Page, Subscription, Topic } from '../../core/models.js';
 import { completionValues, mailValues, toAttempt, toCounts, toDelivery, toMail, type CompletionValues } from '../delivery-rows.js';
 import {
@@ -42,6 +51,46 @@ const INSERT_DELIVERIES =
   'confirmation_nonce, created_at, window_start_at, updated_at, state, attempts) ' +
   "SELECT t, tp, s, m, k, p, n, cn, c, c, c, 'PENDING', 0 FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], " +
   '?::text[], ?::text[], ?::bigint[], ?::int[], ?::bigint[]) AS u(t, tp, s, m, k, p, n, cn, c) ON CONFLICT DO NOTHING';
+
+/**
+ * The whole publish of a group in one statement (atomic by itself, one round trip):
+ * messages of live topics are stored; those of topics with fewer than $8 subscriptions
+ * are fanned out at once, the first $9 deliveries created IN_FLIGHT for the publishing
+ * node ($10 until $11); other nodes are notified only when work is left for them.
+ */
+const PUBLISH = `WITH input AS (
+  SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])
+    WITH ORDINALITY AS i(id, tenancy_id, topic_id, title, body, message_type, published_at, ord)
+), valid AS (
+  SELECT i.*, (SELECT COUNT(*) FROM (SELECT 1 FROM subscriptions s WHERE s.topic_id = i.topic_id LIMIT ?::int) x) AS n
+  FROM input i WHERE EXISTS (
+    SELECT 1 FROM topics t WHERE t.tenancy_id = i.tenancy_id AND t.id = i.topic_id AND t.lifecycle_state <> 'DELETED')
+), stored AS (
+  INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, fanout_state)
+  SELECT id, tenancy_id, topic_id, title, body, message_type, published_at, CASE WHEN n < ?::int THEN 1 ELSE 0 END FROM valid
+  RETURNING id, fanout_state
+), fan AS (
+  SELECT v.tenancy_id, s.topic_id, s.id AS subscription_id, v.id AS message_id, s.protocol,
+         row_number() OVER (ORDER BY v.ord, s.id) AS rn
+  FROM valid v JOIN subscriptions s ON s.topic_id = v.topic_id AND s.lifecycle_state = 'ACTIVE'
+    AND s.activated_at IS NOT NULL AND s.activated_at <= v.published_at
+  WHERE v.n < ?::int
+), created AS (
+  INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts,
+                          next_attempt_at, lease_owner, window_start_at, created_at, updated_at)
+  SELECT tenancy_id, topic_id, subscription_id, message_id, 'MESSAGE', protocol,
+         CASE WHEN rn <= ?::int THEN 'IN_FLIGHT' ELSE 'PENDING' END, 0,
+         CASE WHEN rn <= ?::int THEN ?::bigint ELSE ?::bigint END, CASE WHEN rn <= ?::int THEN ?::text END,
+         ?::bigint, ?::bigint, ?::bigint
+  FROM fan ON CONFLICT DO NOTHING
+  RETURNING *
+), leftover AS (
+  SELECT EXISTS (SELECT 1 FROM stored WHERE fanout_state = 0) OR EXISTS (SELECT 1 FROM created WHERE state = 'PENDING') AS any
+)
+SELECT (SELECT COALESCE(array_agg(id), '{}') FROM stored) AS stored,
+       (SELECT COALESCE(json_agg(c), '[]') FROM created c WHERE c.state = 'IN_FLIGHT') AS claimed,
+       l.any AS leftover, CASE WHEN l.any THEN pg_notify(?, '') END AS notified
+FROM leftover l`;
 
 /** Locks a completion batch's deliveries in id order, so two batches never deadlock. */
 const LOCK_DELIVERIES = 'SELECT id FROM deliveries WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE';
@@ -124,6 +173,40 @@ export class PostgresDeliveries implements DeliveryStore {
 
   async close(): Promise<void> {
     await this.listener.close();
+  }
+
+  async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {
+    if (messages.length === 0) return { stored: new Set(), claimed: [], leftover: false };
+    const { now, inlineFanout, claim } = plan;
+    const col = <K extends keyof Message>(k: K) => messages.map((m) => m[k]);
+    const max = claim?.max ?? 0;
+    const [row] = await rows(this.pool, PUBLISH, [
+      col('id'),
+      col('tenancyId'),
+      col('topicId'),
+      col('title'),
+      col('body'),
+      col('messageType'),
+      col('publishedAt'),
+      inlineFanout,
+      inlineFanout,
+      inlineFanout,
+      max,
+      max,
+      claim?.leaseUntil ?? now,
+      now,
+      max,
+      claim?.owner ?? null,
+      now,
+      now,
+      now,
+      this.channel,
+    ]);
+    return {
+      stored: new Set((row?.stored as string[] | undefined) ?? []),
+      claimed: ((row?.claimed as Row[] | undefined) ?? []).map(toDelivery),
+      leftover: row?.leftover === true,
+    };
   }
 
   async claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]> {

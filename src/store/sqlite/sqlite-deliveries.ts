@@ -1,5 +1,14 @@
 import type Database from 'better-sqlite3';
-import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryCounts, MailRecord, NewDelivery } from '../../core/deliveries.js';
+import type {
+  AttemptResult,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryCounts,
+  MailRecord,
+  NewDelivery,
+  PublishOutcome,
+  PublishPlan,
+} from '../../core/deliveries.js';
 import type { Message, Page, Subscription, Topic } from '../../core/models.js';
 import { completionValues, mailValues, newDeliveryValues, toAttempt, toCounts, toDelivery, toMail } from '../delivery-rows.js';
 import {
@@ -27,6 +36,16 @@ const DUE_IDS = `SELECT id FROM deliveries WHERE ${DUE} AND next_attempt_at <= ?
 const CLAIM_DELIVERIES =
   "UPDATE deliveries SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
   `WHERE ${inList('id', 'bigint')} RETURNING *`;
+/** Publishing to a missing or deleted topic stores nothing (the caller answers 404). */
+const INSERT_MESSAGE_IF_TOPIC =
+  'INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, fanout_state) ' +
+  "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM topics WHERE tenancy_id = ? AND id = ? AND lifecycle_state <> 'DELETED')";
+/** Inline fan-out of a whole (small) topic, created already claimed by the publishing node. */
+const FANOUT_CLAIMED =
+  'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts, ' +
+  'next_attempt_at, lease_owner, window_start_at, created_at, updated_at) ' +
+  "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, 'IN_FLIGHT', 0, ?, ?, ?, ?, ? FROM subscriptions " +
+  "WHERE topic_id = ? AND lifecycle_state = 'ACTIVE' AND activated_at IS NOT NULL AND activated_at <= ? RETURNING *";
 /** A late duplicate attempt number (two nodes around a lease expiry) is renumbered after the last one. */
 const INSERT_ATTEMPT =
   'INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, duration_ms, outcome, status_code, reply, error, response_excerpt, node) ' +
@@ -67,6 +86,36 @@ export class SqliteDeliveries implements DeliveryStore {
 
   private tx<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {
+    const { now, inlineFanout, claim } = plan;
+    return this.tx(() => {
+      const stored = new Set<string>();
+      const claimed: Delivery[] = [];
+      let budget = claim?.max ?? 0;
+      let leftover = false;
+      for (const m of messages) {
+        const subs = num(this.get(SQL.countSubscriptionsUpTo, m.topicId, inlineFanout)?.n ?? 0);
+        const inline = subs < inlineFanout;
+        const values = [m.id, m.tenancyId, m.topicId, m.title, m.body, m.messageType, m.publishedAt, inline ? 1 : 0];
+        if (this.run(INSERT_MESSAGE_IF_TOPIC, ...values, m.tenancyId, m.topicId) === 0) continue;
+        stored.add(m.id);
+        if (!inline) {
+          leftover = true;
+        } else if (subs === 0) {
+          // Nothing to deliver.
+        } else if (claim !== undefined && budget >= subs) {
+          const rows = this.all(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt);
+          for (const r of rows) claimed.push(toDelivery(r));
+          budget -= rows.length;
+        } else {
+          // '' and the max id bound the whole topic; fanout_state is already 1 for it.
+          leftover = this.run(SQL.fanoutInsert, m.tenancyId, m.id, now, now, now, now, m.topicId, '', '\u{10FFFF}', m.publishedAt) > 0 || leftover;
+        }
+      }
+      return { stored, claimed, leftover };
+    });
   }
 
   async claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]> {
