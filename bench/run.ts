@@ -4,7 +4,9 @@
  *
  *   BENCH_RUNS=3 BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_CONNECTIONS=50
  *   BENCH_STORES=sqlite,postgres BENCH_SCENARIOS=ceilings,publish,drain,latency,overload
- *   BENCH_SCENARIOS may also name fanout (d), isolation (f), rss (h)
+ *   BENCH_SCENARIOS may also name fanout (d), isolation (f), functions (g), rss (h)
+ *   BENCH_OVERLOAD_MAX_BACKLOG=20000 (quick: 5000; Herald's HERALD_MAX_BACKLOG in (e): 429 + Retry-After above it)
+ *   BENCH_FUNCTION_CALLS=1000 BENCH_FUNCTION_COLD=6 (quick: 300, 3) warm calls and cold starts per layer of (g)
  *   BENCH_FANOUT_SUBS=10000 BENCH_FANOUT_PUBLISHES=20 BENCH_ISOLATION_RATE=100 BENCH_ISOLATION_SECONDS=5
  *   BENCH_RSS_MESSAGES=20000 BENCH_RSS_MAX_BACKLOG=2000000
  *   BENCH_SUBS=0,1,10 BENCH_DRAIN_MESSAGES=5000 BENCH_RATES=100,300 BENCH_OVERLOAD_SECONDS=10
@@ -97,6 +99,18 @@ async function main(): Promise<void> {
     if (cfg.scenarios.has('ceilings')) {
       log('ceilings (each in its own process)');
       results.ceilings = await measureCeilings(cfg, ready.url, log);
+    }
+    if (cfg.scenarios.has('functions')) {
+      // Store-independent: once per bench run. Imported here so a broken import cannot stop the other scenarios.
+      log('(g) functions: cold start and warm-call overhead over the bare FDK');
+      try {
+        const { functionsScenario } = await import('./scenarios/functions.js');
+        results.functions = await functionsScenario(ctx);
+      } catch (err) {
+        const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        results.functionsError = msg.split('\n').slice(0, 3).join(' ');
+        log(`(g) functions FAILED: ${msg}`);
+      }
     }
     for (const store of cfg.stores) results.stores[store] = await runStore(ctx, store);
   } finally {

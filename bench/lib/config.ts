@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 
 export type StoreKind = 'sqlite' | 'postgres';
-export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'fanout', 'overload', 'isolation', 'rss'] as const;
+export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'fanout', 'overload', 'isolation', 'functions', 'rss'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -22,6 +22,8 @@ export interface BenchConfig {
   /** Open-loop publish rates of scenario (c). */
   latencyRates: number[];
   overloadSeconds: number;
+  /** (e): Herald's HERALD_MAX_BACKLOG, low enough that the overload window reaches it (429 + Retry-After above it). */
+  overloadMaxBacklog: number;
   /** Longest publish phase of (b); the backlog is whatever was published by then. */
   drainPublishMaxSeconds: number;
   /** Longest drain of (b); past it the figure is the partial drain rate, flagged. */
@@ -37,6 +39,9 @@ export interface BenchConfig {
   /** (h): messages published (× 10 deliveries) while the receiver is stalled, and Herald's HERALD_MAX_BACKLOG for it. */
   rssMessages: number;
   rssMaxBacklog: number;
+  /** (g): measured warm calls per layer, and cold starts per layer. */
+  functionCalls: number;
+  functionColdStarts: number;
   stores: StoreKind[];
   pgUrl: string;
   amqpUrl: string;
@@ -87,6 +92,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     drainMessages: Math.round(num('BENCH_DRAIN_MESSAGES', quick ? 500 : 5000)),
     latencyRates: list('BENCH_RATES', '100,300').map(Number),
     overloadSeconds: num('BENCH_OVERLOAD_SECONDS', quick ? 3 : 10),
+    overloadMaxBacklog: Math.round(num('BENCH_OVERLOAD_MAX_BACKLOG', quick ? 5_000 : 20_000)),
     drainPublishMaxSeconds: num('BENCH_DRAIN_PUBLISH_MAX', quick ? 5 : 10),
     drainTimeoutSeconds: num('BENCH_DRAIN_TIMEOUT', quick ? 8 : 10),
     latencyWaitSeconds: num('BENCH_LATENCY_WAIT', quick ? 2 : 5),
@@ -96,6 +102,8 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     isolationSeconds: num('BENCH_ISOLATION_SECONDS', 5),
     rssMessages: Math.round(num('BENCH_RSS_MESSAGES', 20_000)),
     rssMaxBacklog: Math.round(num('BENCH_RSS_MAX_BACKLOG', 2_000_000)),
+    functionCalls: Math.round(num('BENCH_FUNCTION_CALLS', quick ? 300 : 1000)),
+    functionColdStarts: Math.round(num('BENCH_FUNCTION_COLD', quick ? 3 : 6)),
     stores,
     pgUrl: process.env.BENCH_PG_URL ?? process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test',
     amqpUrl: process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',

@@ -1,7 +1,8 @@
 /**
  * Load generators on undici `Pool` (keep-alive, no pipelining):
  * - closedLoop: N connections, each sending its next request as soon as the last
- *   answer arrived (throughput);
+ *   answer arrived (throughput). A 429 is an answer like any other: the connection
+ *   sends its next request at once (Retry-After is recorded, not honoured);
  * - openLoop: a fixed inter-arrival schedule, never bursts, with each latency
  *   measured from the request's scheduled send time, so a stalled server is
  *   charged for the requests it delayed (no coordinated omission).
@@ -24,6 +25,17 @@ export interface ClosedLoopResult {
   statuses: Record<string, number>;
   errors: number;
   latencyMs: Percentiles;
+  /** 429 answers over the whole loop (warm-up included): how many, how many carried Retry-After, and its values. */
+  refused: RefusalCounts;
+}
+
+export interface RefusalCounts {
+  count: number;
+  withRetryAfter: number;
+  /** Retry-After value → answers carrying it. */
+  retryAfter: Record<string, number>;
+  /** nowMs() of the first 429 (NaN if none). */
+  firstAtMs: number;
 }
 
 function newPool(origin: string, connections: number): Pool {
@@ -46,6 +58,7 @@ export async function closedLoop(opts: {
   const live = opts.live ?? { completed: 0, ok: 0 };
   const statuses: Record<string, number> = {};
   const latencies: number[] = [];
+  const refused: RefusalCounts = { count: 0, withRetryAfter: 0, retryAfter: {}, firstAtMs: Number.NaN };
   let errors = 0;
   let okInWindow = 0;
   let next = 0;
@@ -67,6 +80,15 @@ export async function closedLoop(opts: {
         const res = await pool.request({ method: req.method, path: req.path, headers: req.headers, body: req.body });
         await res.body.dump();
         status = String(res.statusCode);
+        if (res.statusCode === 429) {
+          if (refused.count++ === 0) refused.firstAtMs = nowMs();
+          const ra = res.headers['retry-after'];
+          const v = Array.isArray(ra) ? ra.join(',') : ra;
+          if (v !== undefined && v !== '') {
+            refused.withRetryAfter++;
+            refused.retryAfter[v] = (refused.retryAfter[v] ?? 0) + 1;
+          }
+        }
       } catch {
         errors++;
       }
@@ -85,7 +107,7 @@ export async function closedLoop(opts: {
   await Promise.all(Array.from({ length: opts.connections }, worker));
   await pool.close();
   const seconds = opts.durationMs / 1000;
-  return { rate: okInWindow / seconds, okInWindow, seconds, statuses, errors, latencyMs: percentiles(latencies) };
+  return { rate: okInWindow / seconds, okInWindow, seconds, statuses, errors, latencyMs: percentiles(latencies), refused };
 }
 
 export interface OpenLoopResult {

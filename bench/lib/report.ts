@@ -11,13 +11,14 @@ import type { CeilingResults } from '../ceilings/index.js';
 import { DELIVERY_CEILING_CONNECTIONS } from '../ceilings/index.js';
 import type { DrainFigures } from '../scenarios/drain.js';
 import type { FanoutFigures } from '../scenarios/fanout.js';
+import type { FunctionsFigures } from '../scenarios/functions.js';
 import type { IsolationFigures } from '../scenarios/isolation.js';
 import type { LatencyFigures } from '../scenarios/latency.js';
 import type { OverloadFigures } from '../scenarios/overload.js';
 import type { PublishFigures } from '../scenarios/publish.js';
 import type { RssFigures } from '../scenarios/rss.js';
 import type { BenchConfig, StoreKind } from './config.js';
-import { fmtNum, fmtRatio, fmtSummary, ratio, type Summary } from './stats.js';
+import { fmtNum, fmtRatio, fmtSummary, ratio, summarise, type Summary } from './stats.js';
 
 export interface StoreResults {
   publish?: PublishFigures[];
@@ -38,6 +39,9 @@ export interface BenchResults {
   git: { commit: string; dirtyFiles: number };
   config: Omit<BenchConfig, 'scenarios'> & { scenarios: string[] };
   ceilings?: CeilingResults;
+  /** (g): store-independent, measured once per bench run. */
+  functions?: FunctionsFigures;
+  functionsError?: string;
   stores: Partial<Record<StoreKind, StoreResults>>;
 }
 
@@ -144,10 +148,57 @@ export function buildRows(results: BenchResults): Row[] {
     add(`${f}: publish ack p99`, (s) => s.fanout?.ackP99, 'target 10 ms', targetSummary(10), '≤ 10 ms (≤ 1.00×)', ' ms');
     add(`${f}: fan-out of one message, deliveries/s`, (s) => s.fanout?.fanoutRate, undiciCeil, c?.delivery, '—');
   }
-  add(`(e) overload ${cfg.overloadSeconds} s, c=${cfg.connections}: publishes/s accepted`, (s) => s.overload?.publishRate, httpCeil, c?.publish, '—');
-  add('(e) overload: deliveries/s (10 subscriptions)', (s) => s.overload?.deliveryRate, undiciCeil, c?.delivery, '—');
-  add(`(e) overload: backlog after ${cfg.overloadSeconds} s, deliveries`, (s) => s.overload?.finalBacklog, '—', undefined, 'bounded');
-  add('(e) overload: backlog growth over the 2nd half, deliveries/s', (s) => s.overload?.growthPerSec, '—', undefined, '≈ 0 (bounded)');
+  /** A row of words (yes/no, all/some) rather than figures: no ratio. */
+  const text = (figure: string, cell: (s: StoreResults) => string, ceiling: string, target: string): void => {
+    const v = (k: StoreKind): string => {
+      const s = results.stores[k];
+      return s === undefined ? '—' : cell(s);
+    };
+    rows.push({ figure, sqlite: v('sqlite'), postgres: v('postgres'), ceiling, rSqlite: '—', rPostgres: '—', target });
+  };
+  if (cfg.scenarios.includes('overload')) {
+    const max = cfg.overloadMaxBacklog;
+    const e = `(e) overload ${cfg.overloadSeconds} s, c=${cfg.connections}, HERALD_MAX_BACKLOG=${fmtNum(max)}`;
+    add(`${e}: publishes/s accepted (2xx)`, (s) => s.overload?.publishRate, httpCeil, c?.publish, '—');
+    add('(e) overload: publishes refused with 429', (s) => s.overload?.refused429, '—', undefined, '> 0 (the window passes the threshold)');
+    add('(e) overload: first 429, seconds into the window', (s) => (s.overload ? summarise(s.overload.runs.map((r) => r.firstRefusalSec)) : undefined), '—', undefined, `< ${fmtNum(cfg.overloadSeconds / 2)} s (1st half)`, ' s');
+    text(
+      '(e) overload: 429 answers carrying Retry-After',
+      (s) => {
+        const o = s.overload;
+        if (o === undefined) return 'n/a';
+        const total = o.runs.reduce((a, r) => a + r.refused429, 0);
+        const withRa = o.runs.reduce((a, r) => a + r.refused429WithRetryAfter, 0);
+        if (total === 0) return 'no 429';
+        const values = [...new Set(o.runs.flatMap((r) => Object.keys(r.retryAfter)))].join(', ');
+        return `${withRa === total ? 'all' : 'NOT all'} (${fmtNum(withRa)} of ${fmtNum(total)}${values === '' ? '' : `; Retry-After: ${values} s`})`;
+      },
+      '—',
+      'all',
+    );
+    add(
+      '(e) overload: peak backlog in the /metrics samples (queue depth + in flight + fan-out backlog)',
+      (s) => s.overload?.maxHeraldBacklog,
+      `HERALD_MAX_BACKLOG ${fmtNum(max)}`,
+      targetSummary(max),
+      '≈ 1.00× (held near the threshold)',
+    );
+    add('(e) overload: deliveries/s (10 subscriptions)', (s) => s.overload?.deliveryRate, undiciCeil, c?.delivery, '—');
+    add(`(e) overload: backlog after ${cfg.overloadSeconds} s (acked × 10 − delivered), deliveries`, (s) => s.overload?.finalBacklog, '—', undefined, 'bounded');
+    add('(e) overload: backlog growth over the 2nd half, deliveries/s', (s) => s.overload?.growthPerSec, '—', undefined, '≈ 0 (bounded)');
+    text(
+      '(e) overload: bounded (2nd-half growth < max(100/s, 5% of deliveries/s), or 429s from the 1st half on held it under 2 × HERALD_MAX_BACKLOG)',
+      (s) => {
+        const o = s.overload;
+        if (o === undefined) return 'n/a';
+        const capped = o.runs.filter((r) => r.capped).length;
+        const flat = o.runs.filter((r) => r.flat).length;
+        return `${o.boundedRuns === o.runs.length ? 'yes' : 'no'} (${o.boundedRuns} of ${o.runs.length} run${o.runs.length === 1 ? '' : 's'}; flat ${flat}, capped by 429 ${capped})`;
+      },
+      '—',
+      'yes',
+    );
+  }
   if (cfg.scenarios.includes('isolation')) {
     const f = `(f) ${cfg.isolationRate}/s, 8 healthy of 10 subscriptions (one slow 1 s, one failing 500)`;
     // The yardstick differs per store (the same run without the slow/failing endpoints): ratios per store.
@@ -173,6 +224,43 @@ export function buildRows(results: BenchResults): Row[] {
     perStore(`${f}: publish→delivery p50`, (s) => s.healthyP50With, (s) => s.healthyP50Without, (s) => s.p50Ratio);
     perStore(`${f}: publish→delivery p99`, (s) => s.healthyP99With, (s) => s.healthyP99Without, (s) => s.p99Ratio);
   }
+  if (cfg.scenarios.includes('functions')) {
+    // Store-independent: one figure per bench run, shown in the SQLite column (the API layer's Herald runs on SQLite).
+    const fx = results.functions;
+    const g = '(g) functions';
+    const one = (figure: string, pick: (f: FunctionsFigures) => Summary, ceiling: string, against: Summary | undefined, target: string): void => {
+      rows.push({
+        figure,
+        sqlite: fx === undefined ? 'n/a' : fmtSummary(pick(fx), ' ms'),
+        postgres: 'store-independent',
+        ceiling,
+        rSqlite: fx === undefined ? 'n/a' : fmtRatio(ratio(pick(fx), against)),
+        rPostgres: '—',
+        target,
+      });
+    };
+    const fdk = (pick: (f: FunctionsFigures) => Summary): string => (fx === undefined ? 'n/a' : fmtSummary(pick(fx), ' ms'));
+    one(
+      `${g}: cold start p50 (spawn → first answer), Herald runtime, ${cfg.functionColdStarts} cold starts`,
+      (f) => f.runtimeColdP50,
+      `bare FDK process, same run: ${fdk((f) => f.fdkColdP50)}`,
+      fx?.fdkColdP50,
+      '≤ 150 ms',
+    );
+    one(`${g}: cold start p50, Herald runtime − bare FDK`, (f) => f.coldOverheadP50, '—', undefined, '—');
+    const warm = (layer: string, p: 'p50' | 'p99', pick: (f: FunctionsFigures) => Summary, floor: (f: FunctionsFigures) => Summary): void =>
+      one(
+        `${g}: warm call ${p} overhead over the bare FDK round trip, ${layer} (${fmtNum(cfg.functionCalls)} calls)`,
+        pick,
+        `target +0.5 ms (bare FDK ${p}, same run: ${fdk(floor)})`,
+        targetSummary(0.5),
+        '≤ 0.5 ms (≤ 1.00×)',
+      );
+    warm('runtime (in-process)', 'p50', (f) => f.runtimeOverheadP50, (f) => f.fdkWarmP50);
+    warm('runtime (in-process)', 'p99', (f) => f.runtimeOverheadP99, (f) => f.fdkWarmP99);
+    warm('signed HTTP invoke API', 'p50', (f) => f.apiOverheadP50, (f) => f.fdkWarmP50);
+    warm('signed HTTP invoke API', 'p99', (f) => f.apiOverheadP99, (f) => f.fdkWarmP99);
+  }
   if (cfg.scenarios.includes('rss')) {
     add('(h) Herald RSS at steady state (after a (a)-like window), MB', (s) => s.rss?.steadyRss, 'target 200 MB', targetSummary(200), '≤ 200 MB (≤ 1.00×)', ' MB');
     add(`(h) RSS with a stalled receiver's backlog (${fmtNum(cfg.rssMessages * 10)} deliveries asked), MB`, (s) => s.rss?.backlogRss, '—', undefined, '—', ' MB');
@@ -191,12 +279,18 @@ export function markdownTable(rows: Row[]): string {
 
 function verdicts(results: BenchResults): string[] {
   const out: string[] = [];
+  if (results.functionsError !== undefined) out.push(`- functions: error: ${results.functionsError}`);
+  for (const [i, r] of (results.functions?.runs ?? []).entries()) {
+    if (r.apiError !== undefined) out.push(`- functions, run ${i + 1}: the invoke API layer failed: ${r.apiError}`);
+  }
   for (const [store, s] of Object.entries(results.stores) as [StoreKind, StoreResults][]) {
     if (s.overload) {
       const o = s.overload;
       out.push(
         `- ${store}, overload: the backlog stayed bounded in ${o.boundedRuns} of ${o.runs.length} runs; ` +
-          `it ended at ${fmtSummary(o.finalBacklog)} deliveries, growing ${fmtSummary(o.growthPerSec)}/s. ` +
+          `it ended at ${fmtSummary(o.finalBacklog)} deliveries, growing ${fmtSummary(o.growthPerSec)}/s; ` +
+          `Herald's own backlog peaked at ${fmtSummary(o.maxHeraldBacklog)} against HERALD_MAX_BACKLOG ${fmtNum(o.maxBacklogSetting)}, ` +
+          `${fmtSummary(o.refused429)} publishes were refused with 429, every one with Retry-After in ${o.retryAfterRuns} of the ${o.runsWith429} runs that had any. ` +
           `Publishes were answered ${JSON.stringify(o.runs[0]?.statuses ?? {})} (first run).`,
       );
     }

@@ -123,4 +123,6 @@ export interface PublishOutcome {
   claimed: Delivery[];
   /** Whether work is left for the engine (unclaimed deliveries or an unfinished fan-out). */
   leftover: boolean;
+  /** What the group added to the backlog as DeliveryCounts counts it: deliveries created plus messages left to fan out. */
+  backlogAdded: number;
 }

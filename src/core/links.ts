@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { memoize } from './memo.js';
 import type { Protocol, Subscription } from './models.js';
 
 /**
@@ -7,6 +8,10 @@ import type { Protocol, Subscription } from './models.js';
  * can rebuild a link when it sends a confirmation or stamps a delivery.
  */
 export class SubscriptionLinks {
+  // Stamped on every delivery: one HMAC per subscription, not per delivery.
+  private readonly unsubscribeTokens = memoize(10_000, (id) => this.mac(`unsubscribe:${id}`));
+  private readonly signingSecrets = memoize(10_000, (id) => 'whsec_' + createHmac('sha256', this.secret).update(`whsec:${id}`).digest('base64'));
+
   constructor(
     private readonly secret: Buffer,
     private readonly publicUrl: () => string,
@@ -17,12 +22,12 @@ export class SubscriptionLinks {
   }
 
   unsubscribeToken(subscriptionId: string): string {
-    return this.mac(`unsubscribe:${subscriptionId}`);
+    return this.unsubscribeTokens(subscriptionId);
   }
 
   /** The Standard Webhooks secret a receiver uses to verify this subscription's deliveries. */
   signingSecret(subscriptionId: string): string {
-    return 'whsec_' + createHmac('sha256', this.secret).update(`whsec:${subscriptionId}`).digest('base64');
+    return this.signingSecrets(subscriptionId);
   }
 
   confirmationUrl(sub: Pick<Subscription, 'id' | 'protocol' | 'confirmationNonce'>): string {

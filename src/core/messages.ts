@@ -64,6 +64,13 @@ export class MessageService {
     this.backpressure = { backlog, max };
   }
 
+  /** Throws TooManyRequests while the undelivered backlog is above the limit. */
+  checkBackpressure(): void {
+    if (this.backpressure !== undefined && this.backpressure.backlog() > this.backpressure.max) {
+      throw new TooManyRequestsError(`Herald is behind on deliveries (more than ${this.backpressure.max} waiting); retry shortly.`, 1);
+    }
+  }
+
   setPlanner(planner: PublishPlanner): void {
     this.planner = planner;
   }
@@ -82,9 +89,7 @@ export class MessageService {
       throw new PayloadTooLargeError(`The message is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES} bytes (64 KB).`);
     }
     const type = parseMessageType(messageType, body);
-    if (this.backpressure !== undefined && this.backpressure.backlog() > this.backpressure.max) {
-      throw new TooManyRequestsError(`Herald is behind on deliveries (more than ${this.backpressure.max} waiting); retry shortly.`, 1);
-    }
+    this.checkBackpressure();
     // The topic is checked inside the group's transaction: no read of its own per publish.
     const message: Message = { id: newMessageId(), tenancyId, topicId, title, body, messageType: type, publishedAt: this.now() };
     await this.enqueue(message);

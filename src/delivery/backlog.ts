@@ -21,6 +21,14 @@ export class BacklogMonitor {
     return this.value;
   }
 
+  /**
+   * Counts work this node just added, so the reading does not lag a burst by a whole
+   * interval (completed work is only subtracted at the next reading: errs on refusing).
+   */
+  added(n: number): void {
+    this.value += n;
+  }
+
   async start(): Promise<void> {
     await this.read();
     this.timer = setInterval(() => void this.read(), this.intervalMs);

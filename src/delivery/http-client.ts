@@ -6,6 +6,7 @@
  */
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
+import { memoize } from '../core/memo.js';
 import { timedOut } from './deadline.js';
 import { EXCERPT_LIMIT } from './protocol.js';
 import { checkLiteralHost, guardedLookup } from './egress.js';
@@ -56,6 +57,13 @@ export class HttpTimeoutError extends Error {
  */
 const DRAIN_LIMIT = 64 * 1024;
 
+function checkTarget(url: URL, allowPrivate: boolean): URL {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`Unsupported URL scheme ${url.protocol}`);
+  // net.connect never calls lookup for an IP literal, so the guard must see it here.
+  checkLiteralHost(url, allowPrivate);
+  return url;
+}
+
 export class HttpClient {
   readonly #pools = new Map<string, Pool>();
   readonly #lookup;
@@ -67,10 +75,7 @@ export class HttpClient {
 
   async post(target: string | URL, opts: PostOptions): Promise<HttpAnswer> {
     if (this.#closed) throw new Error('HTTP client is closed.');
-    const url = typeof target === 'string' ? new URL(target) : target;
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`Unsupported URL scheme ${url.protocol}`);
-    // net.connect never calls lookup for an IP literal, so the guard must see it here.
-    checkLiteralHost(url, this.options.allowPrivate);
+    const url = typeof target === 'string' ? this.#checkedUrl(target) : checkTarget(target, this.options.allowPrivate);
 
     const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'Herald-Notifications/0.1', ...opts.headers };
     // Credentials in the URL become Basic auth and never travel in the request line.
@@ -109,6 +114,21 @@ export class HttpClient {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.allSettled(pools.map((p) => p.close()));
+  }
+
+  // Endpoints repeat on every delivery: parse and check each once (a refusal too).
+  readonly #targets = memoize(10_000, (target: string): { url: URL } | { error: unknown } => {
+    try {
+      return { url: checkTarget(new URL(target), this.options.allowPrivate) };
+    } catch (error) {
+      return { error };
+    }
+  });
+
+  #checkedUrl(target: string): URL {
+    const t = this.#targets(target);
+    if ('error' in t) throw t.error;
+    return t.url;
   }
 
   #pool(origin: string): Pool {

@@ -118,6 +118,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     messages.setPlanner((now) => engine.planPublish(now));
     messages.onPublished((batch, outcome) => {
       metrics.messagesPublished(batch.length);
+      backlog.added(outcome.backlogAdded);
       engine.published(batch, outcome);
     });
 

@@ -12,7 +12,7 @@ export async function openStore(spec: string, dataDir: string, opts?: { schema?:
   let store: Store;
   if (spec === 'sqlite') {
     await mkdir(dataDir, { recursive: true });
-    store = SqliteStore.open({ file: join(dataDir, 'herald.db') });
+    store = SqliteStore.open({ file: join(dataDir, 'herald.db'), backgroundCheckpoints: true });
   } else if (/^postgres(ql)?:\/\//.test(spec)) {
     store = await PostgresStore.open({ connectionString: spec, schema: opts?.schema });
   } else {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Delivery, DeliveryState, NewDelivery } from '../../src/core/deliveries.js';
+import type { Delivery, DeliveryState, NewDelivery, PublishOutcome } from '../../src/core/deliveries.js';
 import { newOcid } from '../../src/core/ids.js';
 import type { Message, Subscription, Topic } from '../../src/core/models.js';
 import type { Store } from '../../src/store/store.js';
@@ -30,6 +30,34 @@ async function seedTopic(store: Store, tenancyId?: string): Promise<Topic> {
   await store.insertTopic(topic);
   return topic;
 }
+
+/** A topic of the tenancy with `live` subscriptions ACTIVE since T0 and `idle` PENDING ones; returns the ACTIVE ones. */
+async function seedTopicWith(store: Store, tenancyId: string, live: number, idle = 0): Promise<{ topic: Topic; live: Subscription[] }> {
+  const topic = await seedTopic(store, tenancyId);
+  const subs = Array.from({ length: live }, () => subscriptionFixture(topic, active(T0)));
+  for (const s of [...subs, ...Array.from({ length: idle }, () => subscriptionFixture(topic))]) await store.insertSubscription(s);
+  return { topic, live: subs };
+}
+
+/** plan.now of the publish tests: after every publishedAt and activatedAt they use. */
+const NOW = T0 + 1000;
+
+/** Every MESSAGE delivery of the messages, by delivery id. */
+async function deliveriesOfGroup(store: Store, messages: Message[]): Promise<Delivery[]> {
+  const out: Delivery[] = [];
+  for (const m of messages) out.push(...(await store.getMessageDeliveries(m.tenancyId, m.id)).map((r) => r.delivery));
+  return byDeliveryId(out);
+}
+
+const byDeliveryId = (xs: Delivery[]): Delivery[] => [...xs].sort((a, b) => a.id - b.id);
+
+/** Which (message, subscription) pairs the deliveries are for, sorted; a duplicate shows twice. */
+const pairs = (xs: { messageId: string | null; subscriptionId: string }[]): string[] =>
+  xs.map((d) => `${d.messageId ?? '-'} ${d.subscriptionId}`).sort();
+const pairsOf = (m: Message, subs: Subscription[]): string[] => pairs(subs.map((s) => ({ messageId: m.id, subscriptionId: s.id })));
+
+/** The parts of a publish outcome the tests compare whole. */
+const outcome = ({ stored, claimed, leftover }: PublishOutcome): Pick<PublishOutcome, 'stored' | 'claimed' | 'leftover'> => ({ stored, claimed, leftover });
 
 /** Inserts deliveries of one message and claims them all (the store must hold no other due work). */
 async function claimed(store: Store, deliveries: NewDelivery[], owner = 'node-a', now = T0 + 10): Promise<Delivery[]> {
@@ -215,6 +243,259 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await s.fanoutBatch(m1.id, 10, T0 + 300), { created: 0, done: true });
         assert.deepEqual(await s.claimFanout(10, T0 + 10_000, T0 + 10_100, 'd'), [m2, m0]);
         await assert.rejects(s.claimFanout(0, T0, T0, 'd'), RangeError);
+      });
+    });
+
+    describe('publish', () => {
+      const lease = (max: number, leaseUntil = NOW + 5000) => ({ owner: 'publisher', leaseUntil, max });
+
+      it('stores only messages of live topics of their own tenancy, and the rest of the group', async () => {
+        const topic = await seedTopic(store);
+        const sibling = await seedTopic(store, topic.tenancyId);
+        const gone = await seedTopic(store, topic.tenancyId);
+        await store.insertSubscription(subscriptionFixture(gone, active(T0)));
+        assert.equal((await store.deleteTopic(gone.tenancyId, gone.id, gone.etag, T0 + 1)).ok, true);
+        const foreign = await seedTopic(store);
+        await store.insertSubscription(subscriptionFixture(foreign, active(T0)));
+        const stored = [messageFixture(topic), messageFixture(sibling, { title: null })] as [Message, Message];
+        const skipped = [
+          messageFixture(topic, { topicId: newOcid('onstopic') }),
+          messageFixture(gone),
+          // Another tenancy's topic, published to from this one.
+          messageFixture(foreign, { tenancyId: topic.tenancyId }),
+        ] as [Message, Message, Message];
+        const plan = { now: NOW, inlineFanout: 10, claim: lease(10) };
+
+        const out = await store.publishMessages([skipped[0], stored[0], skipped[1], skipped[2], stored[1]], plan);
+        assert.deepEqual(outcome(out), { stored: new Set(stored.map((m) => m.id)), claimed: [], leftover: false });
+        for (const m of stored) assert.deepEqual(await store.getMessage(m.tenancyId, m.id), m);
+        assert.deepEqual(await store.getMessagesByIds(skipped.map((m) => m.id)), []);
+        for (const m of skipped) assert.deepEqual(await store.getMessageDeliveries(m.tenancyId, m.id), []);
+        assert.deepEqual(await store.getMessageDeliveries(foreign.tenancyId, skipped[2].id), []);
+
+        // A group with nothing to store, and an empty group, store and claim nothing.
+        assert.deepEqual(outcome(await store.publishMessages(skipped, plan)), { stored: new Set(), claimed: [], leftover: false });
+        assert.deepEqual(outcome(await store.publishMessages([], plan)), { stored: new Set(), claimed: [], leftover: false });
+        assert.deepEqual(await store.getMessagesByIds(skipped.map((m) => m.id)), []);
+      });
+
+      it('fans a topic with fewer than inlineFanout subscriptions out at once, to those ACTIVE at publish time', async () => {
+        const f = await fresh();
+        const s = f.store;
+        const topic = await seedTopic(s);
+        const elsewhere = await seedTopic(s, topic.tenancyId);
+        const P = T0 + 100;
+        const eligible = [
+          subscriptionFixture(topic, active(T0)),
+          subscriptionFixture(topic, { ...active(T0 + 50), protocol: 'EMAIL' }),
+          subscriptionFixture(topic, active(P)),
+        ];
+        const ineligible = [
+          subscriptionFixture(topic, active(P + 1)),
+          subscriptionFixture(topic),
+          subscriptionFixture(topic, { lifecycleState: 'DELETED', activatedAt: T0, deletedAt: P - 5 }),
+          subscriptionFixture(topic, active(null)),
+        ];
+        for (const x of [...eligible, ...ineligible, subscriptionFixture(elsewhere, active(T0))]) await s.insertSubscription(x);
+        const m = messageFixture(topic, { publishedAt: P });
+        // Seven subscriptions in all, one below the threshold.
+        const out = await s.publishMessages([m], { now: NOW, inlineFanout: 8 });
+        assert.deepEqual(outcome(out), { stored: new Set([m.id]), claimed: [], leftover: true });
+        assert.equal(out.backlogAdded, eligible.length, 'the backlog grows by the deliveries created');
+
+        const rows = await s.getMessageDeliveries(topic.tenancyId, m.id);
+        assert.deepEqual(pairs(rows.map((r) => r.delivery)), pairsOf(m, eligible));
+        for (const { delivery: d, attempts } of rows) {
+          const sub = eligible.find((x) => x.id === d.subscriptionId);
+          assert.deepEqual(d, {
+            id: d.id,
+            tenancyId: topic.tenancyId,
+            topicId: topic.id,
+            subscriptionId: sub?.id,
+            messageId: m.id,
+            kind: 'MESSAGE',
+            protocol: sub?.protocol,
+            state: 'PENDING',
+            attempts: 0,
+            nextAttemptAt: NOW,
+            windowStartAt: NOW,
+            leaseOwner: null,
+            confirmationNonce: null,
+            lastError: null,
+            lastStatus: null,
+            deliveredAt: null,
+            createdAt: NOW,
+            updatedAt: NOW,
+          });
+          assert.deepEqual(attempts, []);
+        }
+        assert.deepEqual(await s.getMessage(m.tenancyId, m.id), m);
+        // The fan-out is finished: the engine has nothing to lease or add.
+        assert.equal(Number((await rawRow(f, 'messages', m.id))?.fanout_state), 1);
+        assert.deepEqual(await s.claimFanout(10, NOW, NOW + 100, 'engine'), []);
+        assert.deepEqual(await s.fanoutMany([m.id], 10, NOW + 1), { created: 0, unfinished: [] });
+        assert.deepEqual(await s.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
+
+        // A small topic with no eligible subscription, or none at all, is finished with nothing left over.
+        const quiet = await seedTopic(s, topic.tenancyId);
+        for (const x of [subscriptionFixture(quiet), subscriptionFixture(quiet, active(P + 1))]) await s.insertSubscription(x);
+        const empty = await seedTopic(s, topic.tenancyId);
+        const idle = [messageFixture(quiet, { publishedAt: P }), messageFixture(empty, { publishedAt: P })];
+        const none = await s.publishMessages(idle, { now: NOW, inlineFanout: 8 });
+        assert.deepEqual(outcome(none), { stored: new Set(idle.map((x) => x.id)), claimed: [], leftover: false });
+        assert.deepEqual(await deliveriesOfGroup(s, idle), []);
+        for (const x of idle) assert.equal(Number((await rawRow(f, 'messages', x.id))?.fanout_state), 1);
+        assert.deepEqual(await s.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
+      });
+
+      it('creates up to claim.max deliveries IN_FLIGHT for the publisher; the rest are PENDING for the engine', async () => {
+        const { store: s } = await fresh();
+        const { tenancy } = await seedTenancy(s);
+        // 3 + 2 + 4 eligible deliveries (9), each topic with one PENDING subscription besides.
+        const seeded = [await seedTopicWith(s, tenancy.id, 3, 1), await seedTopicWith(s, tenancy.id, 2, 1), await seedTopicWith(s, tenancy.id, 4, 1)];
+        const ms = seeded.map(({ topic }) => messageFixture(topic, { publishedAt: T0 + 1 }));
+        const claim = lease(4);
+        const out = await s.publishMessages(ms, { now: NOW, inlineFanout: 10, claim });
+        assert.deepEqual(out.stored, new Set(ms.map((m) => m.id)));
+        assert.equal(out.leftover, true);
+        // How the budget is spent (whole messages, or the first rows) is the backend's choice; never over max.
+        const c = out.claimed.length;
+        assert.ok(c > 0 && c <= claim.max, `claimed ${c}`);
+
+        const all = await deliveriesOfGroup(s, ms);
+        assert.deepEqual(pairs(all), ms.flatMap((m, i) => pairsOf(m, seeded[i]?.live ?? [])).sort());
+        const inFlight = all.filter((d) => d.state === 'IN_FLIGHT');
+        const pending = all.filter((d) => d.state !== 'IN_FLIGHT');
+        assert.deepEqual(byDeliveryId(out.claimed), inFlight);
+        assert.equal(c + pending.length, 9);
+        const common = { tenancyId: tenancy.id, kind: 'MESSAGE', attempts: 0, windowStartAt: NOW, createdAt: NOW, updatedAt: NOW };
+        for (const d of out.claimed) {
+          assert.deepEqual(d, { ...d, ...common, state: 'IN_FLIGHT', leaseOwner: claim.owner, nextAttemptAt: claim.leaseUntil });
+        }
+        for (const d of pending) assert.deepEqual(d, { ...d, ...common, state: 'PENDING', leaseOwner: null, nextAttemptAt: NOW });
+        assert.deepEqual(await s.countDeliveries(), { pending: 9 - c, inFlight: c, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.equal(await s.nextDueAt(), NOW);
+
+        // Another node claims the PENDING rest (due at plan.now), not the publisher's deliveries.
+        assert.deepEqual(await s.claimDeliveries(100, NOW - 1, NOW + 100_000, 'engine'), []);
+        const rest = await s.claimDeliveries(100, NOW, NOW + 100_000, 'engine');
+        assert.deepEqual(ids(rest).sort((a, b) => a - b), ids(pending));
+        assert.deepEqual(await s.claimDeliveries(100, claim.leaseUntil - 1, NOW + 100_000, 'engine'), []);
+        // The publisher holds the lease: its result applies.
+        const [done, ...unfinished] = out.claimed as [Delivery, ...Delivery[]];
+        await s.completeAttempts([resultFor(done, { state: 'DELIVERED' })], NOW + 1);
+        assert.equal((await deliveriesOfGroup(s, ms)).find((d) => d.id === done.id)?.state, 'DELIVERED');
+        // The rest come back when the publisher's lease runs out.
+        const retaken = await s.claimDeliveries(100, claim.leaseUntil, claim.leaseUntil + 1000, 'engine');
+        assert.deepEqual(ids(retaken).sort((a, b) => a - b), ids(byDeliveryId(unfinished)));
+      });
+
+      it('leaves nothing over when the claim budget covers every delivery', async () => {
+        const { store: s } = await fresh();
+        const { tenancy } = await seedTenancy(s);
+        const a = await seedTopicWith(s, tenancy.id, 2, 1);
+        const b = await seedTopicWith(s, tenancy.id, 1);
+        const ms = [messageFixture(a.topic, { publishedAt: T0 + 1 }), messageFixture(b.topic, { publishedAt: T0 + 1 })] as [Message, Message];
+        const claim = lease(10, NOW + 500);
+        const out = await s.publishMessages(ms, { now: NOW, inlineFanout: 10, claim });
+        assert.equal(out.leftover, false);
+        assert.deepEqual(out.stored, new Set(ms.map((m) => m.id)));
+        assert.deepEqual(pairs(out.claimed), [...pairsOf(ms[0], a.live), ...pairsOf(ms[1], b.live)].sort());
+        assert.ok(out.claimed.every((d) => d.state === 'IN_FLIGHT' && d.leaseOwner === claim.owner && d.nextAttemptAt === claim.leaseUntil));
+        assert.deepEqual(byDeliveryId(out.claimed), await deliveriesOfGroup(s, ms));
+        assert.deepEqual(await s.claimDeliveries(10, NOW, NOW + 100, 'engine'), []);
+        assert.deepEqual(await s.countDeliveries(), { pending: 0, inFlight: 3, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.equal(await s.nextDueAt(), claim.leaseUntil);
+      });
+
+      it('without a claim, or with max 0, creates every delivery PENDING, due at plan.now', async () => {
+        const { store: s } = await fresh();
+        const { topic, live } = await seedTopicWith(s, (await seedTenancy(s)).tenancy.id, 3);
+        const [m1, m2] = [messageFixture(topic, { publishedAt: T0 + 1 }), messageFixture(topic, { publishedAt: T0 + 1 })] as [Message, Message];
+        const first = await s.publishMessages([m1], { now: NOW, inlineFanout: 10 });
+        const second = await s.publishMessages([m2], { now: NOW + 1, inlineFanout: 10, claim: lease(0) });
+        assert.deepEqual(outcome(first), { stored: new Set([m1.id]), claimed: [], leftover: true });
+        assert.deepEqual(outcome(second), { stored: new Set([m2.id]), claimed: [], leftover: true });
+        const all = await deliveriesOfGroup(s, [m1, m2]);
+        assert.deepEqual(pairs(all), [...pairsOf(m1, live), ...pairsOf(m2, live)].sort());
+        for (const d of all) {
+          const due = d.messageId === m1.id ? NOW : NOW + 1;
+          assert.deepEqual(d, { ...d, state: 'PENDING', leaseOwner: null, nextAttemptAt: due, windowStartAt: due, createdAt: due, updatedAt: due });
+        }
+        assert.deepEqual(await s.claimDeliveries(10, NOW - 1, NOW + 100, 'engine'), []);
+        const ofM1 = await s.claimDeliveries(10, NOW, NOW + 100, 'engine');
+        assert.deepEqual(ids(ofM1).sort((a, b) => a - b), ids(all.filter((d) => d.messageId === m1.id)));
+        const ofM2 = await s.claimDeliveries(10, NOW + 1, NOW + 100, 'engine');
+        assert.deepEqual(ids(ofM2).sort((a, b) => a - b), ids(all.filter((d) => d.messageId === m2.id)));
+      });
+
+      it('leaves a topic with inlineFanout or more subscriptions to claimFanout and fanoutMany, which finish it without duplicates', async () => {
+        const f = await fresh();
+        const s = f.store;
+        const { tenancy } = await seedTenancy(s);
+        // inlineFanout 3: exactly 3 subscriptions (any state), more than 3, and fewer.
+        const atLimit = await seedTopicWith(s, tenancy.id, 2, 1);
+        const over = await seedTopicWith(s, tenancy.id, 5);
+        const under = await seedTopicWith(s, tenancy.id, 2);
+        const mAt = messageFixture(atLimit.topic, { publishedAt: T0 + 1 });
+        const mOver = messageFixture(over.topic, { publishedAt: T0 + 2 });
+        const mUnder = messageFixture(under.topic, { publishedAt: T0 + 3 });
+        const group = [mAt, mOver, mUnder];
+        const out = await s.publishMessages(group, { now: NOW, inlineFanout: 3, claim: lease(10) });
+        assert.deepEqual(out.stored, new Set(group.map((m) => m.id)));
+        // The small topic's deliveries are all claimed: only the unfinished fan-outs are left over.
+        assert.deepEqual(pairs(out.claimed), pairsOf(mUnder, under.live));
+        assert.equal(out.leftover, true);
+        assert.deepEqual(await deliveriesOfGroup(s, [mAt, mOver]), []);
+        const fanoutState = async (m: Message) => Number((await rawRow(f, 'messages', m.id))?.fanout_state);
+        assert.deepEqual(await Promise.all(group.map(fanoutState)), [0, 0, 1]);
+        assert.deepEqual(await s.countDeliveries(), { pending: 0, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 2 });
+        // What the backlog monitor adds between readings matches what the next reading counts.
+        assert.equal(out.backlogAdded, 2 + 2);
+        assert.equal(await s.nextDueAt(), 0);
+
+        const leased = await s.claimFanout(10, NOW, NOW + 100, 'engine');
+        assert.deepEqual(leased, [mAt, mOver]);
+        let created = 0;
+        let todo = leased.map((m) => m.id);
+        for (let i = 0; todo.length > 0 && i < 10; i++) {
+          const r = await s.fanoutMany(todo, 2, NOW + 1);
+          created += r.created;
+          todo = r.unfinished;
+        }
+        assert.deepEqual(todo, []);
+        assert.equal(created, atLimit.live.length + over.live.length);
+        const all = await deliveriesOfGroup(s, group);
+        assert.deepEqual(pairs(all), [...pairsOf(mAt, atLimit.live), ...pairsOf(mOver, over.live), ...pairsOf(mUnder, under.live)].sort());
+        assert.ok(all.filter((d) => d.messageId !== mUnder.id).every((d) => d.state === 'PENDING' && d.nextAttemptAt === NOW + 1));
+        assert.deepEqual(await Promise.all(group.map(fanoutState)), [1, 1, 1]);
+        assert.deepEqual(await s.claimFanout(10, NOW + 10_000, NOW + 10_100, 'engine'), []);
+        assert.deepEqual(await s.countDeliveries(), { pending: 7, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 0 });
+
+        // Replaying every fan-out, the inline one included, adds nothing.
+        await rawExec(f, 'UPDATE messages SET fanout_state = 0, fanout_cursor = NULL WHERE id IN (?, ?, ?)', group.map((m) => m.id));
+        assert.deepEqual(await s.fanoutMany(group.map((m) => m.id), 100, NOW + 2), { created: 0, unfinished: [] });
+        assert.equal((await deliveriesOfGroup(s, group)).length, all.length);
+      });
+
+      it('rejects a group with a repeated message id and stores nothing of it', async () => {
+        const { store: s } = await fresh();
+        const { topic } = await seedTopicWith(s, (await seedTenancy(s)).tenancy.id, 1);
+        const [m1, m2] = [messageFixture(topic, { publishedAt: T0 + 1 }), messageFixture(topic, { publishedAt: T0 + 1 })] as [Message, Message];
+        const plan = { now: NOW, inlineFanout: 10, claim: lease(10) };
+        const zero = { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 };
+        await assert.rejects(s.publishMessages([m1, m2, { ...m1, body: 'again' }], plan));
+        assert.deepEqual(await s.getMessagesByIds([m1.id, m2.id]), []);
+        assert.deepEqual(await s.countDeliveries(), zero);
+        assert.equal(await s.nextDueAt(), null);
+
+        // An id an earlier group stored is a repeat too; that message keeps its one fan-out.
+        const first = await s.publishMessages([m1], plan);
+        assert.equal(first.claimed.length, 1);
+        await assert.rejects(s.publishMessages([m2, { ...m1, body: 'again' }], plan));
+        assert.deepEqual(await s.getMessagesByIds([m1.id, m2.id]), [m1]);
+        assert.deepEqual(await deliveriesOfGroup(s, [m1, m2]), first.claimed);
+        assert.deepEqual(await s.countDeliveries(), { ...zero, inFlight: 1 });
       });
     });
 
@@ -678,6 +959,21 @@ for (const kind of STORE_KINDS) {
           await elsewhere.store.wake();
           await new Promise((r) => setTimeout(r, 200));
           assert.equal(calls, 2);
+          await stop();
+        });
+
+        it('publishMessages wakes the other nodes only when it leaves them work', async () => {
+          const f = await fresh();
+          const other = await f.openAnother();
+          let calls = 0;
+          const stop = await f.store.onWake(() => calls++);
+          const { topic } = await seedTopicWith(other, (await seedTenancy(other)).tenancy.id, 1);
+          const plan = (max: number) => ({ now: NOW, inlineFanout: 10, claim: { owner: 'publisher', leaseUntil: NOW + 500, max } });
+          assert.equal((await other.publishMessages([messageFixture(topic)], plan(1))).leftover, false);
+          await new Promise((r) => setTimeout(r, 200));
+          assert.equal(calls, 0);
+          assert.equal((await other.publishMessages([messageFixture(topic)], plan(0))).leftover, true);
+          assert.ok(await eventually(() => calls === 1));
           await stop();
         });
 

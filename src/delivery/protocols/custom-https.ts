@@ -5,6 +5,7 @@
  * undocumented, so Herald signs the Standard Webhooks way instead of faking it.
  */
 import { createHmac } from 'node:crypto';
+import { memoize } from '../../core/memo.js';
 import type { Protocol, Subscription } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
 import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
@@ -24,10 +25,12 @@ export function confirmationWebhookId(subscription: Subscription): string {
 
 /** `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed by the base64-decoded secret. */
 export function webhookSignature(secret: string, id: string, timestampSec: number, body: string): string {
-  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+  const key = webhookKey(secret);
   const mac = createHmac('sha256', key).update(`${id}.${timestampSec}.`).update(body, 'utf8').digest('base64');
   return `v1,${mac}`;
 }
+
+const webhookKey = memoize(10_000, (secret) => Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64'));
 
 export class CustomHttpsHandler implements ProtocolHandler {
   readonly protocols: readonly Protocol[] = ['CUSTOM_HTTPS', 'HTTPS'];

@@ -89,7 +89,8 @@ const PUBLISH = `WITH input AS (
 )
 SELECT (SELECT COALESCE(array_agg(id), '{}') FROM stored) AS stored,
        (SELECT COALESCE(json_agg(c), '[]') FROM created c WHERE c.state = 'IN_FLIGHT') AS claimed,
-       l.any AS leftover, CASE WHEN l.any THEN pg_notify(?, '') END AS notified
+       l.any AS leftover, (SELECT COUNT(*) FROM created) + (SELECT COUNT(*) FROM stored WHERE fanout_state = 0) AS added,
+       CASE WHEN l.any THEN pg_notify(?, '') END AS notified
 FROM leftover l`;
 
 /** Locks a completion batch's deliveries in id order, so two batches never deadlock. */
@@ -176,7 +177,7 @@ export class PostgresDeliveries implements DeliveryStore {
   }
 
   async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {
-    if (messages.length === 0) return { stored: new Set(), claimed: [], leftover: false };
+    if (messages.length === 0) return { stored: new Set(), claimed: [], leftover: false, backlogAdded: 0 };
     const { now, inlineFanout, claim } = plan;
     const col = <K extends keyof Message>(k: K) => messages.map((m) => m[k]);
     const max = claim?.max ?? 0;
@@ -206,6 +207,7 @@ export class PostgresDeliveries implements DeliveryStore {
       stored: new Set((row?.stored as string[] | undefined) ?? []),
       claimed: ((row?.claimed as Row[] | undefined) ?? []).map(toDelivery),
       leftover: row?.leftover === true,
+      backlogAdded: num(row?.added ?? 0),
     };
   }
 

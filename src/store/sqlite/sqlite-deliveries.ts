@@ -88,6 +88,22 @@ export class SqliteDeliveries implements DeliveryStore {
     return this.db.transaction(fn).immediate();
   }
 
+  /**
+   * For the engine's own bookkeeping (claims, fan-out, attempt results): committed without
+   * waiting for fsync, which would block the event loop. WAL frames are appended in order
+   * and the next FULL commit (every publish) or checkpoint syncs them as well, so a power
+   * cut can lose only the latest of these, and that puts deliveries back to be sent again
+   * (at least once); a process crash loses nothing (the frames are in the OS already).
+   */
+  private relaxedTx<T>(fn: () => T): T {
+    this.stmt('PRAGMA synchronous = NORMAL').run();
+    try {
+      return this.tx(fn);
+    } finally {
+      this.stmt('PRAGMA synchronous = FULL').run();
+    }
+  }
+
   async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {
     const { now, inlineFanout, claim } = plan;
     return this.tx(() => {
@@ -95,6 +111,7 @@ export class SqliteDeliveries implements DeliveryStore {
       const claimed: Delivery[] = [];
       let budget = claim?.max ?? 0;
       let leftover = false;
+      let backlogAdded = 0;
       for (const m of messages) {
         const subs = num(this.get(SQL.countSubscriptionsUpTo, m.topicId, inlineFanout)?.n ?? 0);
         const inline = subs < inlineFanout;
@@ -103,36 +120,40 @@ export class SqliteDeliveries implements DeliveryStore {
         stored.add(m.id);
         if (!inline) {
           leftover = true;
+          backlogAdded++;
         } else if (subs === 0) {
           // Nothing to deliver.
         } else if (claim !== undefined && budget >= subs) {
           const rows = this.all(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt);
           for (const r of rows) claimed.push(toDelivery(r));
           budget -= rows.length;
+          backlogAdded += rows.length;
         } else {
           // '' and the max id bound the whole topic; fanout_state is already 1 for it.
-          leftover = this.run(SQL.fanoutInsert, m.tenancyId, m.id, now, now, now, now, m.topicId, '', '\u{10FFFF}', m.publishedAt) > 0 || leftover;
+          const created = this.run(SQL.fanoutInsert, m.tenancyId, m.id, now, now, now, now, m.topicId, '', '\u{10FFFF}', m.publishedAt);
+          leftover ||= created > 0;
+          backlogAdded += created;
         }
       }
-      return { stored, claimed, leftover };
+      return { stored, claimed, leftover, backlogAdded };
     });
   }
 
   async claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]> {
     checkLimit(limit);
-    const rows = this.all(CLAIM_FANOUT, leaseUntil, owner, now, limit);
+    const rows = this.relaxedTx(() => this.all(CLAIM_FANOUT, leaseUntil, owner, now, limit));
     return rows.map(toMessage).sort((a, b) => a.publishedAt - b.publishedAt || (a.id < b.id ? -1 : 1));
   }
 
   async fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }> {
     checkLimit(limit);
-    return this.tx(() => this.fanoutOne(messageId, limit, now));
+    return this.relaxedTx(() => this.fanoutOne(messageId, limit, now));
   }
 
   async fanoutMany(messageIds: string[], limit: number, now: number): Promise<{ created: number; unfinished: string[] }> {
     checkLimit(limit);
     // One transaction (one fsync) for the whole group instead of one per message.
-    return this.tx(() => {
+    return this.relaxedTx(() => {
       let created = 0;
       const unfinished: string[] = [];
       for (const id of messageIds) {
@@ -172,7 +193,7 @@ export class SqliteDeliveries implements DeliveryStore {
 
   async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string): Promise<Delivery[]> {
     checkLimit(limit);
-    return this.tx(() => {
+    return this.relaxedTx(() => {
       const ids = this.all(DUE_IDS, now, limit).map((r) => num(r.id));
       if (ids.length === 0) return [];
       const order = new Map(ids.map((id, i) => [id, i]));
@@ -184,7 +205,7 @@ export class SqliteDeliveries implements DeliveryStore {
   async completeAttempts(results: AttemptResult[], now: number): Promise<void> {
     if (results.length === 0) return;
     const values = results.map(completionValues);
-    this.tx(() => {
+    this.relaxedTx(() => {
       let delivered = 0;
       for (const v of values) {
         this.run(

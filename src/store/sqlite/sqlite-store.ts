@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { WalCheckpointer } from './checkpointer.js';
 import { ConflictError } from '../../core/errors.js';
 import type {
   ApiKey,
@@ -68,6 +69,7 @@ export class SqliteStore implements Store {
   private readonly deliveries: SqliteDeliveries;
   private readonly fns: SqliteFunctions;
   private readonly consoleRows: SqliteConsole;
+  private checkpointer: WalCheckpointer | undefined;
 
   private constructor(private readonly db: Database.Database) {
     this.deliveries = new SqliteDeliveries(db);
@@ -75,18 +77,22 @@ export class SqliteStore implements Store {
     this.consoleRows = new SqliteConsole(db);
   }
 
-  static open(opts: { file: string }): SqliteStore {
+  static open(opts: { file: string; backgroundCheckpoints?: boolean }): SqliteStore {
     const db = new Database(opts.file);
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('foreign_keys = ON');
+      // A WAL that grew during a burst is cut back to this size once checkpointed.
+      db.pragma('journal_size_limit = 67108864');
     } catch (err) {
       db.close();
       throw err;
     }
-    return new SqliteStore(db);
+    const store = new SqliteStore(db);
+    if (opts.backgroundCheckpoints === true) store.checkpointer = WalCheckpointer.start(db, opts.file);
+    return store;
   }
 
   /** Prepared lazily: statements can only be compiled once migrations created their tables. */
@@ -124,6 +130,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 
