@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -54,12 +54,19 @@ async function freshDatabase(adminUrl: string): Promise<{ url: string; drop(): P
   };
 }
 
+/** The Node flags of the bin's `#!/usr/bin/env -S node …` line: Herald runs as the `herald` command does. */
+function binNodeFlags(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node\s+(.*)$/.exec(first);
+  return m === null ? [] : m[1]!.trim().split(/\s+/);
+}
+
 export async function startHerald(cfg: BenchConfig, store: StoreKind, extraEnv: Record<string, string> = {}): Promise<HeraldHandle> {
   if (!existsSync(cfg.heraldBin)) throw new Error(`build first (npm run build): ${cfg.heraldBin} is missing`);
   const dataDir = await mkdtemp(join(tmpdir(), 'herald-bench-'));
   const db = store === 'postgres' ? await freshDatabase(cfg.pgUrl) : undefined;
   const port = await freePort();
-  const execArgv = cfg.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : [];
+  const execArgv = [...binNodeFlags(cfg.heraldBin), ...(cfg.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : [])];
   const child: ChildProcess = spawn(process.execPath, [...execArgv, cfg.heraldBin, 'serve'], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -70,6 +77,8 @@ export async function startHerald(cfg: BenchConfig, store: StoreKind, extraEnv: 
       HERALD_STORE: db?.url ?? 'sqlite',
       HERALD_ALLOW_PRIVATE_ENDPOINTS: '1',
       HERALD_LOG_LEVEL: 'warn',
+      // To try V8 flags on Herald alone (e.g. heap sizing against scenario h).
+      ...(process.env.BENCH_HERALD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_HERALD_NODE_OPTIONS } : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -166,6 +175,22 @@ export class HeraldApi {
       }
     }
     return ids;
+  }
+
+  /** Where Herald's memory is, from the Node.js default metrics on /metrics, in MB. */
+  async memory(): Promise<{ heapUsed: number; heapTotal: number; external: number; rss: number }> {
+    const res = await request(`${this.url}/metrics`);
+    const text = await res.body.text();
+    const mb = (name: string): number => {
+      const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+      return m === null ? Number.NaN : Math.round(Number(m[1]) / 1048576);
+    };
+    return {
+      heapUsed: mb('nodejs_heap_size_used_bytes'),
+      heapTotal: mb('nodejs_heap_size_total_bytes'),
+      external: mb('nodejs_external_memory_bytes'),
+      rss: mb('process_resident_memory_bytes'),
+    };
   }
 
   /** The gauges of /metrics that show the backlog. */

@@ -28,6 +28,9 @@ export interface RssSample {
 
 export interface RssRun {
   steadyRssMb: number;
+  /** Node's own view (V8 heap, external buffers) at steady state and with the backlog, MB. */
+  steadyMemory: { heapUsed: number; heapTotal: number; external: number; rss: number };
+  backlogMemory: { heapUsed: number; heapTotal: number; external: number; rss: number };
   backlogRssMb: number;
   backlog: number;
   accepted: number;
@@ -82,7 +85,8 @@ export async function rssScenario(ctx: BenchContext, store: StoreKind): Promise<
       while ((await backlogOf(herald)).total > 0 && Date.now() < deadline) await sleep(200);
       const steadyRssMb = await settledRss(herald.pid);
       const steadyBreakdownMb = rssBreakdownMb(herald.pid);
-      ctx.log(`  ${store} (h) steady RSS ${steadyRssMb.toFixed(1)} MB (backlog ${(await backlogOf(herald)).total})`);
+      const steadyMemory = await herald.api.memory();
+      ctx.log(`  ${store} (h) steady RSS ${steadyRssMb.toFixed(1)} MB (backlog ${(await backlogOf(herald)).total}); V8 heap used/total ${steadyMemory.heapUsed}/${steadyMemory.heapTotal} MB, external ${steadyMemory.external} MB`);
       // Backlog with the receiver stalled.
       await ctx.receiver.request('hold');
       const samples: RssSample[] = [];
@@ -106,6 +110,8 @@ export async function rssScenario(ctx: BenchContext, store: StoreKind): Promise<
       samples.push({ t: (Date.now() - t0) / 1000, rssMb: backlogRssMb, backlog });
       const run: RssRun = {
         steadyRssMb,
+        steadyMemory,
+        backlogMemory: await herald.api.memory(),
         backlogRssMb,
         backlog,
         accepted: live.ok,

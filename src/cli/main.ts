@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=384
 import { Command } from 'commander';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerFunctionCommands } from './commands/functions.js';

@@ -11,6 +11,11 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_TITLE_LENGTH = 255;
 /** Beyond this many publishes one transaction gets long enough to hurt latency. */
 const MAX_GROUP = 512;
+/**
+ * Two groups at once: while one waits for its fsync (off the event loop), the next
+ * commits and queues for the following fsync, so a closed-loop client is never idle.
+ */
+const MAX_CONCURRENT_GROUPS = 2;
 
 export interface PublishInput {
   title?: string;
@@ -45,7 +50,8 @@ interface Pending {
  */
 export class MessageService {
   private queue: Pending[] = [];
-  private flushing = false;
+  /** Groups committing or waiting for their fsync; a second may commit while the first syncs. */
+  private flushing = 0;
   private scheduled = false;
   private readonly listeners: PublishedListener[] = [];
   private backpressure: { backlog: () => number; max: number } | undefined;
@@ -104,7 +110,7 @@ export class MessageService {
 
   /** Waits for every publish accepted so far to be committed (used on shutdown). */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.flushing) {
+    while (this.queue.length > 0 || this.flushing > 0) {
       await new Promise((r) => setImmediate(r));
     }
   }
@@ -117,7 +123,7 @@ export class MessageService {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled || this.flushing >= MAX_CONCURRENT_GROUPS) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -126,8 +132,8 @@ export class MessageService {
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = true;
+    if (this.flushing >= MAX_CONCURRENT_GROUPS || this.queue.length === 0) return;
+    this.flushing++;
     const group = this.queue.splice(0, MAX_GROUP);
     try {
       const outcome = await this.store.publishMessages(
@@ -143,7 +149,7 @@ export class MessageService {
     } catch (err) {
       for (const p of group) p.reject(err);
     } finally {
-      this.flushing = false;
+      this.flushing--;
       if (this.queue.length > 0) this.schedule();
     }
   }

@@ -3,6 +3,8 @@ import type { Message, Subscription, Topic } from '../core/models.js';
 import type { Store } from '../store/store.js';
 
 const MESSAGE_CACHE_SIZE = 20_000;
+/** Bodies reach 64 KB: the cache is bounded by their size too, or 20k of them would be 1.3 GB. */
+const MESSAGE_CACHE_BYTES = 16 * 1024 * 1024;
 /** A deleted or unsubscribed subscription stops receiving within about this long. */
 const SUBSCRIPTION_TTL_MS = 1000;
 const TOPIC_TTL_MS = 5000;
@@ -20,6 +22,7 @@ export interface LoadedContext {
  */
 export class ContextLoader {
   private readonly messages = new Map<string, Message>();
+  private messageBytes = 0;
   private readonly subscriptions = new Map<string, { value: Subscription; at: number }>();
   private readonly topics = new Map<string, { value: Topic; at: number }>();
 
@@ -51,16 +54,25 @@ export class ContextLoader {
 
   /** Messages just published are already in hand; keep them so the first delivery needs no read. */
   remember(m: Message): void {
-    if (this.messages.size >= MESSAGE_CACHE_SIZE) {
-      const oldest = this.messages.keys().next().value;
-      if (oldest !== undefined) this.messages.delete(oldest);
+    if (this.messages.has(m.id)) return;
+    const size = messageSize(m);
+    while (this.messages.size > 0 && (this.messages.size >= MESSAGE_CACHE_SIZE || this.messageBytes + size > MESSAGE_CACHE_BYTES)) {
+      const [oldestId, oldest] = this.messages.entries().next().value as [string, Message];
+      this.messages.delete(oldestId);
+      this.messageBytes -= messageSize(oldest);
     }
     this.messages.set(m.id, m);
+    this.messageBytes += size;
   }
 
   forgetSubscription(id: string): void {
     this.subscriptions.delete(id);
   }
+}
+
+/** Roughly what a cached message holds: its strings (V8 stores ASCII at one byte a character). */
+function messageSize(m: Message): number {
+  return m.body.length + (m.title?.length ?? 0) + 200;
 }
 
 function fresh<T>(entry: { value: T; at: number } | undefined, now: number, ttl: number): boolean {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeliveryMetrics } from '../delivery/metrics.js';
 import type { Store } from '../store/store.js';
 
@@ -11,6 +11,8 @@ export class HeraldMetrics implements DeliveryMetrics {
   private readonly latency: Histogram;
 
   constructor(store: Store) {
+    // process_* and nodejs_* (memory, heap, event-loop lag, GC): what an operator reads first.
+    collectDefaultMetrics({ register: this.registry });
     this.published = new Counter({ name: 'herald_messages_published_total', help: 'Messages accepted by PublishMessage on this node.', registers: [this.registry] });
     this.attempts = new Counter({
       name: 'herald_delivery_attempts_total',

@@ -24,6 +24,7 @@ import {
 } from '../delivery-sql.js';
 import { num, toMessage, toSubscription, toTopic, type Row, type SqlValue } from '../rows.js';
 import { toPage } from '../sql.js';
+import { WalSync } from './wal-sync.js';
 import type { DeadLetterQuery, DeliveryStore, RedriveQuery } from '../store.js';
 
 /** A list parameter is bound as one JSON array text: one cached statement for any length. */
@@ -61,7 +62,16 @@ export class SqliteDeliveries implements DeliveryStore {
   private readonly statements = new Map<string, Database.Statement<SqlValue[], Row>>();
   private readonly wakeListeners = new Set<{ callback: () => void }>();
 
-  constructor(private readonly db: Database.Database) {}
+  /** Set when the database is a file in WAL mode: publishes then fsync off the event loop. */
+  private readonly walSync: WalSync | undefined;
+
+  constructor(private readonly db: Database.Database) {
+    this.walSync = db.memory ? undefined : new WalSync(`${db.name}-wal`);
+  }
+
+  async closeSync(): Promise<void> {
+    await this.walSync?.close();
+  }
 
   private stmt(sql: string): Database.Statement<SqlValue[], Row> {
     let s = this.statements.get(sql);
@@ -105,8 +115,16 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {
+    if (this.walSync === undefined) return this.publishGroup(messages, plan, false);
+    // Committed without fsync, then made durable off the event loop before anyone is told.
+    const outcome = this.publishGroup(messages, plan, true);
+    await this.walSync.sync();
+    return outcome;
+  }
+
+  private publishGroup(messages: Message[], plan: PublishPlan, relaxed: boolean): PublishOutcome {
     const { now, inlineFanout, claim } = plan;
-    return this.tx(() => {
+    return (relaxed ? this.relaxedTx.bind(this) : this.tx.bind(this))(() => {
       const stored = new Set<string>();
       const claimed: Delivery[] = [];
       let budget = claim?.max ?? 0;

@@ -131,6 +131,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.checkpointer?.stop();
+    await this.deliveries.closeSync();
     if (this.db.open) this.db.close();
   }
 
