@@ -2,13 +2,13 @@
  * `npm run bench`: Herald against this machine's ceilings, measured in one run.
  * Not a test: it never fails on timing. See docs/performance.md for the method.
  *
- *   BENCH_RUNS=3 BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_CONNECTIONS=50
+ *   BENCH_RUNS=3 BENCH_SECONDS=3 BENCH_WARMUP=0.5 BENCH_CONNECTIONS=50
  *   BENCH_STORES=sqlite,postgres BENCH_SCENARIOS=ceilings,publish,drain,latency,overload
  *   BENCH_SCENARIOS may also name fanout (d), isolation (f), functions (g), rss (h)
  *   BENCH_OVERLOAD_MAX_BACKLOG=20000 (quick: 5000; Herald's HERALD_MAX_BACKLOG in (e): 429 + Retry-After above it)
  *   BENCH_FUNCTION_CALLS=1000 BENCH_FUNCTION_COLD=6 (quick: 300, 3) warm calls and cold starts per layer of (g)
- *   BENCH_FANOUT_SUBS=10000 BENCH_FANOUT_PUBLISHES=20 BENCH_ISOLATION_RATE=100 BENCH_ISOLATION_SECONDS=5
- *   BENCH_RSS_MESSAGES=20000 BENCH_RSS_MAX_BACKLOG=2000000
+ *   BENCH_FANOUT_SUBS=10000 BENCH_FANOUT_PUBLISHES=20 BENCH_ISOLATION_RATE=100 BENCH_ISOLATION_SECONDS=4
+ *   BENCH_RSS_MESSAGES=10000 BENCH_RSS_MAX_BACKLOG=2000000 (quick: 2000 subscriptions, 10 publishes, 2.5 s, 5000 messages)
  *   BENCH_SUBS=0,1,10 BENCH_DRAIN_MESSAGES=5000 BENCH_RATES=100,300 BENCH_OVERLOAD_SECONDS=10
  *   BENCH_DRAIN_PUBLISH_MAX=10 BENCH_DRAIN_TIMEOUT=10 BENCH_LATENCY_WAIT=5 (time caps for a slow build)
  *   BENCH_QUICK=1 (or --quick): 1 run, short windows, a small backlog; docs untouched unless BENCH_WRITE_DOCS=1

@@ -66,7 +66,12 @@ export async function startHerald(cfg: BenchConfig, store: StoreKind, extraEnv: 
   const dataDir = await mkdtemp(join(tmpdir(), 'herald-bench-'));
   const db = store === 'postgres' ? await freshDatabase(cfg.pgUrl) : undefined;
   const port = await freePort();
-  const execArgv = [...binNodeFlags(cfg.heraldBin), ...(cfg.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : [])];
+  const execArgv = [
+    ...binNodeFlags(cfg.heraldBin),
+    // To try Node/V8 flags on Herald alone (heap sizing against (h), --trace-gc against (c)).
+    ...(process.env.BENCH_HERALD_NODE_FLAGS?.split(/\s+/).filter((f) => f !== '') ?? []),
+    ...(cfg.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : []),
+  ];
   const child: ChildProcess = spawn(process.execPath, [...execArgv, cfg.heraldBin, 'serve'], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -77,8 +82,6 @@ export async function startHerald(cfg: BenchConfig, store: StoreKind, extraEnv: 
       HERALD_STORE: db?.url ?? 'sqlite',
       HERALD_ALLOW_PRIVATE_ENDPOINTS: '1',
       HERALD_LOG_LEVEL: 'warn',
-      // To try V8 flags on Herald alone (e.g. heap sizing against scenario h).
-      ...(process.env.BENCH_HERALD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_HERALD_NODE_OPTIONS } : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -86,6 +89,8 @@ export async function startHerald(cfg: BenchConfig, store: StoreKind, extraEnv: 
   const logs: string[] = [];
   const keep = (d: Buffer): void => {
     logs.push(d.toString());
+    // BENCH_HERALD_OUTPUT=1 shows Herald's own output (e.g. with BENCH_HERALD_NODE_FLAGS=--trace-gc).
+    if (process.env.BENCH_HERALD_OUTPUT === '1') process.stderr.write(d);
     if (logs.length > 200) logs.shift();
   };
   child.stdout!.on('data', keep);

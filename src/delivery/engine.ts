@@ -33,10 +33,11 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
   perProtocol: 512,
   perEndpoint: 64,
   idlePollMs: 1000,
-  fanoutBatch: 1000,
+  fanoutBatch: 200,
 };
 
 const COMPLETION_BATCH = 500;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /**
  * Completions commit at most this often (unless a batch fills): a commit per event-loop
  * turn would be a few attempts per fsync, and fsync blocks the loop.
@@ -168,7 +169,12 @@ export class DeliveryEngine implements ConfirmationSender {
     while (this.running) {
       try {
         const worked = (await this.fanoutStep()) + (await this.claimStep());
-        if (worked > 0) continue;
+        // SQLite answers synchronously, so without this the loop would run on microtasks
+        // alone and keep requests (publishes waiting for their ack) off the event loop.
+        if (worked > 0) {
+          await yieldToEventLoop();
+          continue;
+        }
         const due = await this.store.nextDueAt();
         const wait = due === null ? this.opts.idlePollMs : Math.min(this.opts.idlePollMs, Math.max(5, due - Date.now()));
         await this.waker.sleep(wait);
@@ -194,6 +200,8 @@ export class DeliveryEngine implements ConfirmationSender {
       const r = await this.store.fanoutMany(pending, this.opts.fanoutBatch, Date.now());
       created += r.created;
       pending = r.unfinished;
+      // A big topic takes many batches: let requests in between them.
+      if (pending.length > 0) await yieldToEventLoop();
     }
     return messages.length + created;
   }

@@ -93,6 +93,10 @@ SELECT (SELECT COALESCE(array_agg(id), '{}') FROM stored) AS stored,
        CASE WHEN l.any THEN pg_notify(?, '') END AS notified
 FROM leftover l`;
 
+const MESSAGE_TRACE =
+  "SELECT d.*, COALESCE((SELECT json_agg(a ORDER BY a.attempt_no) FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]') AS attempt_rows " +
+  "FROM deliveries d WHERE d.message_id = ? AND d.kind = 'MESSAGE' AND d.tenancy_id = ? ORDER BY d.id";
+
 /** Locks a completion batch's deliveries in id order, so two batches never deadlock. */
 const LOCK_DELIVERIES = 'SELECT id FROM deliveries WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE';
 
@@ -288,14 +292,9 @@ export class PostgresDeliveries implements DeliveryStore {
   }
 
   async getMessageDeliveries(tenancyId: string, messageId: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }[]> {
-    const [deliveries, attempts] = await Promise.all([
-      rows(this.pool, SQL.messageDeliveries, [messageId, tenancyId]),
-      rows(this.pool, SQL.messageAttempts, [messageId, tenancyId]),
-    ]);
-    const out = deliveries.map((r) => ({ delivery: toDelivery(r), attempts: [] as DeliveryAttempt[] }));
-    const byId = new Map(out.map((x) => [x.delivery.id, x.attempts]));
-    for (const r of attempts) byId.get(num(r.delivery_id))?.push(toAttempt(r));
-    return out;
+    // One statement, one snapshot: two queries could show a DELIVERED state without its last attempt.
+    const found = await rows(this.pool, MESSAGE_TRACE, [messageId, tenancyId]);
+    return found.map((r) => ({ delivery: toDelivery(r), attempts: (r.attempt_rows as Row[]).map(toAttempt) }));
   }
 
   async listRecentMessages(tenancyId: string, topicId: string, limit: number): Promise<Message[]> {
