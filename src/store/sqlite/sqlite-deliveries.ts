@@ -38,9 +38,9 @@ const CLAIM_DELIVERIES =
   "UPDATE deliveries SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
   `WHERE ${inList('id', 'bigint')} RETURNING *`;
 /** Publishing to a missing or deleted topic stores nothing (the caller answers 404). */
-const INSERT_MESSAGE_IF_TOPIC =
-  'INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, fanout_state) ' +
-  "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM topics WHERE tenancy_id = ? AND id = ? AND lifecycle_state <> 'DELETED')";
+const TOPIC_LIVE = "SELECT 1 AS live FROM topics WHERE tenancy_id = ? AND id = ? AND lifecycle_state <> 'DELETED'";
+const INSERT_MESSAGE =
+  'INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, fanout_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 /** Inline fan-out of a whole (small) topic, created already claimed by the publishing node. */
 const FANOUT_CLAIMED =
   'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts, ' +
@@ -130,11 +130,20 @@ export class SqliteDeliveries implements DeliveryStore {
       let budget = claim?.max ?? 0;
       let leftover = false;
       let backlogAdded = 0;
+      // A group is mostly a few busy topics: look each one up once per group, not per message.
+      const topics = new Map<string, { live: boolean; subs: number }>();
       for (const m of messages) {
-        const subs = num(this.get(SQL.countSubscriptionsUpTo, m.topicId, inlineFanout)?.n ?? 0);
+        const key = `${m.tenancyId}/${m.topicId}`;
+        let topic = topics.get(key);
+        if (topic === undefined) {
+          const live = this.get(TOPIC_LIVE, m.tenancyId, m.topicId) !== undefined;
+          topic = { live, subs: live ? num(this.get(SQL.countSubscriptionsUpTo, m.topicId, inlineFanout)?.n ?? 0) : 0 };
+          topics.set(key, topic);
+        }
+        if (!topic.live) continue;
+        const subs = topic.subs;
         const inline = subs < inlineFanout;
-        const values = [m.id, m.tenancyId, m.topicId, m.title, m.body, m.messageType, m.publishedAt, inline ? 1 : 0];
-        if (this.run(INSERT_MESSAGE_IF_TOPIC, ...values, m.tenancyId, m.topicId) === 0) continue;
+        this.run(INSERT_MESSAGE, m.id, m.tenancyId, m.topicId, m.title, m.body, m.messageType, m.publishedAt, inline ? 1 : 0);
         stored.add(m.id);
         if (!inline) {
           leftover = true;
