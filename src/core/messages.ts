@@ -95,6 +95,7 @@ export class MessageService {
       throw new PayloadTooLargeError(`The message is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES} bytes (64 KB).`);
     }
     const type = parseMessageType(messageType, body);
+    // The HTTP route already refused before the signature check; this covers every other caller.
     this.checkBackpressure();
     // The topic is checked inside the group's transaction: no read of its own per publish.
     const message: Message = { id: newMessageId(), tenancyId, topicId, title, body, messageType: type, publishedAt: this.now() };

@@ -111,6 +111,7 @@ export class DeliveryEngine implements ConfirmationSender {
     for (const m of messages) this.loader.remember(m);
     if (outcome.claimed.length > 0) {
       const claimed = outcome.claimed;
+      // Held as in flight while their contexts load, so a claim step meanwhile sees the room they took.
       this.inFlight += claimed.length;
       this.loader.load(claimed, Date.now()).then(
         (contexts) => {
