@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseDuration } from './duration.js';
 
 export interface SmsConfig {
   readonly baseUrl: string;
@@ -32,6 +33,8 @@ export interface HeraldConfig {
   readonly deliveryTimeoutMs: number;
   /** Publishes are refused with 429 while more than this many deliveries wait. */
   readonly maxBacklog: number;
+  /** Messages older than this are pruned, with their deliveries, once every delivery finished. */
+  readonly messageRetentionMs: number;
 }
 
 export interface ServeFlags {
@@ -52,6 +55,7 @@ export interface ServeFlags {
   nodeId?: string;
   deliveryTimeoutMs?: string;
   maxBacklog?: string;
+  messageRetention?: string;
 }
 
 export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
@@ -72,6 +76,7 @@ export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   nodeId: 'HERALD_NODE_ID',
   deliveryTimeoutMs: 'HERALD_DELIVERY_TIMEOUT_MS',
   maxBacklog: 'HERALD_MAX_BACKLOG',
+  messageRetention: 'HERALD_MESSAGE_RETENTION',
 };
 
 export class ConfigError extends Error {}
@@ -142,6 +147,11 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   const backlogText = pick('maxBacklog') ?? '200000';
   const maxBacklog = Number(backlogText);
   if (!Number.isInteger(maxBacklog) || maxBacklog < 1) throw new ConfigError(`--max-backlog must be a positive integer, got: ${backlogText}`);
+  const retentionText = pick('messageRetention') ?? '7d';
+  const messageRetentionMs = parseDuration(retentionText);
+  if (messageRetentionMs === undefined || messageRetentionMs < 1000) {
+    throw new ConfigError(`--message-retention must be a duration of at least 1s, such as 7d, 12h or 30s; got: ${retentionText}`);
+  }
   return Object.freeze({
     port,
     host,
@@ -157,5 +167,6 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     nodeId: pick('nodeId') ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     deliveryTimeoutMs,
     maxBacklog,
+    messageRetentionMs,
   });
 }

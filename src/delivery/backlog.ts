@@ -10,6 +10,8 @@ export class BacklogMonitor {
   private value = 0;
   private timer: NodeJS.Timeout | undefined;
   private reading = false;
+  /** What added() counted while a read was in flight: the read's snapshot may predate it. */
+  private addedDuringRead = 0;
 
   constructor(
     private readonly store: Store,
@@ -27,6 +29,7 @@ export class BacklogMonitor {
    */
   added(n: number): void {
     this.value += n;
+    if (this.reading) this.addedDuringRead += n;
   }
 
   async start(): Promise<void> {
@@ -42,9 +45,12 @@ export class BacklogMonitor {
   private async read(): Promise<void> {
     if (this.reading) return;
     this.reading = true;
+    this.addedDuringRead = 0;
     try {
       const c = await this.store.countDeliveries();
-      this.value = c.pending + c.inFlight + c.fanoutBacklog;
+      // Work added during the read may be missing from its snapshot: keep it, so the reading
+      // can only over-count (by publishes committed before the snapshot but counted after).
+      this.value = c.pending + c.inFlight + c.fanoutBacklog + this.addedDuringRead;
     } catch (err) {
       this.logger.warn({ err }, 'could not read the delivery backlog');
     } finally {

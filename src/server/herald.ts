@@ -12,7 +12,9 @@ import { REGION } from '../core/ids.js';
 import { SubscriptionLinks } from '../core/links.js';
 import { MessageService } from '../core/messages.js';
 import { SubscriptionService } from '../core/subscriptions.js';
+import { RetentionService, retentionOptions } from '../core/retention.js';
 import { TopicService } from '../core/topics.js';
+import { formatDuration } from '../config/duration.js';
 import { BacklogMonitor } from '../delivery/backlog.js';
 import { DeliveryEngine, DEFAULT_ENGINE_OPTIONS } from '../delivery/engine.js';
 import { DevMailbox, SmtpMailSink, type MailSink } from '../delivery/mail-sink.js';
@@ -79,7 +81,11 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const topics = new TopicService(store);
     const subscriptions = new SubscriptionService(store, links);
     const messages = new MessageService(store);
-    const metrics = new HeraldMetrics(store);
+    const backlog = new BacklogMonitor(store, logger);
+    const retention = new RetentionService(store.retention, retentionOptions(config.messageRetentionMs), (err) =>
+      logger.warn({ err }, 'a retention sweep failed; the next one retries'),
+    );
+    const metrics = new HeraldMetrics(store, { publishBacklog: () => backlog.backlog(), retention: () => retention.stats() });
 
     if (config.smtpUrl === undefined) {
       logger.warn('No --smtp-url / HERALD_SMTP_URL: EMAIL deliveries go to the built-in DEV MAILBOX (herald mail list), not to real inboxes.');
@@ -112,7 +118,6 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       leaseMs: config.deliveryTimeoutMs * 2 + 5000,
     });
     subscriptions.setConfirmationSender(engine);
-    const backlog = new BacklogMonitor(store, logger);
     await backlog.start();
     messages.setBackpressure(() => backlog.backlog(), config.maxBacklog);
     messages.setPlanner((now) => engine.planPublish(now));
@@ -159,6 +164,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     });
     await app.listen({ port: config.port, host: config.host });
     await engine.start();
+    retention.start();
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
     const url = `http://${bracketHost(config.host)}:${port}`;
@@ -170,7 +176,16 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       );
     }
     logger.info(
-      { url, publicUrl, store: store.kind, dataDir: config.dataDir, node: config.nodeId, retryTimeScale: config.retryTimeScale, allowPrivateEndpoints: config.allowPrivateEndpoints },
+      {
+        url,
+        publicUrl,
+        store: store.kind,
+        dataDir: config.dataDir,
+        node: config.nodeId,
+        retryTimeScale: config.retryTimeScale,
+        allowPrivateEndpoints: config.allowPrivateEndpoints,
+        messageRetention: formatDuration(config.messageRetentionMs),
+      },
       `Herald is listening on ${url}`,
     );
 
@@ -188,6 +203,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         await app.close();
         await messages.drain();
         backlog.stop();
+        await retention.stop();
         await engine.stop();
         await runtime.close();
         await store.close();

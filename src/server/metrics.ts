@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RetentionStats } from '../core/retention.js';
 import type { DeliveryMetrics } from '../delivery/metrics.js';
+import { registerStorageMetrics } from './storage-metrics.js';
 import type { Store } from '../store/store.js';
 
 /** Prometheus metrics; queue gauges are read from the store at scrape time, so every node reports the shared queue. */
@@ -10,7 +12,8 @@ export class HeraldMetrics implements DeliveryMetrics {
   private readonly finishedTotal: Counter;
   private readonly latency: Histogram;
 
-  constructor(store: Store) {
+  constructor(store: Store, sources: { publishBacklog: () => number; retention: () => RetentionStats }) {
+    const { publishBacklog } = sources;
     // process_* and nodejs_* (memory, heap, event-loop lag, GC): what an operator reads first.
     collectDefaultMetrics({ register: this.registry });
     this.published = new Counter({ name: 'herald_messages_published_total', help: 'Messages accepted by PublishMessage on this node.', registers: [this.registry] });
@@ -53,11 +56,20 @@ export class HeraldMetrics implements DeliveryMetrics {
         },
       });
     };
+    new Gauge({
+      name: 'herald_publish_backlog',
+      help: 'The undelivered backlog as publish backpressure reads it (publishes answer 429 above --max-backlog).',
+      registers: [this.registry],
+      collect() {
+        this.set(publishBacklog());
+      },
+    });
     gauge('herald_queue_depth', 'Deliveries waiting for an attempt (PENDING).', 'pending');
     gauge('herald_deliveries_in_flight', 'Deliveries leased by a node and being attempted.', 'inFlight');
     gauge('herald_dead_letters', 'Deliveries whose retry window closed (kept and re-drivable).', 'dead');
-    gauge('herald_deliveries_delivered', 'Deliveries delivered (all time, still stored).', 'delivered');
+    gauge('herald_deliveries_delivered', 'Deliveries delivered (all time, pruned ones included).', 'delivered');
     gauge('herald_fanout_backlog', 'Published messages whose fan-out has not finished.', 'fanout');
+    registerStorageMetrics(this.registry, store, sources.retention);
   }
 
   messagesPublished(n: number): void {

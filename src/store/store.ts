@@ -8,6 +8,7 @@ import type {
   PublishOutcome,
   PublishPlan,
 } from '../core/deliveries.js';
+import type { RetentionStore } from '../core/retention.js';
 import type { ConsoleStore } from './console-store.js';
 import type { FunctionStore } from './function-store.js';
 import type {
@@ -64,6 +65,11 @@ export interface Store extends DeliveryStore, FunctionStore, ConsoleStore {
   migrate(): Promise<void>;
   close(): Promise<void>;
 
+  /** Pruning of what is older than the retention window. */
+  readonly retention: RetentionStore;
+  /** How big the store is, for /metrics. */
+  storageStats(): Promise<StorageStats>;
+
   // --- installation settings (secrets shared by every node) ---
   /** Stores value under key unless a value exists; returns the value that won. */
   putSettingIfAbsent(key: string, value: string): Promise<string>;
@@ -119,6 +125,25 @@ export interface Store extends DeliveryStore, FunctionStore, ConsoleStore {
   completeRetryToken(tenancyId: string, token: string, response: string): Promise<void>;
   releaseRetryToken(tenancyId: string, token: string): Promise<void>;
 
+}
+
+/** What the checkpointer of an SQLite store has done. */
+export interface WalStats {
+  /** WAL restarts (the writer starts again at the file's beginning). */
+  restarts: number;
+  /** Times the writers were held for a restart, and for how long in all (ms). */
+  pauses: number;
+  pauseMsTotal: number;
+  /** Longest hold over the last minute (ms). */
+  pauseMsMaxRecent: number;
+}
+
+export interface StorageStats {
+  /** SQLite: the database file; PostgreSQL: Herald's tables with their indexes and TOAST. */
+  databaseBytes: number;
+  /** SQLite only: the WAL file, and what its checkpointer did. */
+  walBytes?: number;
+  wal?: WalStats;
 }
 
 export interface DeadLetterQuery {

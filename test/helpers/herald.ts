@@ -8,10 +8,12 @@ import * as common from 'oci-common';
 import * as ons from 'oci-ons';
 import { resolveConfig, type ServeFlags } from '../../src/config/config.js';
 import { startHerald, type RunningHerald } from '../../src/server/herald.js';
+import { STORE_KINDS, type StoreKind } from './stores.js';
 
 export const PG_URL = process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-export type StoreKind = 'sqlite' | 'postgres';
-export const KINDS: readonly StoreKind[] = (process.env.STORE_KINDS?.split(',') as StoreKind[] | undefined) ?? ['sqlite', 'postgres'];
+export type { StoreKind };
+/** The same list as the store contract suites (STORE_KINDS). */
+export const KINDS: readonly StoreKind[] = STORE_KINDS;
 
 export interface TestHerald {
   kind: StoreKind;
@@ -77,4 +79,11 @@ export async function startTestHerald(kind: StoreKind, flags: ServeFlags = {}): 
     },
   };
   return t;
+}
+
+/** Reads one unlabelled sample from the server's Prometheus /metrics (undefined when absent). */
+export async function metricValue(url: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }

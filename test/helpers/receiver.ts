@@ -11,6 +11,16 @@ export interface Received {
 
 export type Responder = (req: Received) => { status: number; body?: string; headers?: Record<string, string> } | Promise<{ status: number; body?: string; headers?: Record<string, string> }>;
 
+/** Confirms a subscription (follows X-OCI-NS-ConfirmationURL) and hands every other request to `next`. */
+export function confirming(next: Responder = () => ({ status: 200, body: 'ok' })): Responder {
+  return async (r) => {
+    const url = r.headers['x-oci-ns-confirmationurl'];
+    if (typeof url !== 'string') return next(r);
+    await (await fetch(url)).text();
+    return { status: 200 };
+  };
+}
+
 /** A real HTTP server on 127.0.0.1 that records every request and answers as told. */
 export class Receiver {
   readonly requests: Received[] = [];

@@ -8,8 +8,9 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 
-export const STORE_KINDS = ['sqlite', 'postgres'] as const;
-export type StoreKind = (typeof STORE_KINDS)[number];
+export type StoreKind = 'sqlite' | 'postgres';
+/** The stores every contract suite runs on: both, or those named by STORE_KINDS (e.g. STORE_KINDS=sqlite). */
+export const STORE_KINDS: readonly StoreKind[] = (process.env.STORE_KINDS?.split(',') as StoreKind[] | undefined) ?? ['sqlite', 'postgres'];
 
 /** The Postgres every test run uses; each test store lives in its own throw-away schema. */
 export const TEST_PG_URL = process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';

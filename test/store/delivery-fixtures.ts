@@ -88,6 +88,20 @@ export async function rawExec(t: TestStore, sql: string, params: (string | numbe
   await withPg(t.schema, (c) => c.query(sql.replace(/\?/g, () => `$${++n}`), params));
 }
 
+/** Reads behind the port's back (SQL with `?` placeholders): counts and columns the port does not show. */
+export async function rawRows(t: TestStore, sql: string, params: (string | number | null)[] = []): Promise<Record<string, unknown>[]> {
+  if (t.kind === 'sqlite') {
+    const db = new Database(join(t.dataDir, 'herald.db'), { readonly: true });
+    try {
+      return db.prepare<(string | number | null)[], Record<string, unknown>>(sql).all(...params);
+    } finally {
+      db.close();
+    }
+  }
+  let n = 0;
+  return withPg(t.schema, async (c) => (await c.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), params)).rows);
+}
+
 export async function withPg<T>(schema: string | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: TEST_PG_URL, ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }) });
   await c.connect();

@@ -17,6 +17,7 @@ export function registerServeCommand(program: Command): void {
     .option('--retry-time-scale <factor>', 'multiply every retry delay and window, e.g. 0.001 for demos (env HERALD_RETRY_TIME_SCALE, default 1)')
     .option('--allow-private-endpoints', 'allow deliveries to loopback/private addresses (env HERALD_ALLOW_PRIVATE_ENDPOINTS=1)')
     .option('--max-backlog <n>', 'refuse publishes with 429 while more deliveries than this wait (env HERALD_MAX_BACKLOG, default 200000)')
+    .option('--message-retention <duration>', 'prune messages older than this (once delivered or dead), e.g. 7d, 12h, 30s (env HERALD_MESSAGE_RETENTION, default 7d)')
     .option('--delivery-timeout-ms <ms>', 'time limit of one delivery attempt (env HERALD_DELIVERY_TIMEOUT_MS, default 30000)')
     .option('--sms-base-url <url>', 'Twilio-compatible API base URL (env HERALD_SMS_BASE_URL, default https://api.twilio.com)')
     .option('--sms-account-sid <sid>', 'SMS account SID (env HERALD_SMS_ACCOUNT_SID)')

@@ -34,13 +34,14 @@ import { etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type C
 import type { FunctionStore } from '../function-store.js';
 import type { ConsoleStore } from '../console-store.js';
 import { CONSOLE_STORE_METHODS, DELIVERY_STORE_METHODS, forwardTo, FUNCTION_STORE_METHODS } from '../forward.js';
-import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
+import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, StorageStats, Store } from '../store.js';
 import { migratePostgres } from './migrate.js';
 import { wakeChannel } from './notifier.js';
 import { first, rows, transaction, type Queryable } from './pg-query.js';
 import { PostgresDeliveries, WAKE_SQL } from './postgres-deliveries.js';
 import { PostgresFunctions } from './postgres-functions.js';
 import { PostgresConsole } from './postgres-console.js';
+import { PostgresRetention } from './postgres-retention.js';
 
 /** Unquoted identifiers only, so the name means the same in search_path and in SQL. */
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -75,6 +76,7 @@ export class PostgresStore implements Store {
   private closed = false;
   private readonly fns: PostgresFunctions;
   private readonly consoleRows: PostgresConsole;
+  readonly retention: PostgresRetention;
 
   private constructor(
     private readonly pool: Pool,
@@ -83,6 +85,7 @@ export class PostgresStore implements Store {
   ) {
     this.fns = new PostgresFunctions(pool);
     this.consoleRows = new PostgresConsole(pool);
+    this.retention = new PostgresRetention(pool);
   }
 
   static async open(opts: { connectionString: string; schema?: string; poolSize?: number }): Promise<PostgresStore> {
@@ -126,6 +129,16 @@ export class PostgresStore implements Store {
     this.closed = true;
     await this.deliveries.close();
     await this.pool.end();
+  }
+
+  async storageStats(): Promise<StorageStats> {
+    // Tables with their indexes and TOAST, in this store's schema (a schema per test or tenant database).
+    const row = await first(
+      this.pool,
+      'SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c ' +
+        "JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = current_schema() AND c.relkind = 'r'",
+    );
+    return { databaseBytes: Number(row?.n ?? 0) };
   }
 
   async putSettingIfAbsent(key: string, value: string): Promise<string> {

@@ -1,28 +1,70 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import type { WalStats } from '../store.js';
+import type { WriteGate } from './write-gate.js';
+
+export interface CheckpointOptions {
+  /** How often the worker runs a PASSIVE checkpoint. */
+  intervalMs: number;
+  /** WAL content (frames written since the last restart) above which the WAL is restarted. */
+  restartBytes: number;
+  /** Longest the writers are held for one restart; past it they go on and the restart is retried later. */
+  maxPauseMs: number;
+}
+
+export const DEFAULT_CHECKPOINT_OPTIONS: CheckpointOptions = { intervalMs: 200, restartBytes: 16 * 1024 * 1024, maxPauseMs: 1000 };
+
+type FromWorker = { type: 'pause' } | { type: 'resume'; restarted: boolean };
 
 /**
- * Runs SQLite's WAL checkpoints on a worker thread with its own connection. Left to
- * SQLite, a checkpoint runs inside whichever commit crosses 1,000 WAL pages: it copies
- * pages into the database and fsyncs it, blocking the event loop for 10-30 ms, which
- * was most of the publish-to-delivery p99. PASSIVE checkpoints never block the writer.
+ * Runs SQLite's WAL checkpoints on a worker thread with its own connection, and keeps the
+ * WAL small.
+ *
+ * Left to SQLite, a checkpoint runs inside whichever commit crosses 1,000 WAL pages: it
+ * copies pages into the database and fsyncs it, blocking the event loop for 10-30 ms. So
+ * the worker runs PASSIVE checkpoints, which never block the writer. But a PASSIVE
+ * checkpoint alone never lets the WAL restart under steady load: SQLite rewinds the WAL
+ * only when a writer starts while every frame has been copied back, and with commits every
+ * few milliseconds some frame always is newer than the last checkpoint, so the file only
+ * grew (22 MB/s at 500 msg/s × 3). When the WAL holds more than `restartBytes`, the worker
+ * runs a second PASSIVE checkpoint (so little is left), asks the main thread to hold its
+ * writers (`WriteGate`: they wait on a promise, the event loop keeps running), and runs a
+ * RESTART checkpoint, which copies the few remaining frames, fsyncs the database and
+ * rewinds the WAL; `journal_size_limit` then cuts a file that grew past it. The hold is
+ * measured from the main thread and reported.
+ *
  * If the worker dies, the connection goes back to SQLite's own automatic checkpoints.
  */
 export class WalCheckpointer {
+  readonly #stats = { restarts: 0, pauses: 0, pauseMsTotal: 0 };
+  /** [end time, duration] of the holds of the last minute. */
+  #recent: [number, number][] = [];
+
   private constructor(
     private readonly worker: Worker,
     private readonly exited: Promise<void>,
   ) {}
 
-  static start(db: Database.Database, file: string, intervalMs = 500): WalCheckpointer {
+  static start(db: Database.Database, file: string, gate: WriteGate, options: Partial<CheckpointOptions> = {}): WalCheckpointer {
+    const opts = { ...DEFAULT_CHECKPOINT_OPTIONS, ...options };
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     // Inline CommonJS: the same code runs from dist/ and from sources under tsx.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, intervalMs } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, ...opts } });
     worker.unref();
     db.pragma('wal_autocheckpoint = 0');
+    let heldSince: number | undefined;
+    let safety: NodeJS.Timeout | undefined;
+    const release = (): number => {
+      clearTimeout(safety);
+      gate.open();
+      const ms = heldSince === undefined ? 0 : performance.now() - heldSince;
+      heldSince = undefined;
+      return ms;
+    };
     const exited = new Promise<void>((resolve) => {
       const fallBack = (): void => {
+        release();
         if (db.open) db.pragma('wal_autocheckpoint = 1000');
         resolve();
       };
@@ -30,7 +72,35 @@ export class WalCheckpointer {
       // An error also ends the worker ('exit' follows); listening keeps it from crashing the process.
       worker.once('error', () => undefined);
     });
-    return new WalCheckpointer(worker, exited);
+    const cp = new WalCheckpointer(worker, exited);
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'pause') {
+        // No write transaction can be open here: each runs to completion within one task.
+        gate.close();
+        heldSince = performance.now();
+        // Should the worker never answer, writers go on (SQLite's busy handler then serialises them).
+        safety = setTimeout(release, opts.maxPauseMs * 2);
+        safety.unref();
+        worker.postMessage('paused');
+      } else if (m.type === 'resume') {
+        cp.#recordPause(release(), m.restarted);
+      }
+    });
+    return cp;
+  }
+
+  stats(): WalStats {
+    const cutoff = performance.now() - 60_000;
+    this.#recent = this.#recent.filter(([at]) => at >= cutoff);
+    return { ...this.#stats, pauseMsMaxRecent: this.#recent.reduce((max, [, ms]) => Math.max(max, ms), 0) };
+  }
+
+  #recordPause(ms: number, restarted: boolean): void {
+    this.#stats.pauses++;
+    this.#stats.pauseMsTotal += ms;
+    if (restarted) this.#stats.restarts++;
+    this.#recent.push([performance.now(), ms]);
+    if (this.#recent.length > 1000) this.#recent.shift();
   }
 
   /** Lets the worker finish a checkpoint in progress and close its connection. */
@@ -46,15 +116,42 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
-db.pragma('busy_timeout = 5000');
+// RESTART waits (in SQLite's busy handler) for readers of older snapshots; bounded, then retried.
+db.pragma('busy_timeout = ' + workerData.maxPauseMs);
+// FULL: a checkpoint fsyncs the WAL before copying it back and the database after.
 db.pragma('synchronous = FULL');
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy or closing: the next tick retries */ }
-}, workerData.intervalMs);
+const frameBytes = db.pragma('page_size', { simple: true }) + 24;
+let stopping = false;
+let running = false;
+let timer;
+let onPaused;
+const finish = () => { db.close(); process.exit(0); };
 parentPort.on('message', (m) => {
-  if (m !== 'stop') return;
-  clearInterval(timer);
-  db.close();
-  process.exit(0);
+  if (m === 'stop') {
+    stopping = true;
+    if (!running) { clearTimeout(timer); finish(); }
+  } else if (m === 'paused' && onPaused) { const go = onPaused; onPaused = undefined; go(); }
 });
+const checkpoint = (mode) => db.pragma('wal_checkpoint(' + mode + ')')[0];
+async function tick() {
+  running = true;
+  let next = workerData.intervalMs;
+  try {
+    const r = checkpoint('PASSIVE');
+    const content = r.log * frameBytes;
+    // Past half the mark, look again sooner: under a fast writer one interval adds megabytes.
+    if (content > workerData.restartBytes / 2) next = workerData.intervalMs / 4;
+    if (content > workerData.restartBytes && !stopping) {
+      checkpoint('PASSIVE');
+      await new Promise((resolve) => { onPaused = resolve; parentPort.postMessage({ type: 'pause' }); });
+      let restarted = false;
+      try { restarted = checkpoint('RESTART').busy === 0; } catch { /* busy: the next tick retries */ }
+      parentPort.postMessage({ type: 'resume', restarted });
+    }
+  } catch { /* busy or closing: the next tick retries */ }
+  running = false;
+  if (stopping) finish();
+  else timer = setTimeout(tick, next);
+}
+timer = setTimeout(tick, workerData.intervalMs);
 `;

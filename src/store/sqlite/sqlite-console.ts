@@ -10,10 +10,14 @@ import {
   type ConsoleUser,
 } from '../console-store.js';
 import type { Row } from '../rows.js';
+import type { WriteGate } from './write-gate.js';
 
 /** The console side of SqliteStore, on the same connection. */
 export class SqliteConsole implements ConsoleStore {
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly gate: WriteGate,
+  ) {}
 
   private get(sql: string, ...params: unknown[]): Row | undefined {
     return this.db.prepare<unknown[], Row>(sql).get(...params);
@@ -24,6 +28,7 @@ export class SqliteConsole implements ConsoleStore {
   }
 
   async insertConsoleUserIfAbsent(u: ConsoleUser): Promise<boolean> {
+    await this.gate.pass();
     return this.run(SQL.insertUser, ...userValues(u)) > 0;
   }
 
@@ -33,6 +38,7 @@ export class SqliteConsole implements ConsoleStore {
   }
 
   async setConsolePassword(username: string, passwordHash: string): Promise<boolean> {
+    await this.gate.pass();
     return this.run(SQL.setPassword, passwordHash, username) > 0;
   }
 
@@ -46,6 +52,7 @@ export class SqliteConsole implements ConsoleStore {
   }
 
   async insertConsoleSession(s: ConsoleSession): Promise<void> {
+    await this.gate.pass();
     this.db.transaction(() => {
       this.run(SQL.pruneSessions, s.createdAt);
       this.run(SQL.insertSession, ...sessionValues(s));
@@ -58,6 +65,7 @@ export class SqliteConsole implements ConsoleStore {
   }
 
   async deleteConsoleSession(idHash: string): Promise<void> {
+    await this.gate.pass();
     this.run(SQL.deleteSession, idHash);
   }
 }

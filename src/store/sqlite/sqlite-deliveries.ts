@@ -25,6 +25,7 @@ import {
 import { num, toMessage, toSubscription, toTopic, type Row, type SqlValue } from '../rows.js';
 import { toPage } from '../sql.js';
 import { WalSync } from './wal-sync.js';
+import type { WriteGate } from './write-gate.js';
 import type { DeadLetterQuery, DeliveryStore, RedriveQuery } from '../store.js';
 
 /** A list parameter is bound as one JSON array text: one cached statement for any length. */
@@ -65,7 +66,10 @@ export class SqliteDeliveries implements DeliveryStore {
   /** Set when the database is a file in WAL mode: publishes then fsync off the event loop. */
   private readonly walSync: WalSync | undefined;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly gate: WriteGate,
+  ) {
     this.walSync = db.memory ? undefined : new WalSync(`${db.name}-wal`);
   }
 
@@ -115,6 +119,7 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {
+    await this.gate.pass();
     if (this.walSync === undefined) return this.publishGroup(messages, plan, false);
     // Committed without fsync, then made durable off the event loop before anyone is told.
     const outcome = this.publishGroup(messages, plan, true);
@@ -167,17 +172,20 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   async claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]> {
+    await this.gate.pass();
     checkLimit(limit);
     const rows = this.relaxedTx(() => this.all(CLAIM_FANOUT, leaseUntil, owner, now, limit));
     return rows.map(toMessage).sort((a, b) => a.publishedAt - b.publishedAt || (a.id < b.id ? -1 : 1));
   }
 
   async fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }> {
+    await this.gate.pass();
     checkLimit(limit);
     return this.relaxedTx(() => this.fanoutOne(messageId, limit, now));
   }
 
   async fanoutMany(messageIds: string[], limit: number, now: number): Promise<{ created: number; unfinished: string[] }> {
+    await this.gate.pass();
     checkLimit(limit);
     // One transaction (one fsync) for the whole group instead of one per message.
     return this.relaxedTx(() => {
@@ -212,6 +220,7 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   async insertDeliveries(deliveries: NewDelivery[]): Promise<void> {
+    await this.gate.pass();
     if (deliveries.length === 0) return;
     this.tx(() => {
       for (const d of deliveries) this.run(SQL.insertDelivery, ...newDeliveryValues(d), d.createdAt, d.createdAt);
@@ -219,6 +228,7 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string): Promise<Delivery[]> {
+    await this.gate.pass();
     checkLimit(limit);
     return this.relaxedTx(() => {
       const ids = this.all(DUE_IDS, now, limit).map((r) => num(r.id));
@@ -230,6 +240,7 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   async completeAttempts(results: AttemptResult[], now: number): Promise<void> {
+    await this.gate.pass();
     if (results.length === 0) return;
     const values = results.map(completionValues);
     this.relaxedTx(() => {
@@ -313,6 +324,7 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   async redrive(q: RedriveQuery, now: number): Promise<number> {
+    await this.gate.pass();
     const query = redriveSql(q, now, inList);
     if (query === undefined) return 0;
     const params = q.deliveryIds === undefined ? query.params : [...query.params, JSON.stringify(q.deliveryIds)];
@@ -324,6 +336,7 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   async insertMail(mail: Omit<MailRecord, 'id'>): Promise<MailRecord> {
+    await this.gate.pass();
     const row = this.get(SQL.insertMail, ...mailValues(mail));
     return { ...mail, headers: { ...mail.headers }, id: num(row?.id) };
   }

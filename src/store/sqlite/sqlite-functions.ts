@@ -14,6 +14,7 @@ import {
 import { num, type Row } from '../rows.js';
 import { toPage } from '../sql.js';
 import type { CasResult } from '../store.js';
+import type { WriteGate } from './write-gate.js';
 
 /** Translates the live-name unique indexes' violations; they are the only UNIQUE constraints on display_name. */
 function nameConflict(err: unknown, table: 'applications' | 'functions', name: string): unknown {
@@ -31,7 +32,10 @@ function nameConflict(err: unknown, table: 'applications' | 'functions', name: s
 export class SqliteFunctions implements FunctionStore {
   private readonly statements = new Map<string, Database.Statement<unknown[], Row>>();
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly gate: WriteGate,
+  ) {}
 
   private stmt(sql: string): Database.Statement<unknown[], Row> {
     let s = this.statements.get(sql);
@@ -65,6 +69,7 @@ export class SqliteFunctions implements FunctionStore {
   }
 
   async insertApplication(a: Application): Promise<void> {
+    await this.gate.pass();
     try {
       this.run(SQL.insertApplication, ...applicationValues(a));
     } catch (err) {
@@ -83,6 +88,7 @@ export class SqliteFunctions implements FunctionStore {
   }
 
   async replaceApplication(next: Application, expectedEtag: string): Promise<CasResult<Application>> {
+    await this.gate.pass();
     const u = SQL.replaceApplication;
     try {
       return this.cas(SQL.applicationEtag, next.tenancyId, next.id, () => {
@@ -96,6 +102,7 @@ export class SqliteFunctions implements FunctionStore {
   }
 
   async deleteApplication(tenancyId: string, id: string, expectedEtag: string, now: number): Promise<DeleteApplicationResult> {
+    await this.gate.pass();
     return this.tx((): DeleteApplicationResult => {
       const cur = this.get(SQL.applicationEtag, tenancyId, id);
       if (cur === undefined) return { ok: false, reason: 'not-found' };
@@ -107,6 +114,7 @@ export class SqliteFunctions implements FunctionStore {
   }
 
   async insertFunction(f: FnFunction): Promise<boolean> {
+    await this.gate.pass();
     try {
       return this.tx(() => {
         if (this.get(SQL.activeApplication, f.tenancyId, f.applicationId) === undefined) return false;
@@ -134,6 +142,7 @@ export class SqliteFunctions implements FunctionStore {
   }
 
   async replaceFunction(next: FnFunction, expectedEtag: string): Promise<CasResult<FnFunction>> {
+    await this.gate.pass();
     const u = SQL.replaceFunction;
     try {
       return this.cas(SQL.functionEtag, next.tenancyId, next.id, () => this.get(u.sql, ...u.params(functionValues(next), next.tenancyId, next.id, expectedEtag)), toFunction);
@@ -143,10 +152,12 @@ export class SqliteFunctions implements FunctionStore {
   }
 
   async deleteFunction(tenancyId: string, id: string, expectedEtag: string, now: number): Promise<CasResult<FnFunction>> {
+    await this.gate.pass();
     return this.cas(SQL.functionEtag, tenancyId, id, () => this.get(SQL.deleteFunction, now, tenancyId, id, expectedEtag), toFunction);
   }
 
   async putBundle(b: FunctionBundle): Promise<void> {
+    await this.gate.pass();
     this.run(SQL.putBundle, b.digest, b.bytes, b.size, b.createdAt);
   }
 
@@ -160,6 +171,7 @@ export class SqliteFunctions implements FunctionStore {
   }
 
   async insertFunctionCall(c: FunctionCallRecord): Promise<void> {
+    await this.gate.pass();
     this.tx(() => {
       this.run(SQL.insertCall, ...callValues(c));
       this.run(SQL.pruneCalls, c.functionId, c.functionId, FUNCTION_CALLS_KEPT);

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { WalCheckpointer } from './checkpointer.js';
 import { ConflictError } from '../../core/errors.js';
@@ -36,11 +37,13 @@ import { etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type C
 import type { FunctionStore } from '../function-store.js';
 import type { ConsoleStore } from '../console-store.js';
 import { CONSOLE_STORE_METHODS, DELIVERY_STORE_METHODS, forwardTo, FUNCTION_STORE_METHODS } from '../forward.js';
-import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, Store } from '../store.js';
+import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery, StorageStats, Store } from '../store.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteDeliveries } from './sqlite-deliveries.js';
 import { SqliteFunctions } from './sqlite-functions.js';
 import { SqliteConsole } from './sqlite-console.js';
+import { SqliteRetention } from './sqlite-retention.js';
+import { WriteGate } from './write-gate.js';
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -69,12 +72,20 @@ export class SqliteStore implements Store {
   private readonly deliveries: SqliteDeliveries;
   private readonly fns: SqliteFunctions;
   private readonly consoleRows: SqliteConsole;
-  private checkpointer: WalCheckpointer | undefined;
+  readonly retention: SqliteRetention;
+  /** Every write of this connection passes it; the checkpointer closes it to restart the WAL. */
+  private readonly gate = new WriteGate();
+  private readonly checkpointer: WalCheckpointer | undefined;
 
-  private constructor(private readonly db: Database.Database) {
-    this.deliveries = new SqliteDeliveries(db);
-    this.fns = new SqliteFunctions(db);
-    this.consoleRows = new SqliteConsole(db);
+  private constructor(
+    private readonly db: Database.Database,
+    backgroundCheckpoints: boolean,
+  ) {
+    this.deliveries = new SqliteDeliveries(db, this.gate);
+    this.fns = new SqliteFunctions(db, this.gate);
+    this.consoleRows = new SqliteConsole(db, this.gate);
+    this.retention = new SqliteRetention(db, this.gate);
+    this.checkpointer = backgroundCheckpoints ? WalCheckpointer.start(db, db.name, this.gate) : undefined;
   }
 
   static open(opts: { file: string; backgroundCheckpoints?: boolean }): SqliteStore {
@@ -84,15 +95,13 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = FULL');
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('foreign_keys = ON');
-      // A WAL that grew during a burst is cut back to this size once checkpointed.
-      db.pragma('journal_size_limit = 67108864');
+      // A WAL that grew past this (a long reader held a restart back) is cut back to it when it restarts.
+      db.pragma('journal_size_limit = 33554432');
     } catch (err) {
       db.close();
       throw err;
     }
-    const store = new SqliteStore(db);
-    if (opts.backgroundCheckpoints === true) store.checkpointer = WalCheckpointer.start(db, opts.file);
-    return store;
+    return new SqliteStore(db, opts.backgroundCheckpoints === true);
   }
 
   /** Prepared lazily: statements can only be compiled once migrations created their tables. */
@@ -135,7 +144,15 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
+  async storageStats(): Promise<StorageStats> {
+    const size = async (path: string): Promise<number> => (await stat(path).catch(() => undefined))?.size ?? 0;
+    if (this.db.memory) return { databaseBytes: 0 };
+    const [databaseBytes, walBytes] = await Promise.all([size(this.db.name), size(`${this.db.name}-wal`)]);
+    return { databaseBytes, walBytes, ...(this.checkpointer !== undefined ? { wal: this.checkpointer.stats() } : {}) };
+  }
+
   async putSettingIfAbsent(key: string, value: string): Promise<string> {
+    await this.gate.pass();
     return this.tx(() => {
       this.run(SQL.putSettingIfAbsent, key, value);
       return String(this.get(SQL.getSetting, key)?.value);
@@ -152,6 +169,7 @@ export class SqliteStore implements Store {
   }
 
   async createTenancy(tenancy: Tenancy, admin: User, key: ApiKey): Promise<void> {
+    await this.gate.pass();
     this.tx(() => {
       this.run(SQL.insertTenancy, ...tenancyValues(tenancy));
       this.run(SQL.insertCompartment, ...compartmentValues(rootCompartment(tenancy)));
@@ -171,6 +189,7 @@ export class SqliteStore implements Store {
   }
 
   async insertApiKey(key: ApiKey): Promise<void> {
+    await this.gate.pass();
     this.run(SQL.insertApiKey, ...apiKeyValues(key));
   }
 
@@ -184,6 +203,7 @@ export class SqliteStore implements Store {
   }
 
   async insertCompartment(c: Compartment): Promise<void> {
+    await this.gate.pass();
     this.run(SQL.insertCompartment, ...compartmentValues(c));
   }
 
@@ -197,6 +217,7 @@ export class SqliteStore implements Store {
   }
 
   async insertTopic(t: Topic): Promise<void> {
+    await this.gate.pass();
     try {
       this.run(SQL.insertTopic, ...topicValues(t));
     } catch (err) {
@@ -235,6 +256,7 @@ export class SqliteStore implements Store {
   }
 
   async replaceTopic(next: Topic, expectedEtag: string): Promise<CasResult<Topic>> {
+    await this.gate.pass();
     try {
       return this.cas(
         'topics',
@@ -249,6 +271,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteTopic(tenancyId: string, id: string, expectedEtag: string, now: number): Promise<CasResult<Topic>> {
+    await this.gate.pass();
     return this.cas(
       'topics',
       tenancyId,
@@ -263,6 +286,7 @@ export class SqliteStore implements Store {
   }
 
   async insertSubscription(s: Subscription): Promise<void> {
+    await this.gate.pass();
     this.run(SQL.insertSubscription, ...subscriptionValues(s));
   }
 
@@ -282,6 +306,7 @@ export class SqliteStore implements Store {
   }
 
   async replaceSubscription(next: Subscription, expectedEtag: string): Promise<CasResult<Subscription>> {
+    await this.gate.pass();
     return this.cas(
       'subscriptions',
       next.tenancyId,
@@ -292,6 +317,7 @@ export class SqliteStore implements Store {
   }
 
   async insertMessages(messages: Message[]): Promise<void> {
+    await this.gate.pass();
     if (messages.length === 0) return;
     this.tx(() => {
       for (const m of messages) this.run(SQL.insertMessage, ...messageValues(m));
@@ -304,6 +330,7 @@ export class SqliteStore implements Store {
   }
 
   async claimRetryToken(record: RetryTokenRecord, notBefore: number): Promise<RetryTokenRecord | undefined> {
+    await this.gate.pass();
     const { tenancyId, token, operation, requestHash, createdAt } = record;
     return this.tx(() => {
       const claimed = this.get(SQL.claimRetryToken, tenancyId, token, operation, requestHash, createdAt, notBefore);
@@ -314,10 +341,12 @@ export class SqliteStore implements Store {
   }
 
   async completeRetryToken(tenancyId: string, token: string, response: string): Promise<void> {
+    await this.gate.pass();
     this.run(SQL.completeRetryToken, response, tenancyId, token);
   }
 
   async releaseRetryToken(tenancyId: string, token: string): Promise<void> {
+    await this.gate.pass();
     this.run(SQL.releaseRetryToken, tenancyId, token);
   }
 }

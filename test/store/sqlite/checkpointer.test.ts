@@ -1,0 +1,119 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { DeliveryTransition } from '../../../src/core/deliveries.js';
+import { RetentionService, retentionOptions } from '../../../src/core/retention.js';
+import type { Topic } from '../../../src/core/models.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../../src/store/store.js';
+import { resultFor } from '../delivery-fixtures.js';
+import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture } from '../fixtures.js';
+
+/**
+ * The SQLite store under steady writes: the WAL must stay small (it used to grow by every
+ * byte written, since PASSIVE checkpoints never let it restart under a steady writer), and
+ * with retention the database file must stop growing once the window is full.
+ */
+
+const MB = 1024 * 1024;
+const delivered: DeliveryTransition = { state: 'DELIVERED' };
+const BODY = 'x'.repeat(1024);
+
+async function topicWithSubscribers(store: Store, n: number): Promise<Topic> {
+  const tenancyId = (await seedTenancy(store)).tenancy.id;
+  const topic = topicFixture(tenancyId);
+  await store.insertTopic(topic);
+  for (let i = 0; i < n; i++) await store.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
+  return topic;
+}
+
+/** What the engine writes for one publish group: the messages with their claimed deliveries, then the results. */
+async function publishAndDeliver(store: Store, topic: Topic, count: number, publishedAt: number): Promise<void> {
+  const messages = Array.from({ length: count }, () => messageFixture(topic, { publishedAt, body: BODY }));
+  const out = await store.publishMessages(messages, { now: publishedAt, inlineFanout: 64, claim: { owner: 'n', leaseUntil: publishedAt + 60_000, max: 10_000 } });
+  await store.completeAttempts(out.claimed.map((d) => resultFor(d, delivered)), publishedAt);
+}
+
+describe('SQLite WAL under a steady writer', () => {
+  let dir: string;
+  let store: SqliteStore;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'herald-wal-'));
+    store = SqliteStore.open({ file: join(dir, 'herald.db'), backgroundCheckpoints: true });
+    await store.migrate();
+  });
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('restarts the WAL, holding writers briefly, so it stays under 64 MB after more than 80 MB went through it', async () => {
+    const topic = await topicWithSubscribers(store, 3);
+    const wal = join(dir, 'herald.db-wal');
+    let largest = 0;
+    const deadline = Date.now() + 120_000;
+    // Each restart needs more than 16 MB of WAL content, so five mean over 80 MB were written;
+    // before the fix the file kept every byte of it.
+    while (((await store.storageStats()).wal?.restarts ?? 0) < 5) {
+      assert.ok(Date.now() < deadline, 'five WAL restarts within two minutes of steady writes');
+      await publishAndDeliver(store, topic, 20, T0);
+      largest = Math.max(largest, statSync(wal).size);
+    }
+    const stats = await store.storageStats();
+    assert.ok(largest < 64 * MB, `the WAL file peaked at ${(largest / MB).toFixed(1)} MB`);
+    assert.ok(stats.wal !== undefined && stats.wal.pauses >= stats.wal.restarts, 'every restart held the writers once');
+    assert.ok(stats.wal.pauseMsTotal > 0, 'the holds were measured');
+    assert.ok(stats.wal.pauseMsMaxRecent > 0 && stats.wal.pauseMsMaxRecent <= stats.wal.pauseMsTotal);
+    // Writers were held, never refused: every group above committed (the trace of one is complete).
+    const [one] = await store.listRecentMessages(topic.tenancyId, topic.id, 1);
+    const trace = await store.getMessageDeliveries(topic.tenancyId, one!.id);
+    assert.deepEqual(trace.map((x) => x.delivery.state), ['DELIVERED', 'DELIVERED', 'DELIVERED']);
+  });
+});
+
+describe('SQLite file size under retention', () => {
+  let dir: string;
+  let store: SqliteStore;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'herald-size-'));
+    store = SqliteStore.open({ file: join(dir, 'herald.db') });
+    await store.migrate();
+  });
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reuses the pages of pruned messages: the file stops growing once the window is full', async () => {
+    const topic = await topicWithSubscribers(store, 3);
+    const pages = (): { used: number; free: number } => {
+      const db = new Database(join(dir, 'herald.db'), { readonly: true });
+      try {
+        return { used: Number(db.pragma('page_count', { simple: true })), free: Number(db.pragma('freelist_count', { simple: true })) };
+      } finally {
+        db.close();
+      }
+    };
+    const WINDOW = 10_000;
+    let now = T0;
+    const retention = new RetentionService(store.retention, retentionOptions(WINDOW), (err) => assert.fail(String(err)), () => now);
+    const sizes: number[] = [];
+    // Each round publishes one window's worth (1,000 messages × 3 deliveries), then moves the
+    // clock a window on and sweeps: the previous round's messages are pruned.
+    for (let round = 0; round < 5; round++) {
+      for (let g = 0; g < 50; g++) await publishAndDeliver(store, topic, 20, now);
+      now += WINDOW + 1;
+      const swept = await retention.sweep();
+      assert.equal(swept.pruned, 1000, `round ${round} pruned the round's messages`);
+      sizes.push(pages().used);
+    }
+    const [first, , third, , fifth] = sizes as [number, number, number, number, number];
+    assert.ok(first > 500, `a round's data fills many pages (${first})`);
+    assert.ok(fifth <= third * 1.05, `the file stopped growing: ${sizes.join(' → ')} pages`);
+    assert.ok(pages().free > 0, 'pruned pages wait on the free list for the next round');
+  });
+});
