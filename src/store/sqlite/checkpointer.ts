@@ -36,14 +36,34 @@ type FromWorker = { type: 'pause' } | { type: 'resume'; restarted: boolean };
  *
  * If the worker dies, the connection goes back to SQLite's own automatic checkpoints.
  */
-export class WalCheckpointer {
-  readonly #stats = { restarts: 0, pauses: 0, pauseMsTotal: 0 };
-  /** [end time, duration] of the holds of the last minute. */
+/** Counts of restarts and of the writers' holds, with the holds of the last minute for their maximum. */
+class HoldStats {
+  restarts = 0;
+  pauses = 0;
+  pauseMsTotal = 0;
+  /** [end time, duration] of recent holds. */
   #recent: [number, number][] = [];
 
+  hold(ms: number): void {
+    this.pauses++;
+    this.pauseMsTotal += ms;
+    this.#recent.push([performance.now(), ms]);
+    if (this.#recent.length > 1000) this.#recent.shift();
+  }
+
+  snapshot(): WalStats {
+    const cutoff = performance.now() - 60_000;
+    this.#recent = this.#recent.filter(([at]) => at >= cutoff);
+    const pauseMsMaxRecent = this.#recent.reduce((max, [, ms]) => Math.max(max, ms), 0);
+    return { restarts: this.restarts, pauses: this.pauses, pauseMsTotal: this.pauseMsTotal, pauseMsMaxRecent };
+  }
+}
+
+export class WalCheckpointer {
   private constructor(
     private readonly worker: Worker,
     private readonly exited: Promise<void>,
+    private readonly holds: HoldStats,
   ) {}
 
   static start(db: Database.Database, file: string, gate: WriteGate, options: Partial<CheckpointOptions> = {}): WalCheckpointer {
@@ -53,14 +73,15 @@ export class WalCheckpointer {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, ...opts } });
     worker.unref();
     db.pragma('wal_autocheckpoint = 0');
+    const holds = new HoldStats();
     let heldSince: number | undefined;
     let safety: NodeJS.Timeout | undefined;
-    const release = (): number => {
+    /** Opens the gate and records how long it was closed (once per hold). */
+    const release = (): void => {
       clearTimeout(safety);
       gate.open();
-      const ms = heldSince === undefined ? 0 : performance.now() - heldSince;
+      if (heldSince !== undefined) holds.hold(performance.now() - heldSince);
       heldSince = undefined;
-      return ms;
     };
     const exited = new Promise<void>((resolve) => {
       const fallBack = (): void => {
@@ -72,7 +93,6 @@ export class WalCheckpointer {
       // An error also ends the worker ('exit' follows); listening keeps it from crashing the process.
       worker.once('error', () => undefined);
     });
-    const cp = new WalCheckpointer(worker, exited);
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'pause') {
         // No write transaction can be open here: each runs to completion within one task.
@@ -82,25 +102,16 @@ export class WalCheckpointer {
         safety = setTimeout(release, opts.maxPauseMs * 2);
         safety.unref();
         worker.postMessage('paused');
-      } else if (m.type === 'resume') {
-        cp.#recordPause(release(), m.restarted);
+      } else {
+        release();
+        if (m.restarted) holds.restarts++;
       }
     });
-    return cp;
+    return new WalCheckpointer(worker, exited, holds);
   }
 
   stats(): WalStats {
-    const cutoff = performance.now() - 60_000;
-    this.#recent = this.#recent.filter(([at]) => at >= cutoff);
-    return { ...this.#stats, pauseMsMaxRecent: this.#recent.reduce((max, [, ms]) => Math.max(max, ms), 0) };
-  }
-
-  #recordPause(ms: number, restarted: boolean): void {
-    this.#stats.pauses++;
-    this.#stats.pauseMsTotal += ms;
-    if (restarted) this.#stats.restarts++;
-    this.#recent.push([performance.now(), ms]);
-    if (this.#recent.length > 1000) this.#recent.shift();
+    return this.holds.snapshot();
   }
 
   /** Lets the worker finish a checkpoint in progress and close its connection. */
