@@ -4,7 +4,8 @@
  *
  *   BENCH_RUNS=3 BENCH_SECONDS=3 BENCH_WARMUP=0.5 BENCH_CONNECTIONS=50
  *   BENCH_STORES=sqlite,postgres BENCH_SCENARIOS=ceilings,publish,drain,latency,overload
- *   BENCH_SCENARIOS may also name fanout (d), isolation (f), functions (g), rss (h)
+ *   BENCH_SCENARIOS may also name fanout (d), isolation (f), functions (g), rss (h), soak (i)
+ *   BENCH_SOAK_SECONDS=180 BENCH_SOAK_RATE=500 BENCH_SOAK_SAMPLE=5 BENCH_SOAK_RETENTION=60s (quick: 30, 500, 2, 10s)
  *   BENCH_OVERLOAD_MAX_BACKLOG=20000 (quick: 5000; Herald's HERALD_MAX_BACKLOG in (e): 429 + Retry-After above it)
  *   BENCH_FUNCTION_CALLS=1000 BENCH_FUNCTION_COLD=6 (quick: 300, 3) warm calls and cold starts per layer of (g)
  *   BENCH_FANOUT_SUBS=10000 BENCH_FANOUT_PUBLISHES=20 BENCH_ISOLATION_RATE=100 BENCH_ISOLATION_SECONDS=4
@@ -29,6 +30,7 @@ import { latencyScenario } from './scenarios/latency.js';
 import { overloadScenario } from './scenarios/overload.js';
 import { publishScenario } from './scenarios/publish.js';
 import { rssScenario } from './scenarios/rss.js';
+import { soakScenario } from './scenarios/soak.js';
 
 const cfg = readConfig();
 const started = Date.now();
@@ -79,6 +81,8 @@ async function runStore(ctx: BenchContext, store: StoreKind): Promise<StoreResul
   if (cfg.scenarios.has('overload')) out.overload = await step('(e) overload', () => overloadScenario(ctx, store));
   if (cfg.scenarios.has('isolation')) out.isolation = await step('(f) per-endpoint isolation', () => isolationScenario(ctx, store));
   if (cfg.scenarios.has('rss')) out.rss = await step('(h) RSS', () => rssScenario(ctx, store));
+  // Last: it takes minutes where the others take seconds.
+  if (cfg.scenarios.has('soak')) out.soak = await step('(i) soak', () => soakScenario(ctx, store));
   return out;
 }
 

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 
 export type StoreKind = 'sqlite' | 'postgres';
-export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'fanout', 'overload', 'isolation', 'functions', 'rss'] as const;
+export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'fanout', 'overload', 'isolation', 'functions', 'rss', 'soak'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -42,6 +42,11 @@ export interface BenchConfig {
   /** (g): measured warm calls per layer, and cold starts per layer. */
   functionCalls: number;
   functionColdStarts: number;
+  /** (i): soak length, open-loop publishes/s, seconds between samples, and Herald's HERALD_MESSAGE_RETENTION for the second run. */
+  soakSeconds: number;
+  soakRate: number;
+  soakSampleSeconds: number;
+  soakRetention: string;
   stores: StoreKind[];
   pgUrl: string;
   amqpUrl: string;
@@ -60,6 +65,22 @@ function num(name: string, fallback: number): number {
   const v = Number(raw);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
   return v;
+}
+
+/** A Herald duration such as `30s`, `10m` or `1h` (passed through as HERALD_MESSAGE_RETENTION). */
+function duration(name: string, fallback: string): string {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+(\.\d+)?(ms|s|m|h|d)?$/.test(raw.trim())) throw new Error(`${name} must be a duration like 30s, 10m or 1h, got ${raw}`);
+  return raw.trim();
+}
+
+/** Seconds in such a duration (a bare number is seconds here; the bench only uses it to say what is past the window). */
+export function durationSeconds(d: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(d.trim());
+  if (m === null) return Number.NaN;
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[m[2] ?? 's'] ?? 1;
+  return Number(m[1]) * unit;
 }
 
 function list(name: string, fallback: string): string[] {
@@ -104,6 +125,11 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     rssMaxBacklog: Math.round(num('BENCH_RSS_MAX_BACKLOG', 2_000_000)),
     functionCalls: Math.round(num('BENCH_FUNCTION_CALLS', quick ? 300 : 1000)),
     functionColdStarts: Math.round(num('BENCH_FUNCTION_COLD', quick ? 3 : 6)),
+    // Minutes, not seconds: the unbounded WAL and RSS growth (issue) never showed in 3 s windows.
+    soakSeconds: num('BENCH_SOAK_SECONDS', quick ? 30 : 180),
+    soakRate: num('BENCH_SOAK_RATE', 500),
+    soakSampleSeconds: num('BENCH_SOAK_SAMPLE', quick ? 2 : 5),
+    soakRetention: duration('BENCH_SOAK_RETENTION', quick ? '10s' : '60s'),
     stores,
     pgUrl: process.env.BENCH_PG_URL ?? process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test',
     amqpUrl: process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',

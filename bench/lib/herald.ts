@@ -21,6 +21,8 @@ export interface HeraldHandle {
   url: string;
   pid: number;
   dataDir: string;
+  /** PostgreSQL: the URL of this process's own database (the soak reads its size). */
+  dbUrl: string | undefined;
   creds: Credentials;
   api: HeraldApi;
   stop(opts?: { kill?: boolean }): Promise<void>;
@@ -54,11 +56,20 @@ async function freshDatabase(adminUrl: string): Promise<{ url: string; drop(): P
   };
 }
 
-/** The Node flags of the bin's `#!/usr/bin/env -S node …` line: Herald runs as the `herald` command does. */
-function binNodeFlags(bin: string): string[] {
+/**
+ * The `#!/usr/bin/env -S [NAME=value …] node …` line of the bin: Herald runs with the environment
+ * (glibc malloc tunables) and the Node flags (heap limit) the `herald` command runs with.
+ */
+function binLaunch(bin: string): { env: Record<string, string>; flags: string[] } {
   const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\S*env -S node\s+(.*)$/.exec(first);
-  return m === null ? [] : m[1]!.trim().split(/\s+/);
+  const words = /^#!\S*env -S\s+(.*)$/.exec(first)?.[1]?.trim().split(/\s+/) ?? [];
+  const env: Record<string, string> = {};
+  let i = 0;
+  for (; i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!); i++) {
+    const eq = words[i]!.indexOf('=');
+    env[words[i]!.slice(0, eq)] = words[i]!.slice(eq + 1);
+  }
+  return words[i] === 'node' ? { env, flags: words.slice(i + 1) } : { env: {}, flags: [] };
 }
 
 export async function startHerald(cfg: BenchConfig, store: StoreKind, extraEnv: Record<string, string> = {}): Promise<HeraldHandle> {
@@ -66,14 +77,16 @@ export async function startHerald(cfg: BenchConfig, store: StoreKind, extraEnv: 
   const dataDir = await mkdtemp(join(tmpdir(), 'herald-bench-'));
   const db = store === 'postgres' ? await freshDatabase(cfg.pgUrl) : undefined;
   const port = await freePort();
+  const launch = binLaunch(cfg.heraldBin);
   const execArgv = [
-    ...binNodeFlags(cfg.heraldBin),
+    ...launch.flags,
     // To try Node/V8 flags on Herald alone (heap sizing against (h), --trace-gc against (c)).
     ...(process.env.BENCH_HERALD_NODE_FLAGS?.split(/\s+/).filter((f) => f !== '') ?? []),
     ...(cfg.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : []),
   ];
   const child: ChildProcess = spawn(process.execPath, [...execArgv, cfg.heraldBin, 'serve'], {
     env: {
+      ...launch.env,
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? dataDir,
       HERALD_PORT: String(port),
@@ -124,6 +137,7 @@ export async function startHerald(cfg: BenchConfig, store: StoreKind, extraEnv: 
     url,
     pid: child.pid!,
     dataDir,
+    dbUrl: db?.url,
     creds,
     api: new HeraldApi(url, creds),
     async stop(opts = {}) {

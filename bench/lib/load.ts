@@ -123,8 +123,17 @@ export interface OpenLoopResult {
  * Sends requests[i] at t0Ms + offsetsMs[i] (CLOCK_MONOTONIC ms). The caller picks
  * t0Ms a little in the future so it can tell the receiver the epoch first.
  */
-export async function openLoop(opts: { origin: string; requests: PreparedRequest[]; offsetsMs: number[]; t0Ms: number; connections: number }): Promise<OpenLoopResult> {
+export async function openLoop(opts: {
+  origin: string;
+  requests: PreparedRequest[];
+  offsetsMs: number[];
+  t0Ms: number;
+  connections: number;
+  /** Answers so far, for a caller that samples while the loop runs (the soak). */
+  live?: LiveCounters;
+}): Promise<OpenLoopResult> {
   const pool = newPool(opts.origin, opts.connections);
+  const live = opts.live ?? { completed: 0, ok: 0 };
   const statuses: Record<string, number> = {};
   const acks: number[] = [];
   const lags: number[] = [];
@@ -140,10 +149,15 @@ export async function openLoop(opts: { origin: string; requests: PreparedRequest
           await res.body.dump();
           const s = String(res.statusCode);
           statuses[s] = (statuses[s] ?? 0) + 1;
-          if (s.startsWith('2')) acks.push(nowMs() - scheduled);
+          live.completed++;
+          if (s.startsWith('2')) {
+            live.ok++;
+            acks.push(nowMs() - scheduled);
+          }
         },
         () => {
           statuses.error = (statuses.error ?? 0) + 1;
+          live.completed++;
         },
       ),
     );

@@ -17,7 +17,9 @@ import type { LatencyFigures } from '../scenarios/latency.js';
 import type { OverloadFigures } from '../scenarios/overload.js';
 import type { PublishFigures } from '../scenarios/publish.js';
 import type { RssFigures } from '../scenarios/rss.js';
+import type { SoakFigures } from '../scenarios/soak.js';
 import type { BenchConfig, StoreKind } from './config.js';
+import { soakRows, soakVerdicts } from './report-soak.js';
 import { fmtNum, fmtRatio, fmtSummary, ratio, summarise, type Summary } from './stats.js';
 
 export interface StoreResults {
@@ -28,6 +30,7 @@ export interface StoreResults {
   overload?: OverloadFigures;
   isolation?: IsolationFigures;
   rss?: RssFigures;
+  soak?: SoakFigures;
   errors: string[];
 }
 
@@ -76,7 +79,7 @@ export async function writeJson(results: BenchResults): Promise<string> {
   return file;
 }
 
-interface Row {
+export interface Row {
   figure: string;
   sqlite: string;
   postgres: string;
@@ -269,6 +272,7 @@ export function buildRows(results: BenchResults): Row[] {
     add('(h) RSS growth with the backlog, settled reading at the end, MB', (s) => s.rss?.growth, 'target +50 MB for a 1M backlog', targetSummary(50), '≤ 50 MB (≤ 1.00×)', ' MB');
     add('(h) RSS slope, MB per 100k backlog deliveries', (s) => s.rss?.mbPer100k, '—', undefined, '≤ 5 MB (50 MB / 1M)', ' MB');
   }
+  if (cfg.scenarios.includes('soak')) rows.push(...soakRows(results));
   return rows;
 }
 
@@ -294,6 +298,7 @@ function verdicts(results: BenchResults): string[] {
           `Publishes were answered ${JSON.stringify(o.runs[0]?.statuses ?? {})} (first run).`,
       );
     }
+    if (s.soak) out.push(...soakVerdicts(store, s.soak));
     for (const e of s.errors) out.push(`- ${store}: error: ${e}`);
   }
   return out;

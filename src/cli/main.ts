@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072 node --max-old-space-size=384
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.trim_threshold=1048576 node --max-old-space-size=256 --max-semi-space-size=8
 import { Command } from 'commander';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerFunctionCommands } from './commands/functions.js';

@@ -27,6 +27,11 @@ export interface PruneBatch {
  * working on are left for it).
  */
 export interface RetentionStore {
+  /**
+   * How long one batch should take: short where the store runs on the event loop (SQLite),
+   * longer where the work happens in a database server and only a connection waits.
+   */
+  readonly batchBudgetMs: number;
   pruneMessages(cutoff: number, after: PruneCursor | undefined, limit: number): Promise<PruneBatch>;
   /**
    * Deletes up to `limit` of the other rows that only grow, created before `cutoff`:
@@ -35,6 +40,11 @@ export interface RetentionStore {
   pruneRecords(cutoff: number, limit: number): Promise<number>;
   /** Deletes up to `limit` opc-retry-token records created before `notBefore`. Returns how many. */
   pruneRetryTokens(notBefore: number, limit: number): Promise<number>;
+  /**
+   * Called after a sweep (started at `now`) that deleted `deleted` rows: lets the store reclaim
+   * their space when nothing else will (PostgreSQL with autovacuum off). Failures are reported.
+   */
+  reclaim(deleted: number, now: number): Promise<void>;
 }
 
 export interface RetentionOptions {
@@ -48,15 +58,14 @@ export interface RetentionOptions {
   maxBatch: number;
 }
 
-/** A sweep every tenth of the window, at least every minute, at most every 100 ms. */
-export function retentionOptions(retentionMs: number): RetentionOptions {
+/** A sweep every tenth of the window, at least every minute, at most every 100 ms; batches as the store asks. */
+export function retentionOptions(retentionMs: number, batchBudgetMs: number): RetentionOptions {
   return {
     retentionMs,
     intervalMs: Math.min(60_000, Math.max(100, Math.round(retentionMs / 10))),
-    // SQLite deletes on the event loop: short batches keep publishes and deliveries flowing.
-    batchBudgetMs: 4,
+    batchBudgetMs,
     minBatch: 10,
-    maxBatch: 2000,
+    maxBatch: 5000,
   };
 }
 
@@ -141,6 +150,9 @@ export class RetentionService {
     } while (cursor !== undefined && !this.#stopping);
     out.records += await this.#drain((limit) => this.store.pruneRecords(cutoff, limit));
     out.records += await this.#drain((limit) => this.store.pruneRetryTokens(now - RETRY_TOKEN_TTL_MS, limit));
+    if (out.pruned + out.records > 0 && !this.#stopping) {
+      await this.store.reclaim(out.pruned + out.records, now).catch((err: unknown) => this.onError(err));
+    }
     if (!this.#stopping) {
       // A sweep cut short by stop() saw only part of the held messages: keep the last full count.
       this.#stats.heldMessages = out.held;

@@ -82,11 +82,14 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const subscriptions = new SubscriptionService(store, links);
     const messages = new MessageService(store);
     const backlog = new BacklogMonitor(store, logger);
-    const retention = new RetentionService(store.retention, retentionOptions(config.messageRetentionMs), (err) =>
+    const retention = new RetentionService(store.retention, retentionOptions(config.messageRetentionMs, store.retention.batchBudgetMs), (err) =>
       logger.warn({ err }, 'a retention sweep failed; the next one retries'),
     );
     const metrics = new HeraldMetrics(store, { publishBacklog: () => backlog.backlog(), retention: () => retention.stats() });
 
+    if ((await store.storageStats()).autovacuum === false) {
+      logger.warn('PostgreSQL runs with autovacuum off: Herald VACUUMs the tables it prunes itself after each retention sweep (at most every 10 s).');
+    }
     if (config.smtpUrl === undefined) {
       logger.warn('No --smtp-url / HERALD_SMTP_URL: EMAIL deliveries go to the built-in DEV MAILBOX (herald mail list), not to real inboxes.');
     }

@@ -144,6 +144,8 @@ export interface StorageStats {
   /** SQLite only: the WAL file, and what its checkpointer did. */
   walBytes?: number;
   wal?: WalStats;
+  /** PostgreSQL only: whether the server runs autovacuum (without it Herald vacuums what it prunes). */
+  autovacuum?: boolean;
 }
 
 export interface DeadLetterQuery {

@@ -14,8 +14,8 @@ describe('launch settings', () => {
   it('the bin sets glibc malloc tunables and the V8 heap cap through env -S', () => {
     const m = /^#!\/usr\/bin\/env -S ((?:\w+=\S+ )*)node (.+)$/.exec(shebang);
     assert.ok(m, `shebang: ${shebang}`);
-    assert.match(m[1]!, /GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=\d+/);
-    assert.match(m[2]!, /--max-old-space-size=\d+/);
+    assert.match(m[1]!, /GLIBC_TUNABLES=glibc\.malloc\.trim_threshold=\d+/);
+    assert.match(m[2]!, /--max-old-space-size=\d+ --max-semi-space-size=\d+/);
   });
 
   it('npm start runs the server with exactly the same environment and Node flags as the bin', () => {

@@ -138,7 +138,7 @@ export class PostgresStore implements Store {
       'SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c ' +
         "JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = current_schema() AND c.relkind = 'r'",
     );
-    return { databaseBytes: Number(row?.n ?? 0) };
+    return { databaseBytes: Number(row?.n ?? 0), autovacuum: await this.retention.autovacuumOn() };
   }
 
   async putSettingIfAbsent(key: string, value: string): Promise<string> {

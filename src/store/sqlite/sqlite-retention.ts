@@ -18,6 +18,8 @@ const UNFINISHED =
  * new rows reuse them, so the file stops growing once the window is full.
  */
 export class SqliteRetention implements RetentionStore {
+  /** Batches run on the event loop: short ones keep publishes and deliveries flowing. */
+  readonly batchBudgetMs = 4;
   private readonly statements = new Map<string, Database.Statement<SqlValue[], Row>>();
   private readonly deletes = pruneMessagesSql(inList);
 
@@ -84,4 +86,7 @@ export class SqliteRetention implements RetentionStore {
     await this.gate.pass();
     return this.relaxedTx(() => this.stmt(PRUNE_RECORDS_SQL.retryTokens).run(notBefore, limit).changes);
   }
+
+  /** Nothing to do: SQLite puts deleted pages on its free list and new rows reuse them. */
+  async reclaim(): Promise<void> {}
 }

@@ -4,9 +4,7 @@ import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { DeliveryTransition } from '../../../src/core/deliveries.js';
-import { RetentionService, retentionOptions } from '../../../src/core/retention.js';
 import type { Topic } from '../../../src/core/models.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/store.js';
@@ -15,8 +13,7 @@ import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture } fr
 
 /**
  * The SQLite store under steady writes: the WAL must stay small (it used to grow by every
- * byte written, since PASSIVE checkpoints never let it restart under a steady writer), and
- * with retention the database file must stop growing once the window is full.
+ * byte written, since PASSIVE checkpoints never let it restart under a steady writer).
  */
 
 const MB = 1024 * 1024;
@@ -72,48 +69,5 @@ describe('SQLite WAL under a steady writer', () => {
     const [one] = await store.listRecentMessages(topic.tenancyId, topic.id, 1);
     const trace = await store.getMessageDeliveries(topic.tenancyId, one!.id);
     assert.deepEqual(trace.map((x) => x.delivery.state), ['DELIVERED', 'DELIVERED', 'DELIVERED']);
-  });
-});
-
-describe('SQLite file size under retention', () => {
-  let dir: string;
-  let store: SqliteStore;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'herald-size-'));
-    store = SqliteStore.open({ file: join(dir, 'herald.db') });
-    await store.migrate();
-  });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('reuses the pages of pruned messages: the file stops growing once the window is full', async () => {
-    const topic = await topicWithSubscribers(store, 3);
-    const pages = (): { used: number; free: number } => {
-      const db = new Database(join(dir, 'herald.db'), { readonly: true });
-      try {
-        return { used: Number(db.pragma('page_count', { simple: true })), free: Number(db.pragma('freelist_count', { simple: true })) };
-      } finally {
-        db.close();
-      }
-    };
-    const WINDOW = 10_000;
-    let now = T0;
-    const retention = new RetentionService(store.retention, retentionOptions(WINDOW), (err) => assert.fail(String(err)), () => now);
-    const sizes: number[] = [];
-    // Each round publishes one window's worth (1,000 messages × 3 deliveries), then moves the
-    // clock a window on and sweeps: the previous round's messages are pruned.
-    for (let round = 0; round < 5; round++) {
-      for (let g = 0; g < 50; g++) await publishAndDeliver(store, topic, 20, now);
-      now += WINDOW + 1;
-      const swept = await retention.sweep();
-      assert.equal(swept.pruned, 1000, `round ${round} pruned the round's messages`);
-      sizes.push(pages().used);
-    }
-    const [first, , third, , fifth] = sizes as [number, number, number, number, number];
-    assert.ok(first > 500, `a round's data fills many pages (${first})`);
-    assert.ok(fifth <= third * 1.05, `the file stopped growing: ${sizes.join(' → ')} pages`);
-    assert.ok(pages().free > 0, 'pruned pages wait on the free list for the next round');
   });
 });
