@@ -87,8 +87,8 @@ export function soakVerdicts(store: StoreKind, soak: SoakFigures): string[] {
     const pruned = ret.retentionPruned === null ? '' : `, ${fmtNum(ret.retentionPruned)} messages pruned${ret.pastWindow === null ? '' : ` of ${fmtNum(ret.pastWindow)} past the window`}`;
     parts.push(`with HERALD_MESSAGE_RETENTION=${ret.retention ?? '?'} it grew ${show(ret.dbGrowthLastThirdMb, ' MB')} (to ${show(ret.finalDbMb, ' MB')})${wal(ret)}, RSS peak ${show(ret.peakRssMb, ' MB')}${pruned}${noMetrics}`);
   }
-  // Without autovacuum, rows the retention sweep deleted never give their space back to PostgreSQL's tables.
-  if (soak.runs.some((r) => r.pgAutovacuum === 'off')) parts.push("this PostgreSQL server runs with autovacuum = off, so pruned rows' space is not reclaimed");
+  // Without autovacuum, only Herald's own VACUUM after each retention sweep gives pruned rows' space back.
+  if (soak.runs.some((r) => r.pgAutovacuum === 'off')) parts.push("this PostgreSQL server runs with autovacuum = off, so Herald's own VACUUM after each sweep reclaims pruned rows' space");
   const refused = soak.runs.reduce((a, r) => a + r.refused, 0);
   if (parts.length > 0) out.push(`- ${store}, soak ${fmtNum(soak.rate)}/s for ${fmtNum(soak.seconds)} s: ${parts.join('; ')}; ${fmtNum(refused)} publishes refused.`);
   for (const e of soak.errors) out.push(`- ${store}, soak: error: ${e}`);

@@ -81,7 +81,7 @@ export interface SoakRun {
   retentionPruned: number | null;
   /** Publishes accepted more than the retention window before the end: what a sweep that keeps up has pruned by then. */
   pastWindow: number | null;
-  /** PostgreSQL: the server's autovacuum setting (off: pruned rows keep their space); null on SQLite. */
+  /** PostgreSQL: the server's autovacuum setting (off: Herald's own VACUUM reclaims pruned rows); null on SQLite. */
   pgAutovacuum: string | null;
   /** Publish→delivery of the probes (1 in 25 publishes × 3 subscriptions); missing ones count as ∞. */
   e2e: Percentiles;
