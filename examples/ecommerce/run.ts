@@ -5,6 +5,8 @@
  * herald CLI (setup.ts), places three orders, waits until each has its shipping label (posted back
  * by the shipping-label function) and the supplier's email, and prints them. Exit 0 on success,
  * 1 with what is missing on timeout (ECOMMERCE_TIMEOUT_MS, default 90 s). `--verbose` shows the steps.
+ * `--python` deploys the Python twin of the function (shipping-label-python, built from its
+ * requirements.txt by `herald fn deploy` with the operator's pip settings) instead of the Node one.
  */
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,11 +15,12 @@ import { pino } from 'pino';
 import { resolveConfig } from '../../src/config/config.js';
 import { startHerald, type RunningHerald } from '../../src/server/herald.js';
 import { startOrderService, type Address, type Order, type OrderLine, type RunningOrderService } from './order-service.js';
-import { FUNCTION_DIR, heraldCli, REPO_ROOT, setupShop, type HeraldCli } from './setup.js';
+import { heraldCli, NODE_FUNCTION, PYTHON_FUNCTION, REPO_ROOT, setupShop, type HeraldCli } from './setup.js';
 
 const SUPPLIER = 'supplier@example.com';
 const TIMEOUT_MS = Number(process.env.ECOMMERCE_TIMEOUT_MS ?? 90_000);
 const verbose = process.argv.includes('--verbose');
+const FN = process.argv.includes('--python') ? PYTHON_FUNCTION : NODE_FUNCTION;
 
 const ORDERS: { userId: string; items: OrderLine[]; shipTo: Address }[] = [
   {
@@ -89,8 +92,8 @@ async function waitForOutcome(herald: HeraldCli, service: RunningOrderService, p
       if (unlabelled.length > 0) lines.push(`No shipping label yet for ${unlabelled.join(', ')}.`);
       if (unmailed.length > 0) lines.push(`No supplier email yet for ${unmailed.join(', ')}.`);
       for (const o of placed) lines.push(`Trace of ${o.orderId}: herald message get ${o.messageId ?? '?'}`);
-      const calls = await herald<{ status: string; logs: string }[]>(['fn', 'logs', 'shipping-label', '--app', 'shop', '--limit', '5']).catch(() => []);
-      for (const c of calls) lines.push(`shipping-label call ${c.status}: ${c.logs.trim()}`);
+      const calls = await herald<{ status: string; logs: string }[]>(['fn', 'logs', FN.name, '--app', 'shop', '--limit', '5']).catch(() => []);
+      for (const c of calls) lines.push(`${FN.name} call ${c.status}: ${c.logs.trim()}`);
       throw new Error(lines.join('\n'));
     }
     await new Promise((r) => setTimeout(r, 300));
@@ -102,7 +105,7 @@ function render(order: Order, mail: Mail): string {
   const [first = '', ...rest] = label.shipTo;
   return [
     `=== Order ${order.orderId} by ${order.userId}: ${order.items.length} line(s), total ${order.total.toFixed(2)}, status ${order.status}`,
-    'Shipping label (from the shipping-label function):',
+    `Shipping label (from the ${FN.name} function):`,
     `  ${label.carrier} ${label.service}  tracking ${label.trackingNumber}  ${label.parcels} parcel(s)`,
     `  From: ${label.shipFrom}`,
     `  To:   ${first}`,
@@ -126,12 +129,14 @@ async function main(): Promise<void> {
     const cli = heraldCli(herald.url, configFile);
 
     service = await startOrderService({ heraldEndpoint: herald.url, configFile });
-    await vendor('@fnproject/fdk', FUNCTION_DIR);
-    await setupShop(cli, { orderServiceUrl: service.url, supplierEmail: SUPPLIER, log: verbose ? (l) => process.stderr.write(`$ ${l}\n`) : undefined });
+    // The Node folder gets its node_modules from the project's (so deploy keeps them as built); the
+    // Python one has only requirements.txt, which `herald fn deploy` installs with pip.
+    if (FN === NODE_FUNCTION) await vendor('@fnproject/fdk', FN.dir);
+    await setupShop(cli, { orderServiceUrl: service.url, supplierEmail: SUPPLIER, fn: FN, log: verbose ? (l) => process.stderr.write(`$ ${l}\n`) : undefined });
 
     const placed = await placeOrders(service);
     const { orders, mails } = await waitForOutcome(cli, service, placed);
-    process.stdout.write(`Herald e-commerce example: ${orders.length} orders published to OrderProcessing, each labelled by the shipping-label function and emailed to ${SUPPLIER}.\n\n`);
+    process.stdout.write(`Herald e-commerce example: ${orders.length} orders published to OrderProcessing, each labelled by the ${FN.name} function and emailed to ${SUPPLIER}.\n\n`);
     for (const o of orders) process.stdout.write(render(o, mails.get(o.orderId)!) + '\n');
   } finally {
     await service?.close();

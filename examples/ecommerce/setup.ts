@@ -4,17 +4,28 @@
  *
  *   1. topic OrderProcessing
  *   2. an EMAIL subscription for the supplier (PENDING until the supplier follows the link)
- *   3. application `shop` and the shipping-label function, told where the order service is
+ *   3. application `shop` and the shipping-label function (Node, or its Python twin), told where the
+ *      order service is; `herald fn deploy` installs the function's dependencies (package.json or
+ *      requirements.txt) before uploading it
  *   4. an ORACLE_FUNCTIONS subscription that invokes the function (ACTIVE at once)
  *   5. the supplier confirms: reads the confirmation email and follows its link
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const HERALD_BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
-export const FUNCTION_DIR = fileURLToPath(new URL('./shipping-label', import.meta.url));
+
+/** A function folder of the example and the name its func.yaml gives it. */
+export interface ShopFunction {
+  dir: string;
+  name: string;
+}
+export const NODE_FUNCTION: ShopFunction = { dir: fileURLToPath(new URL('./shipping-label', import.meta.url)), name: 'shipping-label' };
+/** The same function in Python, laid out as `fn init --runtime python` does (requirements.txt built at deploy). */
+export const PYTHON_FUNCTION: ShopFunction = { dir: fileURLToPath(new URL('./shipping-label-python', import.meta.url)), name: 'shipping-label-python' };
 
 /** Runs `herald ARGS --output json` against one server and returns the parsed output. */
 export type HeraldCli = <T = Record<string, unknown>>(args: string[]) => Promise<T>;
@@ -52,6 +63,8 @@ export interface ShopSetup {
 export interface SetupOptions {
   orderServiceUrl: string;
   supplierEmail?: string;
+  /** The function that labels orders; NODE_FUNCTION by default. */
+  fn?: ShopFunction;
   /** Called with one line per step, for progress output. */
   log?: (line: string) => void;
 }
@@ -75,6 +88,7 @@ async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs
 export async function setupShop(herald: HeraldCli, opts: SetupOptions): Promise<ShopSetup> {
   const supplier = opts.supplierEmail ?? 'supplier@example.com';
   const log = opts.log ?? (() => {});
+  const { dir, name } = opts.fn ?? NODE_FUNCTION;
 
   log('herald topic create --name OrderProcessing');
   const topic = await herald<{ topicId: string }>(['topic', 'create', '--name', 'OrderProcessing', '--description', 'New orders of the shop']);
@@ -84,10 +98,11 @@ export async function setupShop(herald: HeraldCli, opts: SetupOptions): Promise<
 
   log('herald app create --name shop');
   await herald(['app', 'create', '--name', 'shop']);
-  log('herald fn deploy examples/ecommerce/shipping-label --app shop');
-  const fn = await herald<{ id: string }>(['fn', 'deploy', FUNCTION_DIR, '--app', 'shop']);
-  log(`herald fn config --fn shipping-label --app shop ORDER_SERVICE_URL ${opts.orderServiceUrl}`);
-  await herald(['fn', 'config', '--fn', 'shipping-label', '--app', 'shop', 'ORDER_SERVICE_URL', opts.orderServiceUrl]);
+  // The CLI runs pip/npm with this process's environment, so the operator's PIP_* and npm settings apply.
+  log(`herald fn deploy examples/ecommerce/${basename(dir)} --app shop`);
+  const fn = await herald<{ id: string }>(['fn', 'deploy', dir, '--app', 'shop']);
+  log(`herald fn config --fn ${name} --app shop ORDER_SERVICE_URL ${opts.orderServiceUrl}`);
+  await herald(['fn', 'config', '--fn', name, '--app', 'shop', 'ORDER_SERVICE_URL', opts.orderServiceUrl]);
 
   log(`herald subscription create --topic OrderProcessing --protocol ORACLE_FUNCTIONS --subscription-endpoint ${fn.id}`);
   const fnSub = await herald<{ id: string }>(['subscription', 'create', '--topic', 'OrderProcessing', '--protocol', 'ORACLE_FUNCTIONS', '--subscription-endpoint', fn.id]);

@@ -35,6 +35,14 @@ export interface HeraldConfig {
   readonly maxBacklog: number;
   /** Messages older than this are pruned, with their deliveries, once every delivery finished. */
   readonly messageRetentionMs: number;
+  /** `bwrap`: every function process in a bubblewrap sandbox; `none`: as Herald's own user (warned at start). */
+  readonly functionsSandbox: 'bwrap' | 'none';
+  /** `shared`: functions use the host's network (its loopback included); `isolated`: a network namespace of their own. */
+  readonly functionsNetwork: 'shared' | 'isolated';
+  /** The Python interpreter functions run with. */
+  readonly functionsPython: string;
+  /** The bubblewrap executable. */
+  readonly functionsBwrap: string;
 }
 
 export interface ServeFlags {
@@ -56,6 +64,10 @@ export interface ServeFlags {
   deliveryTimeoutMs?: string;
   maxBacklog?: string;
   messageRetention?: string;
+  functionsSandbox?: string;
+  functionsNetwork?: string;
+  functionsPython?: string;
+  functionsBwrap?: string;
 }
 
 export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
@@ -77,6 +89,10 @@ export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   deliveryTimeoutMs: 'HERALD_DELIVERY_TIMEOUT_MS',
   maxBacklog: 'HERALD_MAX_BACKLOG',
   messageRetention: 'HERALD_MESSAGE_RETENTION',
+  functionsSandbox: 'HERALD_FUNCTIONS_SANDBOX',
+  functionsNetwork: 'HERALD_FUNCTIONS_NETWORK',
+  functionsPython: 'HERALD_FUNCTIONS_PYTHON',
+  functionsBwrap: 'HERALD_FUNCTIONS_BWRAP',
 };
 
 export class ConfigError extends Error {}
@@ -152,6 +168,16 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   if (messageRetentionMs === undefined || messageRetentionMs < 1000) {
     throw new ConfigError(`--message-retention must be a duration of at least 1s, such as 7d, 12h or 30s; got: ${retentionText}`);
   }
+  const functionsSandbox = pick('functionsSandbox') ?? 'bwrap';
+  if (functionsSandbox !== 'bwrap' && functionsSandbox !== 'none') {
+    throw new ConfigError(`--functions-sandbox must be "bwrap" or "none", got: ${functionsSandbox}`);
+  }
+  const functionsNetwork = pick('functionsNetwork') ?? 'shared';
+  if (functionsNetwork !== 'shared' && functionsNetwork !== 'isolated') {
+    throw new ConfigError(`--functions-network must be "shared" or "isolated", got: ${functionsNetwork}`);
+  }
+  const functionsPython = pick('functionsPython') ?? '/usr/bin/python3';
+  if (!functionsPython.startsWith('/')) throw new ConfigError(`--functions-python must be an absolute path, got: ${functionsPython}`);
   return Object.freeze({
     port,
     host,
@@ -168,5 +194,9 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     deliveryTimeoutMs,
     maxBacklog,
     messageRetentionMs,
+    functionsSandbox,
+    functionsNetwork,
+    functionsPython,
+    functionsBwrap: pick('functionsBwrap') ?? 'bwrap',
   });
 }

@@ -47,7 +47,10 @@ export interface FnFunction {
   updatedAt: number;
 }
 
-/** A content-addressed .tar.gz of a function folder (with its func.yaml at the root). */
+/**
+ * A content-addressed .tar.gz of a function folder (with its func.yaml at the root). The bytes are
+ * stored once per digest; which tenancies uploaded them (and so may use them) is kept beside them.
+ */
 export interface FunctionBundle {
   /** `sha256:<hex>` of bytes. */
   digest: string;

@@ -79,7 +79,8 @@ function checkTimeout(v: number | undefined): number {
  * Functions: a function runs an uploaded bundle, named either by the image
  * `herald/bundle@sha256:<hex>` (what the upload returns) or by any image string
  * together with `imageDigest: sha256:<hex>`. Either way the digest must name a
- * stored bundle, so every node can run it.
+ * stored bundle that the caller's own tenancy uploaded (so every node can run
+ * it, and knowing another tenancy's digest is not enough to run its code).
  */
 export class FunctionService {
   constructor(
@@ -88,7 +89,7 @@ export class FunctionService {
   ) {}
 
   /** Returns [image, imageDigest] for a create or an image change. */
-  private async resolveImage(image: string | undefined, imageDigest: string | undefined): Promise<[string, string]> {
+  private async resolveImage(tenancyId: string, image: string | undefined, imageDigest: string | undefined): Promise<[string, string]> {
     if (image === undefined || image === '') {
       throw new InvalidParameterError(`image is required: upload the function folder to /herald/v1/functionBundles and use the image it returns.`);
     }
@@ -100,7 +101,8 @@ export class FunctionService {
     const digest = imageDigest ?? fromImage;
     if (digest === undefined) throw new InvalidParameterError(`imageDigest (sha256:<hex>) is required unless image is ${BUNDLE_IMAGE_PREFIX}sha256:<hex>.`);
     if (!DIGEST_RE.test(digest)) throw new InvalidParameterError('imageDigest must be sha256:<64 lower-case hex digits>.');
-    if (!(await this.store.hasBundle(digest))) throw new InvalidParameterError(`No uploaded function bundle has digest ${digest}.`);
+    // Another tenancy's bundle gets the same answer as a missing one: nothing says it exists.
+    if (!(await this.store.ownsBundle(tenancyId, digest))) throw new InvalidParameterError(`No uploaded function bundle has digest ${digest}.`);
     return [image, digest];
   }
 
@@ -115,7 +117,7 @@ export class FunctionService {
     const definedTags = checkDefinedTags(input.definedTags);
     return withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createFunction', request: input }, async () => {
       const app = await this.requireActiveApplication(tenancyId, applicationId);
-      const [image, imageDigest] = await this.resolveImage(input.image, input.imageDigest);
+      const [image, imageDigest] = await this.resolveImage(tenancyId, input.image, input.imageDigest);
       const t = this.now();
       const fn: FnFunction = {
         id: newOcid('fnfunc'),
@@ -162,11 +164,11 @@ export class FunctionService {
     const definedTags = input.definedTags === undefined ? undefined : checkDefinedTags(input.definedTags);
     let image: [string, string] | undefined;
     if (input.image !== undefined) {
-      image = await this.resolveImage(input.image, input.imageDigest);
+      image = await this.resolveImage(tenancyId, input.image, input.imageDigest);
     } else if (input.imageDigest !== undefined) {
       // A new digest alone keeps the image name; Herald's own image form is rewritten so the two agree.
       const cur = await this.get(tenancyId, id);
-      image = await this.resolveImage(cur.image.startsWith(BUNDLE_IMAGE_PREFIX) ? bundleImage(input.imageDigest) : cur.image, input.imageDigest);
+      image = await this.resolveImage(tenancyId, cur.image.startsWith(BUNDLE_IMAGE_PREFIX) ? bundleImage(input.imageDigest) : cur.image, input.imageDigest);
     }
     return this.mutate(tenancyId, id, ifMatch, (cur) => ({
       ...cur,
@@ -194,10 +196,13 @@ export class FunctionService {
     return { fn, app };
   }
 
-  /** Stores an upload (already checked to be a function bundle) under its digest. Idempotent. */
-  async putBundle(bytes: Buffer): Promise<{ digest: string; size: number; image: string }> {
+  /**
+   * Stores an upload (already checked to be a function bundle) under its digest, owned by the
+   * uploading tenancy. Idempotent; the same bytes from another tenancy are stored once, with two owners.
+   */
+  async putBundle(tenancyId: string, bytes: Buffer): Promise<{ digest: string; size: number; image: string }> {
     const digest = bundleDigest(bytes);
-    await this.store.putBundle({ digest, bytes, size: bytes.length, createdAt: this.now() });
+    await this.store.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: this.now() });
     return { digest, size: bytes.length, image: bundleImage(digest) };
   }
 

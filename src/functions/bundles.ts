@@ -116,6 +116,8 @@ export async function extractBundle(bytes: Buffer, destDir: string): Promise<voi
     strict: true,
     preservePaths: false,
     preserveOwner: false,
+    // Readable by the sandbox's user whatever Herald's umask: bundles hold code, not secrets.
+    umask: 0o022,
     // inspectBundle already refused these; filtering again costs nothing and guards the unpack itself.
     filter: (_p, entry) => !('type' in entry) || entryProblem(entry) === undefined,
   });

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -12,8 +12,40 @@ import type { Store } from '../store/store.js';
 
 interface Prepared {
   dir: string;
+  /** Python packages built at deploy (`herald fn deploy` puts them at .herald/python in the bundle). */
+  pythonDir: string | undefined;
   runtime: string;
   entrypoint: string;
+}
+
+/** Where a built bundle keeps its Python packages; the runtime shows them at Fn's /python. */
+export const BUNDLE_PYTHON_DIR = '.herald/python';
+
+/**
+ * Makes an unpacked bundle readable (and its folders enterable) by everyone: a sandboxed
+ * function runs as another user than Herald, and its files came with their author's modes.
+ * Symlinks are left alone (chmod would follow them).
+ */
+async function readableByAll(path: string): Promise<void> {
+  const st = await lstat(path);
+  if (st.isSymbolicLink()) return;
+  if (st.isDirectory()) {
+    await chmod(path, (st.mode & 0o777) | 0o555);
+    for (const name of await readdir(path)) await readableByAll(join(path, name));
+  } else {
+    await chmod(path, (st.mode & 0o777) | 0o444);
+  }
+}
+
+/**
+ * What `herald fn logs` shows for a call: the function's output, and, when the runtime
+ * failed it (it did not start, crashed, ran out of memory or time), Herald's reason,
+ * which for a failed start carries the spawn error and what the process wrote.
+ */
+function callLogs(result: { logs: string; error?: string; errorKind?: string }): string {
+  if (result.error === undefined || result.errorKind === undefined || result.errorKind === 'function') return result.logs;
+  const why = result.errorKind === 'start' ? `the function did not start: ${result.error}` : `${result.errorKind}: ${result.error}`;
+  return `${result.logs}${result.logs === '' || result.logs.endsWith('\n') ? '' : '\n'}[herald] ${why}\n`;
 }
 
 /**
@@ -62,6 +94,7 @@ export class RuntimeInvoker implements FunctionInvoker {
       appName: app.displayName,
       version,
       dir: prepared.dir,
+      ...(prepared.pythonDir !== undefined ? { pythonDir: prepared.pythonDir } : {}),
       entrypoint: prepared.entrypoint,
       runtime: prepared.runtime,
       memoryMb: fn.memoryInMBs,
@@ -72,7 +105,7 @@ export class RuntimeInvoker implements FunctionInvoker {
     const result = await this.runtime.invoke(spec, { body: request.body, contentType: request.contentType, headers: request.headers }, { signal: opts.signal });
     const status = result.status === 200 ? 'success' : result.errorKind === 'timeout' ? 'timeout' : (result.errorKind ?? 'error');
     this.store
-      .insertFunctionCall({ functionId: fn.id, callId: result.callId, startedAt, durationMs: Math.round(result.durationMs), status, logs: result.logs })
+      .insertFunctionCall({ functionId: fn.id, callId: result.callId, startedAt, durationMs: Math.round(result.durationMs), status, logs: callLogs(result) })
       .catch((err: unknown) => this.logger.warn({ err, functionId: fn.id }, 'could not record the function call'));
     return { status: result.status, body: result.body, headers: result.headers, error: result.error };
   }
@@ -101,6 +134,7 @@ export class RuntimeInvoker implements FunctionInvoker {
       await mkdir(this.bundlesDir, { recursive: true });
       const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
       await extractBundle(bundle.bytes, tmp);
+      await readableByAll(tmp);
       await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
         await rm(tmp, { recursive: true, force: true });
         // Another call unpacked the same digest first: same bytes, so keep theirs.
@@ -111,6 +145,8 @@ export class RuntimeInvoker implements FunctionInvoker {
     const y = parseFuncYaml(yamlText);
     const entrypoint = y.entrypoint || defaultEntrypoint(y.runtime);
     if (entrypoint === undefined) throw new Error(`func.yaml has no entrypoint and runtime ${y.runtime} has no default`);
-    return { dir, runtime: y.runtime, entrypoint };
+    const python = join(dir, BUNDLE_PYTHON_DIR);
+    const pythonDir = (await stat(python).catch(() => undefined))?.isDirectory() === true ? python : undefined;
+    return { dir, pythonDir, runtime: y.runtime, entrypoint };
   }
 }

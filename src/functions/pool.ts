@@ -78,9 +78,11 @@ export class FunctionPool {
     const callId = req.callId ?? randomUUID();
     let outcome: CallOutcome;
     let coldStart = false;
+    let served: InvokeResult['process'];
     const lease = await this.acquire(options.signal);
     if ('proc' in lease) {
       coldStart = lease.cold;
+      served = { id: lease.proc.id, pid: lease.proc.pid };
       outcome = await lease.proc.call(req, callId, this.spec.timeoutSeconds * 1000, options.signal);
       this.release(lease.proc);
     } else {
@@ -90,7 +92,7 @@ export class FunctionPool {
     const { aborted, ...rest } = outcome;
     this.onRecord({ callId, time, status: rest.status, durationMs, logs: rest.logs, ...(rest.error ? { error: rest.error } : {}) });
     if (aborted) throw options.signal?.reason ?? new Error('aborted');
-    return { ...rest, callId, durationMs, coldStart };
+    return { ...rest, callId, durationMs, coldStart, ...(served !== undefined ? { process: served } : {}) };
   }
 
   private live(): number {

@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 
 /**
- * RSS accounting for a function's process group via /proc (Linux only).
+ * RSS accounting for a function's processes via /proc (Linux only): its process group and
+ * every descendant of the group's leader.
  *
  * Why /proc and not cgroups: cgroup v2 delegation is usually absent for an
  * unprivileged service (the reference host had none), and RLIMIT_AS kills Node at
@@ -14,11 +15,23 @@ import { readdir, readFile } from 'node:fs/promises';
 const MEMBER_SCAN_MS = 1_000;
 
 let lastScanAt = 0;
-let scanning: Promise<Map<number, number[]>> | null = null;
-let membersByGroup = new Map<number, number[]>();
+let scanning: Promise<ProcessTable> | null = null;
+let table: ProcessTable = { byGroup: new Map(), children: new Map() };
 
-async function scanGroups(): Promise<Map<number, number[]>> {
-  const out = new Map<number, number[]>();
+/** Who is in which process group, and who is whose child, from one pass over /proc. */
+interface ProcessTable {
+  byGroup: Map<number, number[]>;
+  children: Map<number, number[]>;
+}
+
+function push(map: Map<number, number[]>, key: number, value: number): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+async function scanProcesses(): Promise<ProcessTable> {
+  const out: ProcessTable = { byGroup: new Map(), children: new Map() };
   let names: string[];
   try {
     names = await readdir('/proc');
@@ -32,10 +45,8 @@ async function scanGroups(): Promise<Map<number, number[]>> {
         const stat = await readFile(`/proc/${n}/stat`, 'latin1');
         // Field 2 (comm) may contain spaces and parentheses: parse after the last ')'.
         const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const pgrp = Number(rest[2]);
-        const list = out.get(pgrp);
-        if (list) list.push(Number(n));
-        else out.set(pgrp, [Number(n)]);
+        push(out.children, Number(rest[1]), Number(n));
+        push(out.byGroup, Number(rest[2]), Number(n));
       } catch {
         // The process exited between readdir and read.
       }
@@ -44,12 +55,16 @@ async function scanGroups(): Promise<Map<number, number[]>> {
   return out;
 }
 
-/** Pids in process group `pgid` (cached up to MEMBER_SCAN_MS; always includes the leader). */
-async function groupMembers(pgid: number): Promise<number[]> {
+/**
+ * Pids of the process group `pgid` and of every descendant of its leader (cached up to
+ * MEMBER_SCAN_MS; always includes the leader). Descendants matter for sandboxed functions:
+ * bwrap starts them in a session (and process group) of their own inside its pid namespace.
+ */
+async function members(pgid: number): Promise<number[]> {
   if (Date.now() - lastScanAt >= MEMBER_SCAN_MS && scanning === null) {
-    scanning = scanGroups();
+    scanning = scanProcesses();
     try {
-      membersByGroup = await scanning;
+      table = await scanning;
       lastScanAt = Date.now();
     } finally {
       scanning = null;
@@ -57,8 +72,16 @@ async function groupMembers(pgid: number): Promise<number[]> {
   } else if (scanning !== null) {
     await scanning;
   }
-  const members = membersByGroup.get(pgid) ?? [];
-  return members.includes(pgid) ? members : [pgid, ...members];
+  const out = new Set<number>([pgid, ...(table.byGroup.get(pgid) ?? [])]);
+  const queue = [pgid];
+  while (queue.length > 0) {
+    for (const child of table.children.get(queue.pop()!) ?? []) {
+      if (out.has(child)) continue;
+      out.add(child);
+      queue.push(child);
+    }
+  }
+  return [...out];
 }
 
 /** VmRSS of one pid in kB; 0 when it is gone or a zombie. */
@@ -72,10 +95,10 @@ export async function readRssKb(pid: number): Promise<number> {
   }
 }
 
-/** Sum of VmRSS over the group led by `pgid`, in kB. */
+/** Sum of VmRSS over the group led by `pgid` and the leader's descendants, in kB. */
 export async function readGroupRssKb(pgid: number): Promise<number> {
-  const members = await groupMembers(pgid);
-  const sizes = await Promise.all(members.map(readRssKb));
+  const pids = await members(pgid);
+  const sizes = await Promise.all(pids.map(readRssKb));
   return sizes.reduce((a, b) => a + b, 0);
 }
 

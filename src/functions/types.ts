@@ -1,3 +1,5 @@
+import type { Sandbox } from './sandbox.js';
+
 /**
  * Shapes shared by the Docker-free Fn runtime. One OS child process plays the
  * part of one Fn "hot container" and speaks the FDK http-stream contract over a
@@ -12,8 +14,10 @@ export interface FunctionSpec {
   appName: string;
   /** Digest or version. Part of the pool key, so a redeploy gets fresh processes. */
   version: string;
-  /** Extracted bundle folder holding func.yaml and the code; the process's cwd. */
+  /** Extracted bundle folder holding func.yaml and the code (Fn's /function); the process's cwd. */
   dir: string;
+  /** Python packages built at deploy (Fn's /python), when the bundle has them. */
+  pythonDir?: string;
   /** Shell-free command line, split into argv (quotes allowed, no expansion). Empty → runtime default. */
   entrypoint: string;
   runtime: string;
@@ -67,6 +71,11 @@ export interface InvokeResult {
   httpStatus?: number;
   /** True when this call had to start a new process. */
   coldStart: boolean;
+  /**
+   * The process that served the call: its runtime id, and the host pid of what Herald spawned
+   * (bwrap, in a sandbox; the function sees other pids inside its namespace).
+   */
+  process?: { id: string; pid: number | undefined };
   /** This call's stdout+stderr (plus output the process wrote while idle before it, e.g. init logs). */
   logs: string;
 }
@@ -103,8 +112,8 @@ export interface PoolOptions {
   maxResponseBytes: number;
   /** Parent folder for the per-process private dirs; the socket path must stay ≤ 107 bytes. */
   tmpRoot?: string;
-  /** PATH given to functions; default: Herald's PATH. */
-  path?: string;
+  /** Where and how processes run (bubblewrap, or none); default: none, as Herald's user. */
+  sandbox?: Sandbox;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {

@@ -22,6 +22,7 @@ import { buildProtocolRegistry } from '../delivery/protocols/index.js';
 import { FunctionsHandler } from '../delivery/protocols/functions.js';
 import { RuntimeInvoker } from '../functions/invoker.js';
 import { FunctionRuntime } from '../functions/runtime.js';
+import { functionsCacheDir, setUpSandbox } from '../functions/sandbox-setup.js';
 import { HeraldMetrics } from './metrics.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -94,8 +95,16 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       logger.warn('No --smtp-url / HERALD_SMTP_URL: EMAIL deliveries go to the built-in DEV MAILBOX (herald mail list), not to real inboxes.');
     }
     const mailSink: MailSink = config.smtpUrl === undefined ? new DevMailbox((mail) => store.insertMail(mail)) : new SmtpMailSink(config.smtpUrl);
-    const runtime = new FunctionRuntime();
-    const invoker: FunctionInvoker = opts.functionInvoker ?? new RuntimeInvoker(store, runtime, join(config.dataDir, 'functions'), logger.child({ component: 'functions' }));
+    // Unpacked bundles and the sandbox's files live where the sandbox user can reach them (not the data dir).
+    const functionsDir = await functionsCacheDir(config.dataDir);
+    const sandbox = await setUpSandbox({ mode: config.functionsSandbox, network: config.functionsNetwork, python3: config.functionsPython, bwrap: config.functionsBwrap }, functionsDir);
+    if (config.functionsSandbox === 'none') {
+      logger.warn('--functions-sandbox none: FUNCTIONS RUN UNISOLATED, as Herald\'s own user, with Herald\'s files, keys and database in reach. Use it only where every function is trusted.');
+    } else if (!sandbox.ok) {
+      logger.error({ problem: sandbox.problem }, `Functions will not run: the bubblewrap sandbox does not work here: ${sandbox.problem}. Fix it, or pass --functions-sandbox none to run them unisolated.`);
+    }
+    const runtime = new FunctionRuntime({ sandbox: sandbox.sandbox });
+    const invoker: FunctionInvoker = opts.functionInvoker ?? new RuntimeInvoker(store, runtime, join(functionsDir, 'bundles'), logger.child({ component: 'functions' }));
     const registry = buildProtocolRegistry({
       allowPrivateEndpoints: config.allowPrivateEndpoints,
       signingSecret: (sub) => links.signingSecret(sub.id),
@@ -187,6 +196,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         node: config.nodeId,
         retryTimeScale: config.retryTimeScale,
         allowPrivateEndpoints: config.allowPrivateEndpoints,
+        functionsSandbox: `${config.functionsSandbox}${config.functionsSandbox === 'bwrap' ? `, network ${config.functionsNetwork}` : ''}`,
         messageRetention: formatDuration(config.messageRetentionMs),
       },
       `Herald is listening on ${url}`,

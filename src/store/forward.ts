@@ -22,7 +22,7 @@ export const DELIVERY_STORE_METHODS = allMethods<DeliveryStore>()([
 export const FUNCTION_STORE_METHODS = allMethods<FunctionStore>()([
   'insertApplication', 'getApplication', 'listApplications', 'replaceApplication', 'deleteApplication', 'insertFunction',
   'getFunction', 'getFunctionById', 'listFunctions', 'replaceFunction', 'deleteFunction', 'putBundle', 'getBundle',
-  'hasBundle', 'insertFunctionCall', 'listFunctionCalls',
+  'ownsBundle', 'insertFunctionCall', 'listFunctionCalls',
 ]);
 
 export const CONSOLE_STORE_METHODS = allMethods<ConsoleStore>()([

@@ -44,8 +44,10 @@ export const FN_SQL = {
   deleteFunction: softDelete('functions'),
 
   putBundle: 'INSERT INTO function_bundles (digest, bytes, size, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING',
+  /** After putBundle, in the same transaction (the owner row references the bytes). */
+  putBundleOwner: 'INSERT INTO function_bundle_owners (tenancy_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT (tenancy_id, digest) DO NOTHING',
   getBundle: 'SELECT * FROM function_bundles WHERE digest = ?',
-  hasBundle: 'SELECT 1 AS found FROM function_bundles WHERE digest = ?',
+  ownsBundle: 'SELECT 1 AS found FROM function_bundle_owners WHERE tenancy_id = ? AND digest = ?',
 
   insertCall: insertSql('function_calls', CALL_COLUMNS) + ' ON CONFLICT (function_id, call_id) DO NOTHING',
   /** Bounded: reads the function's newest N keys through the (function_id, started_at DESC) index. */

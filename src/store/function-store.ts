@@ -66,11 +66,18 @@ export interface FunctionStore {
   replaceFunction(next: FnFunction, expectedEtag: string): Promise<CasResult<FnFunction>>;
   deleteFunction(tenancyId: string, id: string, expectedEtag: string, now: number): Promise<CasResult<FnFunction>>;
 
-  /** Idempotent: the digest names the bytes, so a second put of the same digest changes nothing. */
-  putBundle(b: FunctionBundle): Promise<void>;
+  /**
+   * Stores the bytes once per digest and records that the tenancy uploaded them, in one transaction.
+   * Idempotent: a second put of the same digest keeps the first bytes, and a second owner is just recorded.
+   */
+  putBundle(tenancyId: string, b: FunctionBundle): Promise<void>;
+  /** Unscoped, for the runtime, which runs whatever digest a live function names. */
   getBundle(digest: string): Promise<FunctionBundle | undefined>;
-  /** Whether the bundle exists, without reading its bytes. */
-  hasBundle(digest: string): Promise<boolean>;
+  /**
+   * Whether this tenancy uploaded the bundle, without reading its bytes: the only check a function
+   * create or image change may use (another tenancy's digest must look like a missing one).
+   */
+  ownsBundle(tenancyId: string, digest: string): Promise<boolean>;
 
   /** Records a call (a repeated callId is ignored) and prunes the function's records beyond FUNCTION_CALLS_KEPT. */
   insertFunctionCall(c: FunctionCallRecord): Promise<void>;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -11,6 +11,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/config/config.js';
 import type { FunctionInvoker } from '../../src/core/functions.js';
+import { generateApiKeyPair } from '../../src/core/identity.js';
+import { newOcid } from '../../src/core/ids.js';
 import { packFunctionDir } from '../../src/functions/bundles.js';
 import { startHerald, type RunningHerald } from '../../src/server/herald.js';
 import { KINDS, PG_URL, type StoreKind, type TestHerald } from '../helpers/herald.js';
@@ -20,6 +22,32 @@ import { expectOciError, SignedCaller } from '../helpers/oci.js';
 process.env.OCI_SDK_DEFAULT_CIRCUITBREAKER_ENABLED ??= 'false';
 
 const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'deploy', 'hello');
+
+/** What the fake function answers to the body "headers": every header the invoke route must drop, and two it must keep. */
+const FUNCTION_HEADERS: Record<string, string> = {
+  'Content-Type': 'text/x-fn',
+  'X-Custom': 'kept',
+  'Set-Cookie': 'herald_console=stolen; Path=/; HttpOnly',
+  'set-cookie2': 'a=b',
+  Connection: 'close, X-Hop',
+  'X-Hop': 'named by Connection',
+  'Keep-Alive': 'timeout=999',
+  'Proxy-Authenticate': 'Basic realm="x"',
+  'Proxy-Authorization': 'Basic eDp5',
+  TE: 'trailers',
+  Trailer: 'X-Checksum',
+  Trailers: 'X-Checksum',
+  'Transfer-Encoding': 'chunked',
+  Upgrade: 'websocket',
+  'Access-Control-Allow-Origin': 'https://evil.example',
+  'access-control-allow-credentials': 'true',
+  'Access-Control-Expose-Headers': 'opc-request-id',
+  'Strict-Transport-Security': 'max-age=0',
+  'Content-Security-Policy': "default-src *; script-src 'unsafe-inline'",
+  'Content-Length': '1',
+  'opc-request-id': 'fn-chosen-request-id',
+};
+const HEADERS_BODY = 'a body longer than the Content-Length the function claims';
 
 type InvokeCall = { fnName: string; body: string; contentType?: string; headers: Record<string, string>; detached: boolean };
 
@@ -35,6 +63,7 @@ function fakeInvoker(calls: InvokeCall[]): FunctionInvoker {
       calls.push({ fnName: target.fn.displayName, body, contentType: request.contentType, headers: request.headers, detached: opts?.detached === true });
       if (body === 'fail') return { status: 502, body: Buffer.from('{"code":"FunctionInvokeExecutionFailed","message":"boom"}'), headers: { 'content-type': 'application/json' }, error: 'boom' };
       if (body === 'slow') return { status: 504, body: Buffer.alloc(0), headers: {}, error: 'function timed out' };
+      if (body === 'headers') return { status: 200, body: Buffer.from(HEADERS_BODY), headers: { ...FUNCTION_HEADERS } };
       return { status: 200, body: Buffer.from(body.toUpperCase()), headers: { 'content-type': 'text/plain', 'fn-call-id': 'call-1' } };
     },
   };
@@ -78,6 +107,44 @@ async function startFnHerald(kind: StoreKind): Promise<FnHerald> {
   };
 }
 
+interface OtherTenancy {
+  tenancyId: string;
+  mgmt: fnsdk.FunctionsManagementClient;
+  signed: SignedCaller;
+  close(): void;
+}
+
+/** A second tenancy with its own admin and API key, written straight into the store (as auth.sdk.test.ts does). */
+async function otherTenancy(h: FnHerald, name: string): Promise<OtherTenancy> {
+  const kp = generateApiKeyPair();
+  const tenancyId = newOcid('tenancy');
+  const userId = newOcid('user');
+  const now = Date.now();
+  await h.herald.store.createTenancy(
+    { id: tenancyId, name, createdAt: now },
+    { id: userId, tenancyId, name: 'admin', createdAt: now },
+    { tenancyId, userId, fingerprint: kp.fingerprint, publicKeyPem: kp.publicKeyPem, createdAt: now },
+  );
+  const provider = new common.SimpleAuthenticationDetailsProvider(tenancyId, userId, kp.fingerprint, kp.privateKeyPem, null, common.Region.US_ASHBURN_1);
+  const mgmt = new fnsdk.FunctionsManagementClient({ authenticationDetailsProvider: provider });
+  mgmt.endpoint = h.herald.url;
+  const signed = new SignedCaller({ herald: h.herald, provider } as unknown as TestHerald);
+  return { tenancyId, mgmt, signed, close: () => mgmt.close() };
+}
+
+/** The fixture folder with a different version in func.yaml: other bytes, so another digest. */
+async function variantBundle(version: string): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-fn-variant-'));
+  try {
+    await cp(FIXTURE, dir, { recursive: true });
+    const yaml = await readFile(join(dir, 'func.yaml'), 'utf8');
+    await writeFile(join(dir, 'func.yaml'), yaml.replace(/^version: .*$/m, `version: ${version}`));
+    return await packFunctionDir(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 for (const kind of KINDS) {
   describe(`OCI Functions management and invoke through the oci-functions SDK (${kind})`, () => {
     let h: FnHerald;
@@ -115,6 +182,55 @@ for (const kind of KINDS) {
       assert.equal(huge.status, 413);
       assert.equal(huge.json.code, 'PayloadTooLarge');
       assert.match(String(huge.json.message), /50 MB/);
+    });
+
+    it("refuses another tenancy's bundle exactly like a missing one, until the tenancy uploads the bytes itself", async () => {
+      const other = await otherTenancy(h, 'bundle-thief');
+      try {
+        const theirs = image.slice('herald/bundle@'.length);
+        const missing = 'sha256:' + '0'.repeat(64);
+        const app = (await other.mgmt.createApplication({ createApplicationDetails: { compartmentId: other.tenancyId, displayName: 'thief', subnetIds: [] } })).application;
+        const createRaw = (details: Record<string, unknown>) =>
+          other.signed.raw('POST', '/20181201/functions', JSON.stringify({ applicationId: app.id, displayName: 'stolen', memoryInMBs: 128, ...details }));
+        // Same status, code and message (with the digest asked for) as for a digest nobody uploaded.
+        const sameAsMissing = async (asked: (digest: string) => Promise<Awaited<ReturnType<typeof createRaw>>>) => {
+          const absent = await asked(missing);
+          const foreign = await asked(theirs);
+          assert.equal(absent.status, 400, absent.text);
+          assert.equal(absent.json.code, 'InvalidParameter');
+          assert.deepEqual(
+            [foreign.status, foreign.json.code, foreign.json.message, Object.keys(foreign.json).sort()],
+            [absent.status, absent.json.code, absent.json.message?.replace(missing, theirs), Object.keys(absent.json).sort()],
+          );
+          assert.equal(foreign.headers['content-type'], absent.headers['content-type']);
+        };
+        await sameAsMissing((d) => createRaw({ image: `herald/bundle@${d}` }));
+        await sameAsMissing((d) => createRaw({ image: 'iad.ocir.io/ns/hello:0.0.1', imageDigest: d }));
+        await expectOciError(other.mgmt.createFunction({ createFunctionDetails: { applicationId: app.id, displayName: 'stolen', image, memoryInMBs: 128 } }), 400, 'InvalidParameter');
+
+        // Its own function cannot be switched to the other tenancy's bundle either.
+        const ownUp = await other.signed.raw('POST', '/herald/v1/functionBundles', await variantBundle('9.9.9'), { 'content-type': 'application/gzip' });
+        assert.equal(ownUp.status, 200, ownUp.text);
+        assert.notEqual(ownUp.json.image, image);
+        const own = (await other.mgmt.createFunction({ createFunctionDetails: { applicationId: app.id, displayName: 'own', image: String(ownUp.json.image), memoryInMBs: 128 } })).function;
+        const updateRaw = (details: Record<string, unknown>) => other.signed.raw('PUT', `/20181201/functions/${own.id}`, JSON.stringify(details));
+        await sameAsMissing((d) => updateRaw({ image: `herald/bundle@${d}` }));
+        await sameAsMissing((d) => updateRaw({ imageDigest: d }));
+        await expectOciError(other.mgmt.updateFunction({ functionId: own.id, updateFunctionDetails: { image } }), 400, 'InvalidParameter');
+        assert.equal((await other.mgmt.getFunction({ functionId: own.id })).function.image, ownUp.json.image);
+
+        // Uploading the same bytes makes the digest its own too: stored once, the same answer, now usable.
+        const up = await other.signed.raw('POST', '/herald/v1/functionBundles', bundle, { 'content-type': 'application/gzip' });
+        assert.deepEqual([up.status, up.json.image, up.json.digest], [200, image, theirs]);
+        const made = (await other.mgmt.createFunction({ createFunctionDetails: { applicationId: app.id, displayName: 'shared', image, memoryInMBs: 128 } })).function;
+        assert.equal(made.imageDigest, theirs);
+        assert.equal((await other.mgmt.updateFunction({ functionId: own.id, updateFunctionDetails: { image } })).function.imageDigest, theirs);
+        // And the first tenancy's use of it is untouched.
+        const mine = await newApp('bundle-owner');
+        assert.equal((await newFn(mine.id, 'still-mine')).imageDigest, theirs);
+      } finally {
+        other.close();
+      }
     });
 
     it('creates, gets, updates and deletes an application with etags', async () => {
@@ -275,6 +391,31 @@ for (const kind of KINDS) {
       } finally {
         inv.close();
       }
+    });
+
+    it("returns the function's own headers but none that matter to Herald's origin or connection", async () => {
+      const app = await newApp('headers');
+      const f = await newFn(app.id, 'headers');
+      const res = await h.signed.raw('POST', `/20181201/functions/${f.id}/actions/invoke`, 'headers', { 'content-type': 'text/plain' });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.text, HEADERS_BODY);
+      // Ordinary headers pass.
+      assert.equal(res.headers['content-type'], 'text/x-fn');
+      assert.equal(res.headers['x-custom'], 'kept');
+      // Dropped outright.
+      for (const name of [
+        'set-cookie', 'set-cookie2', 'x-hop', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers', 'transfer-encoding',
+        'upgrade', 'access-control-allow-origin', 'access-control-allow-credentials', 'access-control-expose-headers',
+        'strict-transport-security', 'content-security-policy',
+      ]) {
+        assert.equal(res.headers[name], undefined, `${name} must not reach the caller`);
+      }
+      // Herald's own values, not the function's (Node sets its own Connection and Keep-Alive).
+      assert.equal(res.headers['content-length'], String(Buffer.byteLength(HEADERS_BODY)));
+      assert.notEqual(res.headers.connection, FUNCTION_HEADERS.Connection);
+      assert.notEqual(res.headers['keep-alive'], FUNCTION_HEADERS['Keep-Alive']);
+      assert.ok(res.headers['opc-request-id']);
+      assert.notEqual(res.headers['opc-request-id'], FUNCTION_HEADERS['opc-request-id']);
     });
 
     it('serves recent call records at /herald/v1/functions/{id}/logs', async () => {

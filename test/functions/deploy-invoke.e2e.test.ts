@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import * as fnsdk from 'oci-functions';
 import { heraldClient } from '../helpers/oci.js';
 import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { cliFor as cli } from '../helpers/process.js';
-import { eventually } from '../helpers/receiver.js';
+import { eventually, Receiver } from '../helpers/receiver.js';
 import { vendorPackage } from '../helpers/vendor.js';
 
 /** A user's function folder: func.yaml, a handler written with the official FDK, and its node_modules. */
@@ -28,19 +28,27 @@ fdk.handle(function (input, ctx) {
 });
 `;
 
-// Fails on its first two calls, then succeeds; the count lives in a file so it survives process replacement.
+// Fails on its first two calls, then succeeds. Each call reports itself to a counter server on the
+// host (the sandbox gives the function no file it could keep a count in across processes).
 const FLAKY_FN = `const fdk = require('@fnproject/fdk');
-const fs = require('fs');
-fdk.handle(function (input, ctx) {
-  const file = ctx.config.COUNTER_FILE;
-  const n = Number(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '0') + 1;
-  fs.writeFileSync(file, String(n));
-  fs.appendFileSync(file + '.bodies', JSON.stringify(input) + '\\n');
+const http = require('http');
+function record(url, input) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST' }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve(Number(text)));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(input));
+  });
+}
+fdk.handle(async function (input, ctx) {
+  const n = await record(ctx.config.COUNTER_URL, input);
   if (n <= 2) throw new Error('temporary failure ' + n);
   return { ok: true, call: n };
 });
 `;
-
 
 for (const kind of KINDS) {
   describe(`functions: deploy with the CLI, manage and invoke with oci-functions, run from a topic (${kind})`, () => {
@@ -97,8 +105,10 @@ for (const kind of KINDS) {
       const deployed = await cli(h, ['fn', 'deploy', join(work, 'flaky'), '--app', 'shop', '--output', 'json']);
       assert.equal(deployed.code, 0, deployed.stderr);
       const fnId = (JSON.parse(deployed.stdout) as { id: string }).id;
-      const counter = join(work, 'flaky-counter');
-      assert.equal((await cli(h, ['fn', 'config', '--fn', fnId, 'COUNTER_FILE', counter])).code, 0);
+      // The receiver records a request before answering, so the count includes this call.
+      const counter: Receiver = await new Receiver((r) => ({ status: 200, body: String(counter.requests.filter((x) => x.path === r.path).length) })).start();
+      after(() => counter.stop());
+      assert.equal((await cli(h, ['fn', 'config', '--fn', fnId, 'COUNTER_URL', `${counter.url}/calls`])).code, 0);
 
       const topicId = (await h.cp.createTopic({ createTopicDetails: { name: 'OrderProcessing', compartmentId: h.tenancyId } })).notificationTopic.topicId;
       const sub = await h.dp.createSubscription({ createSubscriptionDetails: { topicId, compartmentId: h.tenancyId, protocol: 'ORACLE_FUNCTIONS', endpoint: fnId } });
@@ -112,8 +122,7 @@ for (const kind of KINDS) {
       }, 30_000, 'the function delivery');
       assert.deepEqual(d.attemptHistory.map((a) => a.outcome), ['FAILURE', 'FAILURE', 'SUCCESS']);
       assert.equal(d.attemptHistory[0]?.statusCode, 502);
-      const bodies = (await readFile(counter + '.bodies', 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown);
-      assert.deepEqual(bodies, [JSON.parse(body), JSON.parse(body), JSON.parse(body)]);
+      assert.deepEqual(counter.requests.map((r) => JSON.parse(r.body) as unknown), [JSON.parse(body), JSON.parse(body), JSON.parse(body)]);
     });
   });
 }

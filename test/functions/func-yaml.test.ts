@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { InvalidParameterError } from '../../src/core/errors.js';
 import { defaultEntrypoint, parseFuncYaml } from '../../src/functions/func-yaml.js';
 import { buildArgv, buildEnv, splitCommand } from '../../src/functions/launch.js';
+import { NoSandbox } from '../../src/functions/sandbox.js';
 import { buildCallHeaders, mapResponseHeaders } from '../../src/functions/protocol.js';
 import { fixtureSpec } from './helpers.js';
 
@@ -65,23 +66,29 @@ describe('launch: argv and environment', () => {
     assert.throws(() => splitCommand('a "b'), InvalidParameterError);
   });
 
-  it('runs node as this Node with a heap cap of memoryMb', () => {
+  it('runs node as this Node with a heap cap of memoryMb, and python and Fn\'s /python scripts through the configured python', () => {
     const spec = fixtureSpec('echo', { memoryMb: 256 });
-    assert.deepEqual(buildArgv(spec, '/opt/node'), ['/opt/node', '--max-old-space-size=256', 'func.js']);
-    assert.deepEqual(buildArgv({ ...spec, entrypoint: '/usr/bin/node --max-old-space-size=99 f.js' }, '/opt/node'), ['/usr/bin/node', '--max-old-space-size=99', 'f.js']);
-    assert.deepEqual(buildArgv({ ...spec, runtime: 'python', entrypoint: 'python3 func.py' }), ['python3', 'func.py']);
-    assert.deepEqual(buildArgv({ ...spec, entrypoint: '' }, '/opt/node').slice(2), ['func.js']);
+    const view = { python: undefined, python3: '/usr/bin/python3', node: '/opt/node' };
+    assert.deepEqual(buildArgv(spec, view), ['/opt/node', '--max-old-space-size=256', 'func.js']);
+    assert.deepEqual(buildArgv({ ...spec, entrypoint: '/usr/bin/node --max-old-space-size=99 f.js' }, view), ['/usr/bin/node', '--max-old-space-size=99', 'f.js']);
+    assert.deepEqual(buildArgv({ ...spec, runtime: 'python', entrypoint: 'python3 func.py' }, view), ['/usr/bin/python3', 'func.py']);
+    // fn init's Python entrypoint: pip wrote its building interpreter into the script's shebang.
+    const fnInit = { ...spec, runtime: 'python', entrypoint: '/python/bin/fdk /function/func.py handler' };
+    assert.deepEqual(buildArgv(fnInit, { ...view, python: '/python' }), ['/usr/bin/python3', '/python/bin/fdk', '/function/func.py', 'handler']);
+    assert.deepEqual(buildArgv({ ...spec, entrypoint: './func --flag' }, view), ['./func', '--flag'], 'a custom runtime runs as its author wrote it');
+    assert.deepEqual(buildArgv({ ...spec, entrypoint: '' }, view).slice(2), ['func.js']);
     assert.throws(() => buildArgv({ ...spec, runtime: 'go', entrypoint: ' ' }), InvalidParameterError);
   });
 
   it('builds a minimal env where the reserved FN_ variables win over config', () => {
     const spec = fixtureSpec('echo', { config: { A: '1', FN_FN_ID: 'spoofed', PATH: '/custom' } });
-    const env = buildEnv(spec, '/tmp/x', '/usr/bin');
+    const view = { code: '/function', python: undefined, listenerDir: '/tmp/iofs', home: '/tmp', path: '/usr/bin' };
+    const env = buildEnv(spec, view);
     assert.deepEqual(env, {
       PATH: '/custom',
-      HOME: '/tmp/x',
+      HOME: '/tmp',
       A: '1',
-      FN_LISTENER: 'unix:/tmp/x/lsnr.sock',
+      FN_LISTENER: 'unix:/tmp/iofs/lsnr.sock',
       FN_FORMAT: 'http-stream',
       FN_APP_ID: 'app-1',
       FN_FN_ID: 'fn-echo',
@@ -91,7 +98,19 @@ describe('launch: argv and environment', () => {
       FN_MEMORY: '128',
       FN_TYPE: 'sync',
     });
-    assert.equal(buildEnv({ ...spec, runtime: 'python3.11' }, '/tmp/x', '/usr/bin')['PYTHONUNBUFFERED'], '1');
+    const python = buildEnv({ ...spec, runtime: 'python3.11' }, { ...view, python: '/python' });
+    assert.equal(python['PYTHONUNBUFFERED'], '1');
+    assert.equal(python['PYTHONPATH'], '/function:/python', "as Fn's Python run image");
+  });
+
+  it('maps Fn\'s /function and /python to the host folders when functions run without a sandbox', () => {
+    const sandbox = new NoSandbox({ python3: '/usr/bin/python3', node: '/opt/node', path: '/usr/bin' });
+    const spec = { ...fixtureSpec('echo'), runtime: 'python', entrypoint: '/python/bin/fdk /function/func.py handler', dir: '/srv/fn/abc', pythonDir: '/srv/fn/abc/.herald/python' };
+    const plan = sandbox.plan(spec, '/tmp/herald-fn-1', (view) => ({ argv: buildArgv(spec, view), env: buildEnv(spec, view) }));
+    assert.deepEqual([plan.command, ...plan.args], ['/usr/bin/python3', '/srv/fn/abc/.herald/python/bin/fdk', '/srv/fn/abc/func.py', 'handler']);
+    assert.equal(plan.cwd, '/srv/fn/abc');
+    assert.equal(plan.env['PYTHONPATH'], '/srv/fn/abc:/srv/fn/abc/.herald/python');
+    assert.equal(plan.env['FN_LISTENER'], 'unix:/tmp/herald-fn-1/lsnr.sock');
   });
 });
 

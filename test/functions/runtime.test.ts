@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { FunctionRuntime } from '../../src/functions/runtime.js';
-import { body, fixtureSpec, isAlive, json, makeTmpRoot, waitFor } from './helpers.js';
+import { body, commOf, fixtureSpec, isAlive, json, makeTmpRoot, processTree, STRESS_SLACK_MS, testSandbox, waitFor } from './helpers.js';
 
 // Real processes running the real @fnproject/fdk (and a stdlib-only Python function).
 describe('FunctionRuntime with real FDK processes', () => {
   const tmp = makeTmpRoot();
   let rt: FunctionRuntime;
-  before(() => {
-    rt = new FunctionRuntime({ tmpRoot: tmp.root });
+  before(async () => {
+    rt = new FunctionRuntime({ sandbox: await testSandbox(), tmpRoot: tmp.root });
   });
   after(async () => {
     await rt.close();
@@ -41,7 +41,7 @@ describe('FunctionRuntime with real FDK processes', () => {
     const r2 = await rt.invoke(spec, body('"again"'));
     assert.equal(r2.status, 200);
     assert.equal(r2.coldStart, false);
-    assert.equal(json(r2)['pid'], json(r)['pid'], 'the hot process is reused');
+    assert.equal(r2.process?.id, r.process?.id, 'the hot process is reused');
     assert.doesNotMatch(r2.logs, /module loaded/);
     assert.match(r2.logs, new RegExp(`handling call ${r2.callId}`));
 
@@ -70,25 +70,29 @@ describe('FunctionRuntime with real FDK processes', () => {
     assert.match(bad.logs, /Error in function/);
     const ok2 = await rt.invoke(spec, body('hi'));
     assert.equal(ok2.status, 200);
-    assert.equal(json(ok2)['pid'], json(ok1)['pid']);
+    assert.equal(ok2.process?.id, ok1.process?.id);
   });
 
   it('hang: killed at the timeout with its grandchild, 504, and the next call gets a fresh process', async () => {
     const spec = fixtureSpec('hang');
     const first = await rt.invoke(spec, body('hi'));
+    const host = first.process!.pid!;
     const t0 = performance.now();
-    const r = await rt.invoke(spec, body('hang'));
+    const pending = rt.invoke(spec, body('hang'));
+    // Every host process of the sandbox, the grandchild `sleep` among them, seen while the call hangs.
+    let tree: number[] = [];
+    assert.ok(await waitFor(() => (tree = processTree(host)).some((pid) => commOf(pid) === 'sleep'), 5000), 'the grandchild started');
+    const r = await pending;
     const took = performance.now() - t0;
     assert.equal(r.status, 504);
     assert.equal(r.error, 'timed out');
-    assert.ok(took >= 990 && took < 2000, `timed out after ${took} ms (timeout 1 s)`);
-    const grandchild = Number(/grandchild (\d+)/.exec(r.logs)?.[1]);
-    assert.ok(grandchild > 0, r.logs);
-    assert.ok(await waitFor(() => !isAlive(grandchild) && !isAlive(json(first)['pid'] as number)), 'process group killed');
+    assert.ok(took >= 990 && took < 2000 + STRESS_SLACK_MS, `timed out after ${took} ms (timeout 1 s)`);
+    assert.match(r.logs, /grandchild \d+/);
+    assert.ok(await waitFor(() => tree.every((pid) => !isAlive(pid))), `the whole sandbox was killed: ${tree.filter(isAlive).join(', ')} alive`);
     const next = await rt.invoke(spec, body('hi'));
     assert.equal(next.status, 200);
     assert.equal(next.coldStart, true);
-    assert.notEqual(json(next)['pid'], json(first)['pid']);
+    assert.notEqual(next.process?.id, first.process?.id);
   });
 
   it('hog (Buffers): the RSS watchdog kills it and reports memory limit exceeded; next call succeeds', async () => {
@@ -103,7 +107,7 @@ describe('FunctionRuntime with real FDK processes', () => {
 
   it('hog (V8 heap): --max-old-space-size aborts it; reported as memory limit exceeded', async () => {
     // A generous RSS allowance keeps the watchdog out of the way, so V8's own heap cap acts.
-    const lenient = new FunctionRuntime({ tmpRoot: tmp.root, rssAllowanceMb: 1024 });
+    const lenient = new FunctionRuntime({ sandbox: await testSandbox(), tmpRoot: tmp.root, rssAllowanceMb: 1024 });
     try {
       const spec = fixtureSpec('hog');
       const r = await lenient.invoke(spec, body('heap'));
@@ -127,23 +131,26 @@ describe('FunctionRuntime with real FDK processes', () => {
     assert.match(r.error!, /Cannot read properties of undefined \(reading 'then'\)/);
     const next = await rt.invoke(spec, body('hi'));
     assert.equal(next.status, 200);
-    assert.notEqual(json(next)['pid'], json(first)['pid']);
+    assert.notEqual(next.process?.id, first.process?.id);
   });
 
-  it("env: nothing of Herald's environment leaks; HOME is the private dir; config and FN_ vars are set", async () => {
+  it("env: nothing of Herald's environment leaks; it sees Fn's paths; config and FN_ vars are set", async () => {
     process.env['HERALD_TEST_CANARY'] = 'do-not-leak';
     try {
       const spec = fixtureSpec('env', { config: { FROM_YAML: '1', FROM_APP: 'a', FN_APP_ID: 'spoof' } });
       const r = await rt.invoke(spec, body('{}'));
       assert.equal(r.status, 200, r.error);
       const { env, cwd, execArgv } = json(r) as { env: Record<string, string>; cwd: string; execArgv: string[] };
-      const allowed = ['PATH', 'HOME', 'FROM_YAML', 'FROM_APP', 'FN_LISTENER', 'FN_FORMAT', 'FN_APP_ID', 'FN_FN_ID', 'FN_APP_NAME', 'FN_FN_NAME', 'FN_NAME', 'FN_MEMORY', 'FN_TYPE'];
+      // PWD is bwrap's (the working directory it chdir'd to); everything else is Herald's choosing.
+      const allowed = ['PATH', 'HOME', 'PWD', 'FROM_YAML', 'FROM_APP', 'FN_LISTENER', 'FN_FORMAT', 'FN_APP_ID', 'FN_FN_ID', 'FN_APP_NAME', 'FN_FN_NAME', 'FN_NAME', 'FN_MEMORY', 'FN_TYPE'];
       assert.deepEqual(Object.keys(env).sort(), allowed.sort());
       assert.equal(env['FN_APP_ID'], 'app-1');
       assert.equal(env['FN_FORMAT'], 'http-stream');
-      assert.equal(env['FN_LISTENER'], `unix:${env['HOME']}/lsnr.sock`);
-      assert.ok(env['HOME']!.startsWith(tmp.root + '/herald-fn-'));
-      assert.equal(cwd, spec.dir);
+      assert.equal(env['FN_LISTENER'], 'unix:/tmp/iofs/lsnr.sock');
+      assert.equal(env['HOME'], '/tmp');
+      assert.equal(env['PATH'], '/usr/local/bin:/usr/bin:/bin');
+      assert.equal(cwd, '/function');
+      assert.equal(env['PWD'], '/function');
       assert.deepEqual(execArgv, ['--max-old-space-size=128']);
     } finally {
       delete process.env['HERALD_TEST_CANARY'];
@@ -167,7 +174,7 @@ describe('FunctionRuntime with real FDK processes', () => {
     assert.equal(bad.status, 502);
     assert.equal(bad.body.toString(), 'py boom');
     const again = await rt.invoke(spec, body('x'));
-    assert.equal(json(again)['pid'], out.pid);
+    assert.equal(again.process?.id, r.process?.id);
   });
 
   it('temp dirs of dead processes are removed', async () => {

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { ConflictError } from '../../src/core/errors.js';
 import type { Application, FnFunction } from '../../src/core/function-models.js';
 import { newEtag, newOcid } from '../../src/core/ids.js';
+import { loadMigrations } from '../../src/store/migrations.js';
+import { migratePostgres } from '../../src/store/postgres/migrate.js';
+import { migrateSqlite } from '../../src/store/sqlite/migrate.js';
 import { FUNCTION_CALLS_KEPT } from '../../src/store/function-store.js';
 import type { Store } from '../../src/store/store.js';
-import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
+import { makeTestStore, STORE_KINDS, TEST_PG_URL, type TestStore } from '../helpers/stores.js';
 import { compartmentFixture, seedTenancy, T0 } from './fixtures.js';
 
 /** The FunctionStore contract both backends must satisfy (same rules as topics: live rows, tenancy scope, etag CAS). */
@@ -48,6 +54,50 @@ function fnFixture(app: Application, over: Partial<FnFunction> = {}): FnFunction
     updatedAt: T0,
     ...over,
   };
+}
+
+/** Runs SQL with `?` placeholders on the test store's storage, through a connection of its own. */
+async function execSql(t: TestStore, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  if (t.kind === 'sqlite') {
+    const db = new Database(join(t.dataDir, 'herald.db'));
+    try {
+      const stmt = db.prepare<unknown[], Record<string, unknown>>(sql);
+      if (stmt.reader) return stmt.all(...params);
+      stmt.run(...params);
+      return [];
+    } finally {
+      db.close();
+    }
+  }
+  const c = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${t.schema}` });
+  await c.connect();
+  try {
+    let n = 0;
+    return (await c.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+const countRows = async (t: TestStore, sql: string, params: unknown[]): Promise<number> => Number((await execSql(t, sql, params))[0]?.n);
+
+/** Applies the migrations up to and including `version`, as an older Herald would have. */
+async function migrateTo(t: TestStore, version: number): Promise<void> {
+  if (t.kind === 'sqlite') {
+    const db = new Database(join(t.dataDir, 'herald.db'));
+    try {
+      migrateSqlite(db, loadMigrations('sqlite').filter((m) => m.version <= version));
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const pool = new pg.Pool({ connectionString: TEST_PG_URL, options: `-c search_path=${t.schema}`, max: 1 });
+  try {
+    await migratePostgres(pool, loadMigrations('postgres').filter((m) => m.version <= version));
+  } finally {
+    await pool.end();
+  }
 }
 
 const listApps = (s: Store, tenancyId: string, compartmentId: string, over: Partial<Parameters<Store['listApplications']>[0]> = {}) =>
@@ -170,15 +220,73 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(left.items.map((x) => x.id), [g.id]);
     });
 
-    it('stores bundles content-addressed, idempotently', async () => {
+    it('stores bundles content-addressed, idempotently, owned by the tenancies that uploaded them', async () => {
       const bytes = Buffer.from([0x1f, 0x8b, 0, 1, 2, 255]);
       const digest = 'sha256:' + 'b'.repeat(64);
-      assert.equal(await store.hasBundle(digest), false);
-      await store.putBundle({ digest, bytes, size: bytes.length, createdAt: T0 });
-      await store.putBundle({ digest, bytes, size: bytes.length, createdAt: T0 + 1 });
-      assert.equal(await store.hasBundle(digest), true);
+      const other = (await seedTenancy(store, 'bundles')).tenancy.id;
+      assert.equal(await store.ownsBundle(tenancyId, digest), false);
+      await store.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: T0 });
+      await store.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: T0 + 1 });
+      assert.equal(await store.ownsBundle(tenancyId, digest), true);
+      // Knowing the digest is not owning it.
+      assert.equal(await store.ownsBundle(other, digest), false);
       assert.deepEqual(await store.getBundle(digest), { digest, bytes, size: 6, createdAt: T0 });
       assert.equal(await store.getBundle('sha256:' + 'c'.repeat(64)), undefined);
+      assert.equal(await store.ownsBundle(tenancyId, 'sha256:' + 'c'.repeat(64)), false);
+
+      // The same bytes from another tenancy: stored once (the first upload's row), with two owners.
+      await store.putBundle(other, { digest, bytes, size: bytes.length, createdAt: T0 + 2 });
+      assert.equal(await store.ownsBundle(other, digest), true);
+      assert.equal(await store.ownsBundle(tenancyId, digest), true);
+      assert.deepEqual(await store.getBundle(digest), { digest, bytes, size: 6, createdAt: T0 });
+      assert.equal(await countRows(t, 'SELECT COUNT(*) AS n FROM function_bundles WHERE digest = ?', [digest]), 1);
+      assert.equal(await countRows(t, 'SELECT COUNT(*) AS n FROM function_bundle_owners WHERE digest = ?', [digest]), 2);
+    });
+
+    it('records two owners when two tenancies upload the same bytes at once', async () => {
+      const bytes = Buffer.from('same bytes, two tenancies');
+      const digest = 'sha256:' + 'd'.repeat(64);
+      const a = (await seedTenancy(store, 'race-a')).tenancy.id;
+      const b = (await seedTenancy(store, 'race-b')).tenancy.id;
+      const other = await t.openAnother();
+      await Promise.all([
+        store.putBundle(a, { digest, bytes, size: bytes.length, createdAt: T0 }),
+        other.putBundle(b, { digest, bytes, size: bytes.length, createdAt: T0 }),
+      ]);
+      assert.deepEqual([await store.ownsBundle(a, digest), await store.ownsBundle(b, digest)], [true, true]);
+      assert.equal(await countRows(t, 'SELECT COUNT(*) AS n FROM function_bundles WHERE digest = ?', [digest]), 1);
+    });
+
+    it('migration 7 gives each existing function\'s tenancy its bundle', async () => {
+      const fresh = await makeTestStore(kind, { migrate: false });
+      try {
+        await migrateTo(fresh, 6);
+        const s = fresh.store;
+        const owner = (await seedTenancy(s, 'before')).tenancy.id;
+        const bystander = (await seedTenancy(s, 'bystander')).tenancy.id;
+        const bytes = Buffer.from('deployed before owners existed');
+        const digest = 'sha256:' + 'e'.repeat(64);
+        // The v6 bundle table, written directly: putBundle now also writes the owners table.
+        await execSql(fresh, 'INSERT INTO function_bundles (digest, bytes, size, created_at) VALUES (?, ?, ?, ?)', [digest, bytes, bytes.length, T0]);
+        const app = appFixture(owner);
+        await s.insertApplication(app);
+        const live = fnFixture(app, { imageDigest: digest, image: 'herald/bundle@' + digest, createdAt: T0 + 5 });
+        const gone = fnFixture(app, { imageDigest: digest, image: 'herald/bundle@' + digest, createdAt: T0 + 3 });
+        assert.equal(await s.insertFunction(live), true);
+        assert.equal(await s.insertFunction(gone), true);
+        assert.ok((await s.deleteFunction(owner, gone.id, gone.etag, T0 + 4)).ok);
+        // A function whose bundle is missing gets no owner row (it could not run anyway).
+        assert.equal(await s.insertFunction(fnFixture(app, { imageDigest: 'sha256:' + 'f'.repeat(64) })), true);
+
+        await s.migrate();
+        assert.equal(await s.ownsBundle(owner, digest), true);
+        assert.equal(await s.ownsBundle(bystander, digest), false);
+        assert.equal(await s.ownsBundle(owner, 'sha256:' + 'f'.repeat(64)), false);
+        assert.equal(await countRows(fresh, 'SELECT COUNT(*) AS n FROM function_bundle_owners WHERE tenancy_id = ? AND digest = ? AND created_at = ?', [owner, digest, T0 + 3]), 1);
+        assert.deepEqual((await s.getBundle(digest))?.bytes, bytes);
+      } finally {
+        await fresh.cleanup();
+      }
     });
 
     it('records calls newest first and keeps only the newest per function', async () => {

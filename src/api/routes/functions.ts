@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { functionResponseHeaders } from '../function-response-headers.js';
 import { callerOf, HERALD_PREFIX, OCI_PREFIX, type ApiDeps } from '../http-server.js';
 import { header, parseJson, query, rawBody } from '../request.js';
 import { createFunctionDetails, toCallWire, toFunctionSummary, toFunctionWire, updateFunctionDetails } from '../wire/functions.js';
@@ -14,8 +15,6 @@ const NOT_FORWARDED = new Set([
   'authorization', 'x-content-sha256', 'x-date', 'date', 'host', 'content-length', 'connection', 'keep-alive',
   'transfer-encoding', 'accept-encoding', 'opc-client-retries', 'opc-client-info', 'fn-invoke-type', 'is-dry-run',
 ]);
-/** Response headers the server itself owns. */
-const NOT_RETURNED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'opc-request-id']);
 
 /** Service codes for failed invokes whose function gave no body of its own (OCI's exact names are unpublished). */
 const INVOKE_ERROR_CODE: Record<number, string> = {
@@ -113,7 +112,8 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       if (!reply.raw.writableFinished) abort.abort();
     });
     const res = await deps.functionInvoker.invoke(target, request, { signal: abort.signal });
-    for (const [k, v] of Object.entries(res.headers)) if (!NOT_RETURNED.has(k.toLowerCase())) reply.header(k, v);
+    // Only headers that mean nothing to Herald's origin or connection (src/api/function-response-headers.ts).
+    for (const [k, v] of Object.entries(functionResponseHeaders(res.headers))) reply.header(k, v);
     reply.status(res.status);
     if (res.status >= 300 && res.body.length === 0) {
       const code = INVOKE_ERROR_CODE[res.status] ?? 'FunctionInvokeFailed';
@@ -124,10 +124,11 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   });
 
   app.post(`${HERALD_PREFIX}/functionBundles`, { bodyLimit: MAX_BUNDLE_BYTES, errorHandler: bundleErrorHandler }, async (req, reply) => {
-    callerOf(req);
+    const { tenancyId } = callerOf(req);
     const bytes = rawBody(req) ?? Buffer.alloc(0);
     await inspectBundle(bytes);
-    return reply.send(await functions.putBundle(bytes));
+    // Owned by the uploading tenancy: only its functions may name the digest.
+    return reply.send(await functions.putBundle(tenancyId, bytes));
   });
 
   app.get<{ Params: { functionId: string } }>(`${HERALD_PREFIX}/functions/:functionId/logs`, async (req, reply) => {

@@ -8,6 +8,7 @@ import { printObject, printRows } from '../output.js';
 import { RawHeraldClient } from '../raw-client.js';
 import { withClient } from '../run.js';
 import { packFunctionDir } from '../../functions/bundles.js';
+import { FunctionBuildError, prepareFunctionDir } from '../../functions/build.js';
 
 type Row = Record<string, unknown>;
 const API = '/20181201';
@@ -78,8 +79,15 @@ async function deploy(client: HeraldClient, opts: Row, dir: string, format: stri
   const config = Object.fromEntries(Object.entries(spec?.config ?? {}).map(([k, v]) => [k, String(v)]));
   const app = await resolveApp(client, String(opts.app), opts.compartment as string | undefined);
 
-  process.stderr.write(`Packing ${abs} ...\n`);
-  const bundle = await packFunctionDir(abs);
+  // Built before packing, as `fn deploy` builds locally before it pushes; the user's folder is left untouched.
+  const prepared = await prepareFunctionDir(abs, { build: opts.build !== false, python: opts.python as string | undefined });
+  let bundle: Buffer;
+  try {
+    process.stderr.write(`Packing ${abs}${prepared.dir === abs ? '' : ' (built)'} ...\n`);
+    bundle = await packFunctionDir(prepared.dir);
+  } finally {
+    await prepared.dispose();
+  }
   process.stderr.write(`Uploading ${(bundle.length / 1024).toFixed(1)} KB ...\n`);
   const raw = await RawHeraldClient.fromConfig(clientOptions(opts));
   const up = JSON.parse((await raw.callRaw('POST', '/herald/v1/functionBundles', bundle, { 'content-type': 'application/gzip' })).body.toString('utf8')) as { digest: string; image: string };
@@ -127,8 +135,25 @@ export function registerFunctionCommands(program: Command): void {
   );
 
   const fn = program.command('fn').description('OCI Functions functions');
-  addClientOptions(fn.command('deploy').argument('<dir>', 'function folder with func.yaml').requiredOption('--app <app>', 'application OCID or name').option('--compartment <ocid>')).action(
-    async (dir: string, opts: Row) => withClient(opts, async (client, format) => deploy(client, opts, dir, format)),
+  addClientOptions(
+    fn
+      .command('deploy')
+      .argument('<dir>', 'function folder with func.yaml')
+      .requiredOption('--app <app>', 'application OCID or name')
+      .option('--compartment <ocid>')
+      .option('--python <path>', 'Python that runs pip for requirements.txt (default: HERALD_FUNCTIONS_PYTHON, else /usr/bin/python3, else python3)')
+      .option('--no-build', 'pack the folder as is, without installing requirements.txt or package.json dependencies'),
+  ).action(async (dir: string, opts: Row) =>
+    withClient(opts, async (client, format) => {
+      try {
+        await deploy(client, opts, dir, format);
+      } catch (err) {
+        if (!(err instanceof FunctionBuildError)) throw err;
+        // The build's own output is already on stderr; this line says which step failed.
+        process.stderr.write(`herald: the function's build failed: ${err.message}\n`);
+        process.exit(1);
+      }
+    }),
   );
   addClientOptions(fn.command('list').requiredOption('--app <app>').option('--compartment <ocid>')).action(async (opts: Row) =>
     withClient(opts, async (client, format) => {

@@ -128,8 +128,13 @@ export class PostgresFunctions implements FunctionStore {
     return row !== undefined ? { ok: true, value: toFunction(row) } : this.casMiss(this.pool, SQL.functionEtag, tenancyId, id);
   }
 
-  async putBundle(b: FunctionBundle): Promise<void> {
-    await rows(this.pool, SQL.putBundle, [b.digest, b.bytes, b.size, b.createdAt]);
+  async putBundle(tenancyId: string, b: FunctionBundle): Promise<void> {
+    // Two tenancies uploading the same bytes at once: the second insert waits on the first's
+    // uniqueness check and does nothing, and its owner row then references the committed bytes.
+    await this.tx(async (c) => {
+      await rows(c, SQL.putBundle, [b.digest, b.bytes, b.size, b.createdAt]);
+      await rows(c, SQL.putBundleOwner, [tenancyId, b.digest, b.createdAt]);
+    });
   }
 
   async getBundle(digest: string): Promise<FunctionBundle | undefined> {
@@ -137,8 +142,8 @@ export class PostgresFunctions implements FunctionStore {
     return row && toBundle(row);
   }
 
-  async hasBundle(digest: string): Promise<boolean> {
-    return (await first(this.pool, SQL.hasBundle, [digest])) !== undefined;
+  async ownsBundle(tenancyId: string, digest: string): Promise<boolean> {
+    return (await first(this.pool, SQL.ownsBundle, [tenancyId, digest])) !== undefined;
   }
 
   async insertFunctionCall(c: FunctionCallRecord): Promise<void> {

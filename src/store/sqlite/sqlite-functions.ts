@@ -156,9 +156,12 @@ export class SqliteFunctions implements FunctionStore {
     return this.cas(SQL.functionEtag, tenancyId, id, () => this.get(SQL.deleteFunction, now, tenancyId, id, expectedEtag), toFunction);
   }
 
-  async putBundle(b: FunctionBundle): Promise<void> {
+  async putBundle(tenancyId: string, b: FunctionBundle): Promise<void> {
     await this.gate.pass();
-    this.run(SQL.putBundle, b.digest, b.bytes, b.size, b.createdAt);
+    this.tx(() => {
+      this.run(SQL.putBundle, b.digest, b.bytes, b.size, b.createdAt);
+      this.run(SQL.putBundleOwner, tenancyId, b.digest, b.createdAt);
+    });
   }
 
   async getBundle(digest: string): Promise<FunctionBundle | undefined> {
@@ -166,8 +169,8 @@ export class SqliteFunctions implements FunctionStore {
     return row && toBundle(row);
   }
 
-  async hasBundle(digest: string): Promise<boolean> {
-    return this.get(SQL.hasBundle, digest) !== undefined;
+  async ownsBundle(tenancyId: string, digest: string): Promise<boolean> {
+    return this.get(SQL.ownsBundle, tenancyId, digest) !== undefined;
   }
 
   async insertFunctionCall(c: FunctionCallRecord): Promise<void> {
