@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const f = run.fdkWarm;
   const rows: [string, { p50: number; p99: number }, string][] = [
     ['FDK socket round trip (floor)', f, '-'],
-    ['Herald runtime (in-process)', run.runtimeWarm, `+${fmt(run.runtimeOverheadP50)} / +${fmt(run.runtimeOverheadP99)}`],
+    ['Herald runtime (in-process, sandboxed)', run.runtimeWarm, `+${fmt(run.runtimeOverheadP50)} / +${fmt(run.runtimeOverheadP99)}`],
   ];
   if (run.apiWarm) rows.push(['Herald invoke API (signed HTTP)', run.apiWarm, `+${fmt(run.apiOverheadP50)} / +${fmt(run.apiOverheadP99)}`]);
   let out = `\nFunctions latency, ${CALLS} warm calls, ${COLD} cold starts (ms), node ${process.version}\n\n`;

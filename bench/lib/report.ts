@@ -244,7 +244,7 @@ export function buildRows(results: BenchResults): Row[] {
     };
     const fdk = (pick: (f: FunctionsFigures) => Summary): string => (fx === undefined ? 'n/a' : fmtSummary(pick(fx), ' ms'));
     one(
-      `${g}: cold start p50 (spawn → first answer), Herald runtime, ${cfg.functionColdStarts} cold starts`,
+      `${g}: cold start p50 (spawn → first answer), Herald runtime in the bubblewrap sandbox, ${cfg.functionColdStarts} cold starts`,
       (f) => f.runtimeColdP50,
       `bare FDK process, same run: ${fdk((f) => f.fdkColdP50)}`,
       fx?.fdkColdP50,
@@ -259,8 +259,8 @@ export function buildRows(results: BenchResults): Row[] {
         targetSummary(0.5),
         '≤ 0.5 ms (≤ 1.00×)',
       );
-    warm('runtime (in-process)', 'p50', (f) => f.runtimeOverheadP50, (f) => f.fdkWarmP50);
-    warm('runtime (in-process)', 'p99', (f) => f.runtimeOverheadP99, (f) => f.fdkWarmP99);
+    warm('runtime (in-process, in the bubblewrap sandbox)', 'p50', (f) => f.runtimeOverheadP50, (f) => f.fdkWarmP50);
+    warm('runtime (in-process, in the bubblewrap sandbox)', 'p99', (f) => f.runtimeOverheadP99, (f) => f.fdkWarmP99);
     warm('signed HTTP invoke API', 'p50', (f) => f.apiOverheadP50, (f) => f.fdkWarmP50);
     warm('signed HTTP invoke API', 'p99', (f) => f.apiOverheadP99, (f) => f.fdkWarmP99);
   }

@@ -5,9 +5,10 @@
  *
  * Three layers on the same echo function (test/fixtures/functions/echo, real @fnproject/fdk):
  *   1. fdk:     a bare FDK process, one keep-alive-free POST /call per call over its socket (the floor);
- *   2. runtime: FunctionRuntime.invoke in-process (pool, process checkout, headers, logs, RSS watchdog);
+ *   2. runtime: FunctionRuntime.invoke in-process (pool, process checkout, headers, logs, RSS watchdog),
+ *               every process in the bubblewrap sandbox as the server runs it;
  *   3. api:     the signed OCI invoke API of a Herald started in this process on SQLite
- *               (HTTP + signature + store lookups + runtime).
+ *               (HTTP + signature + store lookups + runtime, sandboxed by default).
  * Cold start = process spawn to first answer: `coldStarts` fresh FDK processes, and
  * `coldStarts` first invokes of fresh function ids through the runtime. Warm = `calls`
  * sequential calls (after 50 unmeasured ones) to one warm process.
@@ -18,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -27,6 +28,8 @@ import { signRequest } from '../../src/api/auth/signature.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { packFunctionDir } from '../../src/functions/bundles.js';
 import { FunctionRuntime } from '../../src/functions/runtime.js';
+import type { Sandbox } from '../../src/functions/sandbox.js';
+import { functionsCacheDir, setUpSandbox } from '../../src/functions/sandbox-setup.js';
 import type { FunctionSpec } from '../../src/functions/types.js';
 import { readOciConfig } from '../../src/server/oci-config-file.js';
 import { startHerald } from '../../src/server/herald.js';
@@ -106,22 +109,38 @@ async function bareFdk(opts: FunctionsOptions): Promise<{ warm: number[]; cold: 
   return { warm, cold };
 }
 
-/** Layer 2: Herald's runtime in-process. */
+/**
+ * The echo fixture as a deployed bundle holds it (its FDK in its own node_modules), where the
+ * sandbox's user can read it, and the sandbox Herald runs functions in by default.
+ */
+async function sandboxedEcho(): Promise<{ dir: string; sandbox: Sandbox; cleanup: () => Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), 'herald-fn-bench-'));
+  await chmod(root, 0o755);
+  const dir = join(root, 'echo');
+  await cp(FIXTURE, dir, { recursive: true });
+  await vendorPackage('@fnproject/fdk', dir);
+  const setup = await setUpSandbox({ mode: 'bwrap', network: 'shared', python3: '/usr/bin/python3' }, await functionsCacheDir(root));
+  if (!setup.ok) throw new Error(`the bubblewrap sandbox does not work here: ${setup.problem}`);
+  return { dir, sandbox: setup.sandbox, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/** Layer 2: Herald's runtime in-process, every process in the bubblewrap sandbox (as the server runs them). */
 async function runtimeLayer(opts: FunctionsOptions): Promise<{ warm: number[]; cold: number[] }> {
+  const echo = await sandboxedEcho();
   const spec = (i: number): FunctionSpec => ({
     id: `fn-${i}`,
     appId: 'app',
     name: 'echo',
     appName: 'bench',
     version: 'v1',
-    dir: FIXTURE,
+    dir: echo.dir,
     entrypoint: 'node func.js',
     runtime: 'node',
     memoryMb: 128,
     timeoutSeconds: 30,
     config: { GREETING: 'hi' },
   });
-  const runtime = new FunctionRuntime();
+  const runtime = new FunctionRuntime({ sandbox: echo.sandbox });
   try {
     const cold: number[] = [];
     for (let i = 0; i < opts.coldStarts; i++) {
@@ -139,6 +158,7 @@ async function runtimeLayer(opts: FunctionsOptions): Promise<{ warm: number[]; c
     return { warm, cold };
   } finally {
     await runtime.close();
+    await echo.cleanup();
   }
 }
 

@@ -15,6 +15,8 @@ export interface SandboxSettings {
   tmpBytes?: number;
   /** The bwrap executable (default: `bwrap` on PATH). */
   bwrap?: string;
+  /** pasta, for an isolated network (default: `pasta` on PATH). */
+  pasta?: string;
 }
 
 export type SandboxSetup = { ok: true; sandbox: Sandbox } | { ok: false; sandbox: Sandbox; problem: string };
@@ -60,7 +62,8 @@ function explain(stderr: string): string {
 function probe(sandbox: BwrapSandbox, bwrap: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const asRoot = process.getuid?.() === 0;
-    const child = spawn(bwrap, [...sandbox.baseArgs(), '--', '/usr/bin/true'], {
+    const { command, args } = sandbox.wrap([...sandbox.baseArgs(), '--', '/usr/bin/true']);
+    const child = spawn(command, args, {
       env: {},
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: 5000,
@@ -68,12 +71,14 @@ function probe(sandbox: BwrapSandbox, bwrap: string): Promise<string | undefined
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const tool = command === bwrap ? `${bwrap}` : `${command} (for --functions-network isolated)`;
+    const pkg = command === bwrap ? 'bubblewrap' : 'passt';
     child.on('error', (err: NodeJS.ErrnoException) =>
-      resolve(err.code === 'ENOENT' ? `${bwrap} is not installed (Debian: apt-get install bubblewrap)` : `${bwrap} could not be started: ${err.message}`),
+      resolve(err.code === 'ENOENT' ? `${tool} is not installed (Debian: apt-get install ${pkg})` : `${tool} could not be started: ${err.message}`),
     );
     child.on('close', (code, signal) => {
       if (code === 0) resolve(undefined);
-      else resolve(`bwrap failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no output'}${explain(stderr)}`);
+      else resolve(`${command} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no output'}${explain(stderr)}`);
     });
   });
 }
@@ -107,6 +112,7 @@ export async function setUpSandbox(settings: SandboxSettings, cacheDir: string):
   const bwrap = settings.bwrap ?? 'bwrap';
   const sandbox = new BwrapSandbox({
     bwrap,
+    pasta: settings.pasta ?? 'pasta',
     python3: settings.python3,
     node: process.execPath,
     etcDir,

@@ -61,6 +61,8 @@ const FN_UID = 1000;
 export interface SandboxOptions {
   /** The bwrap executable. */
   bwrap: string;
+  /** pasta (Debian's passt), for an isolated network. */
+  pasta: string;
   /** The python interpreter functions run with; it must live where the sandbox shows it (under /usr). */
   python3: string;
   /** The node binary for `node` entrypoints (Herald's own). */
@@ -152,7 +154,22 @@ export class BwrapSandbox implements Sandbox {
     args.push('--chdir', FN_CODE, '--clearenv');
     for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
     args.push('--', ...argv);
-    return { command: this.opts.bwrap, args, env: {}, cwd: '/', ...(this.asRoot ? { uid: NOBODY, gid: NOBODY } : {}) };
+    const user = this.asRoot ? { uid: NOBODY, gid: NOBODY } : {};
+    return { ...this.wrap(args), env: {}, cwd: '/', ...user };
+  }
+
+  /**
+   * The command that starts bwrap with these arguments: bwrap itself, or, for an isolated
+   * network, pasta (Debian's passt), which makes a user and network namespace with an
+   * interface that reaches the outside through user-mode NAT and, with --no-map-gw, not the
+   * host itself (no loopback services), then runs bwrap in it.
+   */
+  wrap(bwrapArgs: string[]): { command: string; args: string[] } {
+    if (this.network === 'shared') return { command: this.opts.bwrap, args: bwrapArgs };
+    // -T/-U none: pasta would otherwise forward the namespace's connections to ports bound on
+    // the host's loopback; -t/-u none: and nothing from outside into the namespace.
+    const noForwarding = ['-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none'];
+    return { command: this.opts.pasta, args: ['--config-net', '--no-map-gw', ...noForwarding, '--quiet', '--', this.opts.bwrap, ...bwrapArgs] };
   }
 
   /** Everything but the function's own folders: the same for the start-up probe. */
@@ -160,8 +177,8 @@ export class BwrapSandbox implements Sandbox {
     const args = [
       '--die-with-parent',
       '--new-session',
-      '--unshare-all',
-      ...(this.network === 'shared' ? ['--share-net'] : []),
+      // Shared: every namespace but the network. Isolated: pasta already made the network one.
+      ...(this.network === 'shared' ? ['--unshare-all', '--share-net'] : ['--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try']),
       '--unshare-user',
       '--disable-userns',
       '--uid',
@@ -203,7 +220,7 @@ export class BwrapSandbox implements Sandbox {
       '/etc/localtime',
       '/etc/localtime',
     ];
-    if (this.network === 'shared') args.push('--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf', '--ro-bind-try', '/etc/hosts', '/etc/hosts');
+    args.push('--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf', '--ro-bind-try', '/etc/hosts', '/etc/hosts');
     // Interpreters outside /usr (a Node from nvm, a Python of pyenv) are shown at their own path.
     for (const bin of [this.opts.node, this.opts.python3]) {
       const prefix = dirname(dirname(bin));

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setUpSandbox } from '../../src/functions/sandbox-setup.js';
+import { FunctionRuntime } from '../../src/functions/runtime.js';
+import { functionsCacheDir, setUpSandbox } from '../../src/functions/sandbox-setup.js';
 import { heraldClient } from '../helpers/oci.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { cliFor as cli } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
 import { vendorPackage } from '../helpers/vendor.js';
+import { FIXTURES, fixtureSpec } from './helpers.js';
 
 /**
  * A hostile function, deployed and invoked through a running Herald, tries each escape a
@@ -178,6 +180,50 @@ describe('herald fn logs when a function cannot start', () => {
       call.logs,
       /^\[herald\] the function did not start: Function hello-python exited before it was ready \(exit code 2\)\. stderr: \/usr\/bin\/python3: can't open file '\/python\/bin\/fdk': \[Errno 2\] No such file or directory\n$/,
     );
+  });
+});
+
+const PROBE_NETWORK = `const fdk = require('@fnproject/fdk');
+const fs = require('fs');
+const http = require('http');
+fdk.handle(async function (input) {
+  const reachable = await new Promise((resolve) => {
+    http.get(input.hostUrl, { timeout: 3000 }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', (e) => resolve(e.code));
+  });
+  const routes = fs.readFileSync('/proc/net/route', 'utf8').trim().split('\\n').slice(1).map((l) => l.split('\\t'));
+  return { reachable, interfaces: [...new Set(routes.map((r) => r[0]))], defaultRoute: routes.some((r) => r[1] === '00000000') };
+});
+`;
+
+describe('function sandbox with --functions-network isolated', () => {
+  let work: string;
+  let host: Receiver;
+  let rt: FunctionRuntime;
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'herald-isolated-'));
+    await chmod(work, 0o755);
+    await cp(join(FIXTURES, 'echo'), join(work, 'net'), { recursive: true });
+    await writeFile(join(work, 'net', 'func.js'), PROBE_NETWORK);
+    const setup = await setUpSandbox({ mode: 'bwrap', network: 'isolated', python3: '/usr/bin/python3' }, await functionsCacheDir(join(work, 'data')));
+    assert.ok(setup.ok, setup.ok ? '' : setup.problem);
+    rt = new FunctionRuntime({ sandbox: setup.sandbox });
+    host = await new Receiver(() => ({ status: 204 })).start();
+  });
+  after(async () => {
+    await rt.close();
+    await host.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('has a network of its own with a route out, and cannot reach the host\'s loopback services', async () => {
+    const spec = { ...fixtureSpec('echo'), id: 'fn-net', name: 'net', dir: join(work, 'net') };
+    const r = await rt.invoke(spec, { body: Buffer.from(JSON.stringify({ hostUrl: host.url })), contentType: 'application/json' });
+    assert.equal(r.status, 200, r.error ?? r.logs);
+    const out = JSON.parse(r.body.toString()) as { reachable: unknown; interfaces: string[]; defaultRoute: boolean };
+    assert.equal(out.reachable, 'ECONNREFUSED', '127.0.0.1 inside is its own loopback, not the host\'s');
+    assert.equal(out.defaultRoute, true, 'pasta gave it an interface and a default route out');
+    assert.ok(out.interfaces.some((i) => i !== 'lo'), `interfaces: ${out.interfaces.join(', ')}`);
+    assert.equal(host.requests.length, 0);
   });
 });
 
