@@ -12,10 +12,11 @@ import { digestOf, extractBundle, packFunctionDir } from '../../src/functions/bu
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { runCli } from '../helpers/process.js';
 import { fdkWheelDir, pipOfflineEnv, SYSTEM_PYTHON } from '../helpers/python-fdk.js';
+import { sharedVendorDir } from '../helpers/vendor.js';
 
 // Real pip and npm, as `herald fn deploy` runs them: npm against the npm registry (reachable here),
 // pip offline against a wheel of the vendored fdk-python (the Python package index is not).
-const FN_INIT = '/work/shared/vendor/fn-init';
+const FN_INIT = join(sharedVendorDir(), 'fn-init');
 const ROOT = await mkdtemp(join(tmpdir(), 'herald-build-test-'));
 const staged: PreparedFunctionDir[] = [];
 

@@ -5,9 +5,10 @@ import { heraldClient } from '../helpers/oci.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { cliFor as cli, runCli } from '../helpers/process.js';
 import { fdkWheelDir, pipOfflineEnv } from '../helpers/python-fdk.js';
+import { sharedVendorDir } from '../helpers/vendor.js';
 
 /** The folders `fn init --runtime python|node` make, untouched (shared/vendor/fn-init). */
-const FN_INIT = join(process.cwd(), '..', 'shared', 'vendor', 'fn-init');
+const FN_INIT = join(sharedVendorDir(), 'fn-init');
 
 /**
  * Fn's own layouts run unchanged: deployed straight from an `fn init` folder, their

@@ -10,7 +10,7 @@ import { heraldClient } from '../helpers/oci.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { cliFor as cli } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
-import { vendorPackage } from '../helpers/vendor.js';
+import { vendorPackage, sharedVendorDir } from '../helpers/vendor.js';
 import { FIXTURES, fixtureSpec } from './helpers.js';
 
 /**
@@ -167,7 +167,7 @@ describe('herald fn logs when a function cannot start', () => {
   it('records the start failure with the reason and what the process wrote', async () => {
     // fn init's Python folder deployed without its build: /python/bin/fdk does not exist.
     assert.equal((await cli(h, ['app', 'create', '--name', 'broken'])).code, 0);
-    const deployed = await cli(h, ['fn', 'deploy', join(process.cwd(), '..', 'shared', 'vendor', 'fn-init', 'hello-python'), '--app', 'broken', '--no-build', '--output', 'json']);
+    const deployed = await cli(h, ['fn', 'deploy', join(sharedVendorDir(), 'fn-init', 'hello-python'), '--app', 'broken', '--no-build', '--output', 'json']);
     assert.equal(deployed.code, 0, deployed.stderr);
     const fnId = (JSON.parse(deployed.stdout) as { id: string }).id;
     const res = await heraldClient(h).raw('POST', `/20181201/functions/${fnId}/actions/invoke`, '{"name":"x"}');

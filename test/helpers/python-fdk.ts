@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { cp, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sharedVendorDir } from './vendor.js';
 
 /**
  * The Python FDK for tests on machines that cannot reach the Python package index: a wheel built
@@ -10,7 +11,7 @@ import { join } from 'node:path';
  * exactly as a real index would serve it to `pip install -r requirements.txt`.
  */
 
-export const VENDORED_FDK_PYTHON = '/work/shared/vendor/fdk-python';
+export const VENDORED_FDK_PYTHON = join(sharedVendorDir(), 'fdk-python');
 /** The interpreter the runtime runs functions with, so packages are built for it. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 

@@ -320,9 +320,11 @@ for (const kind of STORE_KINDS) {
         if (autovacuum) await withPg(t.schema, (c) => c.query('VACUUM messages, deliveries, delivery_attempts'));
         sizes.push((await usedBytes(t)).total);
       }
-      const [first, , third, , fifth] = sizes as [number, number, number, number, number];
-      assert.ok(fifth <= third * 1.1, `the store stopped growing: ${sizes.map((b) => (b / 1e6).toFixed(2)).join(' → ')} MB`);
-      assert.ok(fifth < first * 2.5, `five windows of data take far less than five times one: ${sizes.join(' → ')}`);
+      // Without reuse every round adds a window's worth (about the first size). With it, the last
+      // three rounds add less than two windows' worth even when a concurrent transaction elsewhere
+      // on the server keeps one VACUUM from reclaiming anything.
+      const [first, second, , , fifth] = sizes as [number, number, number, number, number];
+      assert.ok(fifth - second < 2 * first, `the store stopped growing: ${sizes.map((b) => (b / 1e6).toFixed(2)).join(' → ')} MB`);
       const { total, used } = await usedBytes(t);
       if (kind === 'sqlite') assert.ok(used < total, 'pruned pages wait on the free list for the next round');
     });
