@@ -71,8 +71,8 @@ function probe(sandbox: BwrapSandbox, bwrap: string): Promise<string | undefined
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const tool = command === bwrap ? `${bwrap}` : `${command} (for --functions-network isolated)`;
-    const pkg = command === bwrap ? 'bubblewrap' : 'passt';
+    const tool = command === bwrap ? bwrap : `setpriv and pasta (for --functions-network isolated)`;
+    const pkg = command === bwrap ? 'bubblewrap' : 'util-linux passt';
     child.on('error', (err: NodeJS.ErrnoException) =>
       resolve(err.code === 'ENOENT' ? `${tool} is not installed (Debian: apt-get install ${pkg})` : `${tool} could not be started: ${err.message}`),
     );

@@ -169,7 +169,9 @@ export class BwrapSandbox implements Sandbox {
     // -T/-U none: pasta would otherwise forward the namespace's connections to ports bound on
     // the host's loopback; -t/-u none: and nothing from outside into the namespace.
     const noForwarding = ['-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none'];
-    return { command: this.opts.pasta, args: ['--config-net', '--no-map-gw', ...noForwarding, '--quiet', '--', this.opts.bwrap, ...bwrapArgs] };
+    // pasta has no --die-with-parent: setpriv gives it a parent-death signal, so the sandbox still dies with Herald.
+    const pasta = [this.opts.pasta, '--config-net', '--no-map-gw', ...noForwarding, '--quiet', '--', this.opts.bwrap, ...bwrapArgs];
+    return { command: 'setpriv', args: ['--pdeathsig', 'KILL', '--', ...pasta] };
   }
 
   /** Everything but the function's own folders: the same for the start-up probe. */

@@ -8,7 +8,7 @@ import { FunctionRuntime } from '../../src/functions/runtime.js';
 import { functionsCacheDir, setUpSandbox } from '../../src/functions/sandbox-setup.js';
 import { heraldClient } from '../helpers/oci.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { cliFor as cli } from '../helpers/process.js';
+import { cliFor as cli, runCli, spawnHerald } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
 import { vendorPackage, sharedVendorDir } from '../helpers/vendor.js';
 import { FIXTURES, fixtureSpec } from './helpers.js';
@@ -226,6 +226,57 @@ describe('function sandbox with --functions-network isolated', () => {
     assert.equal(host.requests.length, 0);
   });
 });
+
+// Starts a child that holds on (a stand-in for anything a function leaves running), and answers at once.
+const LINGER = `const fdk = require('@fnproject/fdk');
+const cp = require('child_process');
+fdk.handle(function (input) {
+  cp.spawn('setsid', ['sleep', String(input.seconds)], { detached: true, stdio: 'ignore' }).unref();
+  return { started: true };
+});
+`;
+
+for (const network of ['shared', 'isolated'] as const) {
+  describe(`function sandbox dies with Herald (network ${network})`, () => {
+    let dataDir: string;
+    before(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'herald-dies-'));
+    });
+    after(async () => {
+      await rm(dataDir, { recursive: true, force: true });
+    });
+
+    it('leaves no process behind when herald serve is killed with SIGKILL', async () => {
+      const server = await spawnHerald({ HERALD_PORT: '0', HERALD_HOST: '127.0.0.1', HERALD_DATA_DIR: dataDir, HERALD_FUNCTIONS_NETWORK: network });
+      try {
+        const target = ['--endpoint', server.url, '--config-file', join(dataDir, 'oci', 'config')];
+        const dir = join(dataDir, 'linger');
+        await mkdir(dir);
+        await writeFile(join(dir, 'func.yaml'), 'schema_version: 20180708\nname: linger\nversion: 0.0.1\nruntime: node\nentrypoint: node func.js\n');
+        await writeFile(join(dir, 'func.js'), LINGER);
+        await vendorPackage('@fnproject/fdk', dir);
+        assert.equal((await runCli(['app', 'create', '--name', 'a', ...target])).code, 0);
+        const deployed = await runCli(['fn', 'deploy', dir, '--app', 'a', '--output', 'json', ...target]);
+        assert.equal(deployed.code, 0, deployed.stderr);
+        const fnId = (JSON.parse(deployed.stdout) as { id: string }).id;
+        const seconds = 32_000 + (process.pid % 1000) + (network === 'isolated' ? 1000 : 0);
+        const invoked = await runCli(['fn', 'invoke', fnId, '--body', JSON.stringify({ seconds }), ...target]);
+        assert.equal(invoked.code, 0, invoked.stderr);
+        const sleeper = ['sleep', String(seconds)];
+        assert.ok(hostPidsRunning(sleeper).length > 0, 'the function left its child running in the warm sandbox');
+        server.child.kill('SIGKILL');
+        await server.exited;
+        const deadline = Date.now() + 10_000;
+        while (hostPidsRunning(sleeper).length > 0) {
+          assert.ok(Date.now() < deadline, `the sandbox outlived Herald: ${hostPidsRunning(sleeper).join(', ')}`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      } finally {
+        server.child.kill('SIGKILL');
+      }
+    });
+  });
+}
 
 describe('function sandbox set-up', () => {
   it('refuses to run functions when bwrap cannot run, saying why and how to opt out', async () => {
