@@ -24,6 +24,7 @@ import {
 } from '../delivery-sql.js';
 import { num, toMessage, toSubscription, toTopic, type Row, type SqlValue } from '../rows.js';
 import { toPage } from '../sql.js';
+import { Statements } from './statements.js';
 import { WalSync } from './wal-sync.js';
 import type { WriteGate } from './write-gate.js';
 import type { DeadLetterQuery, DeliveryStore, RedriveQuery } from '../store.js';
@@ -60,7 +61,7 @@ const INSERT_ATTEMPT =
  * IMMEDIATE transaction.
  */
 export class SqliteDeliveries implements DeliveryStore {
-  private readonly statements = new Map<string, Database.Statement<SqlValue[], Row>>();
+  private readonly sql: Statements;
   private readonly wakeListeners = new Set<{ callback: () => void }>();
 
   /** Set when the database is a file in WAL mode: publishes then fsync off the event loop. */
@@ -70,6 +71,7 @@ export class SqliteDeliveries implements DeliveryStore {
     private readonly db: Database.Database,
     private readonly gate: WriteGate,
   ) {
+    this.sql = new Statements(db);
     this.walSync = db.memory ? undefined : new WalSync(`${db.name}-wal`);
   }
 
@@ -78,12 +80,7 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   private stmt(sql: string): Database.Statement<SqlValue[], Row> {
-    let s = this.statements.get(sql);
-    if (s === undefined) {
-      s = this.db.prepare<SqlValue[], Row>(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.sql.stmt(sql);
   }
 
   private get(sql: string, ...params: SqlValue[]): Row | undefined {
@@ -99,23 +96,12 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   private tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.sql.tx(fn);
   }
 
-  /**
-   * For the engine's own bookkeeping (claims, fan-out, attempt results): committed without
-   * waiting for fsync, which would block the event loop. WAL frames are appended in order
-   * and the next FULL commit (every publish) or checkpoint syncs them as well, so a power
-   * cut can lose only the latest of these, and that puts deliveries back to be sent again
-   * (at least once); a process crash loses nothing (the frames are in the OS already).
-   */
+  /** The engine's bookkeeping commits without waiting for fsync (see Statements.relaxedTx). */
   private relaxedTx<T>(fn: () => T): T {
-    this.stmt('PRAGMA synchronous = NORMAL').run();
-    try {
-      return this.tx(fn);
-    } finally {
-      this.stmt('PRAGMA synchronous = FULL').run();
-    }
+    return this.sql.relaxedTx(fn);
   }
 
   async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {

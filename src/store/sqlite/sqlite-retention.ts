@@ -3,6 +3,7 @@ import type { PruneBatch, PruneCursor, RetentionStore } from '../../core/retenti
 import type { InList } from '../delivery-sql.js';
 import { FINISHED, PRUNE_RECORDS_SQL, pruneMessagesSql, RETENTION_SQL } from '../retention-sql.js';
 import { num, type Row, type SqlValue } from '../rows.js';
+import { Statements } from './statements.js';
 import type { WriteGate } from './write-gate.js';
 
 const inList: InList = (column) => `${column} IN (SELECT value FROM json_each(?))`;
@@ -20,30 +21,22 @@ const UNFINISHED =
 export class SqliteRetention implements RetentionStore {
   /** Batches run on the event loop: short ones keep publishes and deliveries flowing. */
   readonly batchBudgetMs = 4;
-  private readonly statements = new Map<string, Database.Statement<SqlValue[], Row>>();
+  private readonly sql: Statements;
   private readonly deletes = pruneMessagesSql(inList);
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly gate: WriteGate,
-  ) {}
+  ) {
+    this.sql = new Statements(db);
+  }
 
   private stmt(sql: string): Database.Statement<SqlValue[], Row> {
-    let s = this.statements.get(sql);
-    if (s === undefined) {
-      s = this.db.prepare<SqlValue[], Row>(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.sql.stmt(sql);
   }
 
   private relaxedTx<T>(fn: () => T): T {
-    this.stmt('PRAGMA synchronous = NORMAL').run();
-    try {
-      return this.db.transaction(fn).immediate();
-    } finally {
-      this.stmt('PRAGMA synchronous = FULL').run();
-    }
+    return this.sql.relaxedTx(fn);
   }
 
   async pruneMessages(cutoff: number, after: PruneCursor | undefined, limit: number): Promise<PruneBatch> {
