@@ -52,18 +52,17 @@ export interface RetentionOptions {
   retentionMs: number;
   /** Time between the starts of two sweeps. */
   intervalMs: number;
-  /** A batch aims to take about this long; its size adapts between the bounds below. */
-  batchBudgetMs: number;
+  /** A batch aims to take about this long (default: the store's batchBudgetMs); its size adapts between the bounds below. */
+  batchBudgetMs?: number;
   minBatch: number;
   maxBatch: number;
 }
 
-/** A sweep every tenth of the window, at least every minute, at most every 100 ms; batches as the store asks. */
-export function retentionOptions(retentionMs: number, batchBudgetMs: number): RetentionOptions {
+/** A sweep every tenth of the window, at least every minute, at most every 100 ms. */
+export function retentionOptions(retentionMs: number): RetentionOptions {
   return {
     retentionMs,
     intervalMs: Math.min(60_000, Math.max(100, Math.round(retentionMs / 10))),
-    batchBudgetMs,
     minBatch: 10,
     maxBatch: 5000,
   };
@@ -180,7 +179,8 @@ export class RetentionService {
     const t0 = performance.now();
     const out = await fn();
     const ms = performance.now() - t0;
-    const { batchBudgetMs, minBatch, maxBatch } = this.opts;
+    const { minBatch, maxBatch } = this.opts;
+    const batchBudgetMs = this.opts.batchBudgetMs ?? this.store.batchBudgetMs;
     if (ms > batchBudgetMs) this.#batch = Math.max(minBatch, Math.floor(this.#batch / 2));
     else if (ms < batchBudgetMs / 2) this.#batch = Math.min(maxBatch, this.#batch * 2);
     return out;

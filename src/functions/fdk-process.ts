@@ -10,17 +10,9 @@ import { ProcessLogCapture } from './logs.js';
 import { killGroup, trackGroup, untrackGroup } from './process-group.js';
 import { buildCallHeaders, errorDetail, isGatewayRequest, mapResponseHeaders } from './protocol.js';
 import { MemoryWatchdog } from './rss.js';
-import { NoSandbox, type Sandbox } from './sandbox.js';
 import type { FunctionSpec, InvokeErrorKind, InvokeRequest, PoolOptions } from './types.js';
 
 export type ProcessState = 'starting' | 'idle' | 'busy' | 'dead';
-
-let plainSandbox: Sandbox | undefined;
-/** Pools made without a sandbox (unit tests of the process logic) run as Herald's user. */
-function unsandboxed(): Sandbox {
-  plainSandbox ??= new NoSandbox({ python3: 'python3', node: process.execPath, path: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin' });
-  return plainSandbox;
-}
 
 /** The outcome of one call on one process; the pool adds callId, timing and coldStart. */
 export interface CallOutcome {
@@ -84,7 +76,7 @@ export class FdkProcess {
   ) {
     this.logs = new ProcessLogCapture(opts.maxLogBytes);
     this.limitKb = Math.round((spec.memoryMb * opts.rssFactor + opts.rssAllowanceMb) * 1024);
-    const plan = (opts.sandbox ?? unsandboxed()).plan(spec, dir, (view) => ({ argv: buildArgv(spec, view), env: buildEnv(spec, view) }));
+    const plan = opts.sandbox.plan(spec, dir, (view) => ({ argv: buildArgv(spec, view), env: buildEnv(spec, view) }));
     this.child = spawn(plan.command, plan.args, {
       cwd: plan.cwd,
       env: plan.env,
@@ -147,7 +139,7 @@ export class FdkProcess {
     // A fresh, empty, private dir per process: stale socket files make fdk-node exit (reference §1.3).
     const dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'herald-fn-'));
     await chmod(dir, 0o700);
-    await (opts.sandbox ?? unsandboxed()).prepareSocketDir(dir);
+    await opts.sandbox.prepareSocketDir(dir);
     if (Buffer.byteLength(join(dir, SOCKET_NAME)) > MAX_SOCKET_PATH) {
       await rm(dir, { recursive: true, force: true });
       throw new StartError(`Socket path ${join(dir, SOCKET_NAME)} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter tmpRoot.`);

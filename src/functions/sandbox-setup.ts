@@ -61,14 +61,8 @@ function explain(stderr: string): string {
 /** Runs the real recipe on /usr/bin/true; resolves with why it failed, or undefined. */
 function probe(sandbox: BwrapSandbox, bwrap: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const asRoot = process.getuid?.() === 0;
-    const { command, args } = sandbox.wrap([...sandbox.baseArgs(), '--', '/usr/bin/true']);
-    const child = spawn(command, args, {
-      env: {},
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: 5000,
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-    });
+    const { command, args, env, cwd, uid, gid } = sandbox.probePlan();
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 5000, ...(uid !== undefined ? { uid, gid } : {}) });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const tool = command === bwrap ? bwrap : `setpriv and pasta (for --functions-network isolated)`;

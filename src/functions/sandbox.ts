@@ -154,8 +154,16 @@ export class BwrapSandbox implements Sandbox {
     args.push('--chdir', FN_CODE, '--clearenv');
     for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
     args.push('--', ...argv);
-    const user = this.asRoot ? { uid: NOBODY, gid: NOBODY } : {};
-    return { ...this.wrap(args), env: {}, cwd: '/', ...user };
+    return this.launch(args);
+  }
+
+  /** The start-up check: the same recipe, user and network, without a function, running /usr/bin/true. */
+  probePlan(): LaunchPlan {
+    return this.launch([...this.baseArgs(), '--', '/usr/bin/true']);
+  }
+
+  private launch(bwrapArgs: string[]): LaunchPlan {
+    return { ...this.wrap(bwrapArgs), env: {}, cwd: '/', ...(this.asRoot ? { uid: NOBODY, gid: NOBODY } : {}) };
   }
 
   /**

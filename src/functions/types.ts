@@ -1,4 +1,4 @@
-import type { Sandbox } from './sandbox.js';
+import { NoSandbox, type Sandbox } from './sandbox.js';
 
 /**
  * Shapes shared by the Docker-free Fn runtime. One OS child process plays the
@@ -112,8 +112,8 @@ export interface PoolOptions {
   maxResponseBytes: number;
   /** Parent folder for the per-process private dirs; the socket path must stay ≤ 107 bytes. */
   tmpRoot?: string;
-  /** Where and how processes run (bubblewrap, or none); default: none, as Herald's user. */
-  sandbox?: Sandbox;
+  /** Where and how processes run: bubblewrap (the server's), or none (the default here, for the runtime's own tests). */
+  sandbox: Sandbox;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
@@ -128,4 +128,5 @@ export const DEFAULT_POOL_OPTIONS: PoolOptions = {
   idlePollMs: 1_000,
   maxLogBytes: 1024 * 1024,
   maxResponseBytes: 6 * 1024 * 1024,
+  sandbox: new NoSandbox({ python3: 'python3', node: process.execPath, path: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin' }),
 };

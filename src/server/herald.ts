@@ -83,7 +83,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const subscriptions = new SubscriptionService(store, links);
     const messages = new MessageService(store);
     const backlog = new BacklogMonitor(store, logger);
-    const retention = new RetentionService(store.retention, retentionOptions(config.messageRetentionMs, store.retention.batchBudgetMs), (err) =>
+    const retention = new RetentionService(store.retention, retentionOptions(config.messageRetentionMs), (err) =>
       logger.warn({ err }, 'a retention sweep failed; the next one retries'),
     );
     const metrics = new HeraldMetrics(store, { publishBacklog: () => backlog.backlog(), retention: () => retention.stats() });

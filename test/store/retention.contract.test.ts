@@ -25,7 +25,7 @@ const CUTOFF = NOW - RETENTION;
 const OWNER = 'node-a';
 
 /** Tiny batches, so every sweep pages through several (the cursor is part of the contract). */
-const PAGED: RetentionOptions = { ...retentionOptions(RETENTION, 4), minBatch: 2, maxBatch: 2, batchBudgetMs: 1e9 };
+const PAGED: RetentionOptions = { ...retentionOptions(RETENTION), minBatch: 2, maxBatch: 2, batchBudgetMs: 1e9 };
 
 const delivered: DeliveryTransition = { state: 'DELIVERED' };
 const dead: DeliveryTransition = { state: 'DEAD' };
@@ -305,7 +305,7 @@ for (const kind of STORE_KINDS) {
       for (let i = 0; i < 3; i++) await store.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
       const WINDOW = 10_000;
       let now = T0;
-      const retention = new RetentionService(store.retention, retentionOptions(WINDOW, store.retention.batchBudgetMs), (err) => assert.fail(String(err)), () => now);
+      const retention = new RetentionService(store.retention, retentionOptions(WINDOW), (err) => assert.fail(String(err)), () => now);
       const sizes: number[] = [];
       // Each round publishes a window's worth (1,000 messages of 1 KB × 3 deliveries, each with an
       // attempt), then moves the clock a window on and sweeps: the round's messages are pruned.
