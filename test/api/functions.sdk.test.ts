@@ -7,7 +7,6 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import * as common from 'oci-common';
 import * as fnsdk from 'oci-functions';
-import pg from 'pg';
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/config/config.js';
 import type { FunctionInvoker } from '../../src/core/functions.js';
@@ -15,7 +14,8 @@ import { generateApiKeyPair } from '../../src/core/identity.js';
 import { newOcid } from '../../src/core/ids.js';
 import { packFunctionDir } from '../../src/functions/bundles.js';
 import { startHerald, type RunningHerald } from '../../src/server/herald.js';
-import { KINDS, PG_URL, type StoreKind, type TestHerald } from '../helpers/herald.js';
+import { KINDS, type StoreKind, type TestHerald } from '../helpers/herald.js';
+import { dropSchema, PG_URL } from '../helpers/pg.js';
 import { expectOciError, SignedCaller } from '../helpers/oci.js';
 
 // Many deliberate errors in a row would otherwise open the SDK's default circuit breaker.
@@ -97,12 +97,7 @@ async function startFnHerald(kind: StoreKind): Promise<FnHerald> {
       mgmt.close();
       await herald.close();
       await rm(dataDir, { recursive: true, force: true });
-      if (schema !== undefined) {
-        const c = new pg.Client({ connectionString: PG_URL });
-        await c.connect();
-        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-        await c.end();
-      }
+      if (schema !== undefined) await dropSchema(schema);
     },
   };
 }

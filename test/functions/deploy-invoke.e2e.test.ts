@@ -7,7 +7,8 @@ import * as fnsdk from 'oci-functions';
 import { heraldClient } from '../helpers/oci.js';
 import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { cliFor as cli } from '../helpers/process.js';
-import { eventually, Receiver } from '../helpers/receiver.js';
+import { eventually } from '../helpers/eventually.js';
+import { Receiver } from '../helpers/receiver.js';
 import { vendorPackage } from '../helpers/vendor.js';
 
 /** A user's function folder: func.yaml, a handler written with the official FDK, and its node_modules. */

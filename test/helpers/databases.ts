@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import * as common from 'oci-common';
 import * as ons from 'oci-ons';
-import { PG_URL } from './herald.js';
+import { PG_URL } from './pg.js';
 
 /** A PostgreSQL database of its own, so separate Herald processes can share it without touching other tests. */
 export async function freshDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {

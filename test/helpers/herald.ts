@@ -2,15 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { pino } from 'pino';
 import * as common from 'oci-common';
 import * as ons from 'oci-ons';
 import { resolveConfig, type ServeFlags } from '../../src/config/config.js';
 import { startHerald, type RunningHerald } from '../../src/server/herald.js';
+import { dropSchema, PG_URL } from './pg.js';
 import { STORE_KINDS, type StoreKind } from './stores.js';
 
-export const PG_URL = process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 export type { StoreKind };
 /** The same list as the store contract suites (STORE_KINDS). */
 export const KINDS: readonly StoreKind[] = STORE_KINDS;
@@ -70,12 +69,7 @@ export async function startTestHerald(kind: StoreKind, flags: ServeFlags = {}): 
       t.dp.close();
       await herald.close();
       await rm(dataDir, { recursive: true, force: true });
-      if (schema !== undefined) {
-        const c = new pg.Client({ connectionString: PG_URL });
-        await c.connect();
-        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-        await c.end();
-      }
+      if (schema !== undefined) await dropSchema(schema);
     },
   };
   return t;

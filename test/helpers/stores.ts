@@ -2,18 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { openStore } from '../../src/store/open-store.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
+import { dropSchema, PG_URL } from './pg.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 /** The stores every contract suite runs on: both, or those named by STORE_KINDS (e.g. STORE_KINDS=sqlite). */
 export const STORE_KINDS: readonly StoreKind[] = (process.env.STORE_KINDS?.split(',') as StoreKind[] | undefined) ?? ['sqlite', 'postgres'];
 
 /** The Postgres every test run uses; each test store lives in its own throw-away schema. */
-export const TEST_PG_URL = process.env.HERALD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface TestStore {
   readonly kind: StoreKind;
@@ -37,14 +36,14 @@ export interface TestStore {
 export async function makeTestStore(kind: StoreKind, opts: { migrate?: boolean } = {}): Promise<TestStore> {
   const dataDir = await mkdtemp(join(tmpdir(), `herald-${kind}-`));
   const schema = kind === 'postgres' ? `herald_test_${randomBytes(6).toString('hex')}` : undefined;
-  const spec = kind === 'postgres' ? TEST_PG_URL : 'sqlite';
+  const spec = kind === 'postgres' ? PG_URL : 'sqlite';
   const handles: Store[] = [];
 
   const openRaw = async (): Promise<Store> => {
     const s =
       kind === 'sqlite'
         ? SqliteStore.open({ file: join(dataDir, 'herald.db') })
-        : await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 4 });
+        : await PostgresStore.open({ connectionString: PG_URL, schema, poolSize: 4 });
     handles.push(s);
     return s;
   };
@@ -70,14 +69,4 @@ export async function makeTestStore(kind: StoreKind, opts: { migrate?: boolean }
       if (schema !== undefined) await dropSchema(schema);
     },
   };
-}
-
-async function dropSchema(schema: string): Promise<void> {
-  const client = new Client({ connectionString: TEST_PG_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
-  } finally {
-    await client.end();
-  }
 }

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Client } from 'pg';
 import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryTransition, NewDelivery } from '../../src/core/deliveries.js';
 import { newOcid } from '../../src/core/ids.js';
 import type { Message, Topic } from '../../src/core/models.js';
 import type { Store } from '../../src/store/store.js';
-import { TEST_PG_URL, type TestStore } from '../helpers/stores.js';
+import { withPg } from '../helpers/pg.js';
+import type { TestStore } from '../helpers/stores.js';
 import { T0 } from './fixtures.js';
 
 /** Records and helpers for the delivery half of the store contract. */
@@ -102,22 +102,3 @@ export async function rawRows(t: TestStore, sql: string, params: (string | numbe
   return withPg(t.schema, async (c) => (await c.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), params)).rows);
 }
 
-export async function withPg<T>(schema: string | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: TEST_PG_URL, ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }) });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-/** Polls until `check` holds; wake-ups arrive asynchronously on PostgreSQL. */
-export async function eventually(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}

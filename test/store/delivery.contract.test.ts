@@ -1,18 +1,20 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import type { Delivery, DeliveryState, NewDelivery, PublishOutcome } from '../../src/core/deliveries.js';
 import { newOcid } from '../../src/core/ids.js';
 import type { Message, Subscription, Topic } from '../../src/core/models.js';
 import type { Store } from '../../src/store/store.js';
+import { wakeChannel } from '../../src/store/postgres/notifier.js';
+import { eventually } from '../helpers/eventually.js';
+import { PG_URL, withPg } from '../helpers/pg.js';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
 import {
   confirmationFixture,
   deliveriesOf,
   deliveryFixture,
-  eventually,
   rawExec,
   resultFor,
-  withPg,
 } from './delivery-fixtures.js';
 import { cmp, messageFixture, rawRow, seedTenancy, subscriptionFixture, T0, topicFixture } from './fixtures.js';
 
@@ -930,19 +932,24 @@ for (const kind of STORE_KINDS) {
       it('wake() calls every subscribed callback until it unsubscribes', async () => {
         let calls = 0;
         let others = 0;
+        let sentinel = 0;
         const stop = await store.onWake(() => calls++);
         const stopOther = await store.onWake(() => {
           others++;
           throw new Error('a failing listener does not stop the others');
         });
+        const stopSentinel = await store.onWake(() => sentinel++);
         await store.wake();
-        assert.ok(await eventually(() => calls >= 1 && others >= 1));
+        await eventually(() => calls >= 1 && others >= 1 && sentinel >= 1, 15_000, 'both callbacks woken');
         await stop();
         await stopOther();
-        const before = calls;
+        const [before, othersBefore, sentinelBefore] = [calls, others, sentinel];
         await store.wake();
-        await new Promise((r) => setTimeout(r, 100));
+        // The sentinel hears the same wake-up: once it has, the unsubscribed callbacks would have too.
+        await eventually(() => sentinel > sentinelBefore, 15_000, 'the sentinel callback');
         assert.equal(calls, before);
+        assert.equal(others, othersBefore);
+        await stopSentinel();
       });
 
       if (kind === 'postgres') {
@@ -951,15 +958,23 @@ for (const kind of STORE_KINDS) {
           let calls = 0;
           const stop = await store.onWake(() => calls++);
           await other.wake();
-          assert.ok(await eventually(() => calls === 1));
+          await eventually(() => calls >= 1, 15_000, 'a wake-up from the other node');
+          const afterWake = calls;
           await other.insertMessages([messageFixture(await seedTopic(other))]);
-          assert.ok(await eventually(() => calls === 2));
-          // A store in another schema has its own channel.
-          const elsewhere = await fresh();
-          await elsewhere.store.wake();
-          await new Promise((r) => setTimeout(r, 200));
-          assert.equal(calls, 2);
+          await eventually(() => calls > afterWake, 15_000, 'a wake-up from a published message');
           await stop();
+        });
+
+        it('a store in another schema has its own channel', async () => {
+          const heard = await listenRaw(wakeChannel(t.schema));
+          try {
+            const elsewhere = await fresh();
+            await elsewhere.store.wake();
+            await heard.sentinel();
+            assert.deepEqual(heard.before(), [], 'woken by another schema\'s channel');
+          } finally {
+            await heard.close();
+          }
         });
 
         it('publishMessages wakes the other nodes only when it leaves them work', async () => {
@@ -967,14 +982,20 @@ for (const kind of STORE_KINDS) {
           const other = await f.openAnother();
           let calls = 0;
           const stop = await f.store.onWake(() => calls++);
-          const { topic } = await seedTopicWith(other, (await seedTenancy(other)).tenancy.id, 1);
-          const plan = (max: number) => ({ now: NOW, inlineFanout: 10, claim: { owner: 'publisher', leaseUntil: NOW + 500, max } });
-          assert.equal((await other.publishMessages([messageFixture(topic)], plan(1))).leftover, false);
-          await new Promise((r) => setTimeout(r, 200));
-          assert.equal(calls, 0);
-          assert.equal((await other.publishMessages([messageFixture(topic)], plan(0))).leftover, true);
-          assert.ok(await eventually(() => calls === 1));
-          await stop();
+          const heard = await listenRaw(wakeChannel(f.schema));
+          try {
+            const { topic } = await seedTopicWith(other, (await seedTenancy(other)).tenancy.id, 1);
+            const plan = (max: number) => ({ now: NOW, inlineFanout: 10, claim: { owner: 'publisher', leaseUntil: NOW + 500, max } });
+            assert.equal((await other.publishMessages([messageFixture(topic)], plan(1))).leftover, false);
+            await heard.sentinel();
+            assert.deepEqual(heard.before(), [], 'a publish that left no work woke the other nodes');
+            const before = calls;
+            assert.equal((await other.publishMessages([messageFixture(topic)], plan(0))).leftover, true);
+            await eventually(() => calls > before, 15_000, 'a wake-up for the leftover work');
+          } finally {
+            await heard.close();
+            await stop();
+          }
         });
 
         it('re-listens after losing its connection, and wakes its callbacks when back', async () => {
@@ -989,11 +1010,36 @@ for (const kind of STORE_KINDS) {
             return r.rowCount;
           });
           assert.equal(killed, 1);
-          assert.ok(await eventually(() => calls === 1), 'no wake-up after reconnecting');
+          await eventually(() => calls >= 1, 15_000, 'a wake-up after reconnecting');
+          const back = calls;
           await f.store.wake();
-          assert.ok(await eventually(() => calls === 2), 'not listening after reconnecting');
+          await eventually(() => calls > back, 15_000, 'a wake-up through the new connection');
         });
       }
     });
   });
+}
+
+/**
+ * A bare LISTEN on a wake channel that records payloads in arrival order. PostgreSQL hands a session its
+ * notifications in commit order, so once a sentinel NOTIFY sent after an action has arrived, any NOTIFY the action
+ * sent has arrived before it: `before()` is then exactly what the action sent, with no waiting on time.
+ */
+async function listenRaw(channel: string): Promise<{ sentinel(): Promise<void>; before(): string[]; close(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  const payloads: string[] = [];
+  client.on('notification', (n) => {
+    if (n.channel === channel) payloads.push(n.payload ?? '');
+  });
+  await client.connect();
+  await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+  const token = `sentinel-${Math.random().toString(36).slice(2)}`;
+  return {
+    async sentinel() {
+      await withPg(undefined, (c) => c.query('SELECT pg_notify($1, $2)', [channel, token]));
+      await eventually(() => payloads.includes(token), 15_000, 'the sentinel notification');
+    },
+    before: () => payloads.slice(0, payloads.indexOf(token)),
+    close: () => client.end(),
+  };
 }

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Client } from 'pg';
 import { newEtag, newMessageId, newOcid, newShortId, sha256b64url } from '../../src/core/ids.js';
 import type { ApiKey, Compartment, Message, Subscription, Tenancy, Topic, User } from '../../src/core/models.js';
 import type { Store } from '../../src/store/store.js';
-import { TEST_PG_URL, type TestStore } from '../helpers/stores.js';
+import { withPg } from '../helpers/pg.js';
+import type { TestStore } from '../helpers/stores.js';
 
 /** Domain records for store tests: valid by default, any field overridable. */
 
@@ -115,13 +115,7 @@ export async function rawRow(t: TestStore, table: string, id: string): Promise<R
       db.close();
     }
   }
-  const c = new Client({ connectionString: TEST_PG_URL, options: `-c search_path=${t.schema}` });
-  await c.connect();
-  try {
-    return (await c.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE id = $1`, [id])).rows[0];
-  } finally {
-    await c.end();
-  }
+  return withPg(t.schema, async (c) => (await c.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE id = $1`, [id])).rows[0]);
 }
 
 /** Byte-order comparison, the order both backends use for ids. */

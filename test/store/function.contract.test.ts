@@ -11,7 +11,8 @@ import { migratePostgres } from '../../src/store/postgres/migrate.js';
 import { migrateSqlite } from '../../src/store/sqlite/migrate.js';
 import { FUNCTION_CALLS_KEPT } from '../../src/store/function-store.js';
 import type { Store } from '../../src/store/store.js';
-import { makeTestStore, STORE_KINDS, TEST_PG_URL, type TestStore } from '../helpers/stores.js';
+import { PG_URL, withPg } from '../helpers/pg.js';
+import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
 import { compartmentFixture, seedTenancy, T0 } from './fixtures.js';
 
 /** The FunctionStore contract both backends must satisfy (same rules as topics: live rows, tenancy scope, etag CAS). */
@@ -69,14 +70,8 @@ async function execSql(t: TestStore, sql: string, params: unknown[] = []): Promi
       db.close();
     }
   }
-  const c = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${t.schema}` });
-  await c.connect();
-  try {
-    let n = 0;
-    return (await c.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), params)).rows;
-  } finally {
-    await c.end();
-  }
+  let n = 0;
+  return withPg(t.schema, async (c) => (await c.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), params)).rows);
 }
 
 const countRows = async (t: TestStore, sql: string, params: unknown[]): Promise<number> => Number((await execSql(t, sql, params))[0]?.n);
@@ -92,7 +87,7 @@ async function migrateTo(t: TestStore, version: number): Promise<void> {
     }
     return;
   }
-  const pool = new pg.Pool({ connectionString: TEST_PG_URL, options: `-c search_path=${t.schema}`, max: 1 });
+  const pool = new pg.Pool({ connectionString: PG_URL, options: `-c search_path=${t.schema}`, max: 1 });
   try {
     await migratePostgres(pool, loadMigrations('postgres').filter((m) => m.version <= version));
   } finally {

@@ -8,7 +8,8 @@ import { RetentionService, retentionOptions, type RetentionOptions } from '../..
 import { RETRY_TOKEN_TTL_MS } from '../../src/core/idempotency.js';
 import type { Store } from '../../src/store/store.js';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
-import { confirmationFixture, rawRows, resultFor, withPg } from './delivery-fixtures.js';
+import { withPg } from '../helpers/pg.js';
+import { confirmationFixture, rawRows, resultFor } from './delivery-fixtures.js';
 import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture } from './fixtures.js';
 
 /**
