@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { prepareFunctionDir, type BuildOptions, type PreparedFunctionDir } from '../../src/functions/build.js';
 import { digestOf, extractBundle, packFunctionDir } from '../../src/functions/bundles.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { runCli } from '../helpers/process.js';
 import { fdkWheelDir, pipOfflineEnv, SYSTEM_PYTHON } from '../helpers/python-fdk.js';
@@ -51,10 +52,12 @@ async function callPythonFunction(dir: string, body: string): Promise<string> {
   let logs = '';
   child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
   try {
-    for (let i = 0; !existsSync(join(sock, 'lsnr.sock')); i++) {
-      if (i > 100 || child.exitCode !== null) throw new Error(`the FDK did not listen:\n${logs}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(() => {
+      if (child.exitCode !== null) throw new Error(`the FDK exited:\n${logs}`);
+      return existsSync(join(sock, 'lsnr.sock'));
+    }, 30_000, 'the FDK to listen').catch((err: Error) => {
+      throw new Error(`${err.message}\n${logs}`);
+    });
     return await new Promise<string>((resolve, reject) => {
       const headers = { 'content-type': 'application/json', 'fn-call-id': 'c1', 'fn-deadline': new Date(Date.now() + 10_000).toISOString() };
       const req = request({ socketPath: join(sock, 'lsnr.sock'), path: '/call', method: 'POST', headers }, (res) => {
