@@ -12,7 +12,9 @@ describe('retry schedule', () => {
     );
   });
 
-  it('makes 11 attempts in the default 2 hour window and then gives up', () => {
+  // OCI documents the first attempt, an immediate retry, then 1, 2, 4, 8, 16, 32 minutes; Herald keeps retrying every
+  // 32 minutes after that (the behaviour from 63 to 120 minutes is undocumented). Within 2 hours that is 9 attempts.
+  it('makes 9 attempts in the default 2 hour window and then gives up', () => {
     let now = 0;
     let failures = 0;
     const attempts: number[] = [now];
@@ -25,6 +27,8 @@ describe('retry schedule', () => {
     }
     // 0, 0, 1, 3, 7, 15, 31, 63, 95 minutes; the next (127) is past 120.
     assert.deepEqual(attempts.map((t) => t / MIN), [0, 0, 1, 3, 7, 15, 31, 63, 95]);
+    assert.equal(attempts.length, 9);
+    assert.equal(failures, 9, 'the ninth failure is the one that gives up');
   });
 
   it('scales delays and the window together', () => {
