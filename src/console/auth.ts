@@ -84,9 +84,13 @@ export type LoginResult =
 export class ConsoleAuth {
   private readonly throttle = new LoginThrottle();
 
-  constructor(private readonly store: Store) {}
+  /** `clock` is read for session expiry and for sign-ins that pass no `now`; tests inject one. */
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
-  async login(username: string, password: string, now = Date.now()): Promise<LoginResult> {
+  async login(username: string, password: string, now = this.clock()): Promise<LoginResult> {
     const wait = this.throttle.retryAfterMs(username, now);
     if (wait > 0) return { ok: false, reason: 'throttled', retryAfterMs: wait };
     const user = await this.store.getConsoleUser(username);
@@ -105,7 +109,7 @@ export class ConsoleAuth {
 
   async session(sessionId: string | undefined): Promise<{ session: ConsoleSession; user: ConsoleUser } | undefined> {
     if (sessionId === undefined || sessionId === '') return undefined;
-    const session = await this.store.getConsoleSession(sha256(sessionId), Date.now());
+    const session = await this.store.getConsoleSession(sha256(sessionId), this.clock());
     if (session === undefined) return undefined;
     const user = await this.store.getConsoleUser(session.username);
     return user === undefined ? undefined : { session, user };

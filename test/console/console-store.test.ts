@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { hashPassword, verifyPassword } from '../../src/console/auth.js';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { ConsoleAuth, hashPassword, SESSION_TTL_SECONDS, verifyPassword } from '../../src/console/auth.js';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
+
+const TENANCY = 'ocid1.tenancy.oc1..t';
+const USER = 'ocid1.user.oc1..u';
 
 for (const kind of STORE_KINDS) {
   describe(`console store (${kind})`, () => {
@@ -15,7 +18,7 @@ for (const kind of STORE_KINDS) {
 
     it('inserts a console user once, changes its password, and keeps sessions until they expire or are deleted', async () => {
       const s = t.store;
-      const user = { username: 'admin', passwordHash: await hashPassword('pw-1'), tenancyId: 'ocid1.tenancy.oc1..t', userId: 'ocid1.user.oc1..u', createdAt: 1000 };
+      const user = { username: 'admin', passwordHash: await hashPassword('pw-1'), tenancyId: TENANCY, userId: USER, createdAt: 1000 };
       assert.equal(await s.countConsoleUsers(), 0);
       assert.equal(await s.insertConsoleUserIfAbsent(user), true);
       assert.equal(await s.insertConsoleUserIfAbsent({ ...user, passwordHash: 'other' }), false);
@@ -35,6 +38,103 @@ for (const kind of STORE_KINDS) {
       assert.equal(await s.getConsoleSession('h1', 0), undefined);
       await s.deleteConsoleSession('h2');
       assert.equal(await s.getConsoleSession('h2', 6000), undefined);
+    });
+  });
+
+  /** ConsoleAuth on a real store, with a clock the test moves by hand (no sleeping, no wall-clock). */
+  describe(`console auth with an injected clock (${kind})`, () => {
+    const PASSWORD = 'right-password';
+    const TTL_MS = SESSION_TTL_SECONDS * 1000;
+    let t: TestStore;
+    let clock: number;
+    let auth: ConsoleAuth;
+    before(async () => {
+      t = await makeTestStore(kind);
+      const user = { username: 'admin', passwordHash: await hashPassword(PASSWORD), tenancyId: TENANCY, userId: USER, createdAt: 0 };
+      assert.equal(await t.store.insertConsoleUserIfAbsent(user), true);
+    });
+    after(async () => {
+      await t.cleanup();
+    });
+    beforeEach(() => {
+      // Far from the real time, so a build that reads Date.now() instead of the clock fails.
+      clock = Date.UTC(2001, 0, 1);
+      auth = new ConsoleAuth(t.store, () => clock);
+    });
+
+    it('keeps a session valid until just before it expires and refuses it from then on', async () => {
+      const result = await auth.login('admin', PASSWORD);
+      assert.ok(result.ok);
+      // The sign-in read the injected clock.
+      assert.equal(result.session.createdAt, clock);
+      assert.equal(result.session.expiresAt, clock + TTL_MS);
+      const id = result.sessionId;
+
+      clock = result.session.expiresAt - 1;
+      const found = await auth.session(id);
+      assert.equal(found?.session.csrfToken, result.session.csrfToken);
+      assert.equal(found?.user.tenancyId, TENANCY);
+      const caller = await auth.callerFor(id, 'PUT', result.session.csrfToken);
+      assert.deepEqual(caller, { tenancyId: TENANCY, userId: USER, fingerprint: 'console-session' });
+
+      clock = result.session.expiresAt;
+      assert.equal(await auth.session(id), undefined);
+      assert.equal(await auth.callerFor(id, 'GET', undefined), 'no-session');
+      assert.equal(await auth.callerFor(id, 'PUT', result.session.csrfToken), 'no-session');
+      // Time does not run backwards for the store: a later check still refuses it.
+      clock = result.session.expiresAt + TTL_MS;
+      assert.equal(await auth.session(id), undefined);
+    });
+
+    it('refuses an unknown or empty session id and a logged-out one', async () => {
+      assert.equal(await auth.session(undefined), undefined);
+      assert.equal(await auth.session(''), undefined);
+      assert.equal(await auth.session('not-a-session'), undefined);
+      const result = await auth.login('admin', PASSWORD);
+      assert.ok(result.ok);
+      assert.ok((await auth.session(result.sessionId)) !== undefined);
+      await auth.logout(result.sessionId);
+      assert.equal(await auth.session(result.sessionId), undefined);
+    });
+
+    it('allows two wrong passwords, then refuses every sign-in for the throttle window, then allows it once the clock passes the window', async () => {
+      const start = clock;
+      // The first two failures are free: the next attempt is checked, not throttled.
+      assert.deepEqual(await auth.login('admin', 'wrong-1'), { ok: false, reason: 'invalid' });
+      assert.deepEqual(await auth.login('admin', 'wrong-2'), { ok: false, reason: 'invalid' });
+      // The third failure opens a 1 s window.
+      assert.deepEqual(await auth.login('admin', 'wrong-3'), { ok: false, reason: 'invalid' });
+
+      const throttled = await auth.login('admin', PASSWORD);
+      assert.deepEqual(throttled, { ok: false, reason: 'throttled', retryAfterMs: 1000 });
+      // Still refused (even with the right password) until the last millisecond of the window.
+      clock = start + 999;
+      assert.deepEqual(await auth.login('admin', PASSWORD), { ok: false, reason: 'throttled', retryAfterMs: 1 });
+
+      // Past the window a wrong password is checked again, and doubles the next window.
+      clock = start + 1000;
+      assert.deepEqual(await auth.login('admin', 'wrong-4'), { ok: false, reason: 'invalid' });
+      assert.deepEqual(await auth.login('admin', PASSWORD), { ok: false, reason: 'throttled', retryAfterMs: 2000 });
+      clock = start + 1000 + 1999;
+      assert.equal((await auth.login('admin', PASSWORD)).ok, false);
+
+      // Once the clock passes the window the right password signs in, and that resets the count.
+      clock = start + 1000 + 2000;
+      const ok = await auth.login('admin', PASSWORD);
+      assert.ok(ok.ok);
+      assert.equal(ok.session.createdAt, clock);
+      assert.deepEqual(await auth.login('admin', 'wrong-5'), { ok: false, reason: 'invalid' });
+      assert.deepEqual(await auth.login('admin', 'wrong-6'), { ok: false, reason: 'invalid' });
+      assert.equal((await auth.login('admin', PASSWORD)).ok, true);
+    });
+
+    it('takes an explicit `now` on sign-in over the clock', async () => {
+      const at = clock + 5_000;
+      for (const pw of ['w1', 'w2', 'w3']) assert.deepEqual(await auth.login('admin', pw, at), { ok: false, reason: 'invalid' });
+      assert.deepEqual(await auth.login('admin', PASSWORD, at + 400), { ok: false, reason: 'throttled', retryAfterMs: 600 });
+      const ok = await auth.login('admin', PASSWORD, at + 1000);
+      assert.ok(ok.ok);
+      assert.equal(ok.session.expiresAt, at + 1000 + TTL_MS);
     });
   });
 }

@@ -7,31 +7,19 @@ import { packFunctionDir } from '../../src/functions/bundles.js';
 import { heraldClient } from '../helpers/oci.js';
 import { vendorPackage } from '../helpers/vendor.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { Receiver, type Received } from '../helpers/receiver.js';
+import { eventually } from '../helpers/eventually.js';
+import { confirming, Receiver } from '../helpers/receiver.js';
 import { openBrowser, signInThroughUi, withScreenshot, type ConsoleBrowser } from './browser.js';
-
-/** Confirms through the X-OCI-NS-ConfirmationURL handshake; then answers messages with 200, or 503 while `failing`. */
-class ConfirmingReceiver extends Receiver {
-  failing = false;
-  constructor() {
-    super(async (r: Received) => {
-      const url = r.headers['x-oci-ns-confirmationurl'];
-      if (typeof url === 'string') {
-        await (await fetch(url)).text();
-        return { status: 200 };
-      }
-      return this.failing ? { status: 503, body: 'receiver is down for maintenance' } : { status: 200, body: 'ok' };
-    });
-  }
-}
 
 describe('web console in headless Chromium', () => {
   let h: TestHerald;
   let b: ConsoleBrowser;
-  let rx: ConfirmingReceiver;
+  let rx: Receiver;
+  /** While set, the receiver answers messages with 503 (it always confirms subscriptions). */
+  let failing = false;
   before(async () => {
     h = await startTestHerald('sqlite', { allowPrivateEndpoints: true, retryTimeScale: '0.001' });
-    rx = await new ConfirmingReceiver().start();
+    rx = await new Receiver(confirming(() => (failing ? { status: 503, body: 'receiver is down for maintenance' } : { status: 200, body: 'ok' }))).start();
     b = await openBrowser();
   });
   after(async () => {
@@ -83,7 +71,7 @@ describe('web console in headless Chromium', () => {
       assert.equal(page.url(), traceUrl);
 
       // Make the receiver fail: attempts pile up with their errors and a next retry is scheduled.
-      rx.failing = true;
+      failing = true;
       await page.goBack();
       await page.getByLabel('Title').fill('Order 43');
       await page.getByLabel('Body').fill('{"orderId": 43}');
@@ -99,7 +87,7 @@ describe('web console in headless Chromium', () => {
 
       // The retry window (2 h scaled by 0.001 = 7.2 s) closes: a dead letter, re-driven once the receiver heals.
       await deliveries.getByTestId('delivery-state').getByText('DEAD').waitFor({ timeout: 20_000 });
-      rx.failing = false;
+      failing = false;
       await page.getByRole('link', { name: 'Dead letters' }).click();
       const dead = page.getByRole('table', { name: 'Dead letters' });
       await dead.getByRole('button', { name: 'Re-drive' }).first().click();
@@ -125,13 +113,10 @@ describe('web console in headless Chromium', () => {
       const row = page.getByRole('table', { name: 'Subscriptions' }).getByRole('row').filter({ hasText: 'ops@example.com' });
       await row.getByText('PENDING').waitFor();
 
+      // The confirmation mail is sent in the background: wait until Herald has it, so the mailbox page lists it.
+      await eventually(async () => (await h.herald.store.listMail(10, 'ops@example.com')).length > 0, 15_000, 'the confirmation email in the dev mailbox');
       await page.getByRole('link', { name: 'Dev mailbox' }).click();
       const mails = page.getByRole('list', { name: 'Emails' });
-      // The confirmation mail is sent in the background: refresh until it is there.
-      for (let i = 0; i < 50 && (await mails.getByRole('listitem').count()) === 0; i++) {
-        await page.waitForTimeout(200);
-        await page.getByRole('button', { name: 'Refresh' }).click();
-      }
       await mails.getByRole('listitem').filter({ hasText: 'ops@example.com' }).first().getByRole('button').click();
       const link = mails.getByRole('link', { name: /confirmation/ }).first();
       const [tab] = await Promise.all([context.waitForEvent('page'), link.click()]);
@@ -164,8 +149,10 @@ describe('web console in headless Chromium', () => {
       await page.getByRole('button', { name: 'echo' }).click();
       const fn = page.getByRole('region', { name: 'Function echo' });
       await fn.getByLabel('Config (JSON)').fill('{"GREETING": "from the console"}');
+      // The invoke below must see the saved config: wait for the save's answer, not for a while.
+      const saved = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes('/20181201/functions/'));
       await fn.getByRole('button', { name: 'Save config' }).click();
-      await page.waitForTimeout(300);
+      assert.equal((await saved).status(), 200);
       await fn.getByLabel('Payload').fill('{"orderId": 7}');
       await fn.getByRole('button', { name: 'Invoke' }).click();
       const response = fn.getByLabel('Invoke response');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../helpers/eventually.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 
 /** Signs in and returns the session cookie and CSRF token. */
@@ -83,5 +84,22 @@ describe('console session auth (API level)', () => {
     assert.match(await deep.text(), /<div id="app">/);
     const traversal = await fetch(`${url}/console/..%2f..%2fpackage.json`);
     assert.doesNotMatch(await traversal.text(), /"name": "herald"/);
+  });
+
+  // Last: it leaves sign-in throttled. The rule itself (how many, how long, the right password refused too) is
+  // tested with an injected clock in console-store.test.ts; this checks how the API answers it.
+  it('answers repeated wrong passwords with 429 TooManyRequests and a Retry-After', async () => {
+    const attempt = (password: string): Promise<Response> =>
+      fetch(`${url}/herald/v1/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    // Keep failing until one attempt lands inside a window (each failure past the free ones makes the next window longer).
+    const throttled = await eventually(async () => {
+      const res = await attempt('wrong');
+      const body = (await res.json()) as { code: string };
+      if (res.status === 401) return undefined;
+      return { status: res.status, code: body.code, retryAfter: res.headers.get('retry-after') };
+    }, 30_000, 'a throttled sign-in');
+    assert.equal(throttled.status, 429);
+    assert.equal(throttled.code, 'TooManyRequests');
+    assert.match(throttled.retryAfter ?? '', /^[1-9]\d*$/);
   });
 });

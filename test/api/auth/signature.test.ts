@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as common from 'oci-common';
 import { NotAuthenticatedError } from '../../../src/core/errors.js';
+import { KINDS, startTestHerald, type TestHerald } from '../../helpers/herald.js';
+import { send, type RawResponse } from '../../helpers/oci.js';
 import {
   EMPTY_BODY_SHA256,
   parseAuthorization,
@@ -98,6 +100,20 @@ function pythonStyleSign(method: string, path: string, body: string | undefined,
     `Signature algorithm="rsa-sha256",headers="${names.join(' ')}",keyId="${keyIdOf(key)}",signature="${signature}",version="1"`;
   return { method, url: path, headers, body: body === undefined ? undefined : payload };
 }
+
+/**
+ * Signs exactly `names` over exactly these header values, as a hand-rolled client would: a valid signature over
+ * whatever the headers say, so a check that is not made lets the request through (rather than failing on the
+ * signature by accident).
+ */
+function signExactly(method: string, path: string, headers: Record<string, string>, names: string[], body?: string | Buffer, key = KEY): SignedRequest {
+  const signingString = names.map((n) => (n === '(request-target)' ? `${n}: ${method.toLowerCase()} ${path}` : `${n}: ${headers[n]}`)).join('\n');
+  const signature = sign('sha256', Buffer.from(signingString), key.privateKeyPem).toString('base64');
+  const authorization = `Signature version="1",keyId="${keyIdOf(key)}",algorithm="rsa-sha256",headers="${names.join(' ')}",signature="${signature}"`;
+  return { method, url: path, headers: { ...headers, authorization }, body: body === undefined ? undefined : Buffer.from(body) };
+}
+
+const sha256b64 = (body: string): string => createHash('sha256').update(body).digest('base64');
 
 async function rejects(p: Promise<unknown>, message: RegExp): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
@@ -245,6 +261,144 @@ describe('verifyOciSignature rejections', () => {
     await assert.rejects(verifyOciSignature(req, async () => Promise.reject(boom)), (err) => err === boom);
   });
 });
+
+describe('verifyOciSignature edge cases', () => {
+  const HOST = '127.0.0.1:18181';
+  const date = (): string => new Date().toUTCString();
+
+  it('accepts what signExactly makes when nothing is wrong (so the refusals below are the rule, not the helper)', async () => {
+    await verifyOciSignature(signExactly('GET', '/20181201/topics', { host: HOST, 'x-date': date() }, ['x-date', '(request-target)', 'host']), lookupFor(KEY));
+    const body = '{"name":"t"}';
+    const headers = { host: HOST, 'x-date': date(), 'content-type': 'application/json', 'content-length': String(body.length), 'x-content-sha256': sha256b64(body) };
+    await verifyOciSignature(signExactly('POST', '/20181201/topics', headers, ['x-date', '(request-target)', 'host', 'content-type', 'content-length', 'x-content-sha256'], body), lookupFor(KEY));
+  });
+
+  it('refuses an otherwise valid signature that does not cover host', async () => {
+    for (const names of [['x-date', '(request-target)'], ['(request-target)', 'x-date', 'content-type']]) {
+      const req = signExactly('GET', '/20181201/topics', { host: HOST, 'x-date': date(), 'content-type': 'application/json' }, names);
+      await rejects(verifyOciSignature(req, lookupFor(KEY)), /must cover the host header/);
+    }
+  });
+
+  it('refuses a request signed for another host', async () => {
+    const req = await sdkSign('GET', 'http://herald.example.com:8443/20181201/topics', undefined);
+    assert.equal(req.headers['host'], 'herald.example.com:8443');
+    await verifyOciSignature(req, lookupFor(KEY));
+    // The same signature arriving at another host (replayed, or the Host rewritten on the way).
+    for (const host of [HOST, 'herald.example.com', 'herald.example.com:8444', 'HERALD.example.com:8443']) {
+      await rejects(verifyOciSignature({ ...req, headers: { ...req.headers, host } }, lookupFor(KEY)), /signature is invalid/);
+    }
+    const { host: _dropped, ...noHost } = req.headers;
+    await rejects(verifyOciSignature({ ...req, headers: noHost }, lookupFor(KEY)), /signed header "host" is missing/);
+  });
+
+  it('answers a signature value that is not base64 with NotAuthenticated (401), and one of the wrong size as invalid', async () => {
+    const req = await sdkSign('GET', `${ORIGIN}/20181201/topics`, undefined);
+    const auth = String(req.headers['authorization']);
+    const withSignature = (value: string): SignedRequest => ({ ...req, headers: { ...req.headers, authorization: auth.replace(/signature="[^"]*"/, `signature="${value}"`) } });
+    for (const bad of ['!!!!', 'abc$def', 'c2ln-_8', 'c2 ln', 'c2ln===', '=c2ln', 'c2ln\\u00e9', 'é']) {
+      await rejects(verifyOciSignature(withSignature(bad), lookupFor(KEY)), /not valid base64/);
+    }
+    // Base64, but not 256 bytes of RSA signature: still a 401, never an exception out of crypto.
+    for (const short of ['AAAA', 'c2ln', Buffer.alloc(255, 1).toString('base64'), Buffer.alloc(512, 1).toString('base64')]) {
+      await rejects(verifyOciSignature(withSignature(short), lookupFor(KEY)), /signature is invalid/);
+    }
+  });
+
+  it('refuses a content-length that does not match the body, even when it is signed and the body hash matches', async () => {
+    const body = '{"name":"orders"}';
+    const names = ['x-date', '(request-target)', 'host', 'content-type', 'content-length', 'x-content-sha256'];
+    const headers = (length: string, hashOf = body): Record<string, string> => ({ host: HOST, 'x-date': date(), 'content-type': 'application/json', 'content-length': length, 'x-content-sha256': sha256b64(hashOf) });
+    for (const length of ['999', String(body.length - 1), String(body.length + 1), '0', `0${body.length}`, `${body.length} `, '']) {
+      await rejects(verifyOciSignature(signExactly('POST', '/20181201/topics', headers(length), names, body), lookupFor(KEY)), /content-length header does not match/);
+    }
+    // A signed length and hash that describe a body that did not arrive.
+    for (const absent of [undefined, Buffer.alloc(0)]) {
+      const req = signExactly('POST', '/20181201/topics', headers(String(body.length)), names, body);
+      await rejects(verifyOciSignature({ ...req, body: absent }, lookupFor(KEY)), /does not match the request body/);
+      const emptyHash = signExactly('POST', '/20181201/topics', headers(String(body.length), ''), names);
+      await rejects(verifyOciSignature({ ...emptyHash, body: absent }, lookupFor(KEY)), /content-length header does not match/);
+    }
+    // The length matches but the hash is of another body of the same length.
+    const swapped = signExactly('POST', '/20181201/topics', headers(String(body.length), body.replace('orders', 'ORDERS')), names, body);
+    await rejects(verifyOciSignature(swapped, lookupFor(KEY)), /x-content-sha256/);
+    // An empty body declared as empty is fine.
+    await verifyOciSignature(signExactly('POST', '/20181201/topics', headers('0', ''), names), lookupFor(KEY));
+  });
+
+  it('answers an unusable stored public key with NotAuthenticated, never an exception', async () => {
+    const req = await sdkSign('GET', `${ORIGIN}/20181201/topics`, undefined);
+    for (const pem of ['not a key', '', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n', KEY.publicKeyPem.slice(0, 200)]) {
+      await rejects(verifyOciSignature(req, async () => pem), /cannot be parsed/);
+    }
+    // Parseable but not RSA: the RSA signature cannot verify against it (Ed25519 makes crypto.verify throw).
+    for (const type of ['ec', 'ed25519'] as const) {
+      const { publicKey } = type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }) : generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+      await rejects(verifyOciSignature(req, async () => publicKey), /signature is invalid/);
+    }
+  });
+});
+
+/** The same edge cases through a running Herald: a clean OCI error with a request id, and the server goes on answering. */
+for (const kind of KINDS) {
+  describe(`signature edge cases over HTTP (${kind})`, () => {
+    let h: TestHerald;
+    let keyId: string;
+    let privateKeyPem: string;
+    before(async () => {
+      h = await startTestHerald(kind);
+      keyId = await h.provider.getKeyId();
+      privateKeyPem = h.provider.getPrivateKey();
+    });
+    after(async () => {
+      await h?.stop();
+    });
+
+    const listUrl = (): URL => new URL(`${h.herald.url}/20181201/topics?compartmentId=${h.tenancyId}`);
+    function assertNotAuthenticated(res: RawResponse, what: string): void {
+      assert.equal(res.status, 401, `${what}: ${res.status} ${res.text}`);
+      assert.equal(res.json.code, 'NotAuthenticated', what);
+      assert.equal(typeof res.json.message, 'string', what);
+      assert.ok(typeof res.headers['opc-request-id'] === 'string' && res.headers['opc-request-id'] !== '', what);
+    }
+    async function stillAnswers(): Promise<void> {
+      const ok = await send(listUrl(), 'GET', signRequest({ method: 'GET', url: listUrl(), headers: {}, keyId, privateKeyPem }));
+      assert.equal(ok.status, 200, ok.text);
+    }
+
+    it('refuses a request signed for another host', async () => {
+      const signedFor = new URL(listUrl().href.replace('127.0.0.1', 'localhost'));
+      const { host: _h, ...headers } = signRequest({ method: 'GET', url: signedFor, headers: {}, keyId, privateKeyPem });
+      assertNotAuthenticated(await send(listUrl(), 'GET', headers), 'signed for localhost, sent to 127.0.0.1');
+      await stillAnswers();
+    });
+
+    it('answers a non-base64 signature with 401, not 500', async () => {
+      const headers = signRequest({ method: 'GET', url: listUrl(), headers: {}, keyId, privateKeyPem });
+      for (const bad of ['!!!!', 'not base64 at all', '%%%']) {
+        const res = await send(listUrl(), 'GET', { ...headers, authorization: headers['authorization']!.replace(/signature="[^"]*"/, `signature="${bad}"`) });
+        assertNotAuthenticated(res, `signature="${bad}"`);
+      }
+      await stillAnswers();
+    });
+
+    it('answers a request whose stored public key cannot be used with 401 (and keeps serving)', async () => {
+      // Herald validates keys when they are registered; this one reached the store some other way.
+      const userId = h.provider.getUser();
+      const ed = generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+      const keys = [
+        { fingerprint: '00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff', publicKeyPem: '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n' },
+        { fingerprint: 'ff:ee:dd:cc:bb:aa:99:88:77:66:55:44:33:22:11:00', publicKeyPem: ed.publicKey },
+      ];
+      for (const k of keys) {
+        await h.herald.store.insertApiKey({ tenancyId: h.tenancyId, userId, fingerprint: k.fingerprint, publicKeyPem: k.publicKeyPem, createdAt: Date.now() });
+        const headers = signRequest({ method: 'GET', url: listUrl(), headers: {}, keyId: `${h.tenancyId}/${userId}/${k.fingerprint}`, privateKeyPem });
+        assertNotAuthenticated(await send(listUrl(), 'GET', headers), `stored key ${k.fingerprint}`);
+      }
+      await stillAnswers();
+    });
+  });
+}
 
 describe('signRequest', () => {
   const now = new Date();
