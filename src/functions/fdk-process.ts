@@ -27,8 +27,12 @@ export interface CallOutcome {
   aborted?: boolean;
 }
 
+/** A failed start; `status` as Fn: 502 exited or misbehaved before ready, 504 never listened, 500 Herald's own fault. */
 export class StartError extends Error {
   override readonly name = 'StartError';
+  constructor(message: string, readonly status: 500 | 502 | 504 = 502) {
+    super(message);
+  }
 }
 
 interface ExitInfo {
@@ -142,12 +146,12 @@ export class FdkProcess {
     await opts.sandbox.prepareSocketDir(dir);
     if (Buffer.byteLength(join(dir, SOCKET_NAME)) > MAX_SOCKET_PATH) {
       await rm(dir, { recursive: true, force: true });
-      throw new StartError(`Socket path ${join(dir, SOCKET_NAME)} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter tmpRoot.`);
+      throw new StartError(`Socket path ${join(dir, SOCKET_NAME)} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter tmpRoot.`, 500);
     }
     const codeDir = await stat(spec.dir).catch(() => null);
     if (!codeDir?.isDirectory()) {
       await rm(dir, { recursive: true, force: true });
-      throw new StartError(`Function ${spec.name} code folder ${spec.dir} does not exist.`);
+      throw new StartError(`Function ${spec.name} code folder ${spec.dir} does not exist.`, 500);
     }
     let proc: FdkProcess;
     try {
@@ -155,7 +159,7 @@ export class FdkProcess {
     } catch (e) {
       // spawn() throws synchronously only for invalid arguments.
       await rm(dir, { recursive: true, force: true });
-      throw new StartError(`Function ${spec.name} could not be spawned: ${e instanceof Error ? e.message : String(e)}`);
+      throw new StartError(`Function ${spec.name} could not be spawned: ${e instanceof Error ? e.message : String(e)}`, 500);
     }
     const t0 = performance.now();
     try {
@@ -206,7 +210,7 @@ export class FdkProcess {
       }
       const poll = setInterval(() => void check(), READY_POLL_MS);
       const timer = setTimeout(() => {
-        finish(new StartError(`Function ${this.spec.name} did not create its socket within ${timeoutMs} ms.${this.stderrSuffix()}`));
+        finish(new StartError(`Function ${this.spec.name} did not create its socket within ${timeoutMs} ms.${this.stderrSuffix()}`, 504));
       }, timeoutMs);
       void this.exited.then((info) => {
         const why = this.spawnError?.message ?? describeExit(info);
@@ -278,7 +282,7 @@ export class FdkProcess {
   async call(req: InvokeRequest, callId: string, timeoutMs: number, signal?: AbortSignal): Promise<CallOutcome> {
     if (this.state !== 'idle') {
       // The pool only hands out idle processes; this is a guard, not a normal path.
-      return { status: 500, body: Buffer.alloc(0), headers: {}, logs: '', error: `function process died before the call started`, errorKind: 'crash' };
+      return { status: 502, body: Buffer.alloc(0), headers: {}, logs: '', error: `function process died before the call started`, errorKind: 'crash' };
     }
     this.state = 'busy';
     this.child.ref();
@@ -373,15 +377,15 @@ export class FdkProcess {
     const exit = await Promise.race([this.exited, new Promise<null>((r) => (t = setTimeout(() => r(null), 500)))]);
     clearTimeout(t);
     if (exit === null) this.kill('fatal');
-    if (this.killReason === 'oom') return { status: 500, ...empty, error: this.oomMessage, errorKind: 'oom' };
+    if (this.killReason === 'oom') return { status: 502, ...empty, error: this.oomMessage, errorKind: 'oom' };
     if (this.killReason === 'timeout') return { status: 504, ...empty, error: 'timed out', errorKind: 'timeout' };
     if (this.killReason === 'stop') return { status: 503, ...empty, error: 'function process was stopped (runtime shutting down)', errorKind: 'stopped' };
     const tail = this.logs.tail();
     if (HEAP_OOM_RE.test(tail)) {
-      return { status: 500, ...empty, error: `memory limit exceeded: the ${this.spec.runtime} heap ran out (memory ${this.spec.memoryMb} MB)`, errorKind: 'oom' };
+      return { status: 502, ...empty, error: `memory limit exceeded: the ${this.spec.runtime} heap ran out (memory ${this.spec.memoryMb} MB)`, errorKind: 'oom' };
     }
     const how = exit ? describeExit(exit) : raw.message;
-    return { status: 500, ...empty, error: `function process crashed during the call (${how}).${this.stderrSuffix()}`, errorKind: 'crash' };
+    return { status: 502, ...empty, error: `function process crashed during the call (${how}).${this.stderrSuffix()}`, errorKind: 'crash' };
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FdkProcess, type CallOutcome } from './fdk-process.js';
+import { FdkProcess, StartError, type CallOutcome } from './fdk-process.js';
 import { validateSpec } from './launch.js';
 import {
   DEFAULT_POOL_OPTIONS,
@@ -184,7 +184,7 @@ export class FunctionPool {
       (err: unknown) => {
         this.starts.delete(run);
         const msg = err instanceof Error ? err.message : String(err);
-        const out = failure(500, msg, 'start');
+        const out = failure(err instanceof StartError ? err.status : 500, msg, 'start');
         // A function that cannot start fails every waiter now, not one per start timeout.
         if (this.live() === 0 && this.starts.size === 0) while (this.serveNext(out));
         else this.serveNext(out);

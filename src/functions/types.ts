@@ -57,7 +57,7 @@ export type InvokeErrorKind =
   | 'stopped'; // the runtime was closed while the call ran
 
 export interface InvokeResult {
-  /** 200 ok, 502 function error, 504 timeout, 500 runtime error (start failure, crash, OOM), 503 too busy. */
+  /** As Fn: 200 ok; 502 function error, crash, out of memory or exit before ready; 504 timeout or never listened; 503 too busy; 500 Herald's own failure. */
   status: number;
   body: Buffer;
   /** Lower-cased response headers (hop-by-hop removed, `Fn-Http-H-` prefix stripped). */

@@ -97,13 +97,19 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs = 3000, stepMs = 20): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
+/**
+ * The host folder a sandboxed process has as its /tmp/iofs (its private socket dir), read from the
+ * command line Herald gave bwrap (`--bind <dir> /tmp/iofs`); undefined once the process is gone.
+ */
+export function socketDirOf(hostPid: number): string | undefined {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${hostPid}/cmdline`, 'latin1').split('\0');
+  } catch {
+    return undefined;
   }
-  return cond();
+  for (let i = 0; i + 2 < argv.length; i++) if (argv[i] === '--bind' && argv[i + 2] === '/tmp/iofs') return argv[i + 1];
+  return undefined;
 }
 
 /** The pid and every descendant of it on the host, from /proc (a sandbox's processes are bwrap's descendants). */
@@ -132,6 +138,3 @@ export function commOf(pid: number): string {
     return '';
   }
 }
-
-/** Room for a loaded machine in upper bounds on wall time (the lower bounds are what a test checks). */
-export const STRESS_SLACK_MS = 3000;

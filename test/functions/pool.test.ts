@@ -3,18 +3,21 @@ import { after, describe, it } from 'node:test';
 import { FunctionPool } from '../../src/functions/pool.js';
 import { FunctionRuntime } from '../../src/functions/runtime.js';
 import type { CallLogRecord } from '../../src/functions/types.js';
-import { body, fixtureSpec, isAlive, makeTmpRoot, testSandbox, waitFor } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
+import { body, fixtureSpec, isAlive, makeTmpRoot, testSandbox } from './helpers.js';
 
 const tmp = makeTmpRoot();
 after(() => {
-  assert.deepEqual(tmp.entries(), [], 'every private process dir is removed');
+  const left = tmp.entries();
   tmp.remove();
+  assert.deepEqual(left, [], 'every private process dir is removed');
 });
 
 describe('FunctionPool', () => {
-  it('grows to N processes under N concurrent calls (one call per process) and shrinks when idle', async () => {
+  it('grows to N processes under N concurrent calls (one call per process)', async () => {
     const records: CallLogRecord[] = [];
-    const pool = new FunctionPool(fixtureSpec('slow'), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 4, idleTimeoutMs: 300 }, (r) => records.push(r));
+    // Idle processes must not retire mid-test however slow the machine is: shrinking is the next test's.
+    const pool = new FunctionPool(fixtureSpec('slow'), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 4, idleTimeoutMs: 120_000 }, (r) => records.push(r));
     try {
       // Cold: one start per waiter. (A call may still land on a process freed by an
       // earlier call if that beats a slow start, exactly as in Fn, so pids are not asserted here.)
@@ -24,21 +27,36 @@ describe('FunctionPool', () => {
       assert.deepEqual(pool.stats(), { version: '0.0.1', total: 4, starting: 0, idle: 4, busy: 0, queued: 0 });
 
       // Warm: 4 concurrent calls take the 4 idle processes, one call per process.
-      const warm = await Promise.all(Array.from({ length: 4 }, () => pool.invoke(body('{}'))));
-      const ids = new Set(warm.map((r) => r.process?.id));
-      const pids = warm.map((r) => r.process!.pid!);
+      const warm = Array.from({ length: 4 }, () => pool.invoke(body('{}')));
+      const { busy: _w, ...warmStats } = pool.stats();
+      assert.deepEqual(warmStats, { version: '0.0.1', total: 4, starting: 0, idle: 0, queued: 0 }, 'all four taken at once, none started');
+      const warmDone = await Promise.all(warm);
+      const ids = new Set(warmDone.map((r) => r.process?.id));
       assert.equal(ids.size, 4, 'each concurrent call ran on its own process');
-      assert.ok(warm.every((r) => r.status === 200 && !r.coldStart));
+      assert.ok(warmDone.every((r) => r.status === 200 && !r.coldStart));
 
       // Beyond capacity: 6 concurrent calls queue for the same 4 processes, none started.
-      const again = await Promise.all(Array.from({ length: 6 }, () => pool.invoke(body('{}'))));
-      assert.ok(again.every((r) => r.status === 200 && !r.coldStart));
-      assert.ok(again.every((r) => ids.has(r.process?.id)), 'reused the hot processes');
+      const again = Array.from({ length: 6 }, () => pool.invoke(body('{}')));
+      const { busy: _a, ...againStats } = pool.stats();
+      assert.deepEqual(againStats, { version: '0.0.1', total: 4, starting: 0, idle: 0, queued: 2 }, 'four taken, two wait, none started');
+      const againDone = await Promise.all(again);
+      assert.ok(againDone.every((r) => r.status === 200 && !r.coldStart));
+      assert.ok(againDone.every((r) => ids.has(r.process?.id)), 'reused the hot processes');
       assert.equal(pool.stats().total, 4);
       assert.equal(records.length, 14);
+    } finally {
+      await pool.close();
+    }
+  });
 
-      assert.ok(await waitFor(() => pool.stats().total === 0, 3000), `shrinks after idleTimeoutMs: ${JSON.stringify(pool.stats())}`);
-      assert.ok(await waitFor(() => pids.every((p) => !isAlive(p))));
+  it('shrinks to nothing after idleTimeoutMs, killing the processes', async () => {
+    const pool = new FunctionPool(fixtureSpec('slow'), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 2, idleTimeoutMs: 300 });
+    try {
+      const done = await Promise.all([pool.invoke(body('{}')), pool.invoke(body('{}'))]);
+      assert.deepEqual(done.map((r) => r.status), [200, 200]);
+      const pids = done.map((r) => r.process!.pid!);
+      await eventually(() => pool.stats().total === 0, 15_000, 'the idle pool to shrink to 0');
+      await eventually(() => pids.every((p) => !isAlive(p)), 15_000, 'the retired processes to exit');
     } finally {
       await pool.close();
     }
@@ -47,45 +65,67 @@ describe('FunctionPool', () => {
   it('fails fast with 503 when every process is busy and the queue is full', async () => {
     const pool = new FunctionPool(fixtureSpec('slow'), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 1, maxQueue: 1 });
     try {
-      const results = await Promise.all([pool.invoke(body('{}')), pool.invoke(body('{}')), pool.invoke(body('{}'))]);
-      assert.deepEqual(results.map((r) => r.status).sort(), [200, 200, 503]);
-      const busy = results.find((r) => r.status === 503)!;
+      const calls = [pool.invoke(body('{}')), pool.invoke(body('{}')), pool.invoke(body('{}'))];
+      // The third answers while the first two still wait for the only process to start: it did not wait.
+      const busy = await calls[2]!;
+      assert.equal(busy.status, 503);
       assert.equal(busy.error, 'too many concurrent calls');
       assert.equal(busy.errorKind, 'busy');
-      assert.ok(busy.durationMs < 50, 'rejected without waiting');
+      assert.equal(busy.process, undefined, 'no process served it');
+      assert.deepEqual(pool.stats(), { version: '0.0.1', total: 1, starting: 1, idle: 0, busy: 0, queued: 2 }, 'rejected before any process was free');
+      const results = await Promise.all(calls);
+      assert.deepEqual(results.map((r) => r.status), [200, 200, 503]);
     } finally {
       await pool.close();
     }
   });
 
   it('bounds the queue wait (503 after queueTimeoutMs)', async () => {
-    const pool = new FunctionPool(fixtureSpec('slow'), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 1, queueTimeoutMs: 50 });
+    // The running call hangs until aborted, so the queued one can only end by its own timeout.
+    const pool = new FunctionPool(fixtureSpec('hang', { timeoutSeconds: 120 }), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 1, queueTimeoutMs: 50 });
+    const running = new AbortController();
     try {
-      // The call that starts a process may wait for that start; the one beyond capacity may not.
-      const [a, b] = await Promise.all([pool.invoke(body('{}')), pool.invoke(body('{}'))]);
-      assert.equal(a.status, 200);
+      const a = pool.invoke(body('hang'), { signal: running.signal });
+      a.catch(() => undefined); // asserted below; a failed assertion before that must not leave it unhandled
+      await eventually(() => pool.stats().busy === 1, 15_000, 'the hanging call to run');
+      const b = await pool.invoke(body('hi'));
       assert.equal(b.status, 503);
+      assert.equal(b.errorKind, 'busy');
       assert.match(b.error!, /no free process within 50 ms/);
-      assert.ok(b.durationMs >= 49 && b.durationMs < 1000, String(b.durationMs));
+      // A lower bound only (a busy machine makes it later, never earlier): it did wait.
+      assert.ok(b.durationMs >= 49, `gave up after ${b.durationMs} ms`);
+      const s = pool.stats();
+      assert.deepEqual([s.total, s.busy, s.queued], [1, 1, 0], 'the waiter left the queue; no process was started for it');
+      running.abort(new Error('done'));
+      await assert.rejects(a, /done/);
     } finally {
+      running.abort(new Error('done'));
       await pool.close();
     }
   });
 
   it('abort: a queued call is dropped, a running call kills its process; both reject with the reason', async () => {
-    const pool = new FunctionPool(fixtureSpec('slow'), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 1 });
+    // 'hang' with a long timeout: the running call is still running whenever the test aborts it.
+    const pool = new FunctionPool(fixtureSpec('hang', { timeoutSeconds: 120 }), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 1 });
     try {
       const running = new AbortController();
       const queued = new AbortController();
-      const p1 = pool.invoke(body('{}'), { signal: running.signal });
-      const p2 = pool.invoke(body('{}'), { signal: queued.signal });
-      await new Promise((r) => setTimeout(r, 20));
+      const p1 = pool.invoke(body('hang'), { signal: running.signal });
+      const p2 = pool.invoke(body('hi'), { signal: queued.signal });
+      // Asserted below; a failed assertion before that must not leave them unhandled.
+      p1.catch(() => undefined);
+      p2.catch(() => undefined);
+      await eventually(() => {
+        const s = pool.stats();
+        return s.busy === 1 && s.queued === 1;
+      }, 15_000, 'one call running and one queued');
       queued.abort(new Error('queued gone'));
       await assert.rejects(p2, /queued gone/);
-      await waitFor(() => pool.stats().busy === 1);
+      const s = pool.stats();
+      assert.deepEqual([s.busy, s.queued], [1, 0], 'the queued call left; the running one runs on');
       running.abort(new Error('caller gone'));
       await assert.rejects(p1, /caller gone/);
-      const next = await pool.invoke(body('{}'));
+      const next = await pool.invoke(body('hi'));
       assert.equal(next.status, 200);
       assert.equal(next.coldStart, true, 'the aborted call took its process with it');
     } finally {
@@ -93,19 +133,20 @@ describe('FunctionPool', () => {
     }
   });
 
-  it('start failures: a missing module, a missing binary, and no socket within the start timeout', async () => {
-    const cases: Array<[string, RegExp, number?]> = [
-      ['node missing.js', /exited before it was ready \(exit code 1\).*Cannot find module/s],
+  it('start failures as Fn answers them: 502 for an exit before ready, 504 for no socket within the start timeout, 500 for a missing code folder', async () => {
+    const cases: Array<[string, RegExp, 502 | 504, number?]> = [
+      ['node missing.js', /exited before it was ready \(exit code 1\).*Cannot find module/s, 502],
       // bwrap is what Herald spawns; it says the function's own command was not found.
-      ['no-such-binary-herald', /exited before it was ready \(exit code 1\)\. stderr: bwrap: execvp no-such-binary-herald: No such file or directory/],
-      [`node -e "setInterval(() => {}, 1000); console.error('never listens')"`, /did not create its socket within 1000 ms\. stderr: never listens/, 1000],
+      ['no-such-binary-herald', /exited before it was ready \(exit code 1\)\. stderr: bwrap: execvp no-such-binary-herald: No such file or directory/, 502],
+      // 3 s: long enough for node to start and write on a busy machine, so the message holds its stderr.
+      [`node -e "setInterval(() => {}, 1000); console.error('never listens')"`, /did not create its socket within 3000 ms\. stderr: never listens/, 504, 3000],
     ];
-    for (const [entrypoint, re, startTimeoutMs] of cases) {
+    for (const [entrypoint, re, status, startTimeoutMs] of cases) {
       const pool = new FunctionPool(fixtureSpec('echo', { entrypoint }), { sandbox: await testSandbox(), tmpRoot: tmp.root, ...(startTimeoutMs ? { startTimeoutMs } : {}) });
       try {
         const results = await Promise.all([pool.invoke(body('{}')), pool.invoke(body('{}'))]);
         for (const r of results) {
-          assert.equal(r.status, 500);
+          assert.equal(r.status, status, r.error);
           assert.equal(r.errorKind, 'start');
           assert.match(r.error!, re);
         }
@@ -122,10 +163,10 @@ describe('FunctionPool', () => {
   });
 
   it('close() kills running calls and answers queued ones', async () => {
-    const pool = new FunctionPool(fixtureSpec('hang'), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 1 });
+    const pool = new FunctionPool(fixtureSpec('hang', { timeoutSeconds: 120 }), { sandbox: await testSandbox(), tmpRoot: tmp.root, maxProcesses: 1 });
     const running = pool.invoke(body('hang'));
     const queued = pool.invoke(body('hi'));
-    await waitFor(() => pool.stats().busy === 1);
+    await eventually(() => pool.stats().busy === 1, 15_000, 'the hanging call to run');
     await pool.close();
     const [r1, r2] = await Promise.all([running, queued]);
     assert.equal(r1.status, 503);
@@ -147,7 +188,7 @@ describe('FunctionRuntime registry', () => {
       assert.equal(b.status, 200);
       assert.equal(b.coldStart, true);
       assert.notEqual(a.process?.id, b.process?.id);
-      assert.ok(await waitFor(() => !isAlive(a.process!.pid!)), 'old version process stopped');
+      await eventually(() => !isAlive(a.process!.pid!), 15_000, 'the old version process to stop');
       assert.deepEqual(Object.keys(rt.stats()), [v1.id]);
       assert.equal(rt.stats()[v1.id]!.version, 'sha256:bbb');
       assert.deepEqual(rt.recentLogs(v1.id, 5).map((l) => l.callId), [b.callId, a.callId], 'logs are per function, across versions');

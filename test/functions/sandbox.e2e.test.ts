@@ -171,7 +171,7 @@ describe('herald fn logs when a function cannot start', () => {
     assert.equal(deployed.code, 0, deployed.stderr);
     const fnId = (JSON.parse(deployed.stdout) as { id: string }).id;
     const res = await heraldClient(h).raw('POST', `/20181201/functions/${fnId}/actions/invoke`, '{"name":"x"}');
-    assert.equal(res.status, 500, res.text);
+    assert.equal(res.status, 502, res.text);
     const logs = await cli(h, ['fn', 'logs', fnId, '--output', 'json']);
     assert.equal(logs.code, 0, logs.stderr);
     const [call] = JSON.parse(logs.stdout) as { status: string; logs: string }[];
