@@ -8,10 +8,9 @@ import { RawHeraldClient } from '../../src/cli/raw-client.js';
 import { listAll, type Ons } from '../../src/cli/resolve.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { heraldClient } from '../helpers/oci.js';
+import { eventually } from '../helpers/eventually.js';
 import { cliFor as cli } from '../helpers/process.js';
-import { eventually, Receiver } from '../helpers/receiver.js';
-
-
+import { confirming, Receiver } from '../helpers/receiver.js';
 
 async function ok(h: TestHerald, args: string[], stdin?: string): Promise<string> {
   const r = await cli(h, args, stdin);
@@ -36,11 +35,7 @@ describe('herald CLI: topics, subscriptions and publish', () => {
     h = await startTestHerald('sqlite', { allowPrivateEndpoints: true, retryTimeScale: '0.001' });
     work = await mkdtemp(join(tmpdir(), 'herald-ons-cli-'));
     // Confirms CUSTOM_HTTPS subscriptions the way a webhook receiver does: by following the header's link.
-    rx = await new Receiver(async (r) => {
-      const url = r.headers['x-oci-ns-confirmationurl'];
-      if (typeof url === 'string') await (await fetch(url)).text();
-      return { status: 200 };
-    }).start();
+    rx = await new Receiver(confirming()).start();
   });
   after(async () => {
     await rx.stop();

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
+import { eventually } from '../helpers/eventually.js';
 import { heraldClient } from '../helpers/oci.js';
 import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { eventually, Receiver } from '../helpers/receiver.js';
+import { Receiver } from '../helpers/receiver.js';
 
 interface Mail {
   from: string;
@@ -83,14 +84,19 @@ for (const kind of KINDS) {
     }
 
     it('emails a confirmation, then the message with the title as subject and a working unsubscribe footer', async () => {
+      const mailsTo = (to: string, subject: RegExp): Mail[] => smtp.mails.filter((m) => m.to.includes(to) && subject.test(m.raw));
       const id = await subscribe('EMAIL', 'supplier@example.com');
       const confirmation = await eventually(async () => smtp.mails.find((m) => m.to.includes('supplier@example.com')), 15_000, 'the confirmation email');
       const confText = plain(confirmation.raw);
       assert.match(confText, /To confirm this subscription/);
       await confirmWith(linkIn(confText, 'confirmation'), id);
+      // A second subscriber on the topic: the witness for the check after the unsubscribe.
+      const witnessId = await subscribe('EMAIL', 'witness@example.com');
+      const witnessConf = await eventually(async () => smtp.mails.find((m) => m.to.includes('witness@example.com')), 15_000, 'the witness confirmation email');
+      await confirmWith(linkIn(plain(witnessConf.raw), 'confirmation'), witnessId);
 
       await h.dp.publishMessage({ topicId, messageDetails: { title: 'New order 42', body: 'New Order has been placed: 42 by user: 7' } });
-      const mail = await eventually(async () => smtp.mails.find((m) => /Subject: New order 42/.test(m.raw)), 15_000, 'the message email');
+      const mail = await eventually(async () => mailsTo('supplier@example.com', /Subject: New order 42/)[0], 15_000, 'the message email');
       const text = plain(mail.raw);
       assert.deepEqual(mail.to, ['supplier@example.com']);
       assert.match(text, /New Order has been placed: 42 by user: 7/);
@@ -99,11 +105,25 @@ for (const kind of KINDS) {
       const res = await fetch(unsub);
       assert.equal(res.status, 200);
       assert.equal((await h.dp.getSubscription({ subscriptionId: id })).subscription.lifecycleState, 'DELETED');
-      const before = smtp.mails.length;
-      await h.dp.publishMessage({ topicId, messageDetails: { title: 'After unsubscribe', body: 'nobody should get this' } });
-      await new Promise((r) => setTimeout(r, 500));
-      assert.equal(smtp.mails.filter((m) => /After unsubscribe/.test(m.raw)).length, 0);
-      assert.ok(smtp.mails.length >= before);
+
+      const after = (await h.dp.publishMessage({ topicId, messageDetails: { title: 'After unsubscribe', body: 'nobody should get this' } })).publishResult.messageId;
+      // Barrier, not a sleep. The topic is small, so every delivery of the message was created in its publish
+      // transaction (inline fan-out) and its trace lists them all; the SMTP server stores a mail before it answers
+      // 250, and Herald records an email DELIVERED only after that answer. So once the witness's copy arrived
+      // and every delivery in the trace is finished, any mail this message was ever going to cause is in
+      // smtp.mails, and a delivery to the unsubscribed address, had Herald made one, is in the trace.
+      await eventually(async () => mailsTo('witness@example.com', /Subject: After unsubscribe/)[0], 15_000, "the witness's copy");
+      const trace = await eventually(async () => {
+        const t = await heraldClient(h).call<{ deliveries: { subscriptionId: string; state: string }[] }>('GET', `/herald/v1/messages/${after}`);
+        return t.deliveries.every((d) => ['DELIVERED', 'DEAD', 'CANCELLED'].includes(d.state)) ? t : undefined;
+      }, 15_000, 'every delivery of the message finished');
+      assert.deepEqual(trace.deliveries.map((d) => [d.subscriptionId, d.state]), [[witnessId, 'DELIVERED']], 'delivered to the witness only');
+      assert.deepEqual(
+        smtp.mails.filter((m) => /Subject: After unsubscribe/.test(m.raw)).map((m) => m.to),
+        [['witness@example.com']],
+        'exactly one mail after the unsubscribe: the witness\'s; none to the unsubscribed address',
+      );
+      await h.dp.deleteSubscription({ subscriptionId: witnessId });
     });
 
     it('posts Slack incoming-webhook JSON', async () => {

@@ -1,25 +1,53 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { eventually } from '../helpers/eventually.js';
 import { heraldClient } from '../helpers/oci.js';
 import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { eventually, Receiver, type Received } from '../helpers/receiver.js';
+import { confirming, Receiver, type Received } from '../helpers/receiver.js';
 
+interface Attempt {
+  attempt: number;
+  timeStarted: string;
+  durationMs: number;
+  outcome: string;
+  statusCode: number | null;
+  error: string | null;
+}
+interface TraceDelivery {
+  id: string;
+  subscriptionId: string;
+  state: string;
+  attempts: number;
+  timeNextAttempt: string | null;
+  timeWindowStart: string;
+  timeUpdated: string;
+  attemptHistory: Attempt[];
+}
 interface Trace {
-  deliveries: { subscriptionId: string; state: string; attempts: number; timeNextAttempt: string | null; attemptHistory: { outcome: string; statusCode: number | null; error: string | null }[] }[];
+  deliveries: TraceDelivery[];
 }
 
-/** A receiver that performs OCI's confirmation handshake the way real ones do: GET the X-OCI-NS-ConfirmationURL. */
-function confirmingReceiver(onMessage: (r: Received) => { status: number; body?: string; headers?: Record<string, string> } = () => ({ status: 200 })): Receiver {
-  return new Receiver(async (r) => {
-    const url = r.headers['x-oci-ns-confirmationurl'];
-    if (typeof url === 'string') {
-      const res = await fetch(url);
-      await res.text();
-      return { status: 200 };
-    }
-    return onMessage(r);
-  });
+/** The herald in this suite runs OCI's retry schedule a thousand times faster. */
+const TIME_SCALE = 0.001;
+/** OCI's documented schedule, written out here so the product's own table is not its oracle: after the n-th failure. */
+const BACKOFF_MINUTES = [0, 1, 2, 4, 8, 16, 32];
+const scaledBackoffMs = (failures: number): number => BACKOFF_MINUTES[Math.min(failures, BACKOFF_MINUTES.length) - 1]! * 60_000 * TIME_SCALE;
+
+/**
+ * Every retry in the trace came no sooner than the schedule allows after the failure before it, and was
+ * decided while the window was still open (a retry is scheduled only if it falls inside the window). Both
+ * follow from the product's own recorded times, so a slow machine cannot make them fail.
+ */
+function assertFollowsSchedule(d: TraceDelivery, windowMs: number): void {
+  const closesAt = Date.parse(d.timeWindowStart) + windowMs * TIME_SCALE;
+  const h = d.attemptHistory;
+  for (let i = 0; i + 1 < h.length; i++) {
+    const end = Date.parse(h[i]!.timeStarted) + h[i]!.durationMs;
+    const due = end + scaledBackoffMs(i + 1);
+    assert.ok(Date.parse(h[i + 1]!.timeStarted) >= due, `attempt ${i + 2} started at ${h[i + 1]!.timeStarted}, before its backoff ended (${new Date(due).toISOString()})`);
+    assert.ok(due <= closesAt, `attempt ${i + 2} was scheduled at ${new Date(due).toISOString()}, after the window closed (${new Date(closesAt).toISOString()})`);
+  }
 }
 
 for (const kind of KINDS) {
@@ -44,7 +72,7 @@ for (const kind of KINDS) {
     }
 
     it('confirms through the X-OCI-NS-ConfirmationURL handshake and delivers the exact body and headers, signed', async () => {
-      const rx = await confirmingReceiver().start();
+      const rx = await new Receiver(confirming()).start();
       const pendingRx = await new Receiver().start();
       try {
         const id = await subscribe(rx, '/hook');
@@ -81,15 +109,36 @@ for (const kind of KINDS) {
         });
         assert.deepEqual(verified, JSON.parse(body));
 
-        await new Promise((r) => setTimeout(r, 300));
-        assert.equal(pendingRx.requests.length, 1, 'a PENDING subscription receives only its confirmation');
-        assert.equal((await h.dp.getSubscription({ subscriptionId: pendingId })).subscription.lifecycleState, 'PENDING');
-
-        const trace = await heraldClient(h).call<Trace>('GET', `/herald/v1/messages/${messageId}`);
-        const mine = trace.deliveries.find((d) => d.subscriptionId === id)!;
+        // A PENDING subscription must get nothing but its confirmation. Barrier, not a sleep: the topic is small,
+        // so all of the message's deliveries were created in its publish transaction (inline fan-out) and claimed
+        // and sent along with the one rx just got; once every delivery in its trace is finished, a delivery to the
+        // PENDING subscription, had Herald made one, would be listed there and already sent.
+        const trace = await eventually(async () => {
+          const t = await heraldClient(h).call<Trace>('GET', `/herald/v1/messages/${messageId}`);
+          return t.deliveries.every((d) => ['DELIVERED', 'DEAD', 'CANCELLED'].includes(d.state)) ? t : undefined;
+        }, 15_000, 'every delivery of the message finished');
+        assert.deepEqual(trace.deliveries.map((d) => d.subscriptionId), [id], 'the message fanned out to the ACTIVE subscription only');
+        const mine = trace.deliveries[0]!;
         assert.equal(mine.state, 'DELIVERED');
         assert.equal(mine.attemptHistory[0]?.statusCode, 200);
-        assert.equal(trace.deliveries.some((d) => d.subscriptionId === pendingId), false);
+        assert.equal((await h.dp.getSubscription({ subscriptionId: pendingId })).subscription.lifecycleState, 'PENDING');
+        // The sentinel, at the same endpoint: confirm the subscription now and publish once more. Anything of the
+        // first message's for it (sent while PENDING, or held back until it turned ACTIVE) would be due before the
+        // sentinel, which only exists from now on: an endpoint's deliveries are claimed in due order and start
+        // FIFO through its slots. So once the sentinel is in, the first message is either there or never coming.
+        await (await fetch(String(pendingRx.requests[0]!.headers['x-oci-ns-confirmationurl']))).text();
+        await active(pendingId);
+        const sentinel = (await h.dp.publishMessage({ topicId, messageDetails: { body: 'sentinel' } })).publishResult.messageId;
+        await pendingRx.waitFor((r) => r.some((x) => x.headers['x-oci-ns-messageid'] === sentinel), 15_000, 'the sentinel');
+        assert.deepEqual(
+          pendingRx.requests.map((r) => [r.path, typeof r.headers['x-oci-ns-confirmationurl'] === 'string' ? 'confirmation' : r.headers['x-oci-ns-messageid']]),
+          [
+            ['/pending', 'confirmation'],
+            ['/pending', sentinel],
+          ],
+          'while PENDING the subscription received its confirmation and nothing else',
+        );
+        await h.dp.deleteSubscription({ subscriptionId: pendingId });
 
         // The unsubscribe link in every delivery works.
         const res = await fetch(unsubscribeUrl);
@@ -102,8 +151,10 @@ for (const kind of KINDS) {
     });
 
     it('retries a failing receiver with the same message id until it recovers', async () => {
+      // Driven by the receiver, not the clock: it answers 503 exactly three times. The default window
+      // (2 h, 7.2 s at this time scale) is far longer than the schedule's first three steps (0, 60, 120 ms).
       let failures = 0;
-      const rx = await confirmingReceiver(() => (failures++ < 3 ? { status: 503, body: 'busy' } : { status: 200 })).start();
+      const rx = await new Receiver(confirming(() => (failures++ < 3 ? { status: 503, body: 'busy' } : { status: 200 }))).start();
       try {
         const id = await subscribe(rx, '/flaky');
         await active(id);
@@ -120,6 +171,8 @@ for (const kind of KINDS) {
         }, 15_000, 'DELIVERED in the trace');
         assert.deepEqual(trace.attemptHistory.map((a) => a.statusCode), [503, 503, 503, 200]);
         assert.deepEqual(trace.attemptHistory.map((a) => a.outcome), ['FAILURE', 'FAILURE', 'FAILURE', 'SUCCESS']);
+        assertFollowsSchedule(trace, 7_200_000);
+        assert.equal(mine(rx.requests).length, 4, 'no attempt after the one that succeeded');
       } finally {
         await rx.stop();
       }
@@ -127,32 +180,47 @@ for (const kind of KINDS) {
 
     it('turns a never-recovering delivery into a dead letter once the window closes, and re-drives it', async () => {
       let healthy = false;
-      const rx = await confirmingReceiver(() => (healthy ? { status: 204 } : { status: 500, body: 'down' })).start();
+      const rx = await new Receiver(confirming(() => (healthy ? { status: 204 } : { status: 500, body: 'down' }))).start();
       try {
         const id = await subscribe(rx, '/down');
         await active(id);
-        // 5 minutes at a time scale of 0.001 is a 300 ms window.
-        await h.dp.updateSubscription({ subscriptionId: id, updateSubscriptionDetails: { deliveryPolicy: { backoffRetryPolicy: { maxRetryDuration: 300_000, policyType: 'EXPONENTIAL' as never } } } });
+        // The longest window OCI allows, 2 h: 7.2 s at this time scale. Long enough that a busy machine still
+        // fits several attempts in it (the first retry is immediate), short enough that the schedule
+        // (0, 0, 60, 180, 420, 900, 1860, 3780, 5700 ms) runs out of it within seconds.
+        const windowMs = 7_200_000;
+        await h.dp.updateSubscription({ subscriptionId: id, updateSubscriptionDetails: { deliveryPolicy: { backoffRetryPolicy: { maxRetryDuration: windowMs, policyType: 'EXPONENTIAL' as never } } } });
         const pub = await h.dp.publishMessage({ topicId, messageDetails: { body: 'doomed' } });
         const messageId = pub.publishResult.messageId;
+        const mine = (): Received[] => rx.requests.filter((x) => x.headers['x-oci-ns-messageid'] === messageId);
         const dead = await eventually(async () => {
           const list = await heraldClient(h).call<{ id: string; messageId: string; state: string; lastError: string | null }[]>('GET', `/herald/v1/deadLetters?subscriptionId=${id}`);
           return list.find((d) => d.messageId === messageId);
-        }, 20_000, 'a dead letter');
+        }, 60_000, 'a dead letter');
         assert.equal(dead.state, 'DEAD');
         const trace = await heraldClient(h).call<Trace>('GET', `/herald/v1/messages/${messageId}`);
         const d = trace.deliveries.find((x) => x.subscriptionId === id)!;
-        assert.ok(d.attempts >= 2, `several attempts were made (${d.attempts})`);
-        assert.ok(d.attemptHistory.every((a) => a.statusCode === 500));
+        assert.equal(d.state, 'DEAD');
+        assert.ok(d.attempts >= 2, `it was retried before it was given up (${d.attempts} attempts)`);
+        assert.equal(d.attemptHistory.length, d.attempts);
+        assert.ok(d.attemptHistory.every((a) => a.statusCode === 500 && a.outcome === 'FAILURE'), JSON.stringify(d.attemptHistory));
+        assert.equal(mine().length, d.attempts, 'every attempt reached the receiver, and nothing after it was dead');
+        assertFollowsSchedule(d, windowMs);
+        // It went DEAD because its next retry would have fallen after the window closed, not any sooner. The
+        // decision is taken before the delivery is updated, so timeUpdated bounds the decision time from above.
+        const closesAt = Date.parse(d.timeWindowStart) + windowMs * TIME_SCALE;
+        assert.ok(Date.parse(d.timeUpdated) + scaledBackoffMs(d.attempts) > closesAt, `given up at ${d.timeUpdated} with the window open until ${new Date(closesAt).toISOString()}`);
 
         healthy = true;
         const res = await heraldClient(h).call<{ redriven: number }>('POST', '/herald/v1/deadLetters/actions/redrive', { deliveryIds: [dead.id] });
         assert.equal(res.redriven, 1);
-        await eventually(async () => {
+        const redriven = await eventually(async () => {
           const t = await heraldClient(h).call<Trace>('GET', `/herald/v1/messages/${messageId}`);
-          return t.deliveries.find((x) => x.subscriptionId === id)?.state === 'DELIVERED';
+          const x = t.deliveries.find((y) => y.subscriptionId === id);
+          return x?.state === 'DELIVERED' ? x : undefined;
         }, 15_000, 'the re-driven delivery');
-        assert.ok(rx.requests.some((x) => x.headers['x-oci-ns-messageid'] === messageId && x.path === '/down'));
+        assert.equal(redriven.attemptHistory.at(-1)?.statusCode, 204);
+        assert.equal(mine().length, d.attempts + 1, 'the re-drive made exactly one more attempt, which succeeded');
+        assert.equal(mine().at(-1)?.path, '/down');
         const left = await heraldClient(h).call<unknown[]>('GET', `/herald/v1/deadLetters?subscriptionId=${id}`);
         assert.equal(left.length, 0);
       } finally {
@@ -161,7 +229,7 @@ for (const kind of KINDS) {
     });
 
     it('sends a 4xx answer straight to the dead letters without retrying', async () => {
-      const rx = await confirmingReceiver(() => ({ status: 400, body: '{"error":"bad payload"}' })).start();
+      const rx = await new Receiver(confirming(() => ({ status: 400, body: '{"error":"bad payload"}' }))).start();
       try {
         const id = await subscribe(rx, '/strict');
         await active(id);
@@ -173,6 +241,8 @@ for (const kind of KINDS) {
         }, 15_000, 'DEAD');
         assert.equal(d.attempts, 1);
         assert.equal(d.attemptHistory[0]?.statusCode, 400);
+        // DEAD is final, so the receiver's count is complete.
+        assert.equal(rx.requests.filter((x) => x.headers['x-oci-ns-messageid'] === messageId).length, 1, 'no retry');
       } finally {
         await rx.stop();
       }

@@ -33,3 +33,26 @@ export function onsClients(configFile: string, url: string): { cp: ons.Notificat
   dp.endpoint = url;
   return { cp, dp, tenancy: provider.getTenantId() };
 }
+
+/** What a SIGKILLed node legitimately does to a publish: nothing listens any more, or the connection is cut mid-request. */
+export const KILLED_NODE_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'];
+
+/**
+ * An oci-ons data-plane client whose transport failures keep their cause's code: the SDK reports every one
+ * of them as just "fetch failed", which would not tell a refused connection from any other client-side error.
+ */
+export function publisher(configFile: string, url: string): ons.NotificationDataPlaneClient {
+  const provider = new common.ConfigFileAuthenticationDetailsProvider(configFile, 'DEFAULT');
+  const inner = new common.FetchHttpClient(new common.DefaultRequestSigner(provider));
+  const httpClient: common.HttpClient = {
+    send: (...args: Parameters<common.HttpClient['send']>) =>
+      inner.send(...args).catch((err: unknown) => {
+        const e = err as { code?: unknown; cause?: { code?: unknown } };
+        if (e.code === undefined && typeof e.cause?.code === 'string') e.code = e.cause.code;
+        throw err;
+      }),
+  };
+  const dp = new ons.NotificationDataPlaneClient({ httpClient });
+  dp.endpoint = url;
+  return dp;
+}
