@@ -86,6 +86,3 @@ export class Receiver {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 }
-
-/** Kept here too because many suites import it with the receiver; the one implementation lives in eventually.ts. */
-export { eventually } from './eventually.js';
