@@ -34,7 +34,9 @@ export class ContextLoader {
     const missingTopics = new Set<string>();
     for (const d of deliveries) {
       if (d.messageId !== null && !this.messages.has(d.messageId)) missingMessages.add(d.messageId);
-      if (!fresh(this.subscriptions.get(d.subscriptionId), now, SUBSCRIPTION_TTL_MS)) missingSubs.add(d.subscriptionId);
+      // A confirmation is checked against the subscription's current nonce, which a resend has just changed
+      // (possibly on another node): a cached copy would cancel the new request as superseded.
+      if (d.kind === 'CONFIRMATION' || !fresh(this.subscriptions.get(d.subscriptionId), now, SUBSCRIPTION_TTL_MS)) missingSubs.add(d.subscriptionId);
       if (!fresh(this.topics.get(d.topicId), now, TOPIC_TTL_MS)) missingTopics.add(d.topicId);
     }
     const [messages, subs, topics] = await Promise.all([
@@ -63,10 +65,6 @@ export class ContextLoader {
     }
     this.messages.set(m.id, m);
     this.messageBytes += size;
-  }
-
-  forgetSubscription(id: string): void {
-    this.subscriptions.delete(id);
   }
 }
 

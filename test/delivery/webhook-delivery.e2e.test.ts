@@ -150,6 +150,26 @@ for (const kind of KINDS) {
       }
     });
 
+    it('delivers a confirmation re-sent right after the first one, with the new link that confirms', async () => {
+      // The receiver answers 200 without confirming, then asks for a second confirmation at once: within the
+      // engine's subscription cache, which still holds the first link's nonce.
+      const rx = await new Receiver().start();
+      try {
+        const id = await subscribe(rx, '/resend');
+        const links = (): string[] => rx.requests.map((x) => x.headers['x-oci-ns-confirmationurl']).filter((u): u is string => typeof u === 'string');
+        await rx.waitFor(() => links().length >= 1, 15_000, 'the first confirmation');
+        await h.dp.resendSubscriptionConfirmation({ id });
+        await rx.waitFor(() => links().length >= 2, 15_000, 'the re-sent confirmation');
+        const [first, second] = links();
+        assert.notEqual(second, first);
+        assert.equal((await fetch(first!)).status, 404, 'the first link died with the resend');
+        assert.equal((await fetch(second!)).status, 200);
+        await active(id);
+      } finally {
+        await rx.stop();
+      }
+    });
+
     it('retries a failing receiver with the same message id until it recovers', async () => {
       // Driven by the receiver, not the clock: it answers 503 exactly three times. The default window
       // (2 h, 7.2 s at this time scale) is far longer than the schedule's first three steps (0, 60, 120 ms).
