@@ -168,11 +168,10 @@ describe('CUSTOM_HTTPS / HTTPS delivery', () => {
     server.respond = () => undefined;
     const quick = new CustomHttpsHandler({ client: new HttpClient({ allowPrivate: true, timeoutMs: 200 }), signingSecret: () => SECRET });
     try {
-      const started = Date.now();
       const r = failure(await quick.send(messageCtx(subscription('CUSTOM_HTTPS', server.origin), message('x'))));
       assert.equal(r.retryable, true);
+      // Only the client's own 200 ms timer words the error so; the server never answers.
       assert.match(r.error, /ETIMEDOUT: No answer within 200 ms/);
-      assert.ok(Date.now() - started < 1500);
     } finally {
       await quick.close();
     }
