@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { attemptDelivery } from './attempt.js';
 import { KeyedLimiter, Waker } from './concurrency.js';
+import { EndpointCaps, endpointCap, PARK_MS } from './endpoint-caps.js';
 import { AttemptDeadlines } from './deadline.js';
 import { ContextLoader } from './context-loader.js';
 import type { DeliveryMetrics } from './metrics.js';
@@ -9,7 +10,7 @@ import type { AttemptResult, Delivery, PublishOutcome, PublishPlan } from '../co
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
-import type { Store } from '../store/store.js';
+import type { ReleasedClaim, Store } from '../store/store.js';
 
 export interface EngineOptions {
   nodeId: string;
@@ -36,6 +37,8 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
   fanoutBatch: 200,
 };
 
+type Context = Awaited<ReturnType<ContextLoader['load']>>[number];
+
 const COMPLETION_BATCH = 500;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /**
@@ -47,6 +50,8 @@ const COMPLETION_INTERVAL_MS = 5;
 const INLINE_FANOUT = 64;
 /** Messages fanned out per round; with group-committed publishes a round often covers several publish groups. */
 const FANOUT_CLAIM = 256;
+/** The endpoint key of deliveries without a subscription or handler: they are settled without a request. */
+const NO_ENDPOINT = 'none';
 
 /**
  * Fans published messages out into deliveries and runs them: one loop claims
@@ -58,6 +63,7 @@ export class DeliveryEngine implements ConfirmationSender {
   private readonly loader: ContextLoader;
   private readonly limiter: KeyedLimiter;
   private readonly protocolLimiter: KeyedLimiter;
+  private readonly caps: EndpointCaps<{ claim: ReleasedClaim; key: string }>;
   private readonly waker = new Waker();
   private readonly deadlines = new AttemptDeadlines();
   private running = false;
@@ -68,6 +74,17 @@ export class DeliveryEngine implements ConfirmationSender {
   private lastFlushAt = 0;
   private flushChain: Promise<void> = Promise.resolve();
   private unlisten: (() => Promise<void>) | undefined;
+  /** Claims to hand back (their endpoint was at its cap), written in one batch per event-loop turn. */
+  private releases: { claim: ReleasedClaim; key: string }[] = [];
+  private releaseChain: Promise<void> = Promise.resolve();
+  /**
+   * Set when a claim that left out closed endpoints came back short: nothing else was due at
+   * `at`. Until new work is signalled (wake), `until` passes, or one of those endpoints
+   * reopens, claiming again would only walk their backlog again.
+   */
+  private nothingElseDue: { at: number; until: number; excluded: ReadonlySet<string> } | undefined;
+  /** Counts wake(): a claim that came back short proves nothing about work signalled while it ran. */
+  private wakes = 0;
 
   constructor(
     private readonly store: Store,
@@ -80,6 +97,12 @@ export class DeliveryEngine implements ConfirmationSender {
     this.loader = new ContextLoader(store);
     this.limiter = new KeyedLimiter(opts.perEndpoint);
     this.protocolLimiter = new KeyedLimiter(opts.perProtocol);
+    this.caps = new EndpointCaps({
+      ...endpointCap(opts),
+      parkMs: PARK_MS,
+      onReopen: () => this.waker.wake(),
+      handBack: (parked) => this.release(parked.map((p) => p.claim)),
+    });
   }
 
   async start(): Promise<void> {
@@ -88,7 +111,10 @@ export class DeliveryEngine implements ConfirmationSender {
     this.loop = this.run();
   }
 
+  /** New work may be due (a publish left some, another node, a retry, a re-drive): look for it now. */
   wake(): void {
+    this.wakes++;
+    this.nothingElseDue = undefined;
     this.waker.wake();
   }
 
@@ -116,7 +142,8 @@ export class DeliveryEngine implements ConfirmationSender {
       this.loader.load(claimed, Date.now()).then(
         (contexts) => {
           this.inFlight -= claimed.length;
-          claimed.forEach((d, i) => this.dispatch(d, contexts[i]!));
+          // Created claimed by the publish, so due at its creation.
+          claimed.forEach((d, i) => this.dispatch(d, contexts[i]!, d.createdAt));
         },
         (err: unknown) => {
           this.inFlight -= claimed.length;
@@ -155,13 +182,18 @@ export class DeliveryEngine implements ConfirmationSender {
     this.running = false;
     this.wake();
     await this.loop;
+    // Parked claims are not started any more: they go back to the store now.
+    this.caps.handBackAll();
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.deadlines.abortAll();
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     this.scheduleFlush();
+    this.caps.handBackAll();
+    this.flushReleases();
     await new Promise((r) => setImmediate(r));
     await this.flushChain;
+    await this.releaseChain;
     await this.unlisten?.();
     for (const h of new Set(this.registry.values())) await h.close();
   }
@@ -176,7 +208,11 @@ export class DeliveryEngine implements ConfirmationSender {
           await yieldToEventLoop();
           continue;
         }
-        const due = await this.store.nextDueAt();
+        // All that is due may be of closed endpoints, which claims leave out: sleep until the next
+        // other delivery is due (their reopening, or new work, wakes the loop sooner).
+        const skip = this.nothingElseDue;
+        const due = skip === undefined ? await this.store.nextDueAt() : await this.store.nextDueAt([...skip.excluded], skip.at);
+        if (skip !== undefined && due !== null) skip.until = Math.min(skip.until, due);
         const wait = due === null ? this.opts.idlePollMs : Math.min(this.opts.idlePollMs, Math.max(5, due - Date.now()));
         await this.waker.sleep(wait);
       } catch (err) {
@@ -212,17 +248,44 @@ export class DeliveryEngine implements ConfirmationSender {
     // Claim in batches: refilling one slot at a time would cost a transaction per delivery.
     if (room <= 0 || (this.inFlight > 0 && room < Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2))) return 0;
     const now = Date.now();
-    const claimed = await this.store.claimDeliveries(Math.min(room, this.opts.claimBatch), now, now + this.opts.leaseMs, this.opts.nodeId);
+    const excluded = this.caps.excluded();
+    const skip = this.nothingElseDue;
+    if (skip !== undefined && now >= skip.until) this.nothingElseDue = undefined;
+    else if (skip !== undefined) {
+      // Still true after a claim for a reopened endpoint: only what it left out then can be due now.
+      const still = new Set(excluded);
+      if ([...skip.excluded].every((id) => still.has(id))) return 0;
+    }
+    const limit = Math.min(room, this.opts.claimBatch);
+    const wakes = this.wakes;
+    const claimed = await this.store.claimDeliveries(limit, now, now + this.opts.leaseMs, this.opts.nodeId, excluded);
+    if (excluded.length > 0 && claimed.length < limit && wakes === this.wakes) {
+      this.nothingElseDue = { at: now, until: now + this.opts.idlePollMs, excluded: new Set(excluded) };
+    }
     if (claimed.length === 0) return 0;
     const contexts = await this.loader.load(claimed, now);
-    claimed.forEach((d, i) => this.dispatch(d, contexts[i]!));
+    claimed.forEach((d, i) => this.dispatch(d, contexts[i]!, d.dueAt));
     return claimed.length;
   }
 
-  private dispatch(d: Delivery, ctx: Awaited<ReturnType<ContextLoader['load']>>[number]): void {
-    this.inFlight++;
+  /**
+   * Queues a claimed delivery for its endpoint; past the endpoint's cap it is parked, or handed
+   * back (due at `dueAt` again, the time its claim replaced).
+   */
+  private dispatch(d: Delivery, ctx: Context, dueAt: number): void {
     const handler = ctx.subscription === undefined ? undefined : this.registry.get(ctx.subscription.protocol);
-    const key = handler !== undefined && ctx.subscription !== undefined ? `${ctx.subscription.protocol}:${handler.endpointKey(ctx.subscription)}` : 'none';
+    if (handler === undefined || ctx.subscription === undefined) {
+      this.attempt(d, ctx, NO_ENDPOINT);
+      return;
+    }
+    const key = `${ctx.subscription.protocol}:${handler.endpointKey(ctx.subscription)}`;
+    const start = (): void => this.attempt(d, ctx, key);
+    this.caps.offer(key, { subscriptionId: d.subscriptionId, claim: { claim: { id: d.id, dueAt }, key }, start }, Date.now());
+  }
+
+  /** Runs the attempt under the endpoint's and the protocol's limits, and records its result. */
+  private attempt(d: Delivery, ctx: Context, key: string): void {
+    this.inFlight++;
     const deps = {
       registry: this.registry,
       links: this.links,
@@ -253,10 +316,36 @@ export class DeliveryEngine implements ConfirmationSender {
       )
       .finally(() => {
         this.inFlight--;
+        // May start a parked delivery of the endpoint in its place.
+        if (key !== NO_ENDPOINT) this.caps.finished(key, d.subscriptionId);
         // Wake the loop only when a whole claim batch fits again (or all is done), not per attempt.
         const room = this.opts.maxInFlight - this.inFlight;
-        if (this.inFlight === 0 || room === Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2)) this.wake();
+        if (this.inFlight === 0 || room === Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2)) this.waker.wake();
       });
+  }
+
+  private release(claims: { claim: ReleasedClaim; key: string }[]): void {
+    if (claims.length === 0) return;
+    const first = this.releases.length === 0;
+    this.releases.push(...claims);
+    if (first) setImmediate(() => this.flushReleases());
+  }
+
+  /** Hands the collected claims back in one write; the lease would bring back any this fails for. */
+  private flushReleases(): void {
+    if (this.releases.length === 0) return;
+    const batch = this.releases;
+    this.releases = [];
+    this.releaseChain = this.releaseChain.then(async () => {
+      try {
+        await this.store.releaseClaims(batch.map((r) => r.claim), this.opts.nodeId);
+      } catch (err) {
+        this.logger.error({ err, count: batch.length }, 'could not hand claims back; their leases will bring them back');
+        return;
+      }
+      // An endpoint that reopened before they were back found nothing to claim: look again.
+      if (batch.some((r) => !this.caps.isClosed(r.key))) this.wake();
+    });
   }
 
   private scheduleFlush(): void {

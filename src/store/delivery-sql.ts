@@ -87,6 +87,20 @@ export const DELIVERY_SQL = {
 
 /** Renders "column is in this list" with the backend's list parameter (json_each / = ANY). */
 export type InList = (column: string, type: 'text' | 'bigint') => string;
+/** Renders "column (text, never NULL) is not in this list" with the backend's list parameter (json_each / <> ALL). */
+export type NotInList = (column: string) => string;
+
+/**
+ * nextDueAt skipping the excluded subscriptions (binds `after`, then the list): ORDER BY ...
+ * LIMIT 1 rather than MIN, so the walk of deliveries_due from `after` stops at the first
+ * delivery not excluded.
+ */
+export function nextDueAtExcludingSql(notIn: NotInList): string {
+  return (
+    `SELECT (SELECT next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at > ? AND ${notIn('subscription_id')} ` +
+    'ORDER BY next_attempt_at LIMIT 1) AS due, (SELECT MIN(fanout_lease_until) FROM messages WHERE fanout_state = 0) AS fanout'
+  );
+}
 
 /** How many rows the shards of delivery_stats spread over. */
 export const STATS_SHARDS = 16;

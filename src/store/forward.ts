@@ -14,8 +14,8 @@ function allMethods<T>() {
 }
 
 export const DELIVERY_STORE_METHODS = allMethods<DeliveryStore>()([
-  'publishMessages', 'claimFanout', 'fanoutBatch', 'fanoutMany', 'insertDeliveries', 'claimDeliveries', 'completeAttempts', 'nextDueAt',
-  'getMessagesByIds', 'getSubscriptionsByIds', 'getTopicsByIds', 'getMessageDeliveries', 'listRecentMessages',
+  'publishMessages', 'claimFanout', 'fanoutBatch', 'fanoutMany', 'insertDeliveries', 'claimDeliveries', 'releaseClaims',
+  'completeAttempts', 'nextDueAt', 'getMessagesByIds', 'getSubscriptionsByIds', 'getTopicsByIds', 'getMessageDeliveries', 'listRecentMessages',
   'countRecentMessages', 'listDeadLetters', 'redrive', 'countDeliveries', 'insertMail', 'listMail', 'onWake', 'wake',
 ]);
 

@@ -163,6 +163,17 @@ export interface RedriveQuery {
   subscriptionId?: string;
 }
 
+/** A claimed delivery; its nextAttemptAt is the lease's end, `dueAt` when it was due before the claim. */
+export interface ClaimedDelivery extends Delivery {
+  dueAt: number;
+}
+
+/** A claim handed back by releaseClaims, and the due time it goes back to. */
+export interface ReleasedClaim {
+  id: number;
+  dueAt: number;
+}
+
 /**
  * The delivery engine's side of the store. Work is claimed under a lease so a
  * crashed node's claims come back when the lease runs out; PostgreSQL claims
@@ -195,13 +206,28 @@ export interface DeliveryStore {
   /**
    * Claims up to `limit` deliveries that are PENDING and due, or IN_FLIGHT with
    * an expired lease: sets IN_FLIGHT, leaseOwner = owner, nextAttemptAt = leaseUntil.
-   * Oldest due first.
+   * Oldest due first. Deliveries of the excluded subscriptions (those of endpoints
+   * this node cannot take more for) are left alone; an empty list excludes nothing
+   * and costs nothing.
    */
-  claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string): Promise<Delivery[]>;
+  claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, excludeSubscriptionIds?: readonly string[]): Promise<ClaimedDelivery[]>;
+  /**
+   * Hands claims back unattempted: each delivery still IN_FLIGHT under `owner`'s
+   * lease becomes PENDING, due again at its `dueAt` (the time the claim replaced, so
+   * it keeps its place in the queue), lease cleared; no attempt is recorded and
+   * nothing else changes. Others' claims and finished deliveries are untouched.
+   * Returns how many were handed back.
+   */
+  releaseClaims(claims: readonly ReleasedClaim[], owner: string): Promise<number>;
   /** Records every attempt and applies each transition, all in one transaction. */
   completeAttempts(results: AttemptResult[], now: number): Promise<void>;
-  /** Earliest nextAttemptAt of any PENDING or IN_FLIGHT delivery, or unfinished fan-out (as 0). */
-  nextDueAt(): Promise<number | null>;
+  /**
+   * Earliest nextAttemptAt of any PENDING or IN_FLIGHT delivery, or unfinished fan-out
+   * (as 0). Deliveries of the excluded subscriptions are not counted (as in claimDeliveries),
+   * nor any due at or before `after`: the engine asks after a claim that took all that was
+   * due then, so the excluded backlog already due is not walked again.
+   */
+  nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null>;
 
   getMessagesByIds(ids: string[]): Promise<Message[]>;
   /** Includes DELETED subscriptions (a delivery to one is cancelled). */

@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Delivery, DeliveryState, NewDelivery, PublishOutcome } from '../../src/core/deliveries.js';
 import { newOcid } from '../../src/core/ids.js';
 import type { Message, Subscription, Topic } from '../../src/core/models.js';
-import type { Store } from '../../src/store/store.js';
+import type { ClaimedDelivery, Store } from '../../src/store/store.js';
 import { wakeChannel } from '../../src/store/postgres/notifier.js';
 import { eventually } from '../helpers/eventually.js';
 import { PG_URL, withPg } from '../helpers/pg.js';
@@ -61,12 +61,15 @@ const pairsOf = (m: Message, subs: Subscription[]): string[] => pairs(subs.map((
 /** The parts of a publish outcome the tests compare whole. */
 const outcome = ({ stored, claimed, leftover }: PublishOutcome): Pick<PublishOutcome, 'stored' | 'claimed' | 'leftover'> => ({ stored, claimed, leftover });
 
+/** A claimed delivery as the store shows it (without the due time the claim replaced). */
+const plain = ({ dueAt: _dueAt, ...d }: ClaimedDelivery): Delivery => d;
+
 /** Inserts deliveries of one message and claims them all (the store must hold no other due work). */
 async function claimed(store: Store, deliveries: NewDelivery[], owner = 'node-a', now = T0 + 10): Promise<Delivery[]> {
   await store.insertDeliveries(deliveries);
   const got = await store.claimDeliveries(deliveries.length + 10, now, now + 1000, owner);
   assert.equal(got.length, deliveries.length);
-  return got;
+  return got.map(plain);
 }
 
 for (const kind of STORE_KINDS) {
@@ -510,10 +513,10 @@ for (const kind of STORE_KINDS) {
         await s.insertDeliveries(due);
         const first = await s.claimDeliveries(2, T0 + 5, T0 + 100, 'n1');
         assert.deepEqual(
-          first.map((d) => [d.state, d.leaseOwner, d.nextAttemptAt, d.updatedAt, d.subscriptionId]),
+          first.map((d) => [d.state, d.leaseOwner, d.nextAttemptAt, d.dueAt, d.updatedAt, d.subscriptionId]),
           [
-            ['IN_FLIGHT', 'n1', T0 + 100, T0 + 5, due[1]?.subscriptionId],
-            ['IN_FLIGHT', 'n1', T0 + 100, T0 + 5, due[2]?.subscriptionId],
+            ['IN_FLIGHT', 'n1', T0 + 100, T0 + 1, T0 + 5, due[1]?.subscriptionId],
+            ['IN_FLIGHT', 'n1', T0 + 100, T0 + 2, T0 + 5, due[2]?.subscriptionId],
           ],
         );
         const second = await s.claimDeliveries(10, T0 + 5, T0 + 101, 'n2');
@@ -525,7 +528,8 @@ for (const kind of STORE_KINDS) {
         // n1's lease ends at T0 + 100: its deliveries come back (by lease end, then id); n2's does not yet.
         const retaken = await s.claimDeliveries(10, T0 + 100, T0 + 300, 'n3');
         assert.deepEqual(ids(retaken), ids(first));
-        assert.ok(retaken.every((d) => d.leaseOwner === 'n3' && d.state === 'IN_FLIGHT' && d.attempts === 0));
+        // Due when the expired lease ended.
+        assert.ok(retaken.every((d) => d.leaseOwner === 'n3' && d.state === 'IN_FLIGHT' && d.attempts === 0 && d.dueAt === T0 + 100));
         // Everything is due by T0 + 1000: n2's lease (T0 + 101), n3's (T0 + 300), then the late one.
         const last = await s.claimDeliveries(10, T0 + 1000, T0 + 2000, 'n4');
         assert.deepEqual(ids(last.slice(0, 3)), [...ids(second), ...ids(retaken)]);
@@ -541,20 +545,141 @@ for (const kind of STORE_KINDS) {
         const m = messageFixture(topic);
         const all = Array.from({ length: 500 }, (_, i) => deliveryFixture(m, { nextAttemptAt: T0 + (i % 7) }));
         await f.store.insertDeliveries(all);
-        const drain = async (s: Store, owner: string): Promise<number[]> => {
+        // Half of them claim with an exclude list (of no delivery's subscription): that claim must share the work too.
+        const drain = async (s: Store, owner: string, exclude?: string[]): Promise<number[]> => {
           const got: number[] = [];
           for (;;) {
-            const batch = await s.claimDeliveries(25, T0 + 10, T0 + 60_000, owner);
+            const batch = await s.claimDeliveries(25, T0 + 10, T0 + 60_000, owner, exclude);
             if (batch.length === 0) return got;
             assert.ok(batch.every((d) => d.leaseOwner === owner));
             got.push(...ids(batch));
           }
         };
-        const claims = await Promise.all([drain(f.store, 'a1'), drain(other, 'b1'), drain(f.store, 'a2'), drain(other, 'b2')]);
+        const elsewhere = [newOcid('onssubscription')];
+        const claims = await Promise.all([drain(f.store, 'a1'), drain(other, 'b1', elsewhere), drain(f.store, 'a2', elsewhere), drain(other, 'b2')]);
         const flat = claims.flat();
         assert.equal(new Set(flat).size, flat.length, 'a delivery was claimed twice');
         assert.equal(flat.length, all.length);
         assert.equal((await f.store.countDeliveries()).inFlight, all.length);
+      });
+
+      it('claimDeliveries and nextDueAt skip the excluded subscriptions, due or leased (nextDueAt also what is due by `after`)', async () => {
+        const { store: s } = await fresh();
+        const topic = await seedTopic(s);
+        const [s1, s2, s3] = [newOcid('onssubscription'), newOcid('onssubscription'), newOcid('onssubscription')];
+        // One message per delivery: a subscription gets at most one delivery of a message.
+        const at = (subscriptionId: string, nextAttemptAt: number) => deliveryFixture(messageFixture(topic), { subscriptionId, nextAttemptAt });
+        await s.insertDeliveries([at(s1, T0 + 1), at(s2, T0 + 2), at(s1, T0 + 3), at(s3, T0 + 4), at(s2, T0 + 5)]);
+        const seen = (xs: ClaimedDelivery[]) => xs.map((d) => [d.subscriptionId, d.dueAt, d.leaseOwner, d.nextAttemptAt]);
+
+        assert.equal(await s.nextDueAt(), T0 + 1);
+        assert.equal(await s.nextDueAt([]), T0 + 1);
+        assert.equal(await s.nextDueAt([s1]), T0 + 2);
+        assert.equal(await s.nextDueAt([s1, s2]), T0 + 4);
+        assert.equal(await s.nextDueAt([s3, s1, s2]), null);
+        // Only what is due after `after` (the time of a claim that took all that was due then).
+        assert.equal(await s.nextDueAt([s1], T0 + 2), T0 + 4);
+        assert.equal(await s.nextDueAt([], T0 + 4), T0 + 5);
+        assert.equal(await s.nextDueAt(undefined, T0 + 5), null);
+        // Oldest first among the rest; excluded deliveries do not count against the limit.
+        const first = await s.claimDeliveries(2, T0 + 10, T0 + 100, 'n1', [s1]);
+        assert.deepEqual(seen(first), [
+          [s2, T0 + 2, 'n1', T0 + 100],
+          [s3, T0 + 4, 'n1', T0 + 100],
+        ]);
+        assert.deepEqual(await s.claimDeliveries(10, T0 + 10, T0 + 100, 'n1', [s1, s2]), []);
+        // A lease is due work too: s2's lease is excluded with s2, s3's is not.
+        assert.equal(await s.nextDueAt([s1, s2]), T0 + 100);
+        // An empty list excludes nothing.
+        const rest = await s.claimDeliveries(10, T0 + 10, T0 + 200, 'n2', []);
+        assert.deepEqual(seen(rest), [
+          [s1, T0 + 1, 'n2', T0 + 200],
+          [s1, T0 + 3, 'n2', T0 + 200],
+          [s2, T0 + 5, 'n2', T0 + 200],
+        ]);
+        // Expired leases of excluded subscriptions are not taken back either.
+        assert.deepEqual(seen(await s.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', [s2, s3])), [
+          [s1, T0 + 200, 'n3', T0 + 300],
+          [s1, T0 + 200, 'n3', T0 + 300],
+        ]);
+        assert.deepEqual(seen(await s.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', [s1, s3])), [
+          [s2, T0 + 100, 'n3', T0 + 300],
+          [s2, T0 + 200, 'n3', T0 + 300],
+        ]);
+        assert.deepEqual(seen(await s.claimDeliveries(10, T0 + 200, T0 + 300, 'n3')), [[s3, T0 + 100, 'n3', T0 + 300]]);
+        assert.equal((await s.countDeliveries()).inFlight, 5);
+      });
+
+      it('releaseClaims hands back only the owner\'s IN_FLIGHT claims, unattempted, due in their old place', async () => {
+        const { store: s } = await fresh();
+        const topic = await seedTopic(s);
+        const m = messageFixture(topic);
+        await s.insertDeliveries([1, 2, 3, 4].map((i) => deliveryFixture(m, { nextAttemptAt: T0 + i })));
+        const mine = await s.claimDeliveries(3, T0 + 10, T0 + 1000, 'n1');
+        const theirs = await s.claimDeliveries(3, T0 + 10, T0 + 1000, 'n2');
+        assert.deepEqual(mine.map((d) => d.dueAt), [T0 + 1, T0 + 2, T0 + 3]);
+        assert.equal(theirs.length, 1);
+        const [d1, d2, d3] = mine as [ClaimedDelivery, ClaimedDelivery, ClaimedDelivery];
+        const [d4] = theirs as [ClaimedDelivery];
+        await s.completeAttempts([resultFor(d2, { state: 'DELIVERED' })], T0 + 20);
+        // Later than everything claimed, earlier than the lease: due work the released ones must come back ahead of.
+        await s.insertDeliveries([deliveryFixture(m, { nextAttemptAt: T0 + 5 })]);
+        const before = await deliveriesOf(s, m);
+        const back = (d: ClaimedDelivery) => ({ id: d.id, dueAt: d.dueAt });
+
+        // d2 is finished and d4 is another node's: only d1 and d3 go back.
+        assert.equal(await s.releaseClaims([back(d1), back(d2), back(d3), back(d4)], 'n1'), 2);
+        const after = await deliveriesOf(s, m);
+        for (const d of [d1, d3]) {
+          assert.deepEqual(after.get(d.id), {
+            delivery: { ...plain(d), state: 'PENDING', leaseOwner: null, nextAttemptAt: d.dueAt },
+            attempts: [],
+          });
+        }
+        for (const d of [d2, d4]) assert.deepEqual(after.get(d.id), before.get(d.id));
+        assert.equal(after.get(d4.id)?.delivery.leaseOwner, 'n2');
+        assert.deepEqual(await s.countDeliveries(), { pending: 3, inFlight: 1, delivered: 1, dead: 0, fanoutBacklog: 0 });
+        assert.equal(await s.nextDueAt(), T0 + 1);
+        // Nothing is left to hand back: not twice, not by a stranger, not an empty list.
+        assert.equal(await s.releaseClaims([back(d1), back(d3)], 'n1'), 0);
+        assert.equal(await s.releaseClaims([back(d4)], 'n1'), 0);
+        assert.equal(await s.releaseClaims([], 'n1'), 0);
+
+        // Claimable again at once, in their old places: ahead of the delivery due at T0 + 5.
+        const again = await s.claimDeliveries(10, T0 + 30, T0 + 2000, 'n3');
+        assert.deepEqual(
+          again.map((d) => [d.id, d.dueAt, d.attempts]),
+          [
+            [d1.id, T0 + 1, 0],
+            [d3.id, T0 + 3, 0],
+            [again[2]?.id, T0 + 5, 0],
+          ],
+        );
+        assert.ok(again[2] && ![d1.id, d2.id, d3.id, d4.id].includes(again[2].id));
+        // The new holder's result applies; n2's claim is still its own to complete.
+        await s.completeAttempts([resultFor(plain(again[0]!), { state: 'DELIVERED' }), resultFor(d4, { state: 'DELIVERED' })], T0 + 40);
+        const done = await deliveriesOf(s, m);
+        assert.deepEqual([d1, d4].map((d) => [done.get(d.id)?.delivery.state, done.get(d.id)?.attempts.length]), [
+          ['DELIVERED', 1],
+          ['DELIVERED', 1],
+        ]);
+      });
+
+      it('releaseClaims hands back a large batch at once, each to its own due time', async () => {
+        const { store: s } = await fresh();
+        const m = messageFixture(await seedTopic(s));
+        const n = 1100;
+        await s.insertDeliveries(Array.from({ length: n }, (_, i) => deliveryFixture(m, { nextAttemptAt: T0 + (i % 37) })));
+        const first = await s.claimDeliveries(n, T0 + 100, T0 + 10_000, 'n1');
+        assert.equal(first.length, n);
+        // Handed back in any order; they come back in the order they were claimed in.
+        const shuffled = [...first].reverse().map((d) => ({ id: d.id, dueAt: d.dueAt }));
+        assert.equal(await s.releaseClaims(shuffled, 'n1'), n);
+        const again = await s.claimDeliveries(n, T0 + 100, T0 + 10_000, 'n2');
+        assert.deepEqual(
+          again.map((d) => [d.id, d.dueAt]),
+          first.map((d) => [d.id, d.dueAt]),
+        );
       });
 
       it('completeAttempts applies each transition, records every attempt and counts', async () => {
@@ -745,6 +870,7 @@ for (const kind of STORE_KINDS) {
           state: 'IN_FLIGHT',
           attempts: 0,
           nextAttemptAt: T0 + 2,
+          dueAt: T0 + 1,
           windowStartAt: T0 - 5,
           leaseOwner: 'n',
           lastError: null,
@@ -831,7 +957,15 @@ for (const kind of STORE_KINDS) {
         // Another tenancy's dead letter and a delivered one are not touched.
         assert.equal(await s.redrive({ tenancyId, deliveryIds: [first.id, foreign.id, deliveredOne.id] }, T0 + 3000), 1);
         const [back] = await s.claimDeliveries(10, T0 + 3000, T0 + 4000, 'again');
-        assert.deepEqual(back, { ...first, state: 'IN_FLIGHT', leaseOwner: 'again', nextAttemptAt: T0 + 4000, windowStartAt: T0 + 3000, updatedAt: T0 + 3000 });
+        assert.deepEqual(back, {
+          ...first,
+          state: 'IN_FLIGHT',
+          leaseOwner: 'again',
+          nextAttemptAt: T0 + 4000,
+          dueAt: T0 + 3000,
+          windowStartAt: T0 + 3000,
+          updatedAt: T0 + 3000,
+        });
         assert.equal(await s.redrive({ tenancyId, deliveryIds: [first.id] }, T0 + 3001), 0);
 
         const remaining = dead.slice(1);

@@ -18,18 +18,21 @@ import {
   DELIVERY_SQL as SQL,
   DUE,
   listDeadLettersSql,
+  nextDueAtExcludingSql,
   recentCounts,
   redriveSql,
   STATS_SHARDS,
   type InList,
+  type NotInList,
 } from '../delivery-sql.js';
 import { num, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
 import { toPage } from '../sql.js';
-import type { DeadLetterQuery, DeliveryStore, RedriveQuery } from '../store.js';
+import type { ClaimedDelivery, DeadLetterQuery, DeliveryStore, RedriveQuery, ReleasedClaim } from '../store.js';
 import { WakeListener } from './notifier.js';
 import { execute, first, rows, transaction } from './pg-query.js';
 
 const inList: InList = (column, type) => `${column} = ANY(?::${type}[])`;
+const notIn: NotInList = (column) => `${column} <> ALL(?::text[])`;
 
 /**
  * Claims lock their rows with SKIP LOCKED, so concurrent nodes split the work;
@@ -40,11 +43,26 @@ const CLAIM_FANOUT =
   'WITH c AS (SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ' +
   'ORDER BY published_at, id LIMIT ? FOR UPDATE SKIP LOCKED) ' +
   'UPDATE messages m SET fanout_lease_until = ?, fanout_lease_owner = ? FROM c WHERE m.id = c.id RETURNING m.*';
-const CLAIM_DELIVERIES =
-  `WITH c AS (SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? ` +
+const claimDeliveriesSql = (skip: string): string =>
+  `WITH c AS (SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ?${skip} ` +
   'ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED) ' +
   "UPDATE deliveries d SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
   'FROM c WHERE d.id = c.id RETURNING d.*, c.next_attempt_at AS due_at';
+const CLAIM_DELIVERIES = claimDeliveriesSql('');
+/** The claim skipping some subscriptions (the list bound after `now`). */
+const CLAIM_DELIVERIES_EXCLUDING = claimDeliveriesSql(` AND ${notIn('subscription_id')}`);
+const NEXT_DUE_EXCLUDING = nextDueAtExcludingSql(notIn);
+
+/**
+ * Hands claims back (after LOCK_DELIVERIES: id order, as completions lock). One table probed by
+ * primary key, the due time looked up in the array: a join with unnest was planned, on a freshly
+ * grown table, as a scan of every due row per claim handed back.
+ */
+const RELEASE_CLAIMS =
+  "UPDATE deliveries SET state = 'PENDING', lease_owner = NULL, next_attempt_at = (?::bigint[])[array_position(?::bigint[], id)] " +
+  "WHERE id = ANY(?::bigint[]) AND state = 'IN_FLIGHT' AND lease_owner = ?";
+/** Claims handed back per statement (the due lookup is linear in it). */
+const RELEASE_CHUNK = 500;
 
 const INSERT_DELIVERIES =
   'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, next_attempt_at, ' +
@@ -257,10 +275,28 @@ export class PostgresDeliveries implements DeliveryStore {
     ]);
   }
 
-  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string): Promise<Delivery[]> {
+  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, excludeSubscriptionIds?: readonly string[]): Promise<ClaimedDelivery[]> {
     checkLimit(limit);
-    const claimed = await rows(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now]);
-    return claimed.sort(byDueThenId).map(toDelivery);
+    const claimed =
+      excludeSubscriptionIds === undefined || excludeSubscriptionIds.length === 0
+        ? await rows(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now])
+        : await rows(this.pool, CLAIM_DELIVERIES_EXCLUDING, [now, excludeSubscriptionIds, limit, owner, leaseUntil, now]);
+    return claimed.sort(byDueThenId).map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(r.due_at) }));
+  }
+
+  async releaseClaims(claims: readonly ReleasedClaim[], owner: string): Promise<number> {
+    if (claims.length === 0) return 0;
+    const sorted = [...claims].sort((a, b) => a.id - b.id);
+    return transaction(this.pool, async (c) => {
+      let released = 0;
+      for (let i = 0; i < sorted.length; i += RELEASE_CHUNK) {
+        const part = sorted.slice(i, i + RELEASE_CHUNK);
+        const ids = part.map((x) => x.id);
+        await execute(c, LOCK_DELIVERIES, [ids]);
+        released += await execute(c, RELEASE_CLAIMS, [part.map((x) => x.dueAt), ids, ids, owner]);
+      }
+      return released;
+    });
   }
 
   async completeAttempts(results: AttemptResult[], now: number): Promise<void> {
@@ -273,8 +309,11 @@ export class PostgresDeliveries implements DeliveryStore {
     });
   }
 
-  async nextDueAt(): Promise<number | null> {
-    const row = await first(this.pool, SQL.nextDueAt);
+  async nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null> {
+    const row =
+      (excludeSubscriptionIds === undefined || excludeSubscriptionIds.length === 0) && after === undefined
+        ? await first(this.pool, SQL.nextDueAt)
+        : (await rows(this.pool, NEXT_DUE_EXCLUDING, [after ?? Number.MIN_SAFE_INTEGER, excludeSubscriptionIds ?? []]))[0];
     const times = [row?.due, row?.fanout].filter((v) => v !== null && v !== undefined).map(num);
     return times.length === 0 ? null : Math.min(...times);
   }

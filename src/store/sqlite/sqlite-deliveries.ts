@@ -18,27 +18,39 @@ import {
   DELIVERY_SQL as SQL,
   DUE,
   listDeadLettersSql,
+  nextDueAtExcludingSql,
   recentCounts,
   redriveSql,
   type InList,
+  type NotInList,
 } from '../delivery-sql.js';
 import { num, toMessage, toSubscription, toTopic, type Row, type SqlValue } from '../rows.js';
 import { toPage } from '../sql.js';
 import { Statements } from './statements.js';
 import { WalSync } from './wal-sync.js';
 import type { WriteGate } from './write-gate.js';
-import type { DeadLetterQuery, DeliveryStore, RedriveQuery } from '../store.js';
+import type { ClaimedDelivery, DeadLetterQuery, DeliveryStore, RedriveQuery, ReleasedClaim } from '../store.js';
 
 /** A list parameter is bound as one JSON array text: one cached statement for any length. */
 const inList: InList = (column) => `${column} IN (SELECT value FROM json_each(?))`;
+const notIn: NotInList = (column) => `${column} NOT IN (SELECT value FROM json_each(?))`;
 
 const CLAIM_FANOUT =
   'UPDATE messages SET fanout_lease_until = ?, fanout_lease_owner = ? WHERE id IN ' +
   '(SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ORDER BY published_at, id LIMIT ?) RETURNING *';
-const DUE_IDS = `SELECT id FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`;
+/** The due time comes from the index (deliveries_due covers it), for ClaimedDelivery.dueAt. */
+const DUE_IDS = `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`;
+/** DUE_IDS skipping some subscriptions: still a walk of deliveries_due in order, stopping after `limit`. */
+const DUE_IDS_EXCLUDING =
+  `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? AND ${notIn('subscription_id')} ` +
+  'ORDER BY next_attempt_at, id LIMIT ?';
 const CLAIM_DELIVERIES =
   "UPDATE deliveries SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
   `WHERE ${inList('id', 'bigint')} RETURNING *`;
+/** Only the lease holder's claim goes back, and only while it is still IN_FLIGHT. */
+const RELEASE_CLAIM =
+  "UPDATE deliveries SET state = 'PENDING', lease_owner = NULL, next_attempt_at = ? WHERE id = ? AND state = 'IN_FLIGHT' AND lease_owner = ?";
+const NEXT_DUE_EXCLUDING = nextDueAtExcludingSql(notIn);
 /** Publishing to a missing or deleted topic stores nothing (the caller answers 404). */
 const TOPIC_LIVE = "SELECT 1 AS live FROM topics WHERE tenancy_id = ? AND id = ? AND lifecycle_state <> 'DELETED'";
 const INSERT_MESSAGE =
@@ -213,15 +225,28 @@ export class SqliteDeliveries implements DeliveryStore {
     });
   }
 
-  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string): Promise<Delivery[]> {
+  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, excludeSubscriptionIds?: readonly string[]): Promise<ClaimedDelivery[]> {
     await this.gate.pass();
     checkLimit(limit);
+    const excluded = excludeSubscriptionIds !== undefined && excludeSubscriptionIds.length > 0 ? JSON.stringify(excludeSubscriptionIds) : undefined;
     return this.relaxedTx(() => {
-      const ids = this.all(DUE_IDS, now, limit).map((r) => num(r.id));
-      if (ids.length === 0) return [];
+      const due = excluded === undefined ? this.all(DUE_IDS, now, limit) : this.all(DUE_IDS_EXCLUDING, now, excluded, limit);
+      if (due.length === 0) return [];
+      const ids = due.map((r) => num(r.id));
       const order = new Map(ids.map((id, i) => [id, i]));
       const rows = this.all(CLAIM_DELIVERIES, owner, leaseUntil, now, JSON.stringify(ids));
-      return rows.map(toDelivery).sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+      const claimed = rows.map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(due[order.get(num(r.id)) ?? 0]?.next_attempt_at) }));
+      return claimed.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+    });
+  }
+
+  async releaseClaims(claims: readonly ReleasedClaim[], owner: string): Promise<number> {
+    await this.gate.pass();
+    if (claims.length === 0) return 0;
+    return this.relaxedTx(() => {
+      let released = 0;
+      for (const c of claims) released += this.run(RELEASE_CLAIM, c.dueAt, c.id, owner);
+      return released;
     });
   }
 
@@ -263,8 +288,11 @@ export class SqliteDeliveries implements DeliveryStore {
     });
   }
 
-  async nextDueAt(): Promise<number | null> {
-    const row = this.get(SQL.nextDueAt);
+  async nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null> {
+    const row =
+      (excludeSubscriptionIds === undefined || excludeSubscriptionIds.length === 0) && after === undefined
+        ? this.get(SQL.nextDueAt)
+        : this.get(NEXT_DUE_EXCLUDING, after ?? Number.MIN_SAFE_INTEGER, JSON.stringify(excludeSubscriptionIds ?? []));
     const times = [row?.due, row?.fanout].filter((v) => v !== null && v !== undefined).map(num);
     return times.length === 0 ? null : Math.min(...times);
   }
