@@ -137,7 +137,14 @@ export function readCookie(header: string | undefined, name: string): string | u
   if (header === undefined) return undefined;
   for (const part of header.split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        // A malformed escape is no session at all: the caller gets a 401, not a URIError's 500.
+        return undefined;
+      }
+    }
   }
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
@@ -11,8 +11,9 @@ import type { Store } from './store.js';
 export async function openStore(spec: string, dataDir: string, opts?: { schema?: string }): Promise<Store> {
   let store: Store;
   if (spec === 'sqlite') {
-    await mkdir(dataDir, { recursive: true });
-    store = SqliteStore.open({ file: join(dataDir, 'herald.db'), backgroundCheckpoints: true });
+    const file = join(dataDir, 'herald.db');
+    await privateFiles(dataDir, file);
+    store = SqliteStore.open({ file, backgroundCheckpoints: true });
   } else if (/^postgres(ql)?:\/\//.test(spec)) {
     store = await PostgresStore.open({ connectionString: spec, schema: opts?.schema });
   } else {
@@ -25,4 +26,20 @@ export async function openStore(spec: string, dataDir: string, opts?: { schema?:
     throw err;
   }
   return store;
+}
+
+/**
+ * The database holds the link secret and console secrets, so its folder is 0700 and its files 0600 whatever the
+ * umask: the file is created before SQLite opens it, and SQLite gives its -wal and -shm the database file's mode.
+ * Files of an older Herald, made under a wider umask, are narrowed too.
+ */
+async function privateFiles(dataDir: string, file: string): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700);
+  await (await open(file, 'a', 0o600)).close();
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    await chmod(f, 0o600).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
 }

@@ -75,6 +75,22 @@ for (const kind of KINDS) {
       await expectOciError(h.dp.getUnsubscription({ id: s.id, token: u.token, protocol: u.protocol }), 404, 'NotAuthorizedOrNotFound');
     });
 
+    it('a HEAD on either link (mail scanners probe links) neither confirms nor unsubscribes', async () => {
+      const s = (await create('CUSTOM_HTTPS', 'https://receiver.example.com/scanned')).subscription;
+      const link = await heraldClient(h).call<ConfirmationLink>('GET', `/herald/v1/subscriptions/${s.id}/confirmation-link`);
+      const head = await send(new URL(link.confirmationUrl!), 'HEAD', { accept: 'text/html' });
+      assert.equal(head.status, 200);
+      assert.equal((await h.dp.getSubscription({ subscriptionId: s.id })).subscription.lifecycleState, 'PENDING');
+      const p = linkParams(link.confirmationUrl!);
+      const confirmed = await h.dp.getConfirmSubscription({ id: s.id, token: p.token, protocol: p.protocol });
+      const unsubscribeUrl = new URL(confirmed.confirmationResult.unsubscribeUrl);
+      assert.equal((await send(unsubscribeUrl, 'HEAD', { accept: 'text/html' })).status, 200);
+      assert.equal((await h.dp.getSubscription({ subscriptionId: s.id })).subscription.lifecycleState, 'ACTIVE');
+      // The same link still works when followed.
+      assert.equal((await send(unsubscribeUrl, 'GET', { accept: 'text/html' })).status, 200);
+      assert.equal((await h.dp.getSubscription({ subscriptionId: s.id })).subscription.lifecycleState, 'DELETED');
+    });
+
     it('accepts unsigned browser clicks on the links and answers them with a page', async () => {
       const s = (await create('CUSTOM_HTTPS', 'https://receiver.example.com/browser')).subscription;
       const link = await heraldClient(h).call<ConfirmationLink>('GET', `/herald/v1/subscriptions/${s.id}/confirmation-link`);

@@ -47,6 +47,11 @@ describe('console session auth (API level)', () => {
     }
     const bogus = await fetch(`${url}/20181201/topics?compartmentId=${h.tenancyId}`, { headers: { cookie: 'herald_console=not-a-session' } });
     assert.equal(bogus.status, 401);
+    // A cookie that is not valid percent-encoding is no session either: a 401, not a URIError's 500.
+    const malformed = await fetch(`${url}/20181201/topics?compartmentId=${h.tenancyId}`, { headers: { cookie: 'herald_console=%E0%A4%A' } });
+    assert.equal(malformed.status, 401);
+    assert.equal(((await malformed.json()) as { code: string }).code, 'NotAuthenticated');
+    assert.ok(malformed.headers.get('opc-request-id'));
   });
 
   it('rejects a wrong password, then accepts the right one; reads work with the cookie', async () => {

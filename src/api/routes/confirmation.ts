@@ -26,7 +26,14 @@ function page(reply: FastifyReply, title: string, lines: string[]): FastifyReply
  * in the URL is the authority.
  */
 export function registerConfirmationRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId/confirmation`, { config: { unsigned: true } }, async (req, reply) => {
+  // GET acts on the link, so HEAD must not run it: mail scanners probe links with HEAD, and a probe must neither
+  // confirm nor unsubscribe anyone. HEAD answers an empty page and changes nothing.
+  const link = { config: { unsigned: true }, exposeHeadRoute: false };
+  for (const action of ['confirmation', 'unsubscription']) {
+    app.head(`${OCI_PREFIX}/subscriptions/:subscriptionId/${action}`, { config: { unsigned: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send());
+  }
+
+  app.get<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId/confirmation`, link, async (req, reply) => {
     const q = query(req);
     const result = await deps.subscriptions.confirm(req.params.subscriptionId, q.token, q.protocol);
     if (wantsHtml(req)) {
@@ -38,7 +45,7 @@ export function registerConfirmationRoutes(app: FastifyInstance, deps: ApiDeps):
     return reply.send(result);
   });
 
-  app.get<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId/unsubscription`, { config: { unsigned: true } }, async (req, reply) => {
+  app.get<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId/unsubscription`, link, async (req, reply) => {
     const q = query(req);
     const message = await deps.subscriptions.unsubscribe(req.params.subscriptionId, q.token, q.protocol);
     if (wantsHtml(req)) return page(reply, 'Unsubscribed', [escapeHtml(message)]);
