@@ -18,6 +18,8 @@ export const STATUS_BY_CODE: Readonly<Record<OciErrorCode, number>> = {
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   TooManyRequests: 429,
+  RequestTimeout: 408,
+  RequestHeaderFieldsTooLarge: 431,
   InternalServerError: 500,
 };
 

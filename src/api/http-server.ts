@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { clientErrorHandler, newRequestId } from './client-errors.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { verifyOciSignature, type Caller, type PublicKeyLookup } from './auth/signature.js';
@@ -86,7 +86,8 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
       void r.header('opc-request-id', req.id).code(STATUS_BY_CODE[body.code]).type('application/json').send(body);
     },
     requestIdHeader: 'opc-request-id',
-    genReqId: () => randomUUID().replace(/-/g, '').toUpperCase(),
+    genReqId: newRequestId,
+    clientErrorHandler,
     // The SDK turns an endpoint with a trailing slash into //20181201/...; accept it.
     rewriteUrl: (req) => {
       (req as { heraldOriginalUrl?: string }).heraldOriginalUrl = req.url;

@@ -20,6 +20,8 @@ export type OciErrorCode =
   | 'PayloadTooLarge'
   | 'UnsupportedMediaType'
   | 'TooManyRequests'
+  | 'RequestTimeout'
+  | 'RequestHeaderFieldsTooLarge'
   | 'InternalServerError';
 
 export class HeraldError extends Error {

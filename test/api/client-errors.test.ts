@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startTestHerald, type TestHerald } from '../helpers/herald.js';
+
+/** Sends raw bytes and reads the whole answer (the server closes the connection after a refusal). */
+function rawExchange(url: string, bytes: Buffer): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(Number(port), hostname, () => socket.end(bytes));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', body = ''] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+    });
+  });
+}
+
+describe('requests Node refuses before routing still get OCI errors', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startTestHerald('sqlite');
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('headers over 16 KB: 431 RequestHeaderFieldsTooLarge with an opc-request-id', async () => {
+    const res = await rawExchange(h.herald.url, Buffer.from(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    assert.equal(res.status, 431);
+    assert.deepEqual(JSON.parse(res.body), { code: 'RequestHeaderFieldsTooLarge', message: 'The request headers are larger than 16 KB.' });
+    assert.match(res.headers['opc-request-id'] ?? '', /^[0-9A-F]{32}$/);
+    assert.equal(res.headers['content-type'], 'application/json');
+  });
+
+  it('a request line with raw non-ASCII bytes: 400 CannotParseRequest with an opc-request-id', async () => {
+    const res = await rawExchange(h.herald.url, Buffer.concat([Buffer.from('GET /20181201/topics/'), Buffer.from([0xff, 0x00]), Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')]));
+    assert.equal(res.status, 400);
+    assert.equal((JSON.parse(res.body) as { code: string }).code, 'CannotParseRequest');
+    assert.match(res.headers['opc-request-id'] ?? '', /^[0-9A-F]{32}$/);
+  });
+
+  it('the server keeps answering afterwards', async () => {
+    assert.equal((await fetch(`${h.herald.url}/health`)).status, 200);
+  });
+});
