@@ -108,8 +108,10 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
   });
 
   app.addHook('preHandler', async (req) => {
-    const url = req.url;
-    const guarded = url.startsWith(OCI_PREFIX + '/') || url.startsWith(HERALD_PREFIX + '/');
+    // The matched route's pattern, not the raw URL: `/%68erald/v1/...` routes to `/herald/v1/...` and must be
+    // guarded like it (each handler's callerOf would still refuse it, but only after it had run).
+    const pattern = req.routeOptions.url ?? '';
+    const guarded = pattern.startsWith(OCI_PREFIX + '/') || pattern.startsWith(HERALD_PREFIX + '/');
     if (!guarded || req.routeOptions.config.unsigned === true) return;
     // Web console: a session cookie (plus the CSRF header on writes) stands in for a signature.
     if (await consoleCaller(req, consoleAuth)) return;

@@ -49,3 +49,26 @@ describe('requests Node refuses before routing still get OCI errors', () => {
     assert.equal((await fetch(`${h.herald.url}/health`)).status, 200);
   });
 });
+
+describe('the signature check guards routes by the route they match, not by how the path is spelled', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startTestHerald('sqlite');
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('an unsigned /%68erald/v1/... is refused by the signature check exactly as /herald/v1/... is', async () => {
+    for (const [plain, encoded] of [
+      ['/herald/v1/mailbox', '/%68erald/v1/mailbox'],
+      [`/20181201/topics?compartmentId=${h.tenancyId}`, `/2018120%31/topics?compartmentId=${h.tenancyId}`],
+    ] as const) {
+      const a = await fetch(h.herald.url + plain);
+      const b = await fetch(h.herald.url + encoded);
+      assert.equal(a.status, 401, plain);
+      assert.equal(b.status, 401, encoded);
+      assert.deepEqual(await b.json(), await a.json(), `${encoded} is refused with the signature check's own reason`);
+    }
+  });
+});
