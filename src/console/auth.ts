@@ -90,17 +90,23 @@ export class ConsoleAuth {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async login(username: string, password: string, now = this.clock()): Promise<LoginResult> {
-    const wait = this.throttle.retryAfterMs(username, now);
+  /**
+   * `client` is the caller's address: failures are counted per client and user name, so wrong passwords sent from
+   * elsewhere cannot lock the real admin out.
+   */
+  async login(username: string, password: string, opts: { client?: string; now?: number } = {}): Promise<LoginResult> {
+    const now = opts.now ?? this.clock();
+    const key = `${opts.client ?? ''}\u0000${username}`;
+    const wait = this.throttle.retryAfterMs(key, now);
     if (wait > 0) return { ok: false, reason: 'throttled', retryAfterMs: wait };
     const user = await this.store.getConsoleUser(username);
     // Hash even for an unknown user, so timing does not tell which usernames exist.
     const valid = await verifyPassword(password, user?.passwordHash ?? 'scrypt$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
     if (user === undefined || !valid) {
-      this.throttle.fail(username, now);
+      this.throttle.fail(key, now);
       return { ok: false, reason: 'invalid' };
     }
-    this.throttle.succeed(username);
+    this.throttle.succeed(key);
     const sessionId = token();
     const session: ConsoleSession = { idHash: sha256(sessionId), username, csrfToken: token(), createdAt: now, expiresAt: now + SESSION_TTL_MS };
     await this.store.insertConsoleSession(session);

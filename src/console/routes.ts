@@ -16,7 +16,7 @@ export function registerConsoleSessionRoutes(app: FastifyInstance, deps: ApiDeps
 
   app.post(base, { config: { unsigned: true } }, async (req, reply) => {
     const body = parseJson(req, loginBody, 'ConsoleLoginDetails');
-    const result = await auth.login(body.username, body.password);
+    const result = await auth.login(body.username, body.password, { client: req.ip });
     if (!result.ok) {
       if (result.reason === 'throttled') {
         throw new TooManyRequestsError('Too many failed sign-ins; wait and try again.', Math.ceil(result.retryAfterMs / 1000));

@@ -128,11 +128,18 @@ for (const kind of STORE_KINDS) {
       assert.equal((await auth.login('admin', PASSWORD)).ok, true);
     });
 
+    it('counts failures per client: wrong passwords from one address do not lock out another', async () => {
+      for (const pw of ['x1', 'x2', 'x3']) assert.deepEqual(await auth.login('admin', pw, { client: '203.0.113.9' }), { ok: false, reason: 'invalid' });
+      assert.deepEqual(await auth.login('admin', PASSWORD, { client: '203.0.113.9' }), { ok: false, reason: 'throttled', retryAfterMs: 1000 });
+      const elsewhere = await auth.login('admin', PASSWORD, { client: '127.0.0.1' });
+      assert.ok(elsewhere.ok, 'the admin at another address signs in');
+    });
+
     it('takes an explicit `now` on sign-in over the clock', async () => {
       const at = clock + 5_000;
-      for (const pw of ['w1', 'w2', 'w3']) assert.deepEqual(await auth.login('admin', pw, at), { ok: false, reason: 'invalid' });
-      assert.deepEqual(await auth.login('admin', PASSWORD, at + 400), { ok: false, reason: 'throttled', retryAfterMs: 600 });
-      const ok = await auth.login('admin', PASSWORD, at + 1000);
+      for (const pw of ['w1', 'w2', 'w3']) assert.deepEqual(await auth.login('admin', pw, { now: at }), { ok: false, reason: 'invalid' });
+      assert.deepEqual(await auth.login('admin', PASSWORD, { now: at + 400 }), { ok: false, reason: 'throttled', retryAfterMs: 600 });
+      const ok = await auth.login('admin', PASSWORD, { now: at + 1000 });
       assert.ok(ok.ok);
       assert.equal(ok.session.expiresAt, at + 1000 + TTL_MS);
     });
