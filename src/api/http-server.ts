@@ -1,7 +1,7 @@
 import { clientErrorHandler, newRequestId } from './client-errors.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { verifyOciSignature, type Caller, type PublicKeyLookup } from './auth/signature.js';
+import { verifySignedBody, verifySignedHeaders, type Caller, type PublicKeyLookup } from './auth/signature.js';
 import { fromFrameworkError, STATUS_BY_CODE, type OciErrorBody } from './errors.js';
 import { rawBody } from './request.js';
 import { registerApplicationRoutes } from './routes/applications.js';
@@ -58,6 +58,8 @@ declare module 'fastify' {
     caller: Caller | null;
     /** The URL exactly as the client sent it, before rewriting: the signature covers it. */
     signedUrl: string;
+    /** The headers a verified signature covered; its body half is checked once the body has arrived. */
+    signedHeaders: ReadonlySet<string> | null;
   }
   interface FastifyContextConfig {
     /** Routes whose authority is a token in the URL rather than a signature. */
@@ -98,16 +100,16 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
   const consoleAuth = new ConsoleAuth(deps.store);
   app.decorateRequest('caller', null);
   app.decorateRequest('signedUrl', '');
+  app.decorateRequest('signedHeaders', null);
   // Every body is kept as raw bytes: the signature hashes them and each route parses its own JSON.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  // Authentication runs before the body is read, so a request without a valid session or signature is refused
+  // at the cost of its headers, whatever it uploads; the signed digest is checked once the body has arrived.
   app.addHook('onRequest', async (req, reply) => {
     req.signedUrl = (req.raw as { heraldOriginalUrl?: string }).heraldOriginalUrl ?? req.raw.url ?? req.url;
     reply.header('opc-request-id', req.id);
-  });
-
-  app.addHook('preHandler', async (req) => {
     // The matched route's pattern, not the raw URL: `/%68erald/v1/...` routes to `/herald/v1/...` and must be
     // guarded like it (each handler's callerOf would still refuse it, but only after it had run).
     const pattern = req.routeOptions.url ?? '';
@@ -115,10 +117,13 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
     if (!guarded || req.routeOptions.config.unsigned === true) return;
     // Web console: a session cookie (plus the CSRF header on writes) stands in for a signature.
     if (await consoleCaller(req, consoleAuth)) return;
-    req.caller = await verifyOciSignature(
-      { method: req.method, url: req.signedUrl, headers: req.headers, body: rawBody(req) },
-      deps.publicKeys,
-    );
+    const verified = await verifySignedHeaders({ method: req.method, url: req.signedUrl, headers: req.headers }, deps.publicKeys);
+    req.caller = verified.caller;
+    req.signedHeaders = verified.signed;
+  });
+
+  app.addHook('preHandler', async (req) => {
+    if (req.signedHeaders !== null) verifySignedBody({ method: req.method, headers: req.headers, body: rawBody(req) }, req.signedHeaders);
   });
 
   app.setErrorHandler((err, req, reply) => {

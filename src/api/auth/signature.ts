@@ -198,19 +198,22 @@ function sha256b64(body: Buffer | string): string {
  * signature could be replayed against any path within the skew window; without
  * a date it could be replayed forever; without the body hash the body is forgeable.
  */
-function requireCoverage(req: SignedRequest, signed: Set<string>): void {
+function requireCoverage(signed: ReadonlySet<string>): void {
   if (!signed.has(REQUEST_TARGET)) throw new NotAuthenticatedError('The signature must cover (request-target).');
   if (!signed.has('host')) throw new NotAuthenticatedError('The signature must cover the host header.');
   if (!signed.has('x-date') && !signed.has('date')) {
     throw new NotAuthenticatedError('The signature must cover the x-date or date header.');
   }
-  const hasBody = req.body !== undefined && req.body.length > 0;
+}
+
+/** The body's part of the coverage rules: a body must be covered by its digest (and length, for writes). */
+function requireBodyCoverage(method: string, hasBody: boolean, signed: ReadonlySet<string>): void {
   if (!hasBody) return;
   if (!signed.has('x-content-sha256')) {
     throw new NotAuthenticatedError('Requests with a body must sign the x-content-sha256 header.');
   }
-  if (BODY_METHODS.has(req.method.toUpperCase()) && !signed.has('content-length')) {
-    throw new NotAuthenticatedError(`${req.method.toUpperCase()} requests with a body must sign the content-length header.`);
+  if (BODY_METHODS.has(method.toUpperCase()) && !signed.has('content-length')) {
+    throw new NotAuthenticatedError(`${method.toUpperCase()} requests with a body must sign the content-length header.`);
   }
 }
 
@@ -235,6 +238,21 @@ export async function verifyOciSignature(
   lookup: PublicKeyLookup,
   opts: { now?: number; maxSkewMs?: number } = {},
 ): Promise<Caller> {
+  const { caller, signed } = await verifySignedHeaders(req, lookup, opts);
+  verifySignedBody(req, signed);
+  return caller;
+}
+
+/**
+ * The half of verification that needs no body: the signing string covers the request line and headers only,
+ * so a request that is not validly signed is refused before its body is read (unauthenticated uploads cost
+ * nothing). Returns the caller and the signed header names for verifySignedBody.
+ */
+export async function verifySignedHeaders(
+  req: Omit<SignedRequest, 'body'>,
+  lookup: PublicKeyLookup,
+  opts: { now?: number; maxSkewMs?: number } = {},
+): Promise<{ caller: Caller; signed: ReadonlySet<string> }> {
   const header = headerReader(req.headers);
   const auth = parseAuthorization(req.headers['authorization'] ?? header('authorization'));
   if (auth.version !== '1') throw new NotAuthenticatedError('Only signature version "1" is supported.');
@@ -245,7 +263,10 @@ export async function verifyOciSignature(
   if (!BASE64_RE.test(auth.signature)) throw new NotAuthenticatedError('The signature is not valid base64.');
 
   const signed = new Set(auth.headers);
-  requireCoverage(req, signed);
+  requireCoverage(signed);
+  // A body the headers announce must be covered too; this is checked again against the body that arrives.
+  const announced = Number(header('content-length') ?? 0) > 0 || header('transfer-encoding') !== undefined;
+  requireBodyCoverage(req.method, announced, signed);
 
   const lines: string[] = [];
   for (const name of auth.headers) {
@@ -263,17 +284,6 @@ export async function verifyOciSignature(
   const dateHeader = signed.has('x-date') ? 'x-date' : 'date';
   checkClock(dateHeader, header(dateHeader) as string, opts.now ?? Date.now(), opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
 
-  if (signed.has('x-content-sha256')) {
-    const expected = req.body === undefined || req.body.length === 0 ? EMPTY_BODY_SHA256 : sha256b64(req.body);
-    if (header('x-content-sha256') !== expected) {
-      throw new NotAuthenticatedError('The x-content-sha256 header does not match the request body.');
-    }
-  }
-  // No body at all counts as an empty one, as for x-content-sha256 above: a signed length must describe what arrived.
-  if (signed.has('content-length') && header('content-length') !== String(req.body?.length ?? 0)) {
-    throw new NotAuthenticatedError('The content-length header does not match the request body.');
-  }
-
   const pem = await lookup(caller.tenancyId, caller.userId, caller.fingerprint);
   if (pem === undefined) {
     throw new NotAuthenticatedError(`No API key with fingerprint ${caller.fingerprint} is registered for this user.`);
@@ -286,7 +296,23 @@ export async function verifyOciSignature(
     ok = false; // e.g. a non-RSA key registered: still just "bad signature" to the caller
   }
   if (!ok) throw new NotAuthenticatedError('The request signature is invalid.');
-  return caller;
+  return { caller, signed };
+}
+
+/** The half that needs the body: the signed digest and length must describe the body that arrived. */
+export function verifySignedBody(req: Pick<SignedRequest, 'method' | 'headers' | 'body'>, signed: ReadonlySet<string>): void {
+  const header = headerReader(req.headers);
+  requireBodyCoverage(req.method, req.body !== undefined && req.body.length > 0, signed);
+  if (signed.has('x-content-sha256')) {
+    const expected = req.body === undefined || req.body.length === 0 ? EMPTY_BODY_SHA256 : sha256b64(req.body);
+    if (header('x-content-sha256') !== expected) {
+      throw new NotAuthenticatedError('The x-content-sha256 header does not match the request body.');
+    }
+  }
+  // No body at all counts as an empty one, as for x-content-sha256 above: a signed length must describe what arrived.
+  if (signed.has('content-length') && header('content-length') !== String(req.body?.length ?? 0)) {
+    throw new NotAuthenticatedError('The content-length header does not match the request body.');
+  }
 }
 
 // ---------------------------------------------------------------------------
