@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { chmod, lstat, mkdtemp, readlink, rm, stat } from 'node:fs/promises';
-import { request, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
+import { request, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { buildArgv, buildEnv } from './launch.js';
@@ -10,35 +10,10 @@ import { ProcessLogCapture } from './logs.js';
 import { killGroup, trackGroup, untrackGroup } from './process-group.js';
 import { buildCallHeaders, errorDetail, isGatewayRequest, mapResponseHeaders } from './protocol.js';
 import { MemoryWatchdog } from './rss.js';
-import type { FunctionSpec, InvokeErrorKind, InvokeRequest, PoolOptions } from './types.js';
+import { describeExit, StartError, type CallOutcome, type ExitInfo, type RawOutcome } from './outcomes.js';
+import type { FunctionSpec, InvokeRequest, PoolOptions } from './types.js';
 
 export type ProcessState = 'starting' | 'idle' | 'busy' | 'dead';
-
-/** The outcome of one call on one process; the pool adds callId, timing and coldStart. */
-export interface CallOutcome {
-  status: number;
-  body: Buffer;
-  headers: Record<string, string>;
-  httpStatus?: number;
-  error?: string;
-  errorKind?: InvokeErrorKind;
-  logs: string;
-  /** Set when the caller's signal aborted the call (the process was killed). */
-  aborted?: boolean;
-}
-
-/** A failed start; `status` as Fn: 502 exited or misbehaved before ready, 504 never listened, 500 Herald's own fault. */
-export class StartError extends Error {
-  override readonly name = 'StartError';
-  constructor(message: string, readonly status: 500 | 502 | 504 = 502) {
-    super(message);
-  }
-}
-
-interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
 
 type KillReason = 'oom' | 'timeout' | 'abort' | 'stop' | 'fatal';
 
@@ -387,17 +362,4 @@ export class FdkProcess {
     const how = exit ? describeExit(exit) : raw.message;
     return { status: 502, ...empty, error: `function process crashed during the call (${how}).${this.stderrSuffix()}`, errorKind: 'crash' };
   }
-}
-
-type RawOutcome =
-  | { kind: 'response'; status: number; headers: IncomingHttpHeaders; body: Buffer }
-  | { kind: 'transport'; message: string }
-  | { kind: 'timeout' }
-  | { kind: 'aborted' }
-  | { kind: 'too-large' };
-
-function describeExit(info: ExitInfo): string {
-  if (info.signal) return `killed by ${info.signal}`;
-  if (info.code !== null) return `exit code ${info.code}`;
-  return 'could not be spawned';
 }

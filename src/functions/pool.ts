@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { FdkProcess, StartError, type CallOutcome } from './fdk-process.js';
+import { FdkProcess } from './fdk-process.js';
+import { StartError, type CallOutcome } from './outcomes.js';
 import { validateSpec } from './launch.js';
 import {
   DEFAULT_POOL_OPTIONS,

@@ -4,10 +4,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
-import { STATUS_BY_CODE } from '../../src/api/errors.js';
-import { HeraldError } from '../../src/core/errors.js';
 import { withRetryToken } from '../../src/core/idempotency.js';
 import { TopicService } from '../../src/core/topics.js';
+import { refusal } from '../helpers/refusal.js';
 import { STORE_KINDS, makeTestStore } from '../helpers/stores.js';
 import type { TestStore } from '../helpers/stores.js';
 import { T0, seedTenancy } from '../store/fixtures.js';
@@ -15,16 +14,6 @@ import { T0, seedTenancy } from '../store/fixtures.js';
 /** Written out rather than imported, so a wrong constant in src fails here. */
 const TOKEN_MEMORY_MS = 24 * 60 * 60 * 1000;
 const MAX_TOKEN_LENGTH = 64;
-
-async function refusal(call: Promise<unknown>): Promise<{ code: string; status: number; message: string }> {
-  try {
-    await call;
-  } catch (err) {
-    assert.ok(err instanceof HeraldError, `expected a HeraldError, got ${String(err)}`);
-    return { code: err.code, status: STATUS_BY_CODE[err.code], message: err.message };
-  }
-  assert.fail('the call was not refused');
-}
 
 let tokenSeq = 0;
 const freshToken = (): string => `token-${++tokenSeq}-${Math.random().toString(36).slice(2)}`;

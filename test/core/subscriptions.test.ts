@@ -5,11 +5,10 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { STATUS_BY_CODE } from '../../src/api/errors.js';
-import { HeraldError } from '../../src/core/errors.js';
 import { SubscriptionLinks } from '../../src/core/links.js';
 import type { Subscription, Topic } from '../../src/core/models.js';
 import { SubscriptionService } from '../../src/core/subscriptions.js';
+import { refusal } from '../helpers/refusal.js';
 import { STORE_KINDS, makeTestStore } from '../helpers/stores.js';
 import type { TestStore } from '../helpers/stores.js';
 import { T0, seedTenancy, topicFixture } from '../store/fixtures.js';
@@ -17,17 +16,6 @@ import { T0, seedTenancy, topicFixture } from '../store/fixtures.js';
 const DAY = 24 * 60 * 60 * 1000;
 /** Written out rather than imported, so a wrong constant in src fails here. */
 const LINK_VALIDITY_MS = 3 * DAY;
-
-/** What the API would answer for a refused call: the OCI code and the HTTP status it maps to. */
-async function refusal(call: Promise<unknown>): Promise<{ code: string; status: number; message: string }> {
-  try {
-    await call;
-  } catch (err) {
-    assert.ok(err instanceof HeraldError, `expected a HeraldError, got ${String(err)}`);
-    return { code: err.code, status: STATUS_BY_CODE[err.code], message: err.message };
-  }
-  assert.fail('the call was not refused');
-}
 
 for (const kind of STORE_KINDS) {
   describe(`subscription confirmation links with an injected clock (${kind})`, () => {

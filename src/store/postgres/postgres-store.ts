@@ -38,7 +38,8 @@ import type { CasResult, DeliveryStore, ListSubscriptionsQuery, ListTopicsQuery,
 import { migratePostgres } from './migrate.js';
 import { wakeChannel } from './notifier.js';
 import { first, rows, transaction, type Queryable } from './pg-query.js';
-import { PostgresDeliveries, WAKE_SQL } from './postgres-deliveries.js';
+import { PostgresDeliveries } from './postgres-deliveries.js';
+import { WAKE_SQL } from './postgres-delivery-sql.js';
 import { PostgresFunctions } from './postgres-functions.js';
 import { PostgresConsole } from './postgres-console.js';
 import { PostgresRetention } from './postgres-retention.js';

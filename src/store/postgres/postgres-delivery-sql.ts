@@ -1,0 +1,153 @@
+import type { CompletionValues } from '../delivery-rows.js';
+import { DUE, nextDueAtExcludingSql, type InList, type NotInList } from '../delivery-sql.js';
+
+/** The SQL text of PostgresDeliveries: claims, releases, publishing, completions and wake-ups. */
+
+export const inList: InList = (column, type) => `${column} = ANY(?::${type}[])`;
+const notIn: NotInList = (column) => `${column} <> ALL(?::text[])`;
+
+/**
+ * Claims lock their rows with SKIP LOCKED, so concurrent nodes split the work;
+ * after the lock, PostgreSQL re-checks the WHERE on the row's latest version, so a
+ * row another node claimed (and moved into the future) in the meantime is skipped.
+ */
+export const CLAIM_FANOUT =
+  'WITH c AS (SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ' +
+  'ORDER BY published_at, id LIMIT ? FOR UPDATE SKIP LOCKED) ' +
+  'UPDATE messages m SET fanout_lease_until = ?, fanout_lease_owner = ? FROM c WHERE m.id = c.id RETURNING m.*';
+const claimDeliveriesSql = (skip: string): string =>
+  `WITH c AS (SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ?${skip} ` +
+  'ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED) ' +
+  "UPDATE deliveries d SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
+  'FROM c WHERE d.id = c.id RETURNING d.*, c.next_attempt_at AS due_at';
+export const CLAIM_DELIVERIES = claimDeliveriesSql('');
+/** The claim skipping some subscriptions (the list bound after `now`). */
+export const CLAIM_DELIVERIES_EXCLUDING = claimDeliveriesSql(` AND ${notIn('subscription_id')}`);
+export const NEXT_DUE_EXCLUDING = nextDueAtExcludingSql(notIn);
+
+/**
+ * Hands claims back (after LOCK_DELIVERIES: id order, as completions lock). One table probed by
+ * primary key, the due time looked up in the array: a join with unnest was planned, on a freshly
+ * grown table, as a scan of every due row per claim handed back.
+ */
+export const RELEASE_CLAIMS =
+  "UPDATE deliveries SET state = 'PENDING', lease_owner = NULL, next_attempt_at = (?::bigint[])[array_position(?::bigint[], id)] " +
+  "WHERE id = ANY(?::bigint[]) AND state = 'IN_FLIGHT' AND lease_owner = ?";
+/** Claims handed back per statement (the due lookup is linear in it). */
+export const RELEASE_CHUNK = 500;
+
+export const INSERT_DELIVERIES =
+  'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, next_attempt_at, ' +
+  'confirmation_nonce, created_at, window_start_at, updated_at, state, attempts) ' +
+  "SELECT t, tp, s, m, k, p, n, cn, c, c, c, 'PENDING', 0 FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], " +
+  '?::text[], ?::text[], ?::bigint[], ?::int[], ?::bigint[]) AS u(t, tp, s, m, k, p, n, cn, c) ON CONFLICT DO NOTHING';
+
+/**
+ * The whole publish of a group in one statement (atomic by itself, one round trip):
+ * messages of live topics are stored; those of topics with fewer than $8 subscriptions
+ * are fanned out at once, the first $9 deliveries created IN_FLIGHT for the publishing
+ * node ($10 until $11); other nodes are notified only when work is left for them.
+ */
+export const PUBLISH = `WITH input AS (
+  SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])
+    WITH ORDINALITY AS i(id, tenancy_id, topic_id, title, body, message_type, published_at, ord)
+), valid AS (
+  SELECT i.*, (SELECT COUNT(*) FROM (SELECT 1 FROM subscriptions s WHERE s.topic_id = i.topic_id LIMIT ?::int) x) AS n
+  FROM input i WHERE EXISTS (
+    SELECT 1 FROM topics t WHERE t.tenancy_id = i.tenancy_id AND t.id = i.topic_id AND t.lifecycle_state <> 'DELETED')
+), stored AS (
+  INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, fanout_state)
+  SELECT id, tenancy_id, topic_id, title, body, message_type, published_at, CASE WHEN n < ?::int THEN 1 ELSE 0 END FROM valid
+  RETURNING id, fanout_state
+), fan AS (
+  SELECT v.tenancy_id, s.topic_id, s.id AS subscription_id, v.id AS message_id, s.protocol,
+         row_number() OVER (ORDER BY v.ord, s.id) AS rn
+  FROM valid v JOIN subscriptions s ON s.topic_id = v.topic_id AND s.lifecycle_state = 'ACTIVE'
+    AND s.activated_at IS NOT NULL AND s.activated_at <= v.published_at
+  WHERE v.n < ?::int
+), created AS (
+  INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts,
+                          next_attempt_at, lease_owner, window_start_at, created_at, updated_at)
+  SELECT tenancy_id, topic_id, subscription_id, message_id, 'MESSAGE', protocol,
+         CASE WHEN rn <= ?::int THEN 'IN_FLIGHT' ELSE 'PENDING' END, 0,
+         CASE WHEN rn <= ?::int THEN ?::bigint ELSE ?::bigint END, CASE WHEN rn <= ?::int THEN ?::text END,
+         ?::bigint, ?::bigint, ?::bigint
+  FROM fan ON CONFLICT DO NOTHING
+  RETURNING *
+), leftover AS (
+  SELECT EXISTS (SELECT 1 FROM stored WHERE fanout_state = 0) OR EXISTS (SELECT 1 FROM created WHERE state = 'PENDING') AS any
+)
+SELECT (SELECT COALESCE(array_agg(id), '{}') FROM stored) AS stored,
+       (SELECT COALESCE(json_agg(c), '[]') FROM created c WHERE c.state = 'IN_FLIGHT') AS claimed,
+       l.any AS leftover, (SELECT COUNT(*) FROM created) + (SELECT COUNT(*) FROM stored WHERE fanout_state = 0) AS added,
+       CASE WHEN l.any THEN pg_notify(?, '') END AS notified
+FROM leftover l`;
+
+export const MESSAGE_TRACE =
+  "SELECT d.*, COALESCE((SELECT json_agg(a ORDER BY a.attempt_no) FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]') AS attempt_rows " +
+  "FROM deliveries d WHERE d.message_id = ? AND d.kind = 'MESSAGE' AND d.tenancy_id = ? ORDER BY d.id";
+
+/** Locks a completion batch's deliveries in id order, so two batches never deadlock. */
+export const LOCK_DELIVERIES = 'SELECT id FROM deliveries WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE';
+
+/**
+ * A whole completion batch in one statement over parallel arrays. Runs after
+ * LOCK_DELIVERIES, so its snapshot already holds every competing commit:
+ * - every attempt of a known delivery is recorded; a number already taken (a late
+ *   duplicate from another node after a lease expiry) is renumbered after the last;
+ * - per delivery, the first result (in batch order) from the lease holder applies
+ *   its transition, as applying them one by one would;
+ * - deliveries moved to DELIVERED are added to a random shard of delivery_stats.
+ */
+export const COMPLETE_ATTEMPTS = `WITH input AS (
+  SELECT * FROM unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::int[], ?::text[], ?::int[], ?::text[],
+                       ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+    WITH ORDINALITY AS i(delivery_id, lease_owner, attempt_no, started_at, duration_ms, outcome, status_code, reply,
+                         error, response_excerpt, node, next_state, next_attempt_at, last_status, ord)
+), known AS (
+  SELECT i.*, d.state AS cur_state, d.lease_owner AS cur_owner FROM input i JOIN deliveries d ON d.id = i.delivery_id
+), prior AS (
+  SELECT delivery_id, MAX(attempt_no) AS max_no FROM delivery_attempts
+  WHERE delivery_id IN (SELECT delivery_id FROM known) GROUP BY delivery_id
+), recorded AS (
+  INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, duration_ms, outcome, status_code, reply, error, response_excerpt, node)
+  SELECT k.delivery_id, GREATEST(k.attempt_no, COALESCE(p.max_no, 0) + row_number() OVER (PARTITION BY k.delivery_id ORDER BY k.ord)),
+         k.started_at, k.duration_ms, k.outcome, k.status_code, k.reply, k.error, k.response_excerpt, k.node
+  FROM known k LEFT JOIN prior p ON p.delivery_id = k.delivery_id
+  ON CONFLICT DO NOTHING
+), winners AS (
+  SELECT DISTINCT ON (delivery_id) * FROM known
+  WHERE cur_state = 'IN_FLIGHT' AND cur_owner = lease_owner ORDER BY delivery_id, ord
+), moved AS (
+  UPDATE deliveries d SET state = w.next_state, next_attempt_at = COALESCE(w.next_attempt_at, d.next_attempt_at),
+    delivered_at = CASE WHEN w.next_state = 'DELIVERED' THEN ?::bigint ELSE d.delivered_at END,
+    attempts = d.attempts + 1, last_error = w.error, last_status = w.last_status, lease_owner = NULL, updated_at = ?::bigint
+  FROM winners w WHERE d.id = w.delivery_id AND d.state = 'IN_FLIGHT' AND d.lease_owner = w.lease_owner
+  RETURNING d.state
+)
+INSERT INTO delivery_stats (shard, delivered)
+SELECT ?::int, COUNT(*) FROM moved WHERE state = 'DELIVERED' HAVING COUNT(*) > 0
+ON CONFLICT (shard) DO UPDATE SET delivered = delivery_stats.delivered + excluded.delivered`;
+
+/** Tells every node's listener to look for work (delivered at commit). */
+export const WAKE_SQL = "SELECT pg_notify(?, '')";
+
+export function columns(values: CompletionValues[]): unknown[] {
+  const col = <K extends keyof CompletionValues>(k: K) => values.map((v) => v[k]);
+  return [
+    col('deliveryId'),
+    col('leaseOwner'),
+    col('attemptNo'),
+    col('startedAt'),
+    col('durationMs'),
+    col('outcome'),
+    col('statusCode'),
+    col('reply'),
+    col('error'),
+    col('responseExcerpt'),
+    col('node'),
+    col('nextState'),
+    col('nextAttemptAt'),
+    col('lastStatus'),
+  ];
+}
