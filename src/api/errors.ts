@@ -39,6 +39,10 @@ export function fromFrameworkError(err: { code?: string; statusCode?: number; me
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return { code: 'InvalidParameter', message: 'The request URL is malformed.' };
+    // fastify's own 414, answered 400 (no OCI error code maps to 414). Its message quotes the whole URL back,
+    // kilobytes of it: keep the wording (clients may match it), cut the URL short.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { code: 'InvalidParameter', message: err.message.replace(/^'([^']*)'/, (whole, url: string) => (url.length > 80 ? `'${url.slice(0, 80)}…'` : whole)) };
     default:
       if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
         return { code: 'InvalidParameter', message: err.message };

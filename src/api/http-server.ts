@@ -6,6 +6,7 @@ import { fromFrameworkError, STATUS_BY_CODE, type OciErrorBody } from './errors.
 import { rawBody } from './request.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerCompartmentRoutes } from './routes/compartments.js';
+import { registerIdentityRoutes } from './routes/identity/index.js';
 import { registerConfirmationRoutes } from './routes/confirmation.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerFunctionRoutes } from './routes/functions.js';
@@ -13,6 +14,7 @@ import { registerMessageRoutes } from './routes/messages.js';
 import { registerSubscriptionRoutes } from './routes/subscriptions.js';
 import { registerTopicActivityRoutes } from './routes/topic-activity.js';
 import { registerTopicRoutes } from './routes/topics.js';
+import type { ActivityService } from '../core/activity.js';
 import type { ApplicationService } from '../core/applications.js';
 import { HeraldError, NotAuthenticatedError, TooManyRequestsError } from '../core/errors.js';
 import type { FunctionInvoker, FunctionService } from '../core/functions.js';
@@ -20,17 +22,27 @@ import type { SubscriptionLinks } from '../core/links.js';
 import type { MessageService } from '../core/messages.js';
 import type { SubscriptionService } from '../core/subscriptions.js';
 import type { TopicService } from '../core/topics.js';
+import type { CompartmentService } from '../core/iam/compartment-service.js';
+import type { GroupService } from '../core/iam/groups.js';
+import type { PolicyService } from '../core/iam/policies.js';
+import type { UserService } from '../core/iam/users.js';
 import type { Store } from '../store/store.js';
 // Web console (issue 7): session-cookie auth beside signatures, its session routes and static assets.
 import { ConsoleAuth } from '../console/auth.js';
-import { consoleCaller, registerConsoleOverviewRoute, registerConsoleSessionRoutes } from '../console/routes.js';
+import { consoleCaller, registerConsoleCookies, registerConsoleOverviewRoute, registerConsoleSessionRoutes } from '../console/routes.js';
 import { registerConsoleStatic } from '../console/static.js';
 
-/** Herald's own API, beside the OCI one and signed the same way. */
-export const HERALD_PREFIX = '/herald/v1';
-export const OCI_PREFIX = '/20181201';
+import { HERALD_PREFIX, IDENTITY_PREFIX, OCI_PREFIX } from './prefixes.js';
+export { HERALD_PREFIX, IDENTITY_PREFIX, OCI_PREFIX };
 /** Generous enough for a 64 KB message JSON-escaped; the domain enforces the real limit. */
 const BODY_LIMIT = 1024 * 1024;
+
+export interface IamServices {
+  users: UserService;
+  groups: GroupService;
+  policies: PolicyService;
+  compartments: CompartmentService;
+}
 
 export interface ApiDeps {
   store: Store;
@@ -44,6 +56,10 @@ export interface ApiDeps {
   functionInvoker: FunctionInvoker;
   links: SubscriptionLinks;
   publicKeys: PublicKeyLookup;
+  /** OCI Identity: users, groups, policies, compartments (each call authorized by policy). */
+  iam: IamServices;
+  /** Traces, dead letters, recent messages, mailbox, signing secrets. */
+  activity: ActivityService;
   /** The origin clients reach Herald at; it is the topic's apiEndpoint. */
   publicUrl: () => string;
   /** Tells the delivery engine that work may be due (after a re-drive). */
@@ -98,6 +114,8 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
   });
 
   const consoleAuth = new ConsoleAuth(deps.store);
+  // Before the authentication hook below: that hook reads the console's session cookie.
+  registerConsoleCookies(app);
   app.decorateRequest('caller', null);
   app.decorateRequest('signedUrl', '');
   app.decorateRequest('signedHeaders', null);
@@ -113,7 +131,7 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
     // The matched route's pattern, not the raw URL: `/%68erald/v1/...` routes to `/herald/v1/...` and must be
     // guarded like it (each handler's callerOf would still refuse it, but only after it had run).
     const pattern = req.routeOptions.url ?? '';
-    const guarded = pattern.startsWith(OCI_PREFIX + '/') || pattern.startsWith(HERALD_PREFIX + '/');
+    const guarded = [OCI_PREFIX, IDENTITY_PREFIX, HERALD_PREFIX].some((prefix) => pattern.startsWith(prefix + '/'));
     if (!guarded || req.routeOptions.config.unsigned === true) return;
     // Web console: a session cookie (plus the CSRF header on writes) stands in for a signature.
     if (await consoleCaller(req, consoleAuth)) return;
@@ -149,7 +167,8 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
-  // Unsigned like /health, for Prometheus scrapers; it shows counts only. Bind Herald privately or front it.
+  // Unsigned like /health, for Prometheus scrapers: installation-wide counts only, no series labelled by tenancy,
+  // compartment, topic or subscription (test/server/metrics-scope.test.ts). Bind Herald privately or front it.
   app.get('/metrics', async (_req, reply) => {
     const m = await deps.metrics();
     return reply.type(m.contentType).send(m.body);
@@ -160,6 +179,7 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
   registerConfirmationRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerCompartmentRoutes(app, deps);
+  registerIdentityRoutes(app, deps);
   registerDeliveryRoutes(app, deps);
   registerTopicActivityRoutes(app, deps);
   registerApplicationRoutes(app, deps);

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerFunctionCommands } from './commands/functions.js';
+import { registerIamCommands } from './commands/iam.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -17,4 +18,5 @@ registerFunctionCommands(program);
 registerTopicCommands(program);
 registerSubscriptionCommands(program);
 registerPublishCommand(program);
+registerIamCommands(program);
 await program.parseAsync(process.argv);

@@ -53,7 +53,10 @@ export async function ensureConsoleAdmin(store: Store, password?: string): Promi
   return (await store.insertConsoleUserIfAbsent(user)) ? plain : undefined;
 }
 
-/** Failed sign-ins per username: doubling backoff from 1 s up to 5 min, reset on success. */
+/**
+ * Failed sign-ins per client address and user name: doubling backoff from 1 s up to 5 min, reset on success.
+ * Not @fastify/rate-limit: it counts every request per fixed window, successes too, and cannot reset on success.
+ */
 class LoginThrottle {
   private readonly failures = new Map<string, { count: number; until: number }>();
 
@@ -136,23 +139,6 @@ export class ConsoleAuth {
     if (!safe && (csrfHeader === undefined || !safeEqual(csrfHeader, found.session.csrfToken))) return 'csrf';
     return { tenancyId: found.user.tenancyId, userId: found.user.userId, fingerprint: CONSOLE_FINGERPRINT };
   }
-}
-
-/** Reads one cookie from a Cookie header. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(i + 1).trim());
-      } catch {
-        // A malformed escape is no session at all: the caller gets a 401, not a URIError's 500.
-        return undefined;
-      }
-    }
-  }
-  return undefined;
 }
 
 export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {

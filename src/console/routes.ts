@@ -1,13 +1,23 @@
+import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HERALD_PREFIX, type ApiDeps } from '../api/http-server.js';
 import { parseJson } from '../api/request.js';
 import { NotAuthenticatedError, TooManyRequestsError } from '../core/errors.js';
-import { CSRF_HEADER, readCookie, SESSION_COOKIE, SESSION_TTL_SECONDS, sessionCookie, type ConsoleAuth } from './auth.js';
+import { CSRF_HEADER, SESSION_COOKIE, SESSION_TTL_SECONDS, sessionCookie, type ConsoleAuth } from './auth.js';
 
 const loginBody = z.object({ username: z.string().max(200), password: z.string().max(1000) });
 
-const sessionIdOf = (req: FastifyRequest): string | undefined => readCookie(req.headers.cookie, SESSION_COOKIE);
+/**
+ * @fastify/cookie (registered before the authentication hook) has parsed the Cookie header; a value that is not
+ * valid percent-encoding is left as sent, so it names no session (a 401), never a URIError.
+ */
+const sessionIdOf = (req: FastifyRequest): string | undefined => req.cookies[SESSION_COOKIE];
+
+/** Parses every request's Cookie header into request.cookies; register it before the hook calling consoleCaller. */
+export function registerConsoleCookies(app: FastifyInstance): void {
+  void app.register(fastifyCookie);
+}
 
 /** Sign-in, session and logout for the web console; these routes authenticate themselves. */
 export function registerConsoleSessionRoutes(app: FastifyInstance, deps: ApiDeps, auth: ConsoleAuth): void {
@@ -47,20 +57,27 @@ export function registerConsoleSessionRoutes(app: FastifyInstance, deps: ApiDeps
   });
 }
 
-/** A small JSON summary for the console's overview page (signed or session-authenticated like the rest). */
+/** The window of the overview's "published" figure. */
+const PUBLISHED_WINDOW_MS = 60_000;
+
+/**
+ * The console's overview page: the caller's own tenancy, counted in the store. Not /metrics: its queue and
+ * throughput figures are the whole installation's, every tenancy's together.
+ */
 export function registerConsoleOverviewRoute(app: FastifyInstance, deps: ApiDeps): void {
   app.get(`${HERALD_PREFIX}/console/overview`, async (req) => {
     if (req.caller === null) throw new NotAuthenticatedError();
-    const m = await deps.metrics();
-    const samples: Record<string, number> = {};
-    for (const line of m.body.split('\n')) {
-      if (line.startsWith('#') || line.trim() === '') continue;
-      const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-      if (match === null) continue;
-      const key = (match[1] ?? '') + (match[2] ?? '');
-      samples[key] = Number(match[3]);
-    }
-    return { timeGenerated: new Date().toISOString(), samples };
+    const now = Date.now();
+    const c = await deps.store.countTenancy(req.caller.tenancyId, now - PUBLISHED_WINDOW_MS);
+    return {
+      timeGenerated: new Date(now).toISOString(),
+      topics: c.topics,
+      subscriptions: c.subscriptions,
+      pending: c.pending,
+      inFlight: c.inFlight,
+      deadLetters: c.dead,
+      publishedLastMinute: c.published,
+    };
   });
 }
 
@@ -76,6 +93,7 @@ export async function consoleCaller(req: FastifyRequest, auth: ConsoleAuth): Pro
   req.caller = result;
   // The session must never travel further (e.g. into a function's headers on invoke).
   delete req.headers.cookie;
+  delete req.cookies[SESSION_COOKIE];
   delete req.headers[CSRF_HEADER];
   return true;
 }

@@ -7,6 +7,9 @@ import type { DefinedTags, Page, SortOrder, Tags } from './models.js';
 import { checkDefinedTags, checkFreeformTags, requireString } from './validation.js';
 import type { FnSortBy } from '../store/function-store.js';
 import type { CasResult, Store } from '../store/store.js';
+import type { Authorizer } from './iam/authorizer.js';
+import type { OperationName } from './iam/operations.js';
+import type { Principal } from './iam/principal.js';
 
 export interface CreateApplicationInput {
   compartmentId?: string;
@@ -93,10 +96,12 @@ export function parseFnList(input: FnListInput): {
 export class ApplicationService {
   constructor(
     private readonly store: Store,
+    private readonly authz: Authorizer,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(tenancyId: string, input: CreateApplicationInput, retryToken?: string): Promise<Application> {
+  async create(caller: Principal, input: CreateApplicationInput, retryToken?: string): Promise<Application> {
+    const { tenancyId } = caller;
     const displayName = checkFnName(input.displayName, 'Application');
     const compartmentId = requireString(input.compartmentId, 'compartmentId');
     // The SDK requires subnetIds; Herald has no VCN, so they are kept and shown, never used.
@@ -107,8 +112,9 @@ export class ApplicationService {
     const config = checkConfig(input.config);
     const freeformTags = checkFreeformTags(input.freeformTags);
     const definedTags = checkDefinedTags(input.definedTags);
+    await requireCompartment(this.store, tenancyId, compartmentId);
+    await this.authz.require(caller, 'CreateApplication', compartmentId, { refusal: () => new NotFoundError('Compartment', compartmentId) });
     return withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createApplication', request: input }, async () => {
-      await requireCompartment(this.store, tenancyId, compartmentId);
       const t = this.now();
       const app: Application = {
         id: newOcid('fnapp'),
@@ -129,20 +135,28 @@ export class ApplicationService {
     }, this.now);
   }
 
-  async get(tenancyId: string, id: string): Promise<Application> {
-    checkFnId(id, 'fnapp');
-    const app = await this.store.getApplication(tenancyId, id);
-    if (app === undefined) throw new NotFoundError('Application', id);
+  async get(caller: Principal, id: string): Promise<Application> {
+    return this.authorized(caller, 'GetApplication', id);
+  }
+
+  /** The application, once the caller may perform `op` on it; a refusal looks like a missing one. */
+  async authorized(caller: Principal, op: OperationName, id: string): Promise<Application> {
+    const app = await this.load(caller.tenancyId, id);
+    await this.authz.require(caller, op, app.compartmentId, { refusal: () => new NotFoundError('Application', id) });
     return app;
   }
 
-  async list(tenancyId: string, compartmentId: string | undefined, input: FnListInput): Promise<Page<Application>> {
+  async list(caller: Principal, compartmentId: string | undefined, input: FnListInput): Promise<Page<Application>> {
+    const { tenancyId } = caller;
     const compartment = requireString(compartmentId, 'compartmentId');
     await requireCompartment(this.store, tenancyId, compartment);
+    await this.authz.require(caller, 'ListApplications', compartment, { refusal: () => new NotFoundError('Compartment', compartment) });
     return this.store.listApplications({ tenancyId, compartmentId: compartment, ...parseFnList(input), offset: input.offset, limit: input.limit });
   }
 
-  async update(tenancyId: string, id: string, input: UpdateApplicationInput, ifMatch?: string): Promise<Application> {
+  async update(caller: Principal, id: string, input: UpdateApplicationInput, ifMatch?: string): Promise<Application> {
+    await this.authorized(caller, 'UpdateApplication', id);
+    const { tenancyId } = caller;
     const config = input.config === undefined ? undefined : checkConfig(input.config);
     const freeformTags = input.freeformTags === undefined ? undefined : checkFreeformTags(input.freeformTags);
     const definedTags = input.definedTags === undefined ? undefined : checkDefinedTags(input.definedTags);
@@ -155,19 +169,23 @@ export class ApplicationService {
     }));
   }
 
-  async changeCompartment(tenancyId: string, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
+  /** Moving needs the right in both the source and the destination compartment, as in OCI. */
+  async changeCompartment(caller: Principal, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
+    const { tenancyId } = caller;
     const target = requireString(compartmentId, 'compartmentId');
-    checkFnId(id, 'fnapp');
+    await this.authorized(caller, 'ChangeApplicationCompartment', id);
+    await requireCompartment(this.store, tenancyId, target);
+    await this.authz.require(caller, 'ChangeApplicationCompartment', target, { refusal: () => new NotFoundError('Compartment', target) });
     const request = { compartmentId: target };
     await withRetryToken(this.store, { tenancyId, token: retryToken, operation: `changeApplicationCompartment:${id}`, request }, async () => {
-      await requireCompartment(this.store, tenancyId, target);
       await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
       return null;
     }, this.now);
   }
 
-  async delete(tenancyId: string, id: string, ifMatch?: string): Promise<void> {
-    const cur = await this.get(tenancyId, id);
+  async delete(caller: Principal, id: string, ifMatch?: string): Promise<void> {
+    const { tenancyId } = caller;
+    const cur = await this.authorized(caller, 'DeleteApplication', id);
     if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
     const result = await this.store.deleteApplication(tenancyId, id, cur.etag, this.now());
     // Conflict, not IncorrectState: the SDK retries IncorrectState for minutes, and this needs the user to act.
@@ -175,10 +193,17 @@ export class ApplicationService {
     unwrap(result, id);
   }
 
+  private async load(tenancyId: string, id: string): Promise<Application> {
+    checkFnId(id, 'fnapp');
+    const app = await this.store.getApplication(tenancyId, id);
+    if (app === undefined) throw new NotFoundError('Application', id);
+    return app;
+  }
+
   /** Read-modify-write under the etag; without if-match a lost race is retried (last writer wins, as OCI does). */
   private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: Application) => Application): Promise<Application> {
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.get(tenancyId, id);
+      const cur = await this.load(tenancyId, id);
       if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
       if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Application ${id} is ${cur.lifecycleState}.`);
       const next: Application = { ...change(cur), etag: newEtag(), updatedAt: this.now() };

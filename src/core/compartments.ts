@@ -1,9 +1,10 @@
 import { InvalidParameterError, NotFoundError } from './errors.js';
 import type { Compartment } from './models.js';
-import type { Store } from '../store/store.js';
 
 /** Every ONS resource lives in an ACTIVE compartment of the caller's own tenancy. */
-export async function requireCompartment(store: Store, tenancyId: string, compartmentId: string): Promise<Compartment> {
+export async function requireCompartment(
+  store: { getCompartment(tenancyId: string, id: string): Promise<Compartment | undefined> },
+  tenancyId: string, compartmentId: string): Promise<Compartment> {
   if (!/^ocid1\.(tenancy|compartment)\./.test(compartmentId)) {
     throw new InvalidParameterError(`compartmentId ${compartmentId} is not a valid compartment OCID.`);
   }

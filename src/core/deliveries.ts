@@ -84,6 +84,9 @@ export interface NewDelivery {
 
 export interface MailRecord {
   id: number;
+  /** The tenancy and topic of the subscription it was sent for ('' for mail captured before owners were kept). */
+  tenancyId: string;
+  topicId: string;
   from: string;
   to: string;
   subject: string;

@@ -64,6 +64,13 @@ export class NotFoundError extends HeraldError {
   }
 }
 
+/** A refused call whose target has no name to give: OCI answers it exactly like a missing resource. */
+export class NotAuthorizedOrNotFoundError extends HeraldError {
+  constructor(message = 'Authorization failed or requested resource not found.') {
+    super('NotAuthorizedOrNotFound', message);
+  }
+}
+
 export class RelatedResourceNotFoundError extends HeraldError {
   constructor(what: string, id: string) {
     super('RelatedResourceNotAuthorizedOrNotFound', `${what} ${id} not found or not authorized.`);

@@ -7,6 +7,10 @@ import { newEtag, newOcid } from './ids.js';
 import type { DefinedTags, Page, Tags } from './models.js';
 import { checkDefinedTags, checkFreeformTags, requireString } from './validation.js';
 import type { CasResult, Store } from '../store/store.js';
+import type { Authorizer } from './iam/authorizer.js';
+import { NotAuthorizedOrNotFoundError } from './errors.js';
+import type { OperationName } from './iam/operations.js';
+import type { Principal } from './iam/principal.js';
 
 /**
  * Runs a function. Implemented by the process runtime (src/functions/); the
@@ -85,6 +89,7 @@ function checkTimeout(v: number | undefined): number {
 export class FunctionService {
   constructor(
     private readonly store: Store,
+    private readonly authz: Authorizer,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -106,7 +111,9 @@ export class FunctionService {
     return [image, digest];
   }
 
-  async create(tenancyId: string, input: CreateFunctionInput, retryToken?: string): Promise<FnFunction> {
+  /** Functions live in their application's compartment; creating one needs FN_FUNCTION_CREATE there. */
+  async create(caller: Principal, input: CreateFunctionInput, retryToken?: string): Promise<FnFunction> {
+    const { tenancyId } = caller;
     if (input.sourceDetails !== undefined) throw new InvalidParameterError('Pre-built functions (sourceDetails) are not supported.');
     const displayName = checkFnName(input.displayName, 'Function');
     const applicationId = checkFnId(requireString(input.applicationId, 'applicationId'), 'fnapp');
@@ -115,6 +122,9 @@ export class FunctionService {
     const config = checkConfig(input.config);
     const freeformTags = checkFreeformTags(input.freeformTags);
     const definedTags = checkDefinedTags(input.definedTags);
+    const home = await this.store.getApplication(tenancyId, applicationId);
+    if (home === undefined) throw new NotFoundError('Application', applicationId);
+    await this.authz.require(caller, 'CreateFunction', home.compartmentId, { refusal: () => new NotFoundError('Application', applicationId) });
     return withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createFunction', request: input }, async () => {
       const app = await this.requireActiveApplication(tenancyId, applicationId);
       const [image, imageDigest] = await this.resolveImage(tenancyId, input.image, input.imageDigest);
@@ -143,20 +153,29 @@ export class FunctionService {
     }, this.now);
   }
 
-  async get(tenancyId: string, id: string): Promise<FnFunction> {
-    checkFnId(id, 'fnfunc');
-    const fn = await this.store.getFunction(tenancyId, id);
-    if (fn === undefined) throw new NotFoundError('Function', id);
+  async get(caller: Principal, id: string): Promise<FnFunction> {
+    return this.authorized(caller, 'GetFunction', id);
+  }
+
+  /** The function, once the caller may perform `op` on it; a refusal looks like a missing one. */
+  async authorized(caller: Principal, op: OperationName, id: string): Promise<FnFunction> {
+    const fn = await this.load(caller.tenancyId, id);
+    await this.authz.require(caller, op, fn.compartmentId, { refusal: () => new NotFoundError('Function', id) });
     return fn;
   }
 
-  async list(tenancyId: string, applicationId: string | undefined, input: FnListInput): Promise<Page<FnFunction>> {
+  async list(caller: Principal, applicationId: string | undefined, input: FnListInput): Promise<Page<FnFunction>> {
+    const { tenancyId } = caller;
     const appId = checkFnId(requireString(applicationId, 'applicationId'), 'fnapp');
-    if ((await this.store.getApplication(tenancyId, appId)) === undefined) throw new NotFoundError('Application', appId);
+    const app = await this.store.getApplication(tenancyId, appId);
+    if (app === undefined) throw new NotFoundError('Application', appId);
+    await this.authz.require(caller, 'ListFunctions', app.compartmentId, { refusal: () => new NotFoundError('Application', appId) });
     return this.store.listFunctions({ tenancyId, applicationId: appId, ...parseFnList(input), offset: input.offset, limit: input.limit });
   }
 
-  async update(tenancyId: string, id: string, input: UpdateFunctionInput, ifMatch?: string): Promise<FnFunction> {
+  async update(caller: Principal, id: string, input: UpdateFunctionInput, ifMatch?: string): Promise<FnFunction> {
+    const { tenancyId } = caller;
+    await this.authorized(caller, 'UpdateFunction', id);
     const memoryInMBs = input.memoryInMBs === undefined ? undefined : checkMemory(input.memoryInMBs);
     const timeoutInSeconds = input.timeoutInSeconds === undefined ? undefined : checkTimeout(input.timeoutInSeconds);
     const config = input.config === undefined ? undefined : checkConfig(input.config);
@@ -167,7 +186,7 @@ export class FunctionService {
       image = await this.resolveImage(tenancyId, input.image, input.imageDigest);
     } else if (input.imageDigest !== undefined) {
       // A new digest alone keeps the image name; Herald's own image form is rewritten so the two agree.
-      const cur = await this.get(tenancyId, id);
+      const cur = await this.load(tenancyId, id);
       image = await this.resolveImage(tenancyId, cur.image.startsWith(BUNDLE_IMAGE_PREFIX) ? bundleImage(input.imageDigest) : cur.image, input.imageDigest);
     }
     return this.mutate(tenancyId, id, ifMatch, (cur) => ({
@@ -182,17 +201,18 @@ export class FunctionService {
     }));
   }
 
-  async delete(tenancyId: string, id: string, ifMatch?: string): Promise<void> {
-    const cur = await this.get(tenancyId, id);
+  async delete(caller: Principal, id: string, ifMatch?: string): Promise<void> {
+    const { tenancyId } = caller;
+    const cur = await this.authorized(caller, 'DeleteFunction', id);
     if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
     unwrap(await this.store.deleteFunction(tenancyId, id, cur.etag, this.now()), id);
   }
 
   /** What the invoke route hands the runtime: the function and its application, both ACTIVE. */
-  async invokeTarget(tenancyId: string, id: string): Promise<{ fn: FnFunction; app: Application }> {
-    const fn = await this.get(tenancyId, id);
+  async invokeTarget(caller: Principal, id: string): Promise<{ fn: FnFunction; app: Application }> {
+    const fn = await this.authorized(caller, 'InvokeFunction', id);
     if (fn.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Function ${id} is ${fn.lifecycleState}.`);
-    const app = await this.requireActiveApplication(tenancyId, fn.applicationId);
+    const app = await this.requireActiveApplication(caller.tenancyId, fn.applicationId);
     return { fn, app };
   }
 
@@ -200,7 +220,10 @@ export class FunctionService {
    * Stores an upload (already checked to be a function bundle) under its digest, owned by the
    * uploading tenancy. Idempotent; the same bytes from another tenancy are stored once, with two owners.
    */
-  async putBundle(tenancyId: string, bytes: Buffer): Promise<{ digest: string; size: number; image: string }> {
+  async putBundle(caller: Principal, bytes: Buffer): Promise<{ digest: string; size: number; image: string }> {
+    const { tenancyId } = caller;
+    // A bundle names no compartment; it is for creating functions, so a caller who may create them somewhere may upload.
+    if (!(await this.authz.allowsSomewhere(caller, 'UploadFunctionBundle'))) throw new NotAuthorizedOrNotFoundError();
     const digest = bundleDigest(bytes);
     await this.store.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: this.now() });
     return { digest, size: bytes.length, image: bundleImage(digest) };
@@ -212,9 +235,16 @@ export class FunctionService {
   }
 
   /** The function's newest calls, newest first (tenancy-checked). */
-  async listCalls(tenancyId: string, id: string, limit: number): Promise<FunctionCallRecord[]> {
-    await this.get(tenancyId, id);
+  async listCalls(caller: Principal, id: string, limit: number): Promise<FunctionCallRecord[]> {
+    await this.authorized(caller, 'ListFunctionCalls', id);
     return this.store.listFunctionCalls(id, limit);
+  }
+
+  private async load(tenancyId: string, id: string): Promise<FnFunction> {
+    checkFnId(id, 'fnfunc');
+    const fn = await this.store.getFunction(tenancyId, id);
+    if (fn === undefined) throw new NotFoundError('Function', id);
+    return fn;
   }
 
   private async requireActiveApplication(tenancyId: string, applicationId: string): Promise<Application> {
@@ -226,7 +256,7 @@ export class FunctionService {
 
   private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: FnFunction) => FnFunction): Promise<FnFunction> {
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.get(tenancyId, id);
+      const cur = await this.load(tenancyId, id);
       if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
       if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Function ${id} is ${cur.lifecycleState}.`);
       const next: FnFunction = { ...change(cur), etag: newEtag(), updatedAt: this.now() };

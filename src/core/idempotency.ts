@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidatedRetryTokenError, InvalidParameterError } from './errors.js';
-import type { Store } from '../store/store.js';
+import type { RetryTokenRecord } from './models.js';
 
 /** OCI keeps a retry token for 24 hours. */
 export const RETRY_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** The three retry-token calls of the store; the whole Store satisfies it. */
+export interface RetryTokenStore {
+  claimRetryToken(record: RetryTokenRecord, notBefore: number): Promise<RetryTokenRecord | undefined>;
+  completeRetryToken(tenancyId: string, token: string, response: string): Promise<void>;
+  releaseRetryToken(tenancyId: string, token: string): Promise<void>;
+}
 
 export interface RetryableCall {
   tenancyId: string;
@@ -20,7 +27,7 @@ export interface RetryableCall {
  * refused, and a replay racing the first call is told to retry later.
  */
 export async function withRetryToken<T>(
-  store: Store,
+  store: RetryTokenStore,
   call: RetryableCall,
   run: () => Promise<T>,
   now: () => number = Date.now,

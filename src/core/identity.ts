@@ -1,13 +1,13 @@
 /**
- * Identity: tenancies, users, API keys and compartments. Pure domain logic over
- * the Store port: no file I/O, no HTTP, no SQL.
+ * Identity bootstrap and API key parsing. Pure domain logic: no file I/O, no HTTP, no SQL.
+ * Users, groups, policies and compartments are the services under ./iam/.
  */
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { ConflictError, InvalidParameterError, NotFoundError } from './errors.js';
-import { newOcid } from './ids.js';
-import type { ApiKey, Compartment, Tenancy, User } from './models.js';
-import type { Store } from '../store/store.js';
+import { InvalidParameterError } from './errors.js';
+import { newEtag, newOcid } from './ids.js';
+import type { ApiKey, Tenancy, User } from './models.js';
+import { seedAdministrators, type SeedStore } from './iam/bootstrap.js';
 
 /** OCI rejects API keys below 2048 bits; so do we. */
 const MIN_RSA_BITS = 2048;
@@ -17,8 +17,6 @@ const PUBLIC_PEM_RE = /^-----BEGIN (RSA )?PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]
 /** Setting holding the tenancy id every node agrees to bootstrap (see bootstrapTenancy). */
 const BOOTSTRAP_TENANCY_KEY = 'identity.bootstrapTenancyId';
 const COMPARTMENT_NAME_MAX = 100;
-/** OCI's documented limit for compartment descriptions. */
-const COMPARTMENT_DESCRIPTION_MAX = 400;
 
 export interface ParsedPublicKey {
   /** Normalised SubjectPublicKeyInfo PEM, whatever form came in. */
@@ -82,8 +80,15 @@ export function generateApiKeyPair(): { privateKeyPem: string; publicKeyPem: str
  * tenancy and back off. Because the id, not the node, is elected, a node that
  * crashed mid-bootstrap leaves nothing stuck: the next start adopts the same id.
  */
+/** The store calls bootstrap needs; the whole Store satisfies it. */
+export interface BootstrapStore extends SeedStore {
+  countTenancies(): Promise<number>;
+  createTenancy(tenancy: Tenancy, admin: User, key: ApiKey): Promise<void>;
+  getTenancy(id: string): Promise<Tenancy | undefined>;
+}
+
 export async function bootstrapTenancy(
-  store: Store,
+  store: BootstrapStore,
   opts: { tenancyName?: string } = {},
 ): Promise<{ tenancy: Tenancy; user: User; privateKeyPem: string; fingerprint: string } | undefined> {
   if ((await store.countTenancies()) > 0) return undefined;
@@ -95,7 +100,18 @@ export async function bootstrapTenancy(
   const tenancyId = await store.putSettingIfAbsent(BOOTSTRAP_TENANCY_KEY, newOcid('tenancy'));
   const now = Date.now();
   const tenancy: Tenancy = { id: tenancyId, name, createdAt: now };
-  const user: User = { id: newOcid('user'), tenancyId, name: 'admin', createdAt: now };
+  const user: User = {
+    id: newOcid('user'),
+    tenancyId,
+    name: 'admin',
+    description: 'The tenancy administrator Herald created at first start',
+    email: null,
+    lifecycleState: 'ACTIVE',
+    etag: newEtag(),
+    freeformTags: {},
+    definedTags: {},
+    createdAt: now,
+  };
   const pair = generateApiKeyPair();
   const key: ApiKey = {
     tenancyId,
@@ -111,73 +127,6 @@ export async function bootstrapTenancy(
     if ((await store.getTenancy(tenancyId)) !== undefined) return undefined;
     throw err;
   }
+  await seedAdministrators(store, tenancyId, now);
   return { tenancy, user, privateKeyPem: pair.privateKeyPem, fingerprint: pair.fingerprint };
-}
-
-/** Registers another public key for a user; the key is stored in normalised spki form. */
-export async function addApiKey(store: Store, tenancyId: string, userId: string, publicKeyPem: string): Promise<ApiKey> {
-  const parsed = parseRsaPublicKey(publicKeyPem);
-  if ((await store.getUser(tenancyId, userId)) === undefined) throw new NotFoundError('User', userId);
-  if ((await store.getApiKey(tenancyId, userId, parsed.fingerprint)) !== undefined) {
-    throw new ConflictError(`An API key with fingerprint ${parsed.fingerprint} is already registered for this user.`);
-  }
-  const key: ApiKey = {
-    tenancyId,
-    userId,
-    fingerprint: parsed.fingerprint,
-    publicKeyPem: parsed.spkiPem,
-    createdAt: Date.now(),
-  };
-  await store.insertApiKey(key);
-  return key;
-}
-
-async function requireActiveCompartment(store: Store, tenancyId: string, id: string): Promise<Compartment> {
-  const c = await store.getCompartment(tenancyId, id);
-  if (c === undefined || c.lifecycleState !== 'ACTIVE') throw new NotFoundError('Compartment', id);
-  return c;
-}
-
-/**
- * Creates a child compartment. Names are unique among live siblings, as in OCI;
- * the check is read-then-write, so two concurrent creates of the same name can
- * both succeed — acceptable for an admin-only operation.
- */
-export async function createCompartment(
-  store: Store,
-  tenancyId: string,
-  parentId: string,
-  name: string,
-  description = '',
-): Promise<Compartment> {
-  if (typeof name !== 'string' || name.trim() === '') throw new InvalidParameterError('The compartment name is required.');
-  if (name.length > COMPARTMENT_NAME_MAX) {
-    throw new InvalidParameterError(`The compartment name must be at most ${COMPARTMENT_NAME_MAX} characters.`);
-  }
-  if (typeof description !== 'string' || description.length > COMPARTMENT_DESCRIPTION_MAX) {
-    throw new InvalidParameterError(`The compartment description must be at most ${COMPARTMENT_DESCRIPTION_MAX} characters.`);
-  }
-  await requireActiveCompartment(store, tenancyId, parentId);
-  const siblings = await store.listCompartments(tenancyId, parentId);
-  if (siblings.some((c) => c.name === name && c.lifecycleState === 'ACTIVE')) {
-    throw new ConflictError(`A compartment named "${name}" already exists in ${parentId}.`);
-  }
-  const compartment: Compartment = {
-    id: newOcid('compartment'),
-    tenancyId,
-    parentId,
-    name,
-    description,
-    lifecycleState: 'ACTIVE',
-    createdAt: Date.now(),
-  };
-  await store.insertCompartment(compartment);
-  return compartment;
-}
-
-/** Lists the live children of an ACTIVE compartment (the tenancy id names the root). */
-export async function listCompartments(store: Store, tenancyId: string, parentId: string): Promise<Compartment[]> {
-  await requireActiveCompartment(store, tenancyId, parentId);
-  const children = await store.listCompartments(tenancyId, parentId);
-  return children.filter((c) => c.lifecycleState === 'ACTIVE');
 }

@@ -22,9 +22,19 @@ function base32(bytes: Buffer): string {
   return out;
 }
 
-export type OcidType = 'tenancy' | 'user' | 'compartment' | 'onstopic' | 'onssubscription' | 'fnapp' | 'fnfunc';
+export type OcidType =
+  | 'tenancy'
+  | 'user'
+  | 'group'
+  | 'groupmembership'
+  | 'policy'
+  | 'compartment'
+  | 'onstopic'
+  | 'onssubscription'
+  | 'fnapp'
+  | 'fnfunc';
 
-/** Regional resources carry the region key; tenancy, user and compartment are realm-wide, as in OCI. */
+/** Regional resources carry the region key; identity resources (tenancy, user, group, policy, compartment) are realm-wide, as in OCI. */
 export function newOcid(type: OcidType): string {
   const unique = 'aaaaaaaa' + base32(randomBytes(30));
   const regional = type === 'onstopic' || type === 'onssubscription' || type === 'fnapp' || type === 'fnfunc';

@@ -5,6 +5,10 @@ import type { Message, MessageType } from './models.js';
 import { checkTopicId } from './topics.js';
 import { requireString } from './validation.js';
 import type { Store } from '../store/store.js';
+import { ACCESS_SNAPSHOT_TTL_MS, type Authorizer } from './iam/authorizer.js';
+import type { Principal } from './iam/principal.js';
+
+const MAX_REMEMBERED_TOPICS = 10_000;
 
 /** OCI's documented per-request limit. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -57,8 +61,12 @@ export class MessageService {
   private backpressure: { backlog: () => number; max: number } | undefined;
   private planner: PublishPlanner = (now) => ({ now, inlineFanout: DEFAULT_INLINE_FANOUT });
 
+  /** Topic id → its compartment, for authorizing publishes without a read each (see topicHome). */
+  private readonly homes = new Map<string, { compartmentId: string; at: number }>();
+
   constructor(
     private readonly store: Store,
+    private readonly authz: Authorizer,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -85,8 +93,11 @@ export class MessageService {
     this.listeners.push(listener);
   }
 
-  async publish(tenancyId: string, topicId: string, input: PublishInput, messageType: string | undefined): Promise<PublishResult> {
+  async publish(caller: Principal, topicId: string, input: PublishInput, messageType: string | undefined): Promise<PublishResult> {
+    const { tenancyId } = caller;
     checkTopicId(topicId);
+    const home = await this.topicHome(tenancyId, topicId);
+    await this.authz.require(caller, 'PublishMessage', home, { refusal: () => new NotFoundError('Topic', topicId) });
     const body = requireString(input.body, 'body');
     const title = input.title === undefined || input.title === '' ? null : input.title;
     if (title !== null && title.length > MAX_TITLE_LENGTH) throw new InvalidParameterError(`title must be at most ${MAX_TITLE_LENGTH} characters.`);
@@ -101,6 +112,22 @@ export class MessageService {
     const message: Message = { id: newMessageId(), tenancyId, topicId, title, body, messageType: type, publishedAt: this.now() };
     await this.enqueue(message);
     return { messageId: message.id, publishedAt: message.publishedAt };
+  }
+
+  /**
+   * The compartment a topic lives in, remembered as long as a policy snapshot is: a topic
+   * moved to another compartment is authorized there within that time, as a policy change is.
+   */
+  private async topicHome(tenancyId: string, topicId: string): Promise<string> {
+    const key = `${tenancyId}/${topicId}`;
+    const t = this.now();
+    const hit = this.homes.get(key);
+    if (hit !== undefined && t - hit.at < ACCESS_SNAPSHOT_TTL_MS) return hit.compartmentId;
+    const topic = await this.store.getTopic(tenancyId, topicId);
+    if (topic === undefined) throw new NotFoundError('Topic', topicId);
+    if (this.homes.size >= MAX_REMEMBERED_TOPICS) this.homes.clear();
+    this.homes.set(key, { compartmentId: topic.compartmentId, at: t });
+    return topic.compartmentId;
   }
 
   async get(tenancyId: string, id: string): Promise<Message> {

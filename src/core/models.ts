@@ -9,10 +9,19 @@ export interface Tenancy {
   createdAt: number;
 }
 
+export type IamState = 'ACTIVE' | 'DELETED';
+
+/** An IAM user of a tenancy. Names are unique among the tenancy's live users and never change. */
 export interface User {
   id: string;
   tenancyId: string;
   name: string;
+  description: string;
+  email: string | null;
+  lifecycleState: IamState;
+  etag: string;
+  freeformTags: Tags;
+  definedTags: DefinedTags;
   createdAt: number;
 }
 
@@ -34,6 +43,9 @@ export interface Compartment {
   name: string;
   description: string;
   lifecycleState: CompartmentState;
+  etag: string;
+  freeformTags: Tags;
+  definedTags: DefinedTags;
   createdAt: number;
 }
 

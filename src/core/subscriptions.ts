@@ -8,6 +8,9 @@ import type { DefinedTags, Page, Subscription, Tags } from './models.js';
 import { checkTopicId } from './topics.js';
 import { checkDefinedTags, checkFreeformTags, checkLength, requireString } from './validation.js';
 import type { Store } from '../store/store.js';
+import type { Authorizer } from './iam/authorizer.js';
+import type { OperationName } from './iam/operations.js';
+import type { Principal } from './iam/principal.js';
 
 export const DEFAULT_MAX_RETRY_DURATION_MS = 7_200_000;
 export const CONFIRMATION_TTL_MS = 3 * 24 * 60 * 60 * 1000;
@@ -61,6 +64,7 @@ export class SubscriptionService {
   constructor(
     private readonly store: Store,
     private readonly links: SubscriptionLinks,
+    private readonly authz: Authorizer,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -68,7 +72,12 @@ export class SubscriptionService {
     this.sender = sender;
   }
 
-  async create(tenancyId: string, input: CreateSubscriptionInput, retryToken?: string): Promise<Subscription> {
+  /**
+   * Subscribing needs ONS_TOPIC_SUBSCRIBE on the topic's compartment (a topic the caller may not
+   * subscribe to looks missing) and on the compartment the subscription is made in.
+   */
+  async create(caller: Principal, input: CreateSubscriptionInput, retryToken?: string): Promise<Subscription> {
+    const { tenancyId } = caller;
     const topicId = checkTopicId(requireString(input.topicId, 'topicId'));
     const compartmentId = requireString(input.compartmentId, 'compartmentId');
     const protocol = parseProtocol(requireString(input.protocol, 'protocol'));
@@ -76,9 +85,14 @@ export class SubscriptionService {
     const metadata = input.metadata === undefined ? null : checkLength(input.metadata, 'metadata', 4096);
     const freeformTags = checkFreeformTags(input.freeformTags);
     const definedTags = checkDefinedTags(input.definedTags);
+    await requireCompartment(this.store, tenancyId, compartmentId);
+    await this.authz.require(caller, 'CreateSubscription', compartmentId, { refusal: () => new NotFoundError('Compartment', compartmentId) });
+    const visible = await this.store.getTopic(tenancyId, topicId);
+    if (visible === undefined || !(await this.authz.allows(caller, 'CreateSubscription', visible.compartmentId))) {
+      throw new RelatedResourceNotFoundError('Topic', topicId);
+    }
     let created = false;
     const sub = await withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createSubscription', request: input }, async () => {
-      await requireCompartment(this.store, tenancyId, compartmentId);
       const topic = await this.store.getTopic(tenancyId, topicId);
       if (topic === undefined) throw new RelatedResourceNotFoundError('Topic', topicId);
       if (topic.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Topic ${topicId} is ${topic.lifecycleState}.`);
@@ -116,21 +130,38 @@ export class SubscriptionService {
     return sub;
   }
 
-  async get(tenancyId: string, id: string): Promise<Subscription> {
-    checkSubscriptionId(id);
-    const sub = await this.store.getSubscription(tenancyId, id);
-    if (sub === undefined) throw new NotFoundError('Subscription', id);
+  async get(caller: Principal, id: string): Promise<Subscription> {
+    return this.authorized(caller, 'GetSubscription', id);
+  }
+
+  /** The subscription (DELETED included), once the caller may perform `op` on it; a refusal looks like a missing one. */
+  async authorized(caller: Principal, op: OperationName, id: string): Promise<Subscription> {
+    const sub = await this.load(caller.tenancyId, id);
+    await this.authz.require(caller, op, sub.compartmentId, { refusal: () => new NotFoundError('Subscription', id) });
     return sub;
   }
 
-  async list(tenancyId: string, q: { compartmentId?: string; topicId?: string; offset: number; limit: number }): Promise<Page<Subscription>> {
+  /** By compartment (inspect there), or by topic alone (inspect in the topic's compartment). */
+  async list(caller: Principal, q: { compartmentId?: string; topicId?: string; offset: number; limit: number }): Promise<Page<Subscription>> {
+    const { tenancyId } = caller;
     if (q.compartmentId === undefined && q.topicId === undefined) throw new InvalidParameterError('Either compartmentId or topicId must be set.');
-    if (q.compartmentId !== undefined) await requireCompartment(this.store, tenancyId, q.compartmentId);
     if (q.topicId !== undefined) checkTopicId(q.topicId);
+    let scope = q.compartmentId;
+    if (scope !== undefined) {
+      await requireCompartment(this.store, tenancyId, scope);
+    } else if (q.topicId !== undefined) {
+      const topic = await this.store.getTopic(tenancyId, q.topicId);
+      if (topic === undefined) throw new NotFoundError('Topic', q.topicId);
+      scope = topic.compartmentId;
+    }
+    const where = scope ?? tenancyId;
+    await this.authz.require(caller, 'ListSubscriptions', where, { refusal: () => new NotFoundError('Compartment', where) });
     return this.store.listSubscriptions({ tenancyId, ...q });
   }
 
-  async update(tenancyId: string, id: string, input: UpdateSubscriptionInput, ifMatch?: string): Promise<Subscription> {
+  async update(caller: Principal, id: string, input: UpdateSubscriptionInput, ifMatch?: string): Promise<Subscription> {
+    await this.authorized(caller, 'UpdateSubscription', id);
+    const { tenancyId } = caller;
     const maxRetry = input.maxRetryDurationMs === undefined ? undefined : checkMaxRetryDuration(input.maxRetryDurationMs);
     const freeformTags = input.freeformTags === undefined ? undefined : checkFreeformTags(input.freeformTags);
     const definedTags = input.definedTags === undefined ? undefined : checkDefinedTags(input.definedTags);
@@ -142,23 +173,30 @@ export class SubscriptionService {
     }));
   }
 
-  async delete(tenancyId: string, id: string, ifMatch?: string): Promise<void> {
+  async delete(caller: Principal, id: string, ifMatch?: string): Promise<void> {
+    await this.authorized(caller, 'DeleteSubscription', id);
+    const { tenancyId } = caller;
     const t = this.now();
     await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, lifecycleState: 'DELETED', deletedAt: t, confirmationTokenHash: null }));
   }
 
-  async changeCompartment(tenancyId: string, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
+  /** Moving needs the right in both the source and the destination compartment, as in OCI. */
+  async changeCompartment(caller: Principal, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
+    const { tenancyId } = caller;
     const target = requireString(compartmentId, 'compartmentId');
-    checkSubscriptionId(id);
+    await this.authorized(caller, 'ChangeSubscriptionCompartment', id);
+    await requireCompartment(this.store, tenancyId, target);
+    await this.authz.require(caller, 'ChangeSubscriptionCompartment', target, { refusal: () => new NotFoundError('Compartment', target) });
     await withRetryToken(this.store, { tenancyId, token: retryToken, operation: `changeSubscriptionCompartment:${id}`, request: { compartmentId: target } }, async () => {
-      await requireCompartment(this.store, tenancyId, target);
       await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
       return null;
     }, this.now);
   }
 
   /** Issues a fresh confirmation link; the previous one stops working. */
-  async resendConfirmation(tenancyId: string, id: string): Promise<Subscription> {
+  async resendConfirmation(caller: Principal, id: string): Promise<Subscription> {
+    await this.authorized(caller, 'ResendSubscriptionConfirmation', id);
+    const { tenancyId } = caller;
     const t = this.now();
     const sub = await this.mutate(tenancyId, id, undefined, (cur) => {
       if (cur.lifecycleState !== 'PENDING') throw new IncorrectStateError(`Subscription ${id} is ${cur.lifecycleState}; only PENDING subscriptions can be confirmed.`);
@@ -220,9 +258,16 @@ export class SubscriptionService {
     return sub;
   }
 
+  private async load(tenancyId: string, id: string): Promise<Subscription> {
+    checkSubscriptionId(id);
+    const sub = await this.store.getSubscription(tenancyId, id);
+    if (sub === undefined) throw new NotFoundError('Subscription', id);
+    return sub;
+  }
+
   private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: Subscription) => Subscription): Promise<Subscription> {
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.get(tenancyId, id);
+      const cur = await this.load(tenancyId, id);
       // A deleted subscription is still readable (as DELETED) but no longer writable.
       if (cur.lifecycleState === 'DELETED') throw new NotFoundError('Subscription', id);
       if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);

@@ -5,6 +5,9 @@ import { isOcid, newEtag, newOcid, newShortId } from './ids.js';
 import type { DefinedTags, Page, SortOrder, Tags, Topic, TopicState } from './models.js';
 import { checkDefinedTags, checkFreeformTags, checkLength, requireString } from './validation.js';
 import type { CasResult, Store } from '../store/store.js';
+import type { Authorizer } from './iam/authorizer.js';
+import type { OperationName } from './iam/operations.js';
+import type { Principal } from './iam/principal.js';
 
 export interface CreateTopicInput {
   name?: string;
@@ -50,10 +53,12 @@ export function parseSortOrder(raw: string | undefined): SortOrder {
 export class TopicService {
   constructor(
     private readonly store: Store,
+    private readonly authz: Authorizer,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(tenancyId: string, input: CreateTopicInput, retryToken?: string): Promise<Topic> {
+  async create(caller: Principal, input: CreateTopicInput, retryToken?: string): Promise<Topic> {
+    const { tenancyId } = caller;
     const name = requireString(input.name, 'name');
     if (!NAME_RE.test(name)) {
       throw new InvalidParameterError('name must be 1 to 256 characters: letters, digits, hyphens and underscores.');
@@ -62,8 +67,9 @@ export class TopicService {
     const description = input.description === undefined ? null : checkLength(input.description, 'description', 400);
     const freeformTags = checkFreeformTags(input.freeformTags);
     const definedTags = checkDefinedTags(input.definedTags);
+    await requireCompartment(this.store, tenancyId, compartmentId);
+    await this.authz.require(caller, 'CreateTopic', compartmentId, { refusal: () => new NotFoundError('Compartment', compartmentId) });
     return withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createTopic', request: input }, async () => {
-      await requireCompartment(this.store, tenancyId, compartmentId);
       const t = this.now();
       const topic: Topic = {
         id: newOcid('onstopic'),
@@ -84,16 +90,24 @@ export class TopicService {
     }, this.now);
   }
 
-  async get(tenancyId: string, id: string): Promise<Topic> {
+  async get(caller: Principal, id: string): Promise<Topic> {
+    return this.authorized(caller, 'GetTopic', id);
+  }
+
+  /** The topic, once the caller may perform `op` on it; a refusal looks like a missing topic. */
+  async authorized(caller: Principal, op: OperationName, id: string): Promise<Topic> {
     checkTopicId(id);
-    const topic = await this.store.getTopic(tenancyId, id);
+    const topic = await this.store.getTopic(caller.tenancyId, id);
     if (topic === undefined) throw new NotFoundError('Topic', id);
+    await this.authz.require(caller, op, topic.compartmentId, { refusal: () => new NotFoundError('Topic', id) });
     return topic;
   }
 
-  async list(tenancyId: string, input: ListTopicsInput): Promise<Page<Topic>> {
+  async list(caller: Principal, input: ListTopicsInput): Promise<Page<Topic>> {
+    const { tenancyId } = caller;
     const compartmentId = requireString(input.compartmentId, 'compartmentId');
     await requireCompartment(this.store, tenancyId, compartmentId);
+    await this.authz.require(caller, 'ListTopics', compartmentId, { refusal: () => new NotFoundError('Compartment', compartmentId) });
     let lifecycleState: TopicState | undefined;
     if (input.lifecycleState !== undefined) {
       const s = input.lifecycleState.toUpperCase() as TopicState;
@@ -117,7 +131,9 @@ export class TopicService {
     });
   }
 
-  async update(tenancyId: string, id: string, input: UpdateTopicInput, ifMatch?: string): Promise<Topic> {
+  async update(caller: Principal, id: string, input: UpdateTopicInput, ifMatch?: string): Promise<Topic> {
+    await this.authorized(caller, 'UpdateTopic', id);
+    const { tenancyId } = caller;
     const description = input.description === undefined ? undefined : checkLength(input.description, 'description', 400);
     const freeformTags = input.freeformTags === undefined ? undefined : checkFreeformTags(input.freeformTags);
     const definedTags = input.definedTags === undefined ? undefined : checkDefinedTags(input.definedTags);
@@ -129,21 +145,31 @@ export class TopicService {
     }));
   }
 
-  async changeCompartment(tenancyId: string, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
+  /** Moving needs the right in both the source and the destination compartment, as in OCI. */
+  async changeCompartment(caller: Principal, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
+    const { tenancyId } = caller;
     const target = requireString(compartmentId, 'compartmentId');
-    checkTopicId(id);
+    await this.authorized(caller, 'ChangeTopicCompartment', id);
+    await requireCompartment(this.store, tenancyId, target);
+    await this.authz.require(caller, 'ChangeTopicCompartment', target, { refusal: () => new NotFoundError('Compartment', target) });
     await withRetryToken(this.store, { tenancyId, token: retryToken, operation: `changeTopicCompartment:${id}`, request: { compartmentId: target } }, async () => {
-      await requireCompartment(this.store, tenancyId, target);
       await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
       return null;
     }, this.now);
   }
 
-  async delete(tenancyId: string, id: string, ifMatch?: string): Promise<void> {
-    const cur = await this.get(tenancyId, id);
+  async delete(caller: Principal, id: string, ifMatch?: string): Promise<void> {
+    const { tenancyId } = caller;
+    const cur = await this.authorized(caller, 'DeleteTopic', id);
     if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
     const result = await this.store.deleteTopic(tenancyId, id, cur.etag, this.now());
     unwrap(result, id);
+  }
+
+  private async load(tenancyId: string, id: string): Promise<Topic> {
+    const topic = await this.store.getTopic(tenancyId, id);
+    if (topic === undefined) throw new NotFoundError('Topic', id);
+    return topic;
   }
 
   /**
@@ -152,7 +178,7 @@ export class TopicService {
    */
   private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: Topic) => Topic): Promise<Topic> {
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.get(tenancyId, id);
+      const cur = await this.load(tenancyId, id);
       if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
       if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Topic ${id} is ${cur.lifecycleState}.`);
       const next: Topic = { ...change(cur), etag: newEtag(), updatedAt: this.now() };

@@ -26,7 +26,7 @@ export class ForbiddenAddressError extends Error {
     metadata: boolean,
   ) {
     const what = metadata
-      ? 'a cloud metadata address, which Herald never contacts'
+      ? 'a link-local or cloud metadata address, which Herald never contacts'
       : 'a loopback, private, link-local or otherwise non-public address (set HERALD_ALLOW_PRIVATE_ENDPOINTS=true to allow it)';
     super(host === address ? `Refusing to connect to ${address}: it is ${what}.` : `Refusing to connect to ${host}: it resolves to ${address}, ${what}.`);
     this.name = 'ForbiddenAddressError';
@@ -63,14 +63,27 @@ const V6_FORBIDDEN: ReadonlyArray<readonly [string, number]> = [
   ['ff00::', 8], // multicast
 ];
 
-const METADATA = ['169.254.169.254', '169.254.170.2', '100.100.100.200', 'fd00:ec2::254'];
+/**
+ * Refused even with --allow-private-endpoints: that flag is for receivers on the operator's own network, and
+ * nothing a tenant may name lives here. Whole ranges, not single addresses: metadata services answer on more
+ * than one address (AWS ECS at 169.254.170.2, Azure IMDS and wireserver, AWS IPv6 IMDS anywhere in fd00:ec2::/32),
+ * and link-local only ever reaches the host's own link. IPv4 carried inside IPv6 (::ffff:169.254.169.254, NAT64,
+ * 6to4) is matched through `embeddedIPv4`.
+ */
+const ALWAYS_REFUSED: ReadonlyArray<readonly [string, number]> = [
+  ['169.254.0.0', 16], // IPv4 link-local: AWS/GCP/Azure/OCI metadata 169.254.169.254, AWS ECS 169.254.170.2
+  ['168.63.129.16', 32], // Azure wireserver (VM agent, health probes, DNS)
+  ['100.100.100.200', 32], // Alibaba Cloud metadata
+  ['fd00:ec2::', 32], // AWS IPv6 instance metadata (fd00:ec2::254) and its DNS/NTP neighbours
+  ['fe80::', 10], // IPv6 link-local
+];
 
 const forbidden = new BlockList();
 for (const [net, bits] of V4_FORBIDDEN) forbidden.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of V6_FORBIDDEN) forbidden.addSubnet(net, bits, 'ipv6');
 
 const metadata = new BlockList();
-for (const ip of METADATA) metadata.addAddress(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');
+for (const [net, bits] of ALWAYS_REFUSED) metadata.addSubnet(net, bits, isIPv4(net) ? 'ipv4' : 'ipv6');
 
 /** Strips URL brackets and an IPv6 zone id, which BlockList does not accept. */
 function bare(ip: string): string {
@@ -137,7 +150,7 @@ export function isForbiddenAddress(ip: string): boolean {
   return matches(forbidden, ip);
 }
 
-/** Cloud metadata services: refused even when private endpoints are allowed. */
+/** Link-local and cloud metadata addresses: refused even when private endpoints are allowed. */
 export function isMetadataAddress(ip: string): boolean {
   return matches(metadata, ip);
 }

@@ -8,6 +8,8 @@ import type { NodemailerError } from 'nodemailer';
 import type { MailRecord } from '../core/deliveries.js';
 
 export interface OutgoingMail {
+  /** Whose mail it is: kept by the dev mailbox (each tenancy reads only its own), never sent. */
+  owner: { tenancyId: string; topicId: string };
   from: string;
   to: string;
   subject: string;
@@ -72,7 +74,8 @@ export class SmtpMailSink implements MailSink {
 
   async send(mail: OutgoingMail, signal?: AbortSignal): Promise<{ reply: string }> {
     try {
-      const info = await this.#transport.sendMail({ ...mail, ...(signal ? { signal } : {}) });
+      const { owner: _owner, ...message } = mail;
+      const info = await this.#transport.sendMail({ ...message, ...(signal ? { signal } : {}) });
       return { reply: info.response };
     } catch (err) {
       throw classifySmtpError(err);
@@ -116,7 +119,8 @@ export class DevMailbox implements MailSink {
   ) {}
 
   async send(mail: OutgoingMail): Promise<{ reply: string }> {
-    const record = await this.insert({ ...mail, createdAt: this.now() });
+    const { owner, ...message } = mail;
+    const record = await this.insert({ ...message, tenancyId: owner.tenancyId, topicId: owner.topicId, createdAt: this.now() });
     return { reply: `stored in dev mailbox #${record.id}` };
   }
 

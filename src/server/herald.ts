@@ -6,6 +6,14 @@ import type { PublicKeyLookup } from '../api/auth/signature.js';
 import { buildHttpServer } from '../api/http-server.js';
 import type { HeraldConfig } from '../config/config.js';
 import { bootstrapTenancy } from '../core/identity.js';
+import { ActivityService } from '../core/activity.js';
+import { ACCESS_SNAPSHOT_TTL_MS, Authorizer } from '../core/iam/authorizer.js';
+import { seedAllTenancies } from '../core/iam/bootstrap.js';
+import { CompartmentService } from '../core/iam/compartment-service.js';
+import { GroupService } from '../core/iam/groups.js';
+import type { IamDeps } from '../core/iam/iam-deps.js';
+import { PolicyService } from '../core/iam/policies.js';
+import { UserService } from '../core/iam/users.js';
 import { ApplicationService } from '../core/applications.js';
 import { FunctionService, type FunctionInvoker } from '../core/functions.js';
 import { REGION } from '../core/ids.js';
@@ -27,6 +35,7 @@ import { HeraldMetrics } from './metrics.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureConsoleAdmin } from '../console/auth.js';
+import { ConsoleCredentials } from '../console/credentials.js';
 
 export interface RunningHerald {
   /** Where the server listens, e.g. http://127.0.0.1:8080. */
@@ -50,11 +59,14 @@ export interface StartOptions {
 
 /**
  * Every signed request looks its key up; a short-lived cache spares the store a read per request.
- * Keys are only ever added, so the TTL only bounds how long a future revocation would take.
+ * A revoked key stops working at once on the node that revoked it (`forget`) and within the TTL elsewhere.
  */
-function cachedKeyLookup(lookup: PublicKeyLookup, ttlMs = 5000, max = 1000): PublicKeyLookup {
+function cachedKeyLookup(lookup: PublicKeyLookup, ttlMs = ACCESS_SNAPSHOT_TTL_MS, max = 1000): { lookup: PublicKeyLookup; forget: (tenancyId: string) => void } {
   const cache = new Map<string, { pem: string; at: number }>();
-  return async (tenancyId, userId, fingerprint) => {
+  const forget = (tenancyId: string): void => {
+    for (const k of cache.keys()) if (k.startsWith(`${tenancyId}/`)) cache.delete(k);
+  };
+  const cached: PublicKeyLookup = async (tenancyId, userId, fingerprint) => {
     const k = `${tenancyId}/${userId}/${fingerprint}`;
     const hit = cache.get(k);
     if (hit !== undefined && Date.now() - hit.at < ttlMs) return hit.pem;
@@ -65,6 +77,7 @@ function cachedKeyLookup(lookup: PublicKeyLookup, ttlMs = 5000, max = 1000): Pub
     }
     return pem;
   };
+  return { lookup: cached, forget };
 }
 
 function bracketHost(host: string): string {
@@ -79,9 +92,23 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
   try {
     const secret = await store.putSettingIfAbsent('link-secret', randomBytes(32).toString('base64'));
     const links = new SubscriptionLinks(Buffer.from(secret, 'base64'), () => publicUrl);
-    const topics = new TopicService(store);
-    const subscriptions = new SubscriptionService(store, links);
-    const messages = new MessageService(store);
+    const keys = cachedKeyLookup(async (tenancyId, userId, fingerprint) => (await store.getApiKey(tenancyId, userId, fingerprint))?.publicKeyPem);
+    const authz = new Authorizer(store.identity);
+    const iamDeps: IamDeps = {
+      identity: store.identity,
+      directory: store,
+      tokens: store,
+      authz,
+      accessChanged: (tenancyId) => {
+        authz.invalidate(tenancyId);
+        keys.forget(tenancyId);
+      },
+      consolePasswords: new ConsoleCredentials(store),
+      now: Date.now,
+    };
+    const topics = new TopicService(store, authz);
+    const subscriptions = new SubscriptionService(store, links, authz);
+    const messages = new MessageService(store, authz);
     const backlog = new BacklogMonitor(store, logger);
     const retention = new RetentionService(store.retention, retentionOptions(config.messageRetentionMs), (err) =>
       logger.warn({ err }, 'a retention sweep failed; the next one retries'),
@@ -140,6 +167,8 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     });
 
     const boot = await bootstrapTenancy(store);
+    // Installations made before IAM get their Administrators group and policy now.
+    await seedAllTenancies(store, Date.now());
     let ociConfigPath: string | undefined;
     if (boot !== undefined) {
       const written = await writeOciConfig(join(config.dataDir, 'oci'), {
@@ -164,14 +193,21 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       topics,
       subscriptions,
       messages,
-      applications: new ApplicationService(store),
-      functions: new FunctionService(store),
+      applications: new ApplicationService(store, authz),
+      functions: new FunctionService(store, authz),
+      activity: new ActivityService(store, topics, subscriptions, links, authz),
       functionInvoker: invoker,
       links,
       publicUrl: () => publicUrl,
       wakeDelivery: () => engine.wake(),
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-      publicKeys: cachedKeyLookup(async (tenancyId, userId, fingerprint) => (await store.getApiKey(tenancyId, userId, fingerprint))?.publicKeyPem),
+      publicKeys: keys.lookup,
+      iam: {
+        users: new UserService(iamDeps),
+        groups: new GroupService(iamDeps),
+        policies: new PolicyService(iamDeps),
+        compartments: new CompartmentService(iamDeps),
+      },
       logger,
     });
     await app.listen({ port: config.port, host: config.host });

@@ -10,6 +10,7 @@ import type {
   NewDelivery,
 } from '../core/deliveries.js';
 import { json, num, numOrNull, str, strOrNull, type Row, type SqlValue } from './rows.js';
+import type { TenancyCounts } from './store.js';
 
 /** Row <-> domain mapping of the delivery tables, shared by both backends. */
 
@@ -51,6 +52,8 @@ export const toMail = (r: Row): MailRecord => ({
   id: num(r.id),
   from: str(r.from_addr),
   to: str(r.to_addr),
+  tenancyId: str(r.tenancy_id),
+  topicId: str(r.topic_id),
   subject: str(r.subject),
   text: str(r.text),
   headers: json<Record<string, string>>(r.headers),
@@ -58,6 +61,8 @@ export const toMail = (r: Row): MailRecord => ({
 });
 
 export const mailValues = (m: Omit<MailRecord, 'id'>): SqlValue[] => [
+  m.tenancyId,
+  m.topicId,
   m.from,
   m.to,
   m.subject,
@@ -73,6 +78,18 @@ export const toCounts = (r: Row | undefined): DeliveryCounts => ({
   dead: num(r?.dead ?? 0),
   fanoutBacklog: num(r?.backlog ?? 0),
 });
+
+export const toTenancyCounts = (r: Row | undefined): TenancyCounts => ({
+  topics: num(r?.topics ?? 0),
+  subscriptions: num(r?.subscriptions ?? 0),
+  pending: num(r?.pending ?? 0),
+  inFlight: num(r?.in_flight ?? 0),
+  dead: num(r?.dead ?? 0),
+  published: num(r?.published ?? 0),
+});
+
+/** The parameters of DELIVERY_SQL.countTenancy. */
+export const tenancyCountValues = (tenancyId: string, since: number): SqlValue[] => [tenancyId, tenancyId, tenancyId, tenancyId, tenancyId, since, tenancyId];
 
 /** A new delivery starts PENDING with its retry window opening at creation. */
 export const newDeliveryValues = (d: NewDelivery): SqlValue[] => [

@@ -78,11 +78,24 @@ export const DELIVERY_SQL = {
     "(SELECT COUNT(*) FROM deliveries WHERE state = 'DEAD') AS dead, " +
     '(SELECT COALESCE(SUM(delivered), 0) FROM delivery_stats) AS delivered, ' +
     '(SELECT COUNT(*) FROM messages WHERE fanout_state = 0) AS backlog',
+  /**
+   * One tenancy's figures; binds the tenancy id five times, then `since` and the tenancy id again. Each count
+   * walks an index that starts with the tenancy, the topic or the due time (topics_compartment,
+   * subscriptions_compartment, deliveries_due, deliveries_dead_topic, messages_topic_recent), never the whole table.
+   */
+  countTenancy:
+    'SELECT ' +
+    "(SELECT COUNT(*) FROM topics WHERE tenancy_id = ? AND lifecycle_state <> 'DELETED') AS topics, " +
+    "(SELECT COUNT(*) FROM subscriptions WHERE tenancy_id = ? AND lifecycle_state <> 'DELETED') AS subscriptions, " +
+    `(SELECT COUNT(*) FROM deliveries WHERE ${DUE} AND state = 'PENDING' AND tenancy_id = ?) AS pending, ` +
+    `(SELECT COUNT(*) FROM deliveries WHERE ${DUE} AND state = 'IN_FLIGHT' AND tenancy_id = ?) AS in_flight, ` +
+    "(SELECT COUNT(*) FROM deliveries WHERE tenancy_id = ? AND state = 'DEAD') AS dead, " +
+    '(SELECT COUNT(*) FROM messages WHERE published_at >= ? AND topic_id IN (SELECT id FROM topics WHERE tenancy_id = ?)) AS published',
 
   insertMail:
-    'INSERT INTO mailbox (from_addr, to_addr, subject, text, headers, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
-  listMail: 'SELECT * FROM mailbox ORDER BY created_at DESC, id DESC LIMIT ?',
-  listMailTo: 'SELECT * FROM mailbox WHERE to_addr = ? ORDER BY created_at DESC, id DESC LIMIT ?',
+    'INSERT INTO mailbox (tenancy_id, topic_id, from_addr, to_addr, subject, text, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
+  listMail: 'SELECT * FROM mailbox WHERE tenancy_id = ? ORDER BY created_at DESC, id DESC LIMIT ?',
+  listMailTo: 'SELECT * FROM mailbox WHERE tenancy_id = ? AND to_addr = ? ORDER BY created_at DESC, id DESC LIMIT ?',
 } as const;
 
 /** Renders "column is in this list" with the backend's list parameter (json_each / = ANY). */

@@ -16,7 +16,7 @@ function allMethods<T>() {
 export const DELIVERY_STORE_METHODS = allMethods<DeliveryStore>()([
   'publishMessages', 'claimFanout', 'fanoutBatch', 'fanoutMany', 'insertDeliveries', 'claimDeliveries', 'releaseClaims',
   'completeAttempts', 'nextDueAt', 'getMessagesByIds', 'getSubscriptionsByIds', 'getTopicsByIds', 'getMessageDeliveries', 'listRecentMessages',
-  'countRecentMessages', 'listDeadLetters', 'redrive', 'countDeliveries', 'insertMail', 'listMail', 'onWake', 'wake',
+  'countRecentMessages', 'listDeadLetters', 'redrive', 'countDeliveries', 'countTenancy', 'insertMail', 'listMail', 'onWake', 'wake',
 ]);
 
 export const FUNCTION_STORE_METHODS = allMethods<FunctionStore>()([

@@ -3,6 +3,7 @@ import type {
   Compartment,
   CompartmentState,
   DefinedTags,
+  IamState,
   Message,
   MessageType,
   Protocol,
@@ -15,6 +16,7 @@ import type {
   TopicState,
   User,
 } from '../core/models.js';
+import { newEtag } from '../core/ids.js';
 
 /**
  * Row <-> domain mapping shared by both backends: their schemas use the same
@@ -38,12 +40,40 @@ export const TENANCY_COLUMNS = ['id', 'name', 'created_at'] as const;
 export const tenancyValues = (t: Tenancy): SqlValue[] => [t.id, t.name, t.createdAt];
 export const toTenancy = (r: Row): Tenancy => ({ id: str(r.id), name: str(r.name), createdAt: num(r.created_at) });
 
-export const USER_COLUMNS = ['id', 'tenancy_id', 'name', 'created_at'] as const;
-export const userValues = (u: User): SqlValue[] => [u.id, u.tenancyId, u.name, u.createdAt];
+export const USER_COLUMNS = [
+  'id',
+  'tenancy_id',
+  'name',
+  'description',
+  'email',
+  'lifecycle_state',
+  'etag',
+  'freeform_tags',
+  'defined_tags',
+  'created_at',
+] as const;
+export const userValues = (u: User): SqlValue[] => [
+  u.id,
+  u.tenancyId,
+  u.name,
+  u.description,
+  u.email,
+  u.lifecycleState,
+  u.etag,
+  JSON.stringify(u.freeformTags),
+  JSON.stringify(u.definedTags),
+  u.createdAt,
+];
 export const toUser = (r: Row): User => ({
   id: str(r.id),
   tenancyId: str(r.tenancy_id),
   name: str(r.name),
+  description: str(r.description),
+  email: strOrNull(r.email),
+  lifecycleState: str(r.lifecycle_state) as IamState,
+  etag: str(r.etag),
+  freeformTags: json<Tags>(r.freeform_tags),
+  definedTags: json<DefinedTags>(r.defined_tags),
   createdAt: num(r.created_at),
 });
 
@@ -64,6 +94,9 @@ export const COMPARTMENT_COLUMNS = [
   'name',
   'description',
   'lifecycle_state',
+  'etag',
+  'freeform_tags',
+  'defined_tags',
   'created_at',
 ] as const;
 export const compartmentValues = (c: Compartment): SqlValue[] => [
@@ -73,6 +106,9 @@ export const compartmentValues = (c: Compartment): SqlValue[] => [
   c.name,
   c.description,
   c.lifecycleState,
+  c.etag,
+  JSON.stringify(c.freeformTags),
+  JSON.stringify(c.definedTags),
   c.createdAt,
 ];
 export const toCompartment = (r: Row): Compartment => ({
@@ -82,6 +118,9 @@ export const toCompartment = (r: Row): Compartment => ({
   name: str(r.name),
   description: str(r.description),
   lifecycleState: str(r.lifecycle_state) as CompartmentState,
+  etag: str(r.etag),
+  freeformTags: json<Tags>(r.freeform_tags),
+  definedTags: json<DefinedTags>(r.defined_tags),
   createdAt: num(r.created_at),
 });
 
@@ -93,6 +132,9 @@ export const rootCompartment = (t: Tenancy): Compartment => ({
   name: t.name,
   description: '',
   lifecycleState: 'ACTIVE',
+  etag: newEtag(),
+  freeformTags: {},
+  definedTags: {},
   createdAt: t.createdAt,
 });
 

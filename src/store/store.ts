@@ -46,8 +46,9 @@ export interface ListSubscriptionsQuery {
   limit: number;
 }
 
-/** Result of a compare-and-swap write guarded by an etag. */
-export type CasResult<T> = { ok: true; value: T } | { ok: false; reason: 'not-found' | 'etag-mismatch' };
+export type { CasResult } from '../core/cas.js';
+import type { CasResult } from '../core/cas.js';
+import type { IdentityStore } from '../core/iam/identity-store.js';
 
 /**
  * The persistence port. Both backends implement it with the same semantics,
@@ -60,6 +61,8 @@ export type CasResult<T> = { ok: true; value: T } | { ok: false; reason: 'not-fo
  */
 export interface Store extends DeliveryStore, FunctionStore, ConsoleStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** Users, groups, memberships, policies, compartment changes and key revocation (the IAM port). */
+  readonly identity: IdentityStore;
 
   /** Applies numbered migrations not yet applied. Safe to call from several nodes at once. */
   migrate(): Promise<void>;
@@ -163,6 +166,17 @@ export interface RedriveQuery {
   subscriptionId?: string;
 }
 
+/** Live topics and subscriptions, unfinished and dead deliveries, and recent messages of one tenancy. */
+export interface TenancyCounts {
+  topics: number;
+  subscriptions: number;
+  pending: number;
+  inFlight: number;
+  dead: number;
+  /** Messages published at or after the time asked for. */
+  published: number;
+}
+
 /** A claimed delivery; its nextAttemptAt is the lease's end, `dueAt` when it was due before the claim. */
 export interface ClaimedDelivery extends Delivery {
   dueAt: number;
@@ -248,10 +262,12 @@ export interface DeliveryStore {
   /** Moves matching DEAD deliveries back to PENDING, due now, with a fresh window. Returns how many. */
   redrive(q: RedriveQuery, now: number): Promise<number>;
   countDeliveries(): Promise<DeliveryCounts>;
+  /** One tenancy's own figures (the console overview), read in one statement. */
+  countTenancy(tenancyId: string, publishedSince: number): Promise<TenancyCounts>;
 
   insertMail(mail: Omit<MailRecord, 'id'>): Promise<MailRecord>;
-  /** Newest first. */
-  listMail(limit: number, to?: string): Promise<MailRecord[]>;
+  /** The tenancy's mail, newest first. */
+  listMail(tenancyId: string, limit: number, to?: string): Promise<MailRecord[]>;
 
   /**
    * Subscribes to wake-ups from other nodes (PostgreSQL LISTEN/NOTIFY). Returns an

@@ -5,7 +5,7 @@ import * as common from 'oci-common';
 import * as ons from 'oci-ons';
 import { signRequest } from '../../src/api/auth/signature.js';
 import { fingerprintOf, generateApiKeyPair } from '../../src/core/identity.js';
-import { newOcid } from '../../src/core/ids.js';
+import { addTenancy } from '../helpers/tenancies.js';
 import { expectOciError, heraldClient, send } from '../helpers/oci.js';
 import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
 
@@ -78,16 +78,9 @@ for (const kind of KINDS) {
 
     it('hides one tenancy\'s resources from another', async () => {
       const mine = (await h.cp.createTopic({ createTopicDetails: { name: 'private', compartmentId: h.tenancyId } })).notificationTopic;
-      const kp = generateApiKeyPair();
-      const t2 = newOcid('tenancy');
-      const u2 = newOcid('user');
-      const now = Date.now();
-      await h.herald.store.createTenancy(
-        { id: t2, name: 'other', createdAt: now },
-        { id: u2, tenancyId: t2, name: 'admin', createdAt: now },
-        { tenancyId: t2, userId: u2, fingerprint: kp.fingerprint, publicKeyPem: kp.publicKeyPem, createdAt: now },
-      );
-      const cp2 = clientWith(h, t2, u2, kp.fingerprint, kp.privateKeyPem);
+      const other = await addTenancy(h.herald.store, 'other');
+      const t2 = other.tenancyId;
+      const cp2 = clientWith(h, t2, other.userId, other.fingerprint, other.privateKeyPem);
       await expectOciError(cp2.getTopic({ topicId: mine.topicId }), 404, 'NotAuthorizedOrNotFound');
       await expectOciError(cp2.listTopics({ compartmentId: h.tenancyId }), 404, 'NotAuthorizedOrNotFound');
       await expectOciError(cp2.deleteTopic({ topicId: mine.topicId }), 404, 'NotAuthorizedOrNotFound');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { heraldClient, send, type RawResponse } from '../helpers/oci.js';
 
 /** Sends raw bytes and reads the whole answer (the server closes the connection after a refusal). */
 function rawExchange(url: string, bytes: Buffer): Promise<{ status: number; headers: Record<string, string>; body: string }> {
@@ -45,6 +46,13 @@ describe('requests Node refuses before routing still get OCI errors', () => {
     assert.match(res.headers['opc-request-id'] ?? '', /^[0-9A-F]{32}$/);
   });
 
+  it('a URL of ~100 KB (over the 16 KB header limit, which counts the request line): 431, OCI-shaped', async () => {
+    const res = await rawExchange(h.herald.url, Buffer.from(`GET /20181201/topics/${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    assert.equal(res.status, 431);
+    assert.equal((JSON.parse(res.body) as { code: string }).code, 'RequestHeaderFieldsTooLarge');
+    assert.match(res.headers['opc-request-id'] ?? '', /^[0-9A-F]{32}$/);
+  });
+
   it('the server keeps answering afterwards', async () => {
     assert.equal((await fetch(`${h.herald.url}/health`)).status, 200);
   });
@@ -70,5 +78,50 @@ describe('the signature check guards routes by the route they match, not by how 
       assert.equal(b.status, 401, encoded);
       assert.deepEqual(await b.json(), await a.json(), `${encoded} is refused with the signature check's own reason`);
     }
+  });
+});
+
+/** The OCI error shape: exactly code and message, JSON, with an opc-request-id. */
+function assertOciError(res: RawResponse, status: number, code: string): void {
+  assert.equal(res.status, status, res.text.slice(0, 300));
+  assert.deepEqual(Object.keys(res.json).sort(), ['code', 'message']);
+  assert.equal(res.json.code, code);
+  assert.match(String(res.headers['content-type']), /^application\/json/);
+  assert.match(String(res.headers['opc-request-id']), /^[0-9A-F]{32}$/);
+}
+
+describe('URLs and bodies fastify refuses are answered OCI-shaped', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startTestHerald('sqlite');
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('a path parameter over the router limit (fastify would answer 414): 400 InvalidParameter, not echoing the URL', async () => {
+    const long = 'a'.repeat(5000);
+    for (const path of [`/20181201/topics/${long}`, `/20181201/subscriptions/${long}/confirmation?token=x`]) {
+      const res = await send(new URL(h.herald.url + path), 'GET', {});
+      assertOciError(res, 400, 'InvalidParameter');
+      assert.match(String(res.json.message), /^'\/20181201\/\w+\/a{20,}…' is exceeding the max param length$/);
+      assert.ok(res.text.length < 250, `a short answer, not the URL quoted back: ${res.text.length} bytes`);
+    }
+  });
+
+  it('bad percent-encoding in the path: 400 InvalidParameter', async () => {
+    for (const path of ['/20181201/topics/%E0%A4%A', '/herald/v1/%zz', '/console/%E0%A4%A']) {
+      assertOciError(await send(new URL(h.herald.url + path), 'GET', {}), 400, 'InvalidParameter');
+    }
+  });
+
+  it('a body over the limit on a signed route: 413 PayloadTooLarge', async () => {
+    const body = JSON.stringify({ body: 'x'.repeat(1100 * 1024) });
+    assertOciError(await heraldClient(h).raw('POST', '/20181201/topics/ocid1.onstopic.oc1..x/messages', body), 413, 'PayloadTooLarge');
+  });
+
+  it('a body over the limit on an unsigned route (console sign-in): 413 PayloadTooLarge', async () => {
+    const body = JSON.stringify({ username: 'admin', password: 'x'.repeat(1100 * 1024) });
+    assertOciError(await send(new URL(`${h.herald.url}/herald/v1/console/session`), 'POST', { 'content-type': 'application/json' }, body), 413, 'PayloadTooLarge');
   });
 });

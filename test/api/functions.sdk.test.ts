@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { resolveConfig } from '../../src/config/config.js';
 import type { FunctionInvoker } from '../../src/core/functions.js';
 import { generateApiKeyPair } from '../../src/core/identity.js';
-import { newOcid } from '../../src/core/ids.js';
+import { addTenancy } from '../helpers/tenancies.js';
 import { packFunctionDir } from '../../src/functions/bundles.js';
 import { startHerald, type RunningHerald } from '../../src/server/herald.js';
 import { eventually } from '../helpers/eventually.js';
@@ -113,14 +113,7 @@ interface OtherTenancy {
 /** A second tenancy with its own admin and API key, written straight into the store (as auth.sdk.test.ts does). */
 async function otherTenancy(h: FnHerald, name: string): Promise<OtherTenancy> {
   const kp = generateApiKeyPair();
-  const tenancyId = newOcid('tenancy');
-  const userId = newOcid('user');
-  const now = Date.now();
-  await h.herald.store.createTenancy(
-    { id: tenancyId, name, createdAt: now },
-    { id: userId, tenancyId, name: 'admin', createdAt: now },
-    { tenancyId, userId, fingerprint: kp.fingerprint, publicKeyPem: kp.publicKeyPem, createdAt: now },
-  );
+  const { tenancyId, userId } = await addTenancy(h.herald.store, name, kp);
   const provider = new common.SimpleAuthenticationDetailsProvider(tenancyId, userId, kp.fingerprint, kp.privateKeyPem, null, common.Region.US_ASHBURN_1);
   const mgmt = new fnsdk.FunctionsManagementClient({ authenticationDetailsProvider: provider });
   mgmt.endpoint = h.herald.url;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/eventually.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { send } from '../helpers/oci.js';
 
 /** Signs in and returns the session cookie and CSRF token. */
 async function signIn(url: string, password: string): Promise<{ cookie: string; csrf: string }> {
@@ -65,6 +66,14 @@ describe('console session auth (API level)', () => {
     assert.deepEqual(await list.json(), []);
   });
 
+  it('reads the session cookie among others, a malformed neighbour included', async () => {
+    const { cookie } = await signIn(url, h.herald.consolePassword!);
+    for (const header of [`theme=dark; ${cookie}; lang=en`, `a=%zz;${cookie}`, `${cookie};${cookie.replace('=', '=x')}`]) {
+      const res = await fetch(`${url}/herald/v1/console/session`, { headers: { cookie: header } });
+      assert.equal(res.status, 200, header);
+    }
+  });
+
   it('refuses a cross-site-style POST carrying the cookie but not the CSRF token, and a wrong token', async () => {
     const { cookie, csrf } = await signIn(url, h.herald.consolePassword!);
     const body = JSON.stringify({ name: 'csrf-test', compartmentId: h.tenancyId });
@@ -89,6 +98,34 @@ describe('console session auth (API level)', () => {
     assert.match(await deep.text(), /<div id="app">/);
     const traversal = await fetch(`${url}/console/..%2f..%2fpackage.json`);
     assert.doesNotMatch(await traversal.text(), /"name": "herald"/);
+  });
+
+  it('sends the console with security headers and caching fit for a hashed build; the API gets neither', async () => {
+    const index = await send(new URL(`${url}/console/`), 'GET', {});
+    assert.equal(index.headers['cache-control'], 'no-cache');
+    const csp = String(index.headers['content-security-policy']);
+    for (const directive of ["default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "img-src 'self' data:"]) assert.ok(csp.includes(directive), `${directive} in ${csp}`);
+    // Over plain HTTP an upgrade to https would break every asset.
+    assert.ok(!csp.includes('upgrade-insecure-requests'), csp);
+    assert.equal(index.headers['x-frame-options'], 'DENY');
+    assert.equal(index.headers['x-content-type-options'], 'nosniff');
+    assert.equal(index.headers['referrer-policy'], 'no-referrer');
+    assert.equal(index.headers['cross-origin-opener-policy'], 'same-origin');
+    assert.doesNotMatch(String(index.headers['strict-transport-security']), /includeSubDomains/);
+
+    // The module script the page loads: cached for good, and revalidated with its ETag.
+    const script = /<script type="module"[^>]* src="([^"]+)"/.exec(index.text)?.[1];
+    assert.ok(script?.startsWith('/console/assets/'), index.text);
+    const asset = await send(new URL(url + script), 'GET', {});
+    assert.equal(asset.status, 200);
+    assert.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.match(String(asset.headers['content-type']), /javascript/);
+    const again = await send(new URL(url + script), 'GET', { 'if-none-match': String(asset.headers.etag) });
+    assert.equal(again.status, 304);
+
+    const api = await send(new URL(`${url}/health`), 'GET', {});
+    assert.equal(api.headers['content-security-policy'], undefined);
+    assert.equal(api.headers['x-frame-options'], undefined);
   });
 
   // Last: it leaves sign-in throttled. The rule itself (how many, how long, the right password refused too) is

@@ -9,7 +9,9 @@ import { TopicService } from '../../src/core/topics.js';
 import { refusal } from '../helpers/refusal.js';
 import { STORE_KINDS, makeTestStore } from '../helpers/stores.js';
 import type { TestStore } from '../helpers/stores.js';
-import { T0, seedTenancy } from '../store/fixtures.js';
+import type { Authorizer } from '../../src/core/iam/authorizer.js';
+import type { Principal } from '../../src/core/iam/principal.js';
+import { T0, seedAdminTenancy, seedTenancy } from '../store/fixtures.js';
 
 /** Written out rather than imported, so a wrong constant in src fails here. */
 const TOKEN_MEMORY_MS = 24 * 60 * 60 * 1000;
@@ -22,13 +24,18 @@ for (const kind of STORE_KINDS) {
   describe(`opc-retry-token idempotency (${kind})`, () => {
     let t: TestStore;
     let tenancyId: string;
+    let admin: Principal;
+    let authz: Authorizer;
     let otherTenancyId: string;
     let now = T0;
     const clock = (): number => now;
 
     before(async () => {
       t = await makeTestStore(kind);
-      tenancyId = (await seedTenancy(t.store, 'acme')).tenancy.id;
+      const seeded = await seedAdminTenancy(t.store, 'acme');
+      tenancyId = seeded.tenancy.id;
+      admin = seeded.admin;
+      authz = seeded.authz;
       otherTenancyId = (await seedTenancy(t.store, 'globex')).tenancy.id;
     });
     after(() => t.cleanup());
@@ -61,17 +68,17 @@ for (const kind of STORE_KINDS) {
 
     it('CreateTopic retried with its token returns the same topic and creates only one', async () => {
       now = T0;
-      const topics = new TopicService(t.store, clock);
+      const topics = new TopicService(t.store, authz, clock);
       const token = freshToken();
       const input = { name: `orders-${tokenSeq}`, compartmentId: tenancyId, description: 'x' };
-      const first = await topics.create(tenancyId, input, token);
+      const first = await topics.create(admin, input, token);
       now = T0 + 1000;
-      const retried = await topics.create(tenancyId, { ...input }, token);
+      const retried = await topics.create(admin, { ...input }, token);
       assert.deepEqual(retried, first);
       const listed = await t.store.listTopics({ tenancyId, compartmentId: tenancyId, name: input.name, sortBy: 'TIMECREATED', sortOrder: 'ASC', offset: 0, limit: 10 });
       assert.deepEqual(listed.items.map((x) => x.id), [first.id]);
       // Without the token the same request is a second create (here refused: the name is taken).
-      const dup = await refusal(topics.create(tenancyId, input));
+      const dup = await refusal(topics.create(admin, input));
       assert.equal(dup.status, 409);
     });
 

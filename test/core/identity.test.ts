@@ -3,14 +3,13 @@ import { createHash, createPublicKey, generateKeyPairSync, sign, verify } from '
 import type { KeyObject } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../../src/core/errors.js';
-import {
-  addApiKey,
-  bootstrapTenancy,
-  createCompartment,
-  fingerprintOf,
-  generateApiKeyPair,
-  listCompartments,
-} from '../../src/core/identity.js';
+import { bootstrapTenancy, fingerprintOf, generateApiKeyPair } from '../../src/core/identity.js';
+import { Authorizer } from '../../src/core/iam/authorizer.js';
+import { CompartmentService } from '../../src/core/iam/compartment-service.js';
+import type { IamDeps } from '../../src/core/iam/iam-deps.js';
+import type { Principal } from '../../src/core/iam/principal.js';
+import { UserService } from '../../src/core/iam/users.js';
+import { ConsoleCredentials } from '../../src/console/credentials.js';
 import { isOcid } from '../../src/core/ids.js';
 import type { Store } from '../../src/store/store.js';
 import { STORE_KINDS, makeTestStore } from '../helpers/stores.js';
@@ -73,6 +72,13 @@ for (const kind of STORE_KINDS) {
 
     let tenancyId: string;
     let userId: string;
+    let admin: Principal;
+    let users: UserService;
+    let compartments: CompartmentService;
+    const addApiKey = (tenancy: string, user: string, pem: string) => users.uploadApiKey({ tenancyId: tenancy, userId }, user, pem);
+    const createCompartment = (tenancy: string, parent: string, name: string, description: string) =>
+      compartments.create({ tenancyId: tenancy, userId }, { compartmentId: parent, name, description });
+    const listCompartments = async (parent: string) => (await compartments.list(admin, parent, { offset: 0, limit: 100 })).items;
 
     it('bootstrapTenancy creates tenancy, root compartment, admin user and key once', async () => {
       assert.equal(await store.countTenancies(), 0);
@@ -80,6 +86,11 @@ for (const kind of STORE_KINDS) {
       assert.ok(boot);
       tenancyId = boot.tenancy.id;
       userId = boot.user.id;
+      admin = { tenancyId, userId };
+      const authz = new Authorizer(store.identity);
+      const deps: IamDeps = { identity: store.identity, directory: store, tokens: store, authz, accessChanged: (t) => authz.invalidate(t), consolePasswords: new ConsoleCredentials(store), now: Date.now };
+      users = new UserService(deps);
+      compartments = new CompartmentService(deps);
       assert.ok(isOcid(tenancyId, 'tenancy'));
       assert.ok(isOcid(userId, 'user'));
       assert.equal(boot.tenancy.name, 'acme');
@@ -87,6 +98,12 @@ for (const kind of STORE_KINDS) {
       assert.equal(await store.countTenancies(), 1);
       assert.deepEqual(await store.getTenancy(tenancyId), boot.tenancy);
       assert.deepEqual(await store.getUser(tenancyId, userId), boot.user);
+      // The admin is in the Administrators group, whose root policy lets it manage everything.
+      const snapshot = await store.identity.loadAccessSnapshot(tenancyId);
+      const admins = snapshot.groups.find((g) => g.name === 'Administrators');
+      assert.ok(admins);
+      assert.deepEqual(snapshot.memberships, [{ userId, groupId: admins.id }]);
+      assert.deepEqual(snapshot.policies.map((p) => p.statements), [['ALLOW GROUP Administrators to manage all-resources IN TENANCY']]);
 
       const key = await store.getApiKey(tenancyId, userId, boot.fingerprint);
       assert.ok(key);
@@ -105,55 +122,56 @@ for (const kind of STORE_KINDS) {
 
     it('addApiKey registers a second key (PKCS#1 accepted, stored as spki)', async () => {
       const pkcs1 = rsaPublicKey(2048, 'pkcs1');
-      const key = await addApiKey(store, tenancyId, userId, pkcs1);
+      const key = await addApiKey(tenancyId, userId, pkcs1);
       assert.equal(key.fingerprint, fingerprintOf(pkcs1));
       assert.match(key.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/);
       assert.deepEqual(await store.getApiKey(tenancyId, userId, key.fingerprint), key);
       assert.equal((await store.listApiKeys(tenancyId, userId)).length, 2);
 
-      await assert.rejects(addApiKey(store, tenancyId, userId, pkcs1), ConflictError);
+      await assert.rejects(addApiKey(tenancyId, userId, pkcs1), ConflictError);
       // Same key in the other encoding is the same key.
       const spki = createPublicKey(pkcs1).export({ type: 'spki', format: 'pem' }).toString();
-      await assert.rejects(addApiKey(store, tenancyId, userId, spki), ConflictError);
+      await assert.rejects(addApiKey(tenancyId, userId, spki), ConflictError);
     });
 
     it('addApiKey rejects unknown users, other tenancies and bad keys', async () => {
       const pem = rsaPublicKey(2048);
-      await assert.rejects(addApiKey(store, tenancyId, 'ocid1.user.oc1..aaaaaaaanobody', pem), NotFoundError);
-      await assert.rejects(addApiKey(store, 'ocid1.tenancy.oc1..aaaaaaaaother', userId, pem), NotFoundError);
-      await assert.rejects(addApiKey(store, tenancyId, userId, rsaPublicKey(1024)), InvalidParameterError);
+      await assert.rejects(addApiKey(tenancyId, 'ocid1.user.oc1..aaaaaaaanobody', pem), NotFoundError);
+      // A caller of another tenancy finds nothing: its authorizer has no such tenancy.
+      await assert.rejects(addApiKey('ocid1.tenancy.oc1..aaaaaaaaother', userId, pem), NotFoundError);
+      await assert.rejects(addApiKey(tenancyId, userId, rsaPublicKey(1024)), InvalidParameterError);
     });
 
     it('createCompartment / listCompartments nest under ACTIVE parents', async () => {
-      assert.deepEqual(await listCompartments(store, tenancyId, tenancyId), []);
-      const prod = await createCompartment(store, tenancyId, tenancyId, 'prod', 'Production');
+      assert.deepEqual(await listCompartments(tenancyId), []);
+      const prod = await createCompartment(tenancyId, tenancyId, 'prod', 'Production');
       assert.ok(isOcid(prod.id, 'compartment'));
       assert.equal(prod.parentId, tenancyId);
       assert.equal(prod.lifecycleState, 'ACTIVE');
       assert.deepEqual(await store.getCompartment(tenancyId, prod.id), prod);
 
-      const team = await createCompartment(store, tenancyId, prod.id, 'team-a', '');
-      const dev = await createCompartment(store, tenancyId, tenancyId, 'dev', 'Development');
-      const top = await listCompartments(store, tenancyId, tenancyId);
+      const team = await createCompartment(tenancyId, prod.id, 'team-a', '');
+      const dev = await createCompartment(tenancyId, tenancyId, 'dev', 'Development');
+      const top = await listCompartments(tenancyId);
       assert.deepEqual(top.map((c) => c.id).sort(), [prod.id, dev.id].sort());
-      assert.deepEqual(await listCompartments(store, tenancyId, prod.id), [team]);
+      assert.deepEqual(await listCompartments(prod.id), [team]);
 
-      await assert.rejects(createCompartment(store, tenancyId, tenancyId, 'prod', 'again'), ConflictError);
+      await assert.rejects(createCompartment(tenancyId, tenancyId, 'prod', 'again'), ConflictError);
       // Same name under another parent is fine.
-      await createCompartment(store, tenancyId, dev.id, 'team-a', '');
+      await createCompartment(tenancyId, dev.id, 'team-a', '');
     });
 
     it('createCompartment validates its input and parent', async () => {
       const missing = 'ocid1.compartment.oc1..aaaaaaaamissing';
-      await assert.rejects(createCompartment(store, tenancyId, missing, 'x', ''), NotFoundError);
-      await assert.rejects(listCompartments(store, tenancyId, missing), NotFoundError);
+      await assert.rejects(createCompartment(tenancyId, missing, 'x', ''), NotFoundError);
+      await assert.rejects(listCompartments(missing), NotFoundError);
       // A compartment of another tenancy is not found either.
-      await assert.rejects(createCompartment(store, 'ocid1.tenancy.oc1..aaaaaaaaother', tenancyId, 'x', ''), NotFoundError);
-      await assert.rejects(createCompartment(store, tenancyId, tenancyId, '', ''), /name is required/);
-      await assert.rejects(createCompartment(store, tenancyId, tenancyId, '   ', ''), InvalidParameterError);
-      await assert.rejects(createCompartment(store, tenancyId, tenancyId, 'n'.repeat(101), ''), /at most 100/);
-      await createCompartment(store, tenancyId, tenancyId, 'n'.repeat(100), '');
-      await assert.rejects(createCompartment(store, tenancyId, tenancyId, 'long-desc', 'd'.repeat(401)), InvalidParameterError);
+      await assert.rejects(createCompartment('ocid1.tenancy.oc1..aaaaaaaaother', tenancyId, 'x', ''), NotFoundError);
+      await assert.rejects(createCompartment(tenancyId, tenancyId, '', ''), /name/);
+      await assert.rejects(createCompartment(tenancyId, tenancyId, '   ', ''), InvalidParameterError);
+      await assert.rejects(createCompartment(tenancyId, tenancyId, 'n'.repeat(101), ''), /1 to 100/);
+      await createCompartment(tenancyId, tenancyId, 'n'.repeat(100), '');
+      await assert.rejects(createCompartment(tenancyId, tenancyId, 'long-desc', 'd'.repeat(401)), InvalidParameterError);
     });
   });
 

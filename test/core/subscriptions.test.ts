@@ -11,7 +11,9 @@ import { SubscriptionService } from '../../src/core/subscriptions.js';
 import { refusal } from '../helpers/refusal.js';
 import { STORE_KINDS, makeTestStore } from '../helpers/stores.js';
 import type { TestStore } from '../helpers/stores.js';
-import { T0, seedTenancy, topicFixture } from '../store/fixtures.js';
+import type { Authorizer } from '../../src/core/iam/authorizer.js';
+import type { Principal } from '../../src/core/iam/principal.js';
+import { T0, seedAdminTenancy, topicFixture } from '../store/fixtures.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 /** Written out rather than imported, so a wrong constant in src fails here. */
@@ -24,24 +26,29 @@ for (const kind of STORE_KINDS) {
     let topic: Topic;
     let links: SubscriptionLinks;
     let subs: SubscriptionService;
+    let admin: Principal;
+    let authz: Authorizer;
     let now = T0;
     /** Every subscription whose confirmation was asked to be sent, in order: what the engine would send. */
     const sent: Subscription[] = [];
 
     before(async () => {
       t = await makeTestStore(kind);
-      tenancyId = (await seedTenancy(t.store)).tenancy.id;
+      const seeded = await seedAdminTenancy(t.store);
+      tenancyId = seeded.tenancy.id;
+      admin = seeded.admin;
+      authz = seeded.authz;
       topic = topicFixture(tenancyId);
       await t.store.insertTopic(topic);
       links = new SubscriptionLinks(randomBytes(32), () => 'http://herald.test');
-      subs = new SubscriptionService(t.store, links, () => now);
+      subs = new SubscriptionService(t.store, links, authz, () => now);
       subs.setConfirmationSender({ confirmationRequested: (s) => sent.push(s) });
     });
     after(() => t.cleanup());
 
     async function subscribe(at: number): Promise<Subscription> {
       now = at;
-      return subs.create(tenancyId, { topicId: topic.id, compartmentId: tenancyId, protocol: 'CUSTOM_HTTPS', endpoint: 'https://example.com/hook' });
+      return subs.create(admin, { topicId: topic.id, compartmentId: tenancyId, protocol: 'CUSTOM_HTTPS', endpoint: 'https://example.com/hook' });
     }
 
     /** The link in the latest confirmation sent for the subscription, as a subscriber would click it. */
@@ -103,7 +110,7 @@ for (const kind of STORE_KINDS) {
       const oldLink = latestLink(sub.id);
       const resentAt = T0 + LINK_VALIDITY_MS + 1;
       now = resentAt;
-      const resent = await subs.resendConfirmation(tenancyId, sub.id);
+      const resent = await subs.resendConfirmation(admin, sub.id);
       assert.equal(resent.confirmationExpiresAt, resentAt + LINK_VALIDITY_MS);
       assert.equal((await stored(sub.id)).confirmationExpiresAt, resentAt + LINK_VALIDITY_MS);
       assert.equal(sent.filter((s) => s.id === sub.id).length, 2, 'the resend queues a new confirmation');
@@ -124,8 +131,8 @@ for (const kind of STORE_KINDS) {
       const a = await subscribe(T0);
       const b = await subscribe(T0);
       now = resentAt;
-      await subs.resendConfirmation(tenancyId, a.id);
-      await subs.resendConfirmation(tenancyId, b.id);
+      await subs.resendConfirmation(admin, a.id);
+      await subs.resendConfirmation(admin, b.id);
 
       // Past the first link's expiry, within the resent one's: confirms.
       now = T0 + LINK_VALIDITY_MS + 1;
@@ -144,7 +151,7 @@ for (const kind of STORE_KINDS) {
       now = T0 + 1;
       await click(sub.id, latestLink(sub.id));
       const count = sent.length;
-      const r = await refusal(subs.resendConfirmation(tenancyId, sub.id));
+      const r = await refusal(subs.resendConfirmation(admin, sub.id));
       assert.deepEqual([r.code, r.status], ['IncorrectState', 409]);
       assert.equal(sent.length, count, 'no confirmation was queued');
     });

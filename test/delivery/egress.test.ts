@@ -137,6 +137,55 @@ describe('checkUrlHost and checkLiteralHost', () => {
   });
 });
 
+/** Refused whatever --allow-private-endpoints says: link-local, cloud metadata, and the same carried inside IPv6. */
+const ALWAYS_REFUSED = [
+  '169.254.169.254',
+  '169.254.170.2', // AWS ECS task metadata
+  '169.254.169.123', // AWS time sync
+  '169.254.0.1',
+  '169.254.255.255',
+  '168.63.129.16', // Azure wireserver
+  '100.100.100.200', // Alibaba metadata
+  'fd00:ec2::254', // AWS IPv6 IMDS
+  'fd00:ec2::23',
+  'fd00:ec2:ffff::1',
+  'fe80::1',
+  'fe80::a9fe:a9fe%eth0',
+  'febf:ffff::1',
+  '::ffff:169.254.169.254',
+  '::ffff:a9fe:a9fe', // the same, as the WHATWG URL parser writes it
+  '::ffff:168.63.129.16',
+  '::ffff:0:169.254.169.254', // SIIT
+  '64:ff9b::169.254.169.254', // NAT64
+  '2002:a9fe:a9fe::1', // 6to4
+];
+
+/** The neighbours of those ranges: reachable when private endpoints are allowed (some are public anyway). */
+const NEIGHBOURS = ['10.0.0.1', '127.0.0.1', '169.253.255.255', '169.255.0.1', '168.63.129.17', 'fd00:ec3::1', 'fd12::1', 'fec0::1', '::ffff:10.0.0.1'];
+
+describe('link-local and cloud metadata addresses are refused even with private endpoints allowed', () => {
+  for (const ip of ALWAYS_REFUSED) {
+    it(`refuses ${ip}`, () => {
+      assert.equal(isMetadataAddress(ip), true);
+      // A URL cannot carry an IPv6 zone id; the guard still sees one from a lookup.
+      if (ip.includes('%')) return;
+      const host = ip.includes(':') ? `[${ip}]` : ip;
+      assert.throws(() => checkLiteralHost(new URL(`http://${host}/`), true), (err: unknown) => {
+        assert.ok(err instanceof ForbiddenAddressError);
+        assert.match(err.message, /link-local or cloud metadata address, which Herald never contacts/);
+        return true;
+      });
+    });
+  }
+
+  for (const ip of NEIGHBOURS) {
+    it(`lets ${ip} through when private endpoints are allowed`, () => {
+      assert.equal(isMetadataAddress(ip), false);
+      checkLiteralHost(new URL(`http://${ip.includes(':') ? `[${ip}]` : ip}/`), true);
+    });
+  }
+});
+
 describe('HttpClient behind the guard', () => {
   let server: CaptureServer;
   before(async () => {

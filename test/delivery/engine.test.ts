@@ -21,7 +21,9 @@ import { eventually } from '../helpers/eventually.js';
 import { Receiver, type Received } from '../helpers/receiver.js';
 import { STORE_KINDS, makeTestStore } from '../helpers/stores.js';
 import type { TestStore } from '../helpers/stores.js';
-import { seedTenancy, subscriptionFixture, topicFixture } from '../store/fixtures.js';
+import { seedAdminTenancy, subscriptionFixture, topicFixture } from '../store/fixtures.js';
+import { Authorizer } from '../../src/core/iam/authorizer.js';
+import type { Principal } from '../../src/core/iam/principal.js';
 
 /**
  * Long enough that no attempt in these tests ever times out, however busy the machine: a stalled receiver
@@ -80,10 +82,11 @@ function composeNode(plain: Store, over: Partial<EngineOptions> = {}): Node {
     leaseMs: ATTEMPT_TIMEOUT_MS * 2 + 5000,
     ...over,
   });
-  const messages = new MessageService(store);
+  const authz = new Authorizer(plain.identity);
+  const messages = new MessageService(store, authz);
   messages.setPlanner((now) => engine.planPublish(now));
   messages.onPublished((batch, outcome) => engine.published(batch, outcome));
-  const subscriptions = new SubscriptionService(store, links);
+  const subscriptions = new SubscriptionService(store, links, authz);
   subscriptions.setConfirmationSender(engine);
   return { engine, messages, subscriptions, calls, claimed };
 }
@@ -95,12 +98,15 @@ for (const kind of STORE_KINDS) {
   describe(`delivery engine (${kind})`, () => {
     let t: TestStore;
     let tenancyId: string;
+    let admin: Principal;
     /** Stopped after each test, in reverse order of creation. */
     let cleanups: (() => Promise<void>)[] = [];
 
     before(async () => {
       t = await makeTestStore(kind);
-      tenancyId = (await seedTenancy(t.store)).tenancy.id;
+      const seeded = await seedAdminTenancy(t.store);
+      tenancyId = seeded.tenancy.id;
+      admin = seeded.admin;
     });
     afterEach(async () => {
       for (const c of cleanups.reverse()) await c();
@@ -138,7 +144,7 @@ for (const kind of STORE_KINDS) {
     }
 
     async function publish(n: Node, topic: Topic, body: string): Promise<string> {
-      return (await n.messages.publish(tenancyId, topic.id, { body }, undefined)).messageId;
+      return (await n.messages.publish(admin, topic.id, { body }, undefined)).messageId;
     }
 
     async function traces(messageId: string): Promise<Trace[]> {
@@ -267,7 +273,7 @@ for (const kind of STORE_KINDS) {
       // Published while the engine is stopped: both deliveries wait, unattempted.
       const first = await publish(n, topic, 'first');
       assert.deepEqual((await traces(first)).map((x) => [x.delivery.state, x.delivery.attempts]), [['PENDING', 0], ['PENDING', 0]]);
-      await n.subscriptions.delete(tenancyId, doomed.id);
+      await n.subscriptions.delete(admin, doomed.id);
       await n.engine.start();
 
       await eventually(
@@ -303,7 +309,7 @@ for (const kind of STORE_KINDS) {
         if (req.path !== '/flaky') return { status: 200 };
         // The subscriber unsubscribes while the first attempt is failing; the retry (due 2 s later, past the
         // engine's 1 s subscription cache, so the deletion is seen) must not be sent.
-        if (!deleted) await n.subscriptions.delete(tenancyId, flaky.id);
+        if (!deleted) await n.subscriptions.delete(admin, flaky.id);
         deleted = true;
         return { status: 503, headers: { 'retry-after': '2' }, body: 'down for maintenance' };
       };

@@ -1039,9 +1039,11 @@ for (const kind of STORE_KINDS) {
     });
 
     describe('mailbox', () => {
-      it('keeps mail, newest first, filtered by recipient', async () => {
+      it('keeps mail per tenancy, newest first, filtered by recipient', async () => {
         const { store: s } = await fresh();
-        const mail = (to: string, createdAt: number, subject = 's') => ({
+        const mail = (to: string, createdAt: number, subject = 's', tenancyId = 'ocid1.tenancy.oc1..aaaaaaaamine') => ({
+          tenancyId,
+          topicId: 'ocid1.onstopic.oc1.iad.aaaaaaaatopic',
           from: 'herald@localhost',
           to,
           subject,
@@ -1055,10 +1057,14 @@ for (const kind of STORE_KINDS) {
         const d = await s.insertMail(mail('a@example.com', T0 + 2, 'tie'));
         assert.deepEqual(a, { id: a.id, ...mail('a@example.com', T0 + 1) });
         assert.ok(a.id < b.id && b.id < c.id && c.id < d.id);
-        assert.deepEqual(await s.listMail(10), [b, d, c, a]);
-        assert.deepEqual(await s.listMail(2), [b, d]);
-        assert.deepEqual(await s.listMail(10, 'a@example.com'), [d, c, a]);
-        assert.deepEqual(await s.listMail(10, 'nobody@example.com'), []);
+        // Another tenancy's mail, to the same address, is never listed for this one.
+        await s.insertMail(mail('a@example.com', T0 + 4, 's', 'ocid1.tenancy.oc1..aaaaaaaaother'));
+        const mine = 'ocid1.tenancy.oc1..aaaaaaaamine';
+        assert.deepEqual(await s.listMail(mine, 10), [b, d, c, a]);
+        assert.deepEqual(await s.listMail(mine, 2), [b, d]);
+        assert.deepEqual(await s.listMail(mine, 10, 'a@example.com'), [d, c, a]);
+        assert.deepEqual(await s.listMail(mine, 10, 'nobody@example.com'), []);
+        assert.equal((await s.listMail('ocid1.tenancy.oc1..aaaaaaaaother', 10)).length, 1);
       });
     });
 

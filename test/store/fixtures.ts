@@ -3,6 +3,9 @@ import Database from 'better-sqlite3';
 import { newEtag, newMessageId, newOcid, newShortId, sha256b64url } from '../../src/core/ids.js';
 import type { ApiKey, Compartment, Message, Subscription, Tenancy, Topic, User } from '../../src/core/models.js';
 import type { Store } from '../../src/store/store.js';
+import { Authorizer } from '../../src/core/iam/authorizer.js';
+import { seedAdministrators } from '../../src/core/iam/bootstrap.js';
+import type { Principal } from '../../src/core/iam/principal.js';
 import { withPg } from '../helpers/pg.js';
 import type { TestStore } from '../helpers/stores.js';
 
@@ -18,7 +21,18 @@ export interface TenancyFixture {
 
 export function tenancyFixture(name = 'acme', createdAt = T0): TenancyFixture {
   const tenancy: Tenancy = { id: newOcid('tenancy'), name, createdAt };
-  const user: User = { id: newOcid('user'), tenancyId: tenancy.id, name: 'admin', createdAt };
+  const user: User = {
+    id: newOcid('user'),
+    tenancyId: tenancy.id,
+    name: 'admin',
+    description: '',
+    email: null,
+    lifecycleState: 'ACTIVE',
+    etag: newEtag(),
+    freeformTags: {},
+    definedTags: {},
+    createdAt,
+  };
   const key: ApiKey = {
     tenancyId: tenancy.id,
     userId: user.id,
@@ -35,6 +49,16 @@ export async function seedTenancy(store: Store, name = 'acme'): Promise<TenancyF
   return f;
 }
 
+/**
+ * A tenancy as Herald bootstraps one: its admin user in the Administrators group, whose
+ * policy lets it manage everything; with an authorizer over the store and the admin as caller.
+ */
+export async function seedAdminTenancy(store: Store, name = 'acme'): Promise<TenancyFixture & { admin: Principal; authz: Authorizer }> {
+  const f = await seedTenancy(store, name);
+  await seedAdministrators(store, f.tenancy.id, T0);
+  return { ...f, admin: { tenancyId: f.tenancy.id, userId: f.user.id }, authz: new Authorizer(store.identity) };
+}
+
 export function compartmentFixture(tenancyId: string, over: Partial<Compartment> = {}): Compartment {
   return {
     id: newOcid('compartment'),
@@ -43,6 +67,9 @@ export function compartmentFixture(tenancyId: string, over: Partial<Compartment>
     name: 'dev',
     description: 'development',
     lifecycleState: 'ACTIVE',
+    etag: newEtag(),
+    freeformTags: {},
+    definedTags: {},
     createdAt: T0,
     ...over,
   };

@@ -257,8 +257,19 @@ for (const kind of STORE_KINDS) {
       try {
         await migrateTo(fresh, 6);
         const s = fresh.store;
-        const owner = (await seedTenancy(s, 'before')).tenancy.id;
-        const bystander = (await seedTenancy(s, 'bystander')).tenancy.id;
+        // Written directly: the store's tenancy and compartment rows now carry columns a v6 schema lacks.
+        const v6Tenancy = async (name: string): Promise<string> => {
+          const id = newOcid('tenancy');
+          await execSql(fresh, 'INSERT INTO tenancies (id, name, created_at) VALUES (?, ?, ?)', [id, name, T0]);
+          await execSql(
+            fresh,
+            "INSERT INTO compartments (id, tenancy_id, parent_id, name, description, lifecycle_state, created_at) VALUES (?, ?, NULL, ?, '', 'ACTIVE', ?)",
+            [id, id, name, T0],
+          );
+          return id;
+        };
+        const owner = await v6Tenancy('before');
+        const bystander = await v6Tenancy('bystander');
         const bytes = Buffer.from('deployed before owners existed');
         const digest = 'sha256:' + 'e'.repeat(64);
         // The v6 bundle table, written directly: putBundle now also writes the owners table.

@@ -205,6 +205,8 @@ for (const kind of STORE_KINDS) {
       await store.completeAttempts(claimed.map((d) => resultFor(d, delivered)), T0 + 1);
       const oldConfirmation = claimed.find((d) => d.createdAt === T0)!;
       const mail = (createdAt: number): Parameters<Store['insertMail']>[0] => ({
+        tenancyId: 'ocid1.tenancy.oc1..aaaaaaaaretention',
+        topicId: 'ocid1.onstopic.oc1.iad.aaaaaaaaretention',
         from: 'herald@example.com',
         to: 'ops@example.com',
         subject: 's',
@@ -232,7 +234,7 @@ for (const kind of STORE_KINDS) {
         ['DELIVERED', CUTOFF + 1],
       ]);
       assert.equal(await attemptsOf(t, [oldConfirmation.id]), 0, 'the old confirmation took its attempt with it');
-      assert.deepEqual((await store.listMail(10)).map((m) => m.id), [newMail.id]);
+      assert.deepEqual((await store.listMail('ocid1.tenancy.oc1..aaaaaaaaretention', 10)).map((m) => m.id), [newMail.id]);
       assert.notEqual(oldMail.id, newMail.id);
       const tokens = (await rawRows(t, 'SELECT token FROM retry_tokens ORDER BY token')).map((r) => String(r.token));
       assert.deepEqual(tokens, ['live']);

@@ -10,7 +10,7 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: ApiDeps): 
 
   app.post(`${OCI_PREFIX}/applications`, async (req, reply) => {
     const details = parseJson(req, createApplicationDetails, 'CreateApplicationDetails');
-    const a = await applications.create(callerOf(req).tenancyId, details, header(req, 'opc-retry-token'));
+    const a = await applications.create(callerOf(req), details, header(req, 'opc-retry-token'));
     return reply.header('etag', a.etag).send(toApplicationWire(a));
   });
 
@@ -18,7 +18,7 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: ApiDeps): 
     const q = query(req);
     const limit = parseLimit(q.limit);
     const offset = decodePageToken(q.page);
-    const page = await applications.list(callerOf(req).tenancyId, q.compartmentId, {
+    const page = await applications.list(callerOf(req), q.compartmentId, {
       id: q.id,
       displayName: q.displayName,
       lifecycleState: q.lifecycleState,
@@ -33,24 +33,24 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: ApiDeps): 
   });
 
   app.get<{ Params: { applicationId: string } }>(`${OCI_PREFIX}/applications/:applicationId`, async (req, reply) => {
-    const a = await applications.get(callerOf(req).tenancyId, req.params.applicationId);
+    const a = await applications.get(callerOf(req), req.params.applicationId);
     return reply.header('etag', a.etag).send(toApplicationWire(a));
   });
 
   app.put<{ Params: { applicationId: string } }>(`${OCI_PREFIX}/applications/:applicationId`, async (req, reply) => {
     const details = parseJson(req, updateApplicationDetails, 'UpdateApplicationDetails');
-    const a = await applications.update(callerOf(req).tenancyId, req.params.applicationId, details, header(req, 'if-match'));
+    const a = await applications.update(callerOf(req), req.params.applicationId, details, header(req, 'if-match'));
     return reply.header('etag', a.etag).send(toApplicationWire(a));
   });
 
   app.delete<{ Params: { applicationId: string } }>(`${OCI_PREFIX}/applications/:applicationId`, async (req, reply) => {
-    await applications.delete(callerOf(req).tenancyId, req.params.applicationId, header(req, 'if-match'));
+    await applications.delete(callerOf(req), req.params.applicationId, header(req, 'if-match'));
     return reply.status(204).send();
   });
 
   app.post<{ Params: { applicationId: string } }>(`${OCI_PREFIX}/applications/:applicationId/actions/changeCompartment`, async (req, reply) => {
     const details = parseJson(req, changeApplicationCompartmentDetails, 'ChangeApplicationCompartmentDetails');
-    const tenancyId = callerOf(req).tenancyId;
+    const tenancyId = callerOf(req);
     await applications.changeCompartment(tenancyId, req.params.applicationId, details.compartmentId, header(req, 'if-match'), header(req, 'opc-retry-token'));
     return reply.status(200).send();
   });

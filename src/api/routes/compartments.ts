@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { callerOf, HERALD_PREFIX, type ApiDeps } from '../http-server.js';
-import { parseJson, query } from '../request.js';
-import { addApiKey, createCompartment, listCompartments } from '../../core/identity.js';
-import type { Compartment } from '../../core/models.js';
+import { header, parseJson, query } from '../request.js';
+import { toApiKey, toCompartment } from '../wire/identity.js';
 
 const createCompartmentBody = z.object({
   name: z.string(),
@@ -12,37 +11,35 @@ const createCompartmentBody = z.object({
 });
 const addKeyBody = z.object({ key: z.string() });
 
-function wireCompartment(c: Compartment): Record<string, unknown> {
-  return {
-    id: c.id,
-    compartmentId: c.parentId,
-    name: c.name,
-    description: c.description,
-    lifecycleState: c.lifecycleState,
-    timeCreated: new Date(c.createdAt).toISOString(),
-  };
-}
-
-/** Herald's own identity endpoints: compartments and API keys, shaped like OCI Identity's models. */
+/**
+ * Herald's identity endpoints from before the OCI Identity API. Kept (not redirected: a
+ * redirect would break the signature, which covers the path) as aliases of the same services,
+ * so they are authorized by the same policies; new clients use /20160918.
+ */
 export function registerCompartmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { compartments, users } = deps.iam;
+
   app.post(`${HERALD_PREFIX}/compartments`, async (req) => {
     const body = parseJson(req, createCompartmentBody, 'CreateCompartmentDetails');
-    const { tenancyId } = callerOf(req);
-    const c = await createCompartment(deps.store, tenancyId, body.compartmentId ?? tenancyId, body.name, body.description ?? '');
-    return wireCompartment(c);
+    const caller = callerOf(req);
+    const c = await compartments.create(caller, {
+      compartmentId: body.compartmentId ?? caller.tenancyId,
+      name: body.name,
+      description: body.description ?? '',
+    }, header(req, 'opc-retry-token'));
+    return toCompartment(c);
   });
 
   app.get(`${HERALD_PREFIX}/compartments`, async (req) => {
-    const { tenancyId } = callerOf(req);
-    const parent = query(req).compartmentId ?? tenancyId;
-    return (await listCompartments(deps.store, tenancyId, parent)).map(wireCompartment);
+    const caller = callerOf(req);
+    const page = await compartments.list(caller, query(req).compartmentId ?? caller.tenancyId, { offset: 0, limit: 1000 });
+    return page.items.map(toCompartment);
   });
 
   app.get(`${HERALD_PREFIX}/whoami`, async (req) => callerOf(req));
 
   app.post<{ Params: { userId: string } }>(`${HERALD_PREFIX}/users/:userId/apiKeys`, async (req) => {
     const body = parseJson(req, addKeyBody, 'CreateApiKeyDetails');
-    const key = await addApiKey(deps.store, callerOf(req).tenancyId, req.params.userId, body.key);
-    return { keyId: `${key.tenancyId}/${key.userId}/${key.fingerprint}`, fingerprint: key.fingerprint, userId: key.userId, timeCreated: new Date(key.createdAt).toISOString() };
+    return toApiKey(await users.uploadApiKey(callerOf(req), req.params.userId, body.key));
   });
 }

@@ -3,10 +3,8 @@ import { z } from 'zod';
 import { callerOf, HERALD_PREFIX, type ApiDeps } from '../http-server.js';
 import { parseJson, query } from '../request.js';
 import type { Delivery, DeliveryAttempt } from '../../core/deliveries.js';
-import { InvalidParameterError, NotFoundError } from '../../core/errors.js';
+import { InvalidParameterError } from '../../core/errors.js';
 import { decodePageToken, encodePageToken, parseLimit } from '../../core/pagination.js';
-import { checkSubscriptionId } from '../../core/subscriptions.js';
-import { checkTopicId } from '../../core/topics.js';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
@@ -53,11 +51,10 @@ const redriveBody = z.object({
 
 /** Herald's own delivery endpoints: the per-message trace, dead letters and their re-drive, the dev mailbox. */
 export function registerDeliveryRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { activity } = deps;
+
   app.get<{ Params: { messageId: string } }>(`${HERALD_PREFIX}/messages/:messageId`, async (req) => {
-    const { tenancyId } = callerOf(req);
-    const message = await deps.messages.get(tenancyId, req.params.messageId);
-    const rows = await deps.store.getMessageDeliveries(tenancyId, message.id);
-    const subs = new Map((await deps.store.getSubscriptionsByIds([...new Set(rows.map((r) => r.delivery.subscriptionId))])).map((s) => [s.id, s]));
+    const { message, deliveries } = await activity.trace(callerOf(req), req.params.messageId);
     return {
       id: message.id,
       topicId: message.topicId,
@@ -65,55 +62,43 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: ApiDeps): voi
       body: message.body,
       messageType: message.messageType,
       timePublished: iso(message.publishedAt),
-      deliveries: rows.map(({ delivery, attempts }) => ({
+      deliveries: deliveries.map(({ delivery, attempts, endpoint }) => ({
         ...wireDelivery(delivery),
-        endpoint: subs.get(delivery.subscriptionId)?.endpoint ?? null,
+        endpoint,
         attemptHistory: attempts.map(wireAttempt),
       })),
     };
   });
 
   app.get(`${HERALD_PREFIX}/deadLetters`, async (req, reply) => {
-    const { tenancyId } = callerOf(req);
     const q = query(req);
     const limit = parseLimit(q.limit);
     const offset = decodePageToken(q.page);
-    const page = await deps.store.listDeadLetters({
-      tenancyId,
-      topicId: q.topicId === undefined ? undefined : checkTopicId(q.topicId),
-      subscriptionId: q.subscriptionId === undefined ? undefined : checkSubscriptionId(q.subscriptionId),
-      offset,
-      limit,
-    });
+    const page = await activity.deadLetters(callerOf(req), { topicId: q.topicId, subscriptionId: q.subscriptionId }, { offset, limit });
     if (page.nextOffset !== null) reply.header('opc-next-page', encodePageToken(page.nextOffset));
     return page.items.map(wireDelivery);
   });
 
   app.post(`${HERALD_PREFIX}/deadLetters/actions/redrive`, async (req) => {
-    const { tenancyId } = callerOf(req);
     const body = parseJson(req, redriveBody, 'RedriveDetails');
     const deliveryIds = body.deliveryIds?.map((v) => {
       const n = Number(v);
       if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidParameterError(`deliveryIds: ${String(v)} is not a delivery id.`);
       return n;
     });
-    if (body.topicId !== undefined) checkTopicId(body.topicId);
-    if (body.subscriptionId !== undefined) checkSubscriptionId(body.subscriptionId);
-    const redriven = await deps.store.redrive({ tenancyId, deliveryIds, topicId: body.topicId, subscriptionId: body.subscriptionId }, Date.now());
+    const redriven = await activity.redrive(callerOf(req), { deliveryIds, topicId: body.topicId, subscriptionId: body.subscriptionId });
     deps.wakeDelivery();
     return { redriven };
   });
 
   app.get(`${HERALD_PREFIX}/mailbox`, async (req) => {
-    callerOf(req);
     const q = query(req);
-    const mails = await deps.store.listMail(parseLimit(q.limit), q.to);
+    const mails = await activity.mailbox(callerOf(req), parseLimit(q.limit), q.to);
     return mails.map((m) => ({ id: String(m.id), from: m.from, to: m.to, subject: m.subject, text: m.text, headers: m.headers, timeCreated: iso(m.createdAt) }));
   });
 
   app.get<{ Params: { subscriptionId: string } }>(`${HERALD_PREFIX}/subscriptions/:subscriptionId/signing-secret`, async (req) => {
-    const sub = await deps.subscriptions.get(callerOf(req).tenancyId, req.params.subscriptionId);
-    if (sub.lifecycleState === 'DELETED') throw new NotFoundError('Subscription', sub.id);
-    return { subscriptionId: sub.id, secret: deps.links.signingSecret(sub.id), scheme: 'standard-webhooks-v1' };
+    const { subscription, secret } = await activity.signingSecret(callerOf(req), req.params.subscriptionId);
+    return { subscriptionId: subscription.id, secret, scheme: 'standard-webhooks-v1' };
   });
 }

@@ -49,7 +49,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
   app.post(`${OCI_PREFIX}/functions`, async (req, reply) => {
     const details = parseJson(req, createFunctionDetails, 'CreateFunctionDetails');
-    const f = await functions.create(callerOf(req).tenancyId, details, header(req, 'opc-retry-token'));
+    const f = await functions.create(callerOf(req), details, header(req, 'opc-retry-token'));
     return reply.header('etag', f.etag).send(wire(f));
   });
 
@@ -57,7 +57,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
     const q = query(req);
     const limit = parseLimit(q.limit);
     const offset = decodePageToken(q.page);
-    const page = await functions.list(callerOf(req).tenancyId, q.applicationId, {
+    const page = await functions.list(callerOf(req), q.applicationId, {
       id: q.id,
       displayName: q.displayName,
       lifecycleState: q.lifecycleState,
@@ -72,18 +72,18 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   });
 
   app.get<{ Params: { functionId: string } }>(`${OCI_PREFIX}/functions/:functionId`, async (req, reply) => {
-    const f = await functions.get(callerOf(req).tenancyId, req.params.functionId);
+    const f = await functions.get(callerOf(req), req.params.functionId);
     return reply.header('etag', f.etag).send(wire(f));
   });
 
   app.put<{ Params: { functionId: string } }>(`${OCI_PREFIX}/functions/:functionId`, async (req, reply) => {
     const details = parseJson(req, updateFunctionDetails, 'UpdateFunctionDetails');
-    const f = await functions.update(callerOf(req).tenancyId, req.params.functionId, details, header(req, 'if-match'));
+    const f = await functions.update(callerOf(req), req.params.functionId, details, header(req, 'if-match'));
     return reply.header('etag', f.etag).send(wire(f));
   });
 
   app.delete<{ Params: { functionId: string } }>(`${OCI_PREFIX}/functions/:functionId`, async (req, reply) => {
-    await functions.delete(callerOf(req).tenancyId, req.params.functionId, header(req, 'if-match'));
+    await functions.delete(callerOf(req), req.params.functionId, header(req, 'if-match'));
     return reply.status(204).send();
   });
 
@@ -91,7 +91,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.post<{ Params: { functionId: string } }>(`${OCI_PREFIX}/functions/:functionId/actions/invoke`, { bodyLimit: MAX_INVOKE_BYTES }, async (req, reply) => {
     const type = (header(req, 'fn-invoke-type') ?? 'sync').toLowerCase();
     if (type !== 'sync' && type !== 'detached') throw new InvalidParameterError('fn-invoke-type must be sync or detached.');
-    const target = await functions.invokeTarget(callerOf(req).tenancyId, req.params.functionId);
+    const target = await functions.invokeTarget(callerOf(req), req.params.functionId);
     // A dry run checks that the call would be accepted, without running anything.
     if (header(req, 'is-dry-run') === 'true') return reply.status(200).send();
     const request = { body: rawBody(req) ?? Buffer.alloc(0), contentType: header(req, 'content-type'), headers: forwardedHeaders(req) };
@@ -124,16 +124,16 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   });
 
   app.post(`${HERALD_PREFIX}/functionBundles`, { bodyLimit: MAX_BUNDLE_BYTES, errorHandler: bundleErrorHandler }, async (req, reply) => {
-    const { tenancyId } = callerOf(req);
+    const caller = callerOf(req);
     const bytes = rawBody(req) ?? Buffer.alloc(0);
     await inspectBundle(bytes);
     // Owned by the uploading tenancy: only its functions may name the digest.
-    return reply.send(await functions.putBundle(tenancyId, bytes));
+    return reply.send(await functions.putBundle(caller, bytes));
   });
 
   app.get<{ Params: { functionId: string } }>(`${HERALD_PREFIX}/functions/:functionId/logs`, async (req, reply) => {
     const limit = Math.min(parseLimit(query(req).limit ?? '20'), 200);
-    const calls = await functions.listCalls(callerOf(req).tenancyId, req.params.functionId, limit);
+    const calls = await functions.listCalls(callerOf(req), req.params.functionId, limit);
     return reply.send(calls.map(toCallWire));
   });
 }

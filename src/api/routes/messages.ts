@@ -13,7 +13,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
   }, async (req, reply) => {
     const details = parseJson(req, messageDetails, 'MessageDetails');
     // messageType is a request header in the SDKs, not a query parameter.
-    const result = await deps.messages.publish(callerOf(req).tenancyId, req.params.topicId, details, header(req, 'messagetype'));
+    const result = await deps.messages.publish(callerOf(req), req.params.topicId, details, header(req, 'messagetype'));
     return reply.status(202).send({ messageId: result.messageId, timeStamp: new Date(result.publishedAt).toISOString() });
   });
 }

@@ -18,7 +18,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps):
 
   app.post(`${OCI_PREFIX}/subscriptions`, async (req, reply) => {
     const details = parseJson(req, createSubscriptionDetails, 'CreateSubscriptionDetails');
-    const sub = await subscriptions.create(callerOf(req).tenancyId, details, header(req, 'opc-retry-token'));
+    const sub = await subscriptions.create(callerOf(req), details, header(req, 'opc-retry-token'));
     return reply.header('etag', sub.etag).send(toSubscription(sub));
   });
 
@@ -26,20 +26,20 @@ export function registerSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps):
     const q = query(req);
     const limit = parseLimit(q.limit);
     const offset = decodePageToken(q.page);
-    const page = await subscriptions.list(callerOf(req).tenancyId, { compartmentId: q.compartmentId, topicId: q.topicId, offset, limit });
+    const page = await subscriptions.list(callerOf(req), { compartmentId: q.compartmentId, topicId: q.topicId, offset, limit });
     if (page.nextOffset !== null) reply.header('opc-next-page', encodePageToken(page.nextOffset));
     return reply.send(page.items.map(toSubscriptionSummary));
   });
 
   app.get<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId`, async (req, reply) => {
-    const sub = await subscriptions.get(callerOf(req).tenancyId, req.params.subscriptionId);
+    const sub = await subscriptions.get(callerOf(req), req.params.subscriptionId);
     return reply.header('etag', sub.etag).send(toSubscription(sub));
   });
 
   app.put<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId`, async (req, reply) => {
     const details = parseJson(req, updateSubscriptionDetails, 'UpdateSubscriptionDetails');
     const sub = await subscriptions.update(
-      callerOf(req).tenancyId,
+      callerOf(req),
       req.params.subscriptionId,
       {
         maxRetryDurationMs: details.deliveryPolicy?.backoffRetryPolicy?.maxRetryDuration,
@@ -52,14 +52,14 @@ export function registerSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps):
   });
 
   app.delete<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId`, async (req, reply) => {
-    await subscriptions.delete(callerOf(req).tenancyId, req.params.subscriptionId, header(req, 'if-match'));
+    await subscriptions.delete(callerOf(req), req.params.subscriptionId, header(req, 'if-match'));
     return reply.status(204).send();
   });
 
   app.post<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId/actions/changeCompartment`, async (req, reply) => {
     const details = parseJson(req, changeCompartmentDetails, 'ChangeCompartmentDetails');
     await subscriptions.changeCompartment(
-      callerOf(req).tenancyId,
+      callerOf(req),
       req.params.subscriptionId,
       details.compartmentId,
       header(req, 'if-match'),
@@ -69,13 +69,13 @@ export function registerSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps):
   });
 
   app.post<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId/resendConfirmation`, async (req, reply) => {
-    const sub = await subscriptions.resendConfirmation(callerOf(req).tenancyId, req.params.subscriptionId);
+    const sub = await subscriptions.resendConfirmation(callerOf(req), req.params.subscriptionId);
     return reply.header('etag', sub.etag).send(toSubscription(sub));
   });
 
   // Herald's own: hands the owner the live confirmation link, for automation that cannot click.
   app.get<ById>(`${HERALD_PREFIX}/subscriptions/:subscriptionId/confirmation-link`, async (req) => {
-    const sub = await subscriptions.get(callerOf(req).tenancyId, req.params.subscriptionId);
+    const sub = await subscriptions.get(callerOf(req), req.params.subscriptionId);
     return {
       subscriptionId: sub.id,
       lifecycleState: sub.lifecycleState,

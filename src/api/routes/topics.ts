@@ -10,7 +10,7 @@ export function registerTopicRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.post(`${OCI_PREFIX}/topics`, async (req, reply) => {
     const details = parseJson(req, createTopicDetails, 'CreateTopicDetails');
-    const topic = await topics.create(callerOf(req).tenancyId, details, header(req, 'opc-retry-token'));
+    const topic = await topics.create(callerOf(req), details, header(req, 'opc-retry-token'));
     return reply.header('etag', topic.etag).send(wire(topic));
   });
 
@@ -18,7 +18,7 @@ export function registerTopicRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const q = query(req);
     const limit = parseLimit(q.limit);
     const offset = decodePageToken(q.page);
-    const page = await topics.list(callerOf(req).tenancyId, {
+    const page = await topics.list(callerOf(req), {
       compartmentId: q.compartmentId,
       id: q.id,
       name: q.name,
@@ -35,24 +35,24 @@ export function registerTopicRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.get<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId`, async (req, reply) => {
-    const topic = await topics.get(callerOf(req).tenancyId, req.params.topicId);
+    const topic = await topics.get(callerOf(req), req.params.topicId);
     return reply.header('etag', topic.etag).send(wire(topic));
   });
 
   app.put<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId`, async (req, reply) => {
     const details = parseJson(req, topicAttributesDetails, 'TopicAttributesDetails');
-    const topic = await topics.update(callerOf(req).tenancyId, req.params.topicId, details, header(req, 'if-match'));
+    const topic = await topics.update(callerOf(req), req.params.topicId, details, header(req, 'if-match'));
     return reply.header('etag', topic.etag).send(wire(topic));
   });
 
   app.delete<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId`, async (req, reply) => {
-    await topics.delete(callerOf(req).tenancyId, req.params.topicId, header(req, 'if-match'));
+    await topics.delete(callerOf(req), req.params.topicId, header(req, 'if-match'));
     return reply.status(204).send();
   });
 
   app.post<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId/actions/changeCompartment`, async (req, reply) => {
     const details = parseJson(req, changeCompartmentDetails, 'ChangeCompartmentDetails');
-    await topics.changeCompartment(callerOf(req).tenancyId, req.params.topicId, details.compartmentId, header(req, 'if-match'), header(req, 'opc-retry-token'));
+    await topics.changeCompartment(callerOf(req), req.params.topicId, details.compartmentId, header(req, 'if-match'), header(req, 'opc-retry-token'));
     return reply.status(200).send();
   });
 }

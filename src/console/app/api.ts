@@ -130,3 +130,81 @@ export const q = (params: Record<string, string>): string => new URLSearchParams
 export const enc = encodeURIComponent;
 
 export const fmtTime = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString() : '—');
+
+// --- OCI Identity (/20160918): users, groups, policies, compartments ---
+
+export const IDENTITY = '/20160918';
+
+export interface IamUser {
+  id: string;
+  name: string;
+  description: string;
+  email?: string;
+  lifecycleState: string;
+  timeCreated: string;
+}
+
+export interface IamGroup {
+  id: string;
+  name: string;
+  description: string;
+  lifecycleState: string;
+  timeCreated: string;
+}
+
+export interface Membership {
+  id: string;
+  userId: string;
+  groupId: string;
+  lifecycleState: string;
+  timeCreated: string;
+}
+
+export interface ApiKey {
+  keyId: string;
+  fingerprint: string;
+  timeCreated: string;
+  lifecycleState: string;
+}
+
+export interface Policy {
+  id: string;
+  compartmentId: string;
+  name: string;
+  description: string;
+  statements: string[];
+  lifecycleState: string;
+  timeCreated: string;
+}
+
+export interface Compartment {
+  id: string;
+  /** The parent's id (the root's is its own). */
+  compartmentId: string;
+  name: string;
+  lifecycleState: string;
+}
+
+/**
+ * Identity query strings: each value percent-encoded on its own (Identity routes read the raw query and never turn
+ * `+` into a space, so URLSearchParams' form encoding would not do).
+ */
+export const iq = (params: Record<string, string>): string =>
+  Object.entries(params)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join('&');
+
+/** OCI answers a refused call exactly like a missing resource: 404 NotAuthorizedOrNotFound. */
+export const isRefusal = (e: unknown): boolean => e instanceof ApiError && e.status === 404 && e.code === 'NotAuthorizedOrNotFound';
+
+export const NOT_ALLOWED_TO_SEE = 'You are not allowed to see this.';
+
+/** For a failed read: the refusal in plain words, anything else as the server said it. */
+export const readError = (e: unknown): string => (isRefusal(e) ? NOT_ALLOWED_TO_SEE : errorText(e));
+
+/** For a failed change: the server's code and message; a refusal says so first. */
+export function errorText(e: unknown): string {
+  if (!(e instanceof ApiError)) return String(e);
+  if (isRefusal(e)) return `Not allowed or not found (${e.code}): ${e.message}`;
+  return `${e.code}: ${e.message}`;
+}

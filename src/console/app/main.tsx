@@ -3,11 +3,15 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, HERALD, setCsrf, whenSignedOut } from './api';
 import { DeadLettersPage } from './pages/dead-letters';
 import { FunctionsPage } from './pages/functions';
+import { GroupPage, GroupsPage } from './pages/groups';
 import { MailboxPage } from './pages/mailbox';
 import { OverviewPage } from './pages/overview';
+import { PoliciesPage, PolicyPage } from './pages/policies';
 import { TopicPage } from './pages/topic';
 import { TopicsPage } from './pages/topics';
 import { TracePage } from './pages/trace';
+import { UserPage } from './pages/user';
+import { UsersPage } from './pages/users';
 import './styles.css';
 
 interface Session {
@@ -59,7 +63,10 @@ function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
         {error && <p role="alert" class="error">{error}</p>}
         <button type="submit" disabled={busy}>Sign in</button>
       </form>
-      <p class="hint">The password for <code>admin</code> is printed once in Herald's log at first start.</p>
+      <p class="hint">
+        The password for <code>admin</code> is printed once in Herald's log at first start. IAM users sign in with their user name and the
+        console password an administrator set for them on the Users page.
+      </p>
     </main>
   );
 }
@@ -71,6 +78,9 @@ const NAV: [string, string][] = [
   ['/dead-letters', 'Dead letters'],
   ['/functions', 'Functions'],
   ['/mailbox', 'Dev mailbox'],
+  ['/users', 'Users'],
+  ['/groups', 'Groups'],
+  ['/policies', 'Policies'],
 ];
 
 function Page({ path, session }: { path: string; session: Session }) {
@@ -87,6 +97,12 @@ function Page({ path, session }: { path: string; session: Session }) {
       return <FunctionsPage compartmentId={c} />;
     case 'mailbox':
       return <MailboxPage />;
+    case 'users':
+      return parts[1] ? <UserPage tenancyId={c} userId={parts[1]} /> : <UsersPage tenancyId={c} />;
+    case 'groups':
+      return parts[1] ? <GroupPage tenancyId={c} groupId={parts[1]} /> : <GroupsPage tenancyId={c} />;
+    case 'policies':
+      return parts[1] ? <PolicyPage tenancyId={c} policyId={parts[1]} /> : <PoliciesPage tenancyId={c} />;
     default:
       return <OverviewPage />;
   }

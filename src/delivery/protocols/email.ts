@@ -29,6 +29,7 @@ export function emailForMessage(ctx: SendContext & { message: NonNullable<SendCo
   const { message, topic } = ctx;
   const title = message.title !== null && message.title !== '' ? message.title : topic.name;
   return {
+    owner: { tenancyId: ctx.subscription.tenancyId, topicId: topic.id },
     from,
     to: ctx.subscription.endpoint,
     // A subject is one line; a title with newlines would otherwise be folded into headers.
@@ -49,6 +50,7 @@ export function emailForMessage(ctx: SendContext & { message: NonNullable<SendCo
 export function emailForConfirmation(sub: Subscription, topic: Topic, confirmationUrl: string, from: string): OutgoingMail {
   const expires = sub.confirmationExpiresAt === null ? '' : `\nThe link expires at ${new Date(sub.confirmationExpiresAt).toISOString()}.\n`;
   return {
+    owner: { tenancyId: sub.tenancyId, topicId: topic.id },
     from,
     to: sub.endpoint,
     subject: `Subscription confirmation for the topic ${topic.name}`,

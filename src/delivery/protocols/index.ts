@@ -11,7 +11,7 @@ import { SlackHandler } from './slack.js';
 import { SmsHandler } from './sms.js';
 
 export interface ProtocolRegistryDeps {
-  /** Lets tenant endpoints reach loopback/private networks (cloud metadata stays refused). */
+  /** Lets tenant endpoints reach loopback/private networks (link-local and cloud metadata stay refused). */
   allowPrivateEndpoints: boolean;
   /** `whsec_<base64>` Standard Webhooks secret of a subscription (SubscriptionLinks.signingSecret). */
   signingSecret(subscription: Subscription): string;

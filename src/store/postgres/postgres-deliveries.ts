@@ -10,7 +10,7 @@ import type {
   PublishPlan,
 } from '../../core/deliveries.js';
 import type { Message, Page, Subscription, Topic } from '../../core/models.js';
-import { completionValues, mailValues, toAttempt, toCounts, toDelivery, toMail } from '../delivery-rows.js';
+import { completionValues, mailValues, tenancyCountValues, toAttempt, toCounts, toDelivery, toMail, toTenancyCounts } from '../delivery-rows.js';
 import {
   byIdsSql,
   checkLimit,
@@ -23,7 +23,7 @@ import {
 } from '../delivery-sql.js';
 import { num, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
 import { toPage } from '../sql.js';
-import type { ClaimedDelivery, DeadLetterQuery, DeliveryStore, RedriveQuery, ReleasedClaim } from '../store.js';
+import type { ClaimedDelivery, DeadLetterQuery, DeliveryStore, RedriveQuery, ReleasedClaim, TenancyCounts } from '../store.js';
 import { WakeListener } from './notifier.js';
 import {
   CLAIM_DELIVERIES,
@@ -228,14 +228,18 @@ export class PostgresDeliveries implements DeliveryStore {
     return toCounts(await first(this.pool, SQL.countDeliveries));
   }
 
+  async countTenancy(tenancyId: string, publishedSince: number): Promise<TenancyCounts> {
+    return toTenancyCounts(await first(this.pool, SQL.countTenancy, tenancyCountValues(tenancyId, publishedSince)));
+  }
+
   async insertMail(mail: Omit<MailRecord, 'id'>): Promise<MailRecord> {
     const row = await first(this.pool, SQL.insertMail, mailValues(mail));
     return { ...mail, headers: { ...mail.headers }, id: num(row?.id) };
   }
 
-  async listMail(limit: number, to?: string): Promise<MailRecord[]> {
+  async listMail(tenancyId: string, limit: number, to?: string): Promise<MailRecord[]> {
     checkLimit(limit);
-    const found = to === undefined ? await rows(this.pool, SQL.listMail, [limit]) : await rows(this.pool, SQL.listMailTo, [to, limit]);
+    const found = to === undefined ? await rows(this.pool, SQL.listMail, [tenancyId, limit]) : await rows(this.pool, SQL.listMailTo, [tenancyId, to, limit]);
     return found.map(toMail);
   }
 

@@ -42,6 +42,7 @@ import { PostgresDeliveries } from './postgres-deliveries.js';
 import { WAKE_SQL } from './postgres-delivery-sql.js';
 import { PostgresFunctions } from './postgres-functions.js';
 import { PostgresConsole } from './postgres-console.js';
+import { PostgresIdentity } from './postgres-identity.js';
 import { PostgresRetention } from './postgres-retention.js';
 
 /** Unquoted identifiers only, so the name means the same in search_path and in SQL. */
@@ -78,6 +79,8 @@ export class PostgresStore implements Store {
   private readonly fns: PostgresFunctions;
   private readonly consoleRows: PostgresConsole;
   readonly retention: PostgresRetention;
+  /** Composed rather than forwarded: callers reach the IAM port as store.identity. */
+  readonly identity: PostgresIdentity;
 
   private constructor(
     private readonly pool: Pool,
@@ -87,6 +90,7 @@ export class PostgresStore implements Store {
     this.fns = new PostgresFunctions(pool);
     this.consoleRows = new PostgresConsole(pool);
     this.retention = new PostgresRetention(pool);
+    this.identity = new PostgresIdentity(pool);
   }
 
   static async open(opts: { connectionString: string; schema?: string; poolSize?: number }): Promise<PostgresStore> {

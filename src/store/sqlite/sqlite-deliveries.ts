@@ -10,7 +10,7 @@ import type {
   PublishPlan,
 } from '../../core/deliveries.js';
 import type { Message, Page, Subscription, Topic } from '../../core/models.js';
-import { completionValues, mailValues, newDeliveryValues, toAttempt, toCounts, toDelivery, toMail } from '../delivery-rows.js';
+import { completionValues, mailValues, newDeliveryValues, tenancyCountValues, toAttempt, toCounts, toDelivery, toMail, toTenancyCounts } from '../delivery-rows.js';
 import {
   byIdsSql,
   checkLimit,
@@ -29,7 +29,7 @@ import { toPage } from '../sql.js';
 import { Statements } from './statements.js';
 import { WalSync } from './wal-sync.js';
 import type { WriteGate } from './write-gate.js';
-import type { ClaimedDelivery, DeadLetterQuery, DeliveryStore, RedriveQuery, ReleasedClaim } from '../store.js';
+import type { ClaimedDelivery, DeadLetterQuery, DeliveryStore, RedriveQuery, ReleasedClaim, TenancyCounts } from '../store.js';
 
 /** A list parameter is bound as one JSON array text: one cached statement for any length. */
 const inList: InList = (column) => `${column} IN (SELECT value FROM json_each(?))`;
@@ -349,15 +349,19 @@ export class SqliteDeliveries implements DeliveryStore {
     return toCounts(this.get(SQL.countDeliveries));
   }
 
+  async countTenancy(tenancyId: string, publishedSince: number): Promise<TenancyCounts> {
+    return toTenancyCounts(this.get(SQL.countTenancy, ...tenancyCountValues(tenancyId, publishedSince)));
+  }
+
   async insertMail(mail: Omit<MailRecord, 'id'>): Promise<MailRecord> {
     await this.gate.pass();
     const row = this.get(SQL.insertMail, ...mailValues(mail));
     return { ...mail, headers: { ...mail.headers }, id: num(row?.id) };
   }
 
-  async listMail(limit: number, to?: string): Promise<MailRecord[]> {
+  async listMail(tenancyId: string, limit: number, to?: string): Promise<MailRecord[]> {
     checkLimit(limit);
-    const rows = to === undefined ? this.all(SQL.listMail, limit) : this.all(SQL.listMailTo, to, limit);
+    const rows = to === undefined ? this.all(SQL.listMail, tenancyId, limit) : this.all(SQL.listMailTo, tenancyId, to, limit);
     return rows.map(toMail);
   }
 

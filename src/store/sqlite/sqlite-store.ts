@@ -42,6 +42,7 @@ import { migrateSqlite } from './migrate.js';
 import { SqliteDeliveries } from './sqlite-deliveries.js';
 import { SqliteFunctions } from './sqlite-functions.js';
 import { SqliteConsole } from './sqlite-console.js';
+import { SqliteIdentity } from './sqlite-identity.js';
 import { SqliteRetention } from './sqlite-retention.js';
 import { WriteGate } from './write-gate.js';
 
@@ -73,6 +74,8 @@ export class SqliteStore implements Store {
   private readonly fns: SqliteFunctions;
   private readonly consoleRows: SqliteConsole;
   readonly retention: SqliteRetention;
+  /** Composed rather than forwarded: callers reach the IAM port as store.identity. */
+  readonly identity: SqliteIdentity;
   /** Every write of this connection passes it; the checkpointer closes it to restart the WAL. */
   private readonly gate = new WriteGate();
   private readonly checkpointer: WalCheckpointer | undefined;
@@ -85,6 +88,7 @@ export class SqliteStore implements Store {
     this.fns = new SqliteFunctions(db, this.gate);
     this.consoleRows = new SqliteConsole(db, this.gate);
     this.retention = new SqliteRetention(db, this.gate);
+    this.identity = new SqliteIdentity(db, this.gate);
     this.checkpointer = backgroundCheckpoints ? WalCheckpointer.start(db, db.name, this.gate) : undefined;
   }
 

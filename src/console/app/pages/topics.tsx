@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, call, enc, get, HERALD, OCI, q, type Topic, type TopicStats } from '../api';
+import { call, enc, errorText, get, HERALD, OCI, q, readError, type Topic, type TopicStats } from '../api';
 
 export function TopicsPage({ compartmentId }: { compartmentId: string }) {
   const [topics, setTopics] = useState<Topic[]>([]);
@@ -17,7 +17,7 @@ export function TopicsPage({ compartmentId }: { compartmentId: string }) {
     setTopics(ts);
   };
   useEffect(() => {
-    load().catch((e: Error) => setError(e.message));
+    load().catch((e: unknown) => setError(readError(e)));
   }, [compartmentId]);
 
   const act = async (fn: () => Promise<unknown>): Promise<void> => {
@@ -26,7 +26,7 @@ export function TopicsPage({ compartmentId }: { compartmentId: string }) {
       await fn();
       await load();
     } catch (e) {
-      setError(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
+      setError(errorText(e));
     }
   };
 

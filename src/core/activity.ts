@@ -1,0 +1,148 @@
+/**
+ * Herald's views of what happened to messages: the per-message trace, dead letters
+ * and their re-drive, a topic's recent messages and counts, the dev mailbox and the
+ * webhook signing secret. Each is authorized like the OCI call it extends: reading
+ * what was delivered for a topic is reading the topic, re-driving is publishing.
+ */
+import type { Delivery, DeliveryAttempt, MailRecord } from './deliveries.js';
+import { InvalidParameterError, NotAuthorizedOrNotFoundError, NotFoundError } from './errors.js';
+import type { Authorizer } from './iam/authorizer.js';
+import type { OperationName } from './iam/operations.js';
+import type { Principal } from './iam/principal.js';
+import type { SubscriptionLinks } from './links.js';
+import type { Message, Page, Subscription, Topic } from './models.js';
+import { checkSubscriptionId, type SubscriptionService } from './subscriptions.js';
+import { checkTopicId, type TopicService } from './topics.js';
+import type { Store } from '../store/store.js';
+
+/** The window of topicStats' recentMessages. */
+export const RECENT_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** How many topics one topicStats call may ask about. */
+export const MAX_STATS_TOPICS = 100;
+
+export interface MessageTrace {
+  message: Message;
+  deliveries: { delivery: Delivery; attempts: DeliveryAttempt[]; endpoint: string | null }[];
+}
+
+export interface DeliveryScope {
+  topicId?: string;
+  subscriptionId?: string;
+}
+
+type ActivityStore = Pick<
+  Store,
+  | 'getMessage'
+  | 'getMessageDeliveries'
+  | 'getSubscriptionsByIds'
+  | 'getTopicsByIds'
+  | 'listDeadLetters'
+  | 'redrive'
+  | 'listMail'
+  | 'listRecentMessages'
+  | 'countRecentMessages'
+  | 'listSubscriptions'
+>;
+
+export class ActivityService {
+  constructor(
+    private readonly store: ActivityStore,
+    private readonly topics: TopicService,
+    private readonly subscriptions: SubscriptionService,
+    private readonly links: SubscriptionLinks,
+    private readonly authz: Authorizer,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A message with every delivery and attempt; needs read on its topic's compartment. */
+  async trace(caller: Principal, messageId: string): Promise<MessageTrace> {
+    const message = await this.store.getMessage(caller.tenancyId, messageId);
+    if (message === undefined) throw new NotFoundError('Message', messageId);
+    // The topic may be DELETED by now; its compartment still decides who reads its history.
+    const [topic] = await this.store.getTopicsByIds([message.topicId]);
+    await this.authz.require(caller, 'GetMessageTrace', topic?.compartmentId ?? caller.tenancyId, { refusal: () => new NotFoundError('Message', messageId) });
+    const rows = await this.store.getMessageDeliveries(caller.tenancyId, message.id);
+    const subs = new Map((await this.store.getSubscriptionsByIds([...new Set(rows.map((r) => r.delivery.subscriptionId))])).map((s) => [s.id, s]));
+    return { message, deliveries: rows.map((r) => ({ ...r, endpoint: subs.get(r.delivery.subscriptionId)?.endpoint ?? null })) };
+  }
+
+  async deadLetters(caller: Principal, scope: DeliveryScope, page: { offset: number; limit: number }): Promise<Page<Delivery>> {
+    const q = await this.scoped(caller, 'ListDeadLetters', scope);
+    return this.store.listDeadLetters({ tenancyId: caller.tenancyId, ...q, ...page });
+  }
+
+  /** Re-drives dead letters; naming neither topic nor subscription (only delivery ids) needs the right tenancy-wide. */
+  async redrive(caller: Principal, scope: DeliveryScope & { deliveryIds?: number[] }): Promise<number> {
+    const q = await this.scoped(caller, 'RedriveDeadLetters', scope);
+    return this.store.redrive({ tenancyId: caller.tenancyId, deliveryIds: scope.deliveryIds, ...q }, this.now());
+  }
+
+  async recentMessages(caller: Principal, topicId: string, limit: number): Promise<Message[]> {
+    const topic = await this.topics.authorized(caller, 'ListRecentMessages', topicId);
+    return this.store.listRecentMessages(caller.tenancyId, topic.id, limit);
+  }
+
+  /**
+   * Per topic: live subscriptions and messages of the last 24 hours. Topics the caller may
+   * not inspect, or that are not theirs, count 0 like empty ones: nothing says they exist.
+   */
+  async topicStats(caller: Principal, topicIds: string[]): Promise<Record<string, { subscriptions: number; recentMessages: number }>> {
+    if (topicIds.length > MAX_STATS_TOPICS) throw new InvalidParameterError(`At most ${MAX_STATS_TOPICS} topicId values.`);
+    for (const id of topicIds) checkTopicId(id);
+    const topics = (await this.store.getTopicsByIds(topicIds)).filter((t) => t.tenancyId === caller.tenancyId && t.lifecycleState !== 'DELETED');
+    const allowed = await this.authz.filterAllowed(caller, 'ListTopicActivity', topics.map((t) => t.compartmentId));
+    const visible = topics.filter((t) => allowed.has(t.compartmentId)).map((t) => t.id);
+    const recent = await this.store.countRecentMessages(caller.tenancyId, visible, this.now() - RECENT_WINDOW_MS);
+    const out: Record<string, { subscriptions: number; recentMessages: number }> = {};
+    for (const topicId of topicIds) out[topicId] = { subscriptions: 0, recentMessages: 0 };
+    for (const topicId of visible) {
+      let subscriptions = 0;
+      for (let offset: number | null = 0; offset !== null; ) {
+        const page = await this.store.listSubscriptions({ tenancyId: caller.tenancyId, topicId, offset, limit: 1000 });
+        subscriptions += page.items.filter((s) => s.lifecycleState !== 'DELETED').length;
+        offset = page.nextOffset;
+      }
+      out[topicId] = { subscriptions, recentMessages: recent[topicId] ?? 0 };
+    }
+    return out;
+  }
+
+  /** The tenancy's captured mail, only that sent for topics the caller may read. */
+  async mailbox(caller: Principal, limit: number, to?: string): Promise<MailRecord[]> {
+    const mails = await this.store.listMail(caller.tenancyId, limit, to);
+    const topics = await this.store.getTopicsByIds([...new Set(mails.map((m) => m.topicId))]);
+    const home = new Map(topics.filter((t) => t.tenancyId === caller.tenancyId).map((t) => [t.id, t.compartmentId]));
+    const allowed = await this.authz.filterAllowed(caller, 'ReadMailbox', [...home.values()]);
+    return mails.filter((m) => {
+      const compartmentId = home.get(m.topicId);
+      return compartmentId !== undefined && allowed.has(compartmentId);
+    });
+  }
+
+  async signingSecret(caller: Principal, subscriptionId: string): Promise<{ subscription: Subscription; secret: string }> {
+    const sub = await this.subscriptions.authorized(caller, 'GetSigningSecret', subscriptionId);
+    if (sub.lifecycleState === 'DELETED') throw new NotFoundError('Subscription', sub.id);
+    return { subscription: sub, secret: this.links.signingSecret(sub.id) };
+  }
+
+  /** Authorizes `op` on what the scope names: a topic, a subscription (on its topic), or else the whole tenancy. */
+  private async scoped(caller: Principal, op: OperationName, scope: DeliveryScope): Promise<DeliveryScope> {
+    let topic: Topic | undefined;
+    if (scope.subscriptionId !== undefined) {
+      checkSubscriptionId(scope.subscriptionId);
+      const sub = await this.subscriptions.authorized(caller, 'GetSubscription', scope.subscriptionId);
+      [topic] = await this.store.getTopicsByIds([sub.topicId]);
+    }
+    if (scope.topicId !== undefined) {
+      checkTopicId(scope.topicId);
+      const [named] = await this.store.getTopicsByIds([scope.topicId]);
+      if (named === undefined || named.tenancyId !== caller.tenancyId) throw new NotFoundError('Topic', scope.topicId);
+      topic = named;
+    }
+    const where = topic?.compartmentId ?? caller.tenancyId;
+    await this.authz.require(caller, op, where, {
+      refusal: () => (topic === undefined ? new NotAuthorizedOrNotFoundError() : new NotFoundError('Topic', topic.id)),
+    });
+    return { topicId: scope.topicId, subscriptionId: scope.subscriptionId };
+  }
+}

@@ -1,0 +1,93 @@
+/** The etag-guarded write loop and list parsing every IAM resource shares. */
+import type { CasResult, GuardedDelete } from '../cas.js';
+import { ConflictError, InvalidParameterError, NoEtagMatchError, NotFoundError } from '../errors.js';
+import { newEtag } from '../ids.js';
+import type { IamState, SortOrder } from '../models.js';
+import type { ListIamQuery } from './identity-store.js';
+
+/**
+ * Read-modify-write under the etag. Without if-match a lost race is retried
+ * (last writer wins, as OCI does); with if-match it is the caller's conflict.
+ */
+export async function casUpdate<T extends { etag: string; lifecycleState: string }>(opts: {
+  what: string;
+  id: string;
+  ifMatch: string | undefined;
+  load: () => Promise<T>;
+  change: (cur: T) => T;
+  replace: (next: T, expectedEtag: string) => Promise<CasResult<T>>;
+}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const cur = await opts.load();
+    if (opts.ifMatch !== undefined && opts.ifMatch !== cur.etag) throw new NoEtagMatchError(opts.id);
+    const result = await opts.replace({ ...opts.change(cur), etag: newEtag() }, cur.etag);
+    if (result.ok) return result.value;
+    if (result.reason === 'not-found') throw new NotFoundError(opts.what, opts.id);
+    if (opts.ifMatch !== undefined || attempt >= 5) throw new NoEtagMatchError(opts.id);
+  }
+}
+
+/** Deletes under the etag; a dependant still in place is OCI's 409 Conflict (never the retryable IncorrectState). */
+export async function guardedDelete<T extends { etag: string }>(opts: {
+  what: string;
+  id: string;
+  ifMatch: string | undefined;
+  current: T;
+  remove: (expectedEtag: string) => Promise<GuardedDelete<T> | CasResult<T>>;
+}): Promise<T> {
+  if (opts.ifMatch !== undefined && opts.ifMatch !== opts.current.etag) throw new NoEtagMatchError(opts.id);
+  const result = await opts.remove(opts.current.etag);
+  if (result.ok) return result.value;
+  if (result.reason === 'not-found') throw new NotFoundError(opts.what, opts.id);
+  if (result.reason === 'not-empty') throw new ConflictError(`${opts.what} ${opts.id} cannot be deleted: ${result.detail}.`);
+  throw new NoEtagMatchError(opts.id);
+}
+
+export interface IamListInput {
+  name?: string;
+  lifecycleState?: string;
+  sortBy?: string;
+  sortOrder?: string;
+  offset: number;
+  limit: number;
+}
+
+/** OCI's list conventions for IAM: TIMECREATED newest first by default, NAME ascending by default. */
+/** null when the filter can match nothing (a state Herald's IAM rows never take). */
+export function iamListQuery(tenancyId: string, input: IamListInput): ListIamQuery | null {
+  const sortBy = (input.sortBy ?? 'TIMECREATED').toUpperCase();
+  if (sortBy !== 'TIMECREATED' && sortBy !== 'NAME') throw new InvalidParameterError('sortBy must be TIMECREATED or NAME.');
+  let sortOrder: SortOrder = sortBy === 'NAME' ? 'ASC' : 'DESC';
+  if (input.sortOrder !== undefined) {
+    const o = input.sortOrder.toUpperCase();
+    if (o !== 'ASC' && o !== 'DESC') throw new InvalidParameterError('sortOrder must be ASC or DESC.');
+    sortOrder = o;
+  }
+  let lifecycleState: IamState | undefined;
+  if (input.lifecycleState !== undefined) {
+    const s = input.lifecycleState.toUpperCase();
+    if (s !== 'ACTIVE' && s !== 'DELETED' && s !== 'CREATING' && s !== 'INACTIVE' && s !== 'DELETING') {
+      throw new InvalidParameterError('lifecycleState must be CREATING, ACTIVE, INACTIVE, DELETING or DELETED.');
+    }
+    // Herald's IAM rows are only ever ACTIVE or DELETED; the other states match nothing.
+    lifecycleState = s === 'ACTIVE' || s === 'DELETED' ? s : undefined;
+    if (lifecycleState === undefined) return null;
+  }
+  return { tenancyId, name: input.name, lifecycleState, sortBy, sortOrder, offset: input.offset, limit: input.limit };
+}
+
+/** IAM names: users may use letters, digits and `-._+@`; groups and policies the same without `+@`. */
+export function checkIamName(name: string | undefined, what: string, pattern: RegExp, max = 100): string {
+  if (name === undefined || name === '') throw new InvalidParameterError(`The ${what} name is required.`);
+  if (name.length > max || !pattern.test(name)) throw new InvalidParameterError(`The ${what} name "${name}" is not valid.`);
+  return name;
+}
+
+export function checkDescription(value: string | undefined, what: string, required: boolean): string {
+  if (value === undefined) {
+    if (required) throw new InvalidParameterError(`The ${what} description is required.`);
+    return '';
+  }
+  if (typeof value !== 'string' || value.length > 400) throw new InvalidParameterError(`The ${what} description must be at most 400 characters.`);
+  return value;
+}

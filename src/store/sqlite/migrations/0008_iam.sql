@@ -1,0 +1,67 @@
+-- Herald schema v8 (SQLite): IAM users, groups, memberships and policies, and etags and tags on
+-- users and compartments. Deleted IAM rows stay in state DELETED (the SDK's waiters read them
+-- back); partial unique indexes free their names.
+
+-- ADD COLUMN needs a constant default; existing rows then get an etag of their own below.
+ALTER TABLE users ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN email TEXT;
+ALTER TABLE users ADD COLUMN lifecycle_state TEXT NOT NULL DEFAULT 'ACTIVE';
+ALTER TABLE users ADD COLUMN etag TEXT NOT NULL DEFAULT '00000000';
+ALTER TABLE users ADD COLUMN freeform_tags TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE users ADD COLUMN defined_tags TEXT NOT NULL DEFAULT '{}';
+UPDATE users SET etag = lower(hex(randomblob(4)));
+CREATE UNIQUE INDEX users_live_name ON users (tenancy_id, name) WHERE lifecycle_state <> 'DELETED';
+
+ALTER TABLE compartments ADD COLUMN etag TEXT NOT NULL DEFAULT '00000000';
+ALTER TABLE compartments ADD COLUMN freeform_tags TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE compartments ADD COLUMN defined_tags TEXT NOT NULL DEFAULT '{}';
+UPDATE compartments SET etag = lower(hex(randomblob(4)));
+
+-- Not "groups": GROUPS is an SQL keyword (window frames) in both backends.
+CREATE TABLE iam_groups (
+  id              TEXT PRIMARY KEY,
+  tenancy_id      TEXT NOT NULL REFERENCES tenancies (id),
+  name            TEXT NOT NULL,
+  description     TEXT NOT NULL,
+  lifecycle_state TEXT NOT NULL,
+  etag            TEXT NOT NULL,
+  freeform_tags   TEXT NOT NULL,
+  defined_tags    TEXT NOT NULL,
+  created_at      INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX iam_groups_live_name ON iam_groups (tenancy_id, name) WHERE lifecycle_state <> 'DELETED';
+CREATE INDEX iam_groups_tenancy ON iam_groups (tenancy_id, created_at);
+
+CREATE TABLE user_group_memberships (
+  id              TEXT PRIMARY KEY,
+  tenancy_id      TEXT NOT NULL REFERENCES tenancies (id),
+  user_id         TEXT NOT NULL REFERENCES users (id),
+  group_id        TEXT NOT NULL REFERENCES iam_groups (id),
+  lifecycle_state TEXT NOT NULL,
+  created_at      INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX user_group_memberships_live ON user_group_memberships (user_id, group_id) WHERE lifecycle_state <> 'DELETED';
+-- The user index also serves tenancy-wide reads (the access snapshot, unfiltered lists).
+CREATE INDEX user_group_memberships_user ON user_group_memberships (tenancy_id, user_id, created_at);
+CREATE INDEX user_group_memberships_group ON user_group_memberships (tenancy_id, group_id, created_at);
+
+-- statements is a JSON array of policy statement strings.
+CREATE TABLE policies (
+  id              TEXT PRIMARY KEY,
+  tenancy_id      TEXT NOT NULL REFERENCES tenancies (id),
+  compartment_id  TEXT NOT NULL REFERENCES compartments (id),
+  name            TEXT NOT NULL,
+  description     TEXT NOT NULL,
+  statements      TEXT NOT NULL,
+  version_date    TEXT,
+  lifecycle_state TEXT NOT NULL,
+  etag            TEXT NOT NULL,
+  freeform_tags   TEXT NOT NULL,
+  defined_tags    TEXT NOT NULL,
+  created_at      INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX policies_live_name ON policies (tenancy_id, name) WHERE lifecycle_state <> 'DELETED';
+CREATE INDEX policies_compartment ON policies (tenancy_id, compartment_id);
+
+-- A compartment delete checks for live functions in it; without this it would scan every function.
+CREATE INDEX functions_compartment ON functions (tenancy_id, compartment_id);
