@@ -91,6 +91,8 @@ export const IAM_SQL = {
   replaceCompartment: casUpdate('compartments', COMPARTMENT_COLUMNS, ['id', 'tenancy_id', 'parent_id', 'lifecycle_state', 'created_at']),
   deleteCompartment: softDelete('compartments'),
   /** The root (no parent) first, so a walk from it meets every parent before its children. */
+  /** DELETED included: the SDK's waiter for a deleted compartment reads it back. */
+  getCompartmentAnyState: 'SELECT * FROM compartments WHERE tenancy_id = ? AND id = ?',
   listCompartmentTree:
     `SELECT * FROM compartments WHERE tenancy_id = ? AND ${LIVE} ` +
     'ORDER BY CASE WHEN parent_id IS NULL THEN 0 ELSE 1 END, created_at, id',

@@ -85,6 +85,8 @@ for (const kind of KINDS) {
       await expectOciError(iam.deleteCompartment({ compartmentId: eng.id }), 409, 'Conflict');
       await iam.deleteCompartment({ compartmentId: dev.id });
       await iam.deleteCompartment({ compartmentId: eng.id });
+      const gone = await iam.createWaiters().forCompartment({ compartmentId: eng.id }, identity.models.Compartment.LifecycleState.Deleted);
+      assert.equal(gone?.compartment.lifecycleState, 'DELETED');
       const after = (await iam.listCompartments({ compartmentId: tenancyId })).items.map((c) => c.id);
       assert.ok(!after.includes(eng.id));
     });

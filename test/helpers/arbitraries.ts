@@ -10,8 +10,18 @@ import fc from 'fast-check';
  */
 
 /** Live values the fuzz run resolves just before each request (the victim's current etag, say). */
-export type RefName = 'tenancy' | 'compartment' | 'topic' | 'sub' | 'topicEtag' | 'subEtag' | 'topicName' | 'confirmToken' | 'unsubToken';
-export type Env = Readonly<Record<RefName, string>>;
+export type RefName = 'tenancy' | 'compartment' | 'topic' | 'sub' | 'topicEtag' | 'subEtag' | 'topicName' | 'confirmToken' | 'unsubToken' | IamRefName;
+/**
+ * The Identity suite's: victims (user, group, membership, policy; `compartment` is its victim compartment), the
+ * users and group of the victim membership, `home` (a compartment never addressed), a statement naming `home` by
+ * id, an API key of the victim user, and public keys made at run time (four good ones, an EC one, a short RSA one).
+ */
+export type IamRefName =
+  | 'user' | 'userEtag' | 'userName' | 'memberUser' | 'group' | 'groupEtag' | 'groupName' | 'memberGroup' | 'membership'
+  | 'policy' | 'policyEtag' | 'policyName' | 'compartmentEtag' | 'compartmentName' | 'home' | 'homeStatement' | 'fingerprint'
+  | 'pem1' | 'pem2' | 'pem3' | 'pem4' | 'ecPem' | 'smallPem';
+/** Each suite resolves its own names; a Ref to one it does not resolve is a test bug. */
+export type Env = Readonly<Partial<Record<RefName, string>>>;
 
 export class Ref {
   constructor(readonly name: RefName) {}
@@ -55,7 +65,11 @@ export const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>): fc.WeightedArb
 /** The value as a plain string, for path segments, query values and headers. */
 export function text(v: Val, env: Env): string {
   if (typeof v === 'string') return v;
-  if (v instanceof Ref) return env[v.name];
+  if (v instanceof Ref) {
+    const value = env[v.name];
+    if (value === undefined) throw new Error(`ref(${v.name}) is not resolved by this suite`);
+    return value;
+  }
   if (v instanceof Rep) return v.unit.repeat(v.count);
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
   return toJson(v, env);
@@ -211,3 +225,78 @@ export const sortBy = fc.oneof(fc.constantFrom('TIMECREATED', 'timeCreated', 'LI
 export const sortOrder = fc.oneof(fc.constantFrom('ASC', 'asc', 'DESC', 'desc', 'Desc', ''), shortJunk);
 export const lifecycleState = fc.oneof(fc.constantFrom('ACTIVE', 'active', 'DELETING', 'CREATING', 'DELETED', 'PENDING', ''), shortJunk);
 export const linkToken = fc.oneof(w(3, ref('confirmToken')), w(3, ref('unsubToken')), w(1, fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)), w(1, urlJunk));
+
+// --- IAM field and query values (the Identity suite) -----------------------------------------------
+
+/** The Identity suite's home compartment and its child: never addressed by the fuzzer, named by statements. */
+export const HOME_NAME = 'FuzzHome';
+export const INNER_NAME = 'Inner';
+/** Where IAM bodies and queries point: the tenancy, the home compartment, the victim compartment, near misses. */
+export const iamCompartment = fc.oneof(w(4, ref('tenancy')), w(2, ref('home')), w(1, ref('compartment')), w(1, fakeOcid('compartment')), w(1, urlJunk));
+/** Names of users, groups, policies and compartments: mostly valid, sometimes taken, too long or junk. */
+export const iamName = fc.oneof(
+  w(4, fc.stringMatching(/^fz-[a-z0-9]{1,10}$/)),
+  w(1, fc.constantFrom('fz+ops@example.com', 'fz.a_b-c', 'fz name', 'admin', 'Administrators', 'Tenant-Admin-Policy', HOME_NAME, 'é', '')),
+  w(1, fc.constantFrom<Val>(new Rep('a', 100), new Rep('a', 101))),
+  w(1, shortJunk),
+);
+/** Query values as the Identity SDK sends them, unencoded: `+`, `%` and broken escapes for the raw query reader. */
+export const rawQueryJunk = fc.constantFrom(
+  '+', 'a+b', 'fz+ops@example.com', '%', '%%', '%2', '%zz', '%2B', '%252B', '%00', '%C0%AF', '%FF', '%ED%A0%80', '%F0%9F%92%A5', '100%', '%u0041', 'a=b', 'a&b', '%20', '%2',
+);
+export const email = fc.oneof(w(3, fc.constantFrom('fz@example.com', 'a+b@x.io', '')), w(1, fc.constantFrom<Val>('not-an-email', 'a @b', '@', new Rep('a', 330))), w(1, bodyJunkString));
+export const versionDate = fc.oneof(
+  w(3, fc.constantFrom<Val>('2024-01-01', '2024-02-29T12:00:00.000Z', '2024-02-29T12:00:00+01:00', '', null)),
+  w(1, fc.constantFrom('2023-02-30', '2024-13-45', '24-1-1', 'yesterday', '2024-01-01T', '2024-01-01Tx')),
+  w(1, junk),
+);
+export const accessLevel = fc.oneof(fc.constantFrom('ANY', 'ACCESSIBLE', 'any', 'accessible', 'NONE', ''), shortJunk);
+export const boolQuery = fc.oneof(fc.constantFrom('true', 'false', 'TRUE', '1', ''), shortJunk);
+export const fakeFingerprint = fc.oneof(fc.stringMatching(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/), fc.stringMatching(/^[0-9A-F]{32}$/));
+/** API keys: RSA public keys made at run time, then an EC key, a short key, broken PEMs and junk. */
+export const publicKey: fc.Arbitrary<Val> = fc.oneof(
+  w(4, fc.constantFrom(new Ref('pem1'), new Ref('pem2'), new Ref('pem3'), new Ref('pem4'))),
+  w(1, fc.constantFrom(new Ref('ecPem'), new Ref('smallPem'))),
+  w(1, fc.constantFrom<Val>(
+    'not a pem',
+    '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----',
+    '-----BEGIN RSA PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----',
+    '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----',
+    new Rep('A', 20_000),
+  )),
+  w(1, bodyJunkString),
+);
+/** Statements that parse and, attached to the tenancy, resolve (some also from the home compartment). */
+export const goodStatement = fc.oneof(
+  w(6, fc.constantFrom(
+    `Allow group fz-readers to read ons-topics in compartment ${HOME_NAME}`,
+    `Allow group fz-a, fz-b to use ons-family in compartment ${HOME_NAME}:${INNER_NAME}`,
+    `allow group fz-c to manage ons-topics in compartment ${INNER_NAME}`,
+    'allow any-user to inspect compartments in tenancy',
+    'Allow group id ocid1.group.oc1..aaaaaaaafuzz to manage fn-app in tenancy',
+    `Allow group fz-x to {ONS_TOPIC_INSPECT, ONS_TOPIC_READ} in compartment ${HOME_NAME}`,
+    "Allow any-group to read policies in tenancy where any {request.operation = 'GetPolicy', target.policy.name = /fz-*/}",
+    "Allow group fz-ops to use users in tenancy where target.user.name != 'admin'",
+  )),
+  w(1, ref('homeStatement')),
+);
+export const badStatement: fc.Arbitrary<Val> = fc.oneof(
+  fc.constantFrom<Val>(
+    '', ' ', 'Allow', 'Deny group fz-a to manage all-resources in tenancy', 'Allow group fz-a to fly ons-topics in tenancy',
+    'Allow group fz-a to read ons-topics in compartment Nowhere', `Allow group fz-a to read ons-topics in compartment ${HOME_NAME}:Nowhere`,
+    'Allow group fz-a to read ons-topics in tenancy where', 'Allow group fz-a to read ons-topics in tenancy where any {',
+    "Allow group fz-a to read ons-topics in tenancy where request.user.name = 'open", 'Allow group fz-a to {NOT_A_PERMISSION} in tenancy',
+    'Allow group to read ons-topics in tenancy', 'Allow group fz-a to read ons-topics in compartment id ocid1.compartment.oc1..nowhere',
+    new Rep('Allow group fz-a to read ons-topics in tenancy ', 90),
+    `Allow any-user to read ons-topics in tenancy where ${'any {'.repeat(780)}`,
+  ),
+  shortJunk,
+);
+export const statements = {
+  strict: fc.array(goodStatement, { minLength: 1, maxLength: 3 }) as fc.Arbitrary<Val>,
+  loose: fc.oneof(
+    w(4, fc.array(fc.oneof(w(2, goodStatement), w(2, badStatement), w(1, junk)), { maxLength: 4 })),
+    w(1, fc.constantFrom<Val>(Array.from({ length: 50 }, () => 'allow any-user to inspect compartments in tenancy'), Array.from({ length: 51 }, () => 'allow any-user to inspect compartments in tenancy'))),
+    w(1, junk),
+  ) as fc.Arbitrary<Val>,
+};

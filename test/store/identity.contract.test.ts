@@ -361,6 +361,9 @@ for (const kind of STORE_KINDS) {
       assert.ok((await store.deleteTopic(id, t2.id, t2.etag, T0)).ok);
       assert.deepEqual(await ids.deleteCompartment(id, c.id, c.etag, T0), { ok: true, value: { ...c, lifecycleState: 'DELETED' } });
       assert.equal(await store.getCompartment(id, c.id), undefined);
+      // Only the IAM port reads a deleted compartment back (the SDK's waiter needs it), and only in its tenancy.
+      assert.deepEqual(await ids.getCompartmentAnyState(id, c.id), { ...c, lifecycleState: 'DELETED' });
+      assert.equal(await ids.getCompartmentAnyState(other, c.id), undefined);
       assert.deepEqual(await ids.deleteCompartment(id, c.id, c.etag, T0), { ok: false, reason: 'not-found' });
       const root = await store.getCompartment(id, id);
       assert.equal((await ids.deleteCompartment(id, id, root?.etag ?? '', T0)).ok, false);

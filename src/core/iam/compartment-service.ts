@@ -7,7 +7,7 @@
 import { requireCompartment } from '../compartments.js';
 import { ConflictError, InvalidParameterError, MissingParameterError, NotFoundError } from '../errors.js';
 import { withRetryToken } from '../idempotency.js';
-import { newEtag, newOcid } from '../ids.js';
+import { isOcid, newEtag, newOcid } from '../ids.js';
 import type { Compartment, DefinedTags, Page, Tags, Tenancy } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
@@ -92,7 +92,8 @@ export class CompartmentService {
 
   /** DELETED compartments are returned (the SDK's waiter reads them back). */
   async get(caller: Principal, id: string): Promise<Compartment> {
-    const c = await this.deps.directory.getCompartment(caller.tenancyId, id);
+    if (!isOcid(id, 'compartment') && !isOcid(id, 'tenancy')) throw new NotFoundError('Compartment', id);
+    const c = await this.deps.identity.getCompartmentAnyState(caller.tenancyId, id);
     if (c === undefined) throw new NotFoundError('Compartment', id);
     await this.deps.authz.require(caller, 'GetCompartment', c.lifecycleState === 'ACTIVE' ? homeOf(c) : caller.tenancyId, {
       refusal: () => new NotFoundError('Compartment', id),
@@ -180,6 +181,7 @@ export class CompartmentService {
   }
 
   private async loadLive(tenancyId: string, id: string): Promise<Compartment> {
+    if (!isOcid(id, 'compartment') && !isOcid(id, 'tenancy')) throw new NotFoundError('Compartment', id);
     const c = await this.deps.directory.getCompartment(tenancyId, id);
     if (c === undefined || c.lifecycleState !== 'ACTIVE') throw new NotFoundError('Compartment', id);
     return c;

@@ -5,7 +5,7 @@ import { newEtag, newOcid } from '../ids.js';
 import type { DefinedTags, Page, Tags } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
-import { casUpdate, checkDescription, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
+import { casUpdate, checkDescription, checkIamId, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
 import type { Group, Membership } from './models.js';
 import type { Principal } from './principal.js';
 
@@ -124,6 +124,7 @@ export class GroupService {
   }
 
   async getMembership(caller: Principal, id: string): Promise<Membership> {
+    checkIamId(id, 'groupmembership', 'UserGroupMembership');
     const m = await this.deps.identity.getMembership(caller.tenancyId, id);
     if (m === undefined) throw new NotFoundError('UserGroupMembership', id);
     await this.deps.authz.require(caller, 'GetUserGroupMembership', caller.tenancyId, {
@@ -148,6 +149,7 @@ export class GroupService {
   }
 
   async removeUser(caller: Principal, membershipId: string): Promise<void> {
+    checkIamId(membershipId, 'groupmembership', 'UserGroupMembership');
     const m = await this.deps.identity.getMembership(caller.tenancyId, membershipId);
     if (m === undefined || m.lifecycleState !== 'ACTIVE') throw new NotFoundError('UserGroupMembership', membershipId);
     await this.deps.authz.require(caller, 'RemoveUserFromGroup', caller.tenancyId, {
@@ -171,6 +173,7 @@ export class GroupService {
   }
 
   private async authorize(caller: Principal, op: GroupOp, id: string): Promise<void> {
+    checkIamId(id, 'group', 'Group');
     const group = await this.deps.identity.getGroup(caller.tenancyId, id);
     const target: Record<string, string> = { 'target.group.id': id };
     if (group !== undefined) target['target.group.name'] = group.name;
@@ -178,6 +181,7 @@ export class GroupService {
   }
 
   private async load(tenancyId: string, id: string): Promise<Group> {
+    checkIamId(id, 'group', 'Group');
     const group = await this.deps.identity.getGroup(tenancyId, id);
     if (group === undefined) throw new NotFoundError('Group', id);
     return group;

@@ -1,7 +1,7 @@
 /** The etag-guarded write loop and list parsing every IAM resource shares. */
 import type { CasResult, GuardedDelete } from '../cas.js';
 import { ConflictError, InvalidParameterError, NoEtagMatchError, NotFoundError } from '../errors.js';
-import { newEtag } from '../ids.js';
+import { isOcid, newEtag, type OcidType } from '../ids.js';
 import type { IamState, SortOrder } from '../models.js';
 import type { ListIamQuery } from './identity-store.js';
 
@@ -41,6 +41,22 @@ export async function guardedDelete<T extends { etag: string }>(opts: {
   if (result.reason === 'not-found') throw new NotFoundError(opts.what, opts.id);
   if (result.reason === 'not-empty') throw new ConflictError(`${opts.what} ${opts.id} cannot be deleted: ${result.detail}.`);
   throw new NoEtagMatchError(opts.id);
+}
+
+/**
+ * An id from a path is checked for the OCID shape before any lookup: junk (a NUL byte, say, which
+ * PostgreSQL text refuses) must look like any other id that is not there.
+ */
+export function checkIamId(id: string, type: OcidType, what: string): string {
+  if (!isOcid(id, type)) throw new NotFoundError(what, id);
+  return id;
+}
+
+const FINGERPRINT_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){15}$/;
+
+export function checkFingerprint(fingerprint: string): string {
+  if (!FINGERPRINT_RE.test(fingerprint)) throw new NotFoundError('ApiKey', fingerprint);
+  return fingerprint;
 }
 
 export interface IamListInput {

@@ -97,6 +97,8 @@ export interface IdentityStore {
    * compartment, topic, subscription, application, function or policy ('not-empty', naming what).
    */
   deleteCompartment(tenancyId: string, id: string, expectedEtag: string, now: number): Promise<GuardedDelete<Compartment>>;
+  /** DELETED included (Store.getCompartment hides them): the SDK's waiter reads a deleted compartment back. */
+  getCompartmentAnyState(tenancyId: string, id: string): Promise<Compartment | undefined>;
   /** Every live compartment of the tenancy, the root included, in creation order. */
   listCompartmentTree(tenancyId: string): Promise<Compartment[]>;
 

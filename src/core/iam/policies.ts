@@ -6,7 +6,7 @@ import { newEtag, newOcid } from '../ids.js';
 import type { DefinedTags, Page, Tags } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
-import { casUpdate, checkDescription, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
+import { casUpdate, checkDescription, checkIamId, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
 import type { Policy } from './models.js';
 import { parseStatement, PolicySyntaxError } from './policy-parser.js';
 import { resolveLocation, type CompartmentTree } from './policy-eval.js';
@@ -174,6 +174,7 @@ export class PolicyService {
   }
 
   private async load(tenancyId: string, id: string): Promise<Policy> {
+    checkIamId(id, 'policy', 'Policy');
     const p = await this.deps.identity.getPolicy(tenancyId, id);
     if (p === undefined) throw new NotFoundError('Policy', id);
     return p;

@@ -6,7 +6,7 @@ import { newEtag, newOcid } from '../ids.js';
 import type { ApiKey, DefinedTags, Page, Tags, User } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
-import { casUpdate, checkDescription, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
+import { casUpdate, checkDescription, checkFingerprint, checkIamId, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
 import type { Principal } from './principal.js';
 
 /** OCI allows three API keys per user. */
@@ -146,6 +146,7 @@ export class UserService {
   async deleteApiKey(caller: Principal, userId: string, fingerprint: string): Promise<void> {
     if (userId !== caller.userId) await this.authorize(caller, 'DeleteApiKey', userId);
     await this.loadLive(caller.tenancyId, userId);
+    checkFingerprint(fingerprint);
     if (!(await this.deps.identity.deleteApiKey(caller.tenancyId, userId, fingerprint))) throw new NotFoundError('ApiKey', fingerprint);
     this.deps.accessChanged(caller.tenancyId);
   }
@@ -172,6 +173,7 @@ export class UserService {
     op: 'GetUser' | 'UpdateUser' | 'DeleteUser' | 'UploadApiKey' | 'ListApiKeys' | 'DeleteApiKey' | 'CreateOrResetUIPassword',
     id: string,
   ): Promise<void> {
+    checkIamId(id, 'user', 'User');
     const user = await this.deps.identity.getUser(caller.tenancyId, id);
     const target: Record<string, string> = { 'target.user.id': id };
     if (user !== undefined) target['target.user.name'] = user.name;
@@ -179,6 +181,7 @@ export class UserService {
   }
 
   private async load(tenancyId: string, id: string): Promise<User> {
+    checkIamId(id, 'user', 'User');
     const user = await this.deps.identity.getUser(tenancyId, id);
     if (user === undefined) throw new NotFoundError('User', id);
     return user;

@@ -275,6 +275,11 @@ export class PostgresIdentity implements IdentityStore {
     });
   }
 
+  async getCompartmentAnyState(tenancyId: string, id: string): Promise<Compartment | undefined> {
+    const row = await first(this.pool, SQL.getCompartmentAnyState, [tenancyId, id]);
+    return row && toCompartment(row);
+  }
+
   async listCompartmentTree(tenancyId: string): Promise<Compartment[]> {
     return (await rows(this.pool, SQL.listCompartmentTree, [tenancyId])).map(toCompartment);
   }

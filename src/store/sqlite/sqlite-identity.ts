@@ -296,6 +296,11 @@ export class SqliteIdentity implements IdentityStore {
     });
   }
 
+  async getCompartmentAnyState(tenancyId: string, id: string): Promise<Compartment | undefined> {
+    const row = this.get(SQL.getCompartmentAnyState, tenancyId, id);
+    return row && toCompartment(row);
+  }
+
   async listCompartmentTree(tenancyId: string): Promise<Compartment[]> {
     return this.all(SQL.listCompartmentTree, tenancyId).map(toCompartment);
   }
