@@ -68,7 +68,7 @@ export function registerConsoleOverviewRoute(app: FastifyInstance, deps: ApiDeps
   app.get(`${HERALD_PREFIX}/console/overview`, async (req) => {
     if (req.caller === null) throw new NotAuthenticatedError();
     const now = Date.now();
-    const c = await deps.store.countTenancy(req.caller.tenancyId, now - PUBLISHED_WINDOW_MS);
+    const c = await deps.activity.overview(req.caller, now - PUBLISHED_WINDOW_MS);
     return {
       timeGenerated: new Date(now).toISOString(),
       topics: c.topics,

@@ -13,7 +13,7 @@ import type { SubscriptionLinks } from './links.js';
 import type { Message, Page, Subscription, Topic } from './models.js';
 import { checkSubscriptionId, type SubscriptionService } from './subscriptions.js';
 import { checkTopicId, type TopicService } from './topics.js';
-import type { Store } from '../store/store.js';
+import type { Store, TenancyCounts } from '../store/store.js';
 
 /** The window of topicStats' recentMessages. */
 export const RECENT_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -42,6 +42,7 @@ type ActivityStore = Pick<
   | 'listRecentMessages'
   | 'countRecentMessages'
   | 'listSubscriptions'
+  | 'countTenancy'
 >;
 
 export class ActivityService {
@@ -105,6 +106,15 @@ export class ActivityService {
       out[topicId] = { subscriptions, recentMessages: recent[topicId] ?? 0 };
     }
     return out;
+  }
+
+  /**
+   * The console overview's counts, for the caller's tenancy only; tenancy-wide figures, so they need
+   * inspect ons-topics in the tenancy (a person with narrower rights sees no counts of what they cannot list).
+   */
+  async overview(caller: Principal, publishedSince: number): Promise<TenancyCounts> {
+    await this.authz.require(caller, 'ListTopicActivity', caller.tenancyId);
+    return this.store.countTenancy(caller.tenancyId, publishedSince);
   }
 
   /** The tenancy's captured mail, only that sent for topics the caller may read. */

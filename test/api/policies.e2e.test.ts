@@ -158,6 +158,12 @@ for (const kind of KINDS) {
       const other = await op.signed.raw('GET', `/herald/v1/messages/${messageId}`);
       assert.equal(other.status, 404, other.text);
       assert.equal(other.json.code, 'NotAuthorizedOrNotFound');
+      // The overview counts the whole tenancy: it needs inspect ons-topics there, which the publisher lacks.
+      const overview = await pub.signed.raw('GET', '/herald/v1/console/overview');
+      assert.equal(overview.status, 404, overview.text);
+      const adminOverview = await new SignedCaller(h).raw('GET', '/herald/v1/console/overview');
+      assert.equal(adminOverview.status, 200, adminOverview.text);
+      assert.ok((adminOverview.json.topics as number) >= 3);
     });
 
     it('removing a membership takes the right away at once; revoking a key refuses its signatures', async () => {

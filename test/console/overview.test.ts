@@ -6,6 +6,7 @@ import { eventually } from '../helpers/eventually.js';
 import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { heraldClient, type SignedCaller } from '../helpers/oci.js';
 import { confirming, Receiver } from '../helpers/receiver.js';
+import { addTenancy } from '../helpers/tenancies.js';
 
 /**
  * The console's overview shows the signed-in tenancy's own figures. It used to show the installation's /metrics,
@@ -44,19 +45,10 @@ const figures = (o: Overview): Overview => ({
   publishedLastMinute: o.publishedLastMinute,
 });
 
-/** A second tenancy, its admin a copy of the bootstrap admin's row (whatever fields a User has), and a console login. */
+/** A second tenancy made as bootstrap makes one (its admin in Administrators), with a console login for that admin. */
 async function secondTenancy(h: TestHerald, username: string, password: string): Promise<string> {
-  const store = h.herald.store;
-  const adminA = await store.getConsoleUser('admin');
-  const userA = adminA === undefined ? undefined : await store.getUser(adminA.tenancyId, adminA.userId);
-  const tenancyA = await store.getTenancy(h.tenancyId);
-  const [keyA] = adminA === undefined ? [] : await store.listApiKeys(adminA.tenancyId, adminA.userId);
-  assert.ok(userA !== undefined && tenancyA !== undefined && keyA !== undefined);
-  const suffix = randomBytes(8).toString('hex');
-  const tenancyId = `ocid1.tenancy.oc1..overview${suffix}`;
-  const userId = `ocid1.user.oc1..overview${suffix}`;
-  await store.createTenancy({ ...tenancyA, id: tenancyId, name: 'other' }, { ...userA, id: userId, tenancyId }, { ...keyA, tenancyId, userId });
-  await store.insertConsoleUserIfAbsent({ username, passwordHash: await hashPassword(password), tenancyId, userId, createdAt: Date.now() });
+  const { tenancyId, userId } = await addTenancy(h.herald.store, `other-${randomBytes(4).toString('hex')}`);
+  await h.herald.store.insertConsoleUserIfAbsent({ username, passwordHash: await hashPassword(password), tenancyId, userId, createdAt: Date.now() });
   return tenancyId;
 }
 

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { ConfigError, resolveConfig } from '../../config/config.js';
-import { startHerald } from '../../server/herald.js';
+
+/**
+ * The server's module graph (fastify, both database drivers, the delivery engine, the functions runtime)
+ * is loaded only by `serve`: every other command is a short-lived client that should start in a blink.
+ */
+const loadServer = () => import('../../server/herald.js');
 
 export function registerServeCommand(program: Command): void {
   program
@@ -39,7 +44,7 @@ export function registerServeCommand(program: Command): void {
         }
         throw err;
       }
-      const herald = await startHerald(config);
+      const herald = await (await loadServer()).startHerald(config);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get, HERALD } from '../api';
+import { ApiError, get, HERALD } from '../api';
+import { NotAllowed } from './iam-common';
 
 /** The signed-in tenancy's own figures (GET /herald/v1/console/overview). */
 interface Overview {
@@ -45,7 +46,7 @@ export function OverviewPage() {
       get<Overview>(`${HERALD}/console/overview`).then((o) => {
         setLast(o);
         setPoints((prev) => [...prev.slice(-59), { publishedLastMinute: o.publishedLastMinute, pending: o.pending, deadLetters: o.deadLetters }]);
-      }, (e: Error) => setError(e.message));
+      }, (e: Error) => setError(e instanceof ApiError && e.code === 'NotAuthorizedOrNotFound' ? 'not-allowed' : e.message));
     };
     poll();
     const t = setInterval(poll, 5000);
@@ -54,7 +55,8 @@ export function OverviewPage() {
   return (
     <section aria-labelledby="ov-h">
       <h1 id="ov-h">Overview</h1>
-      {error && <p role="alert" class="error">{error}</p>}
+      {error === 'not-allowed' && <NotAllowed text="You are not allowed to see this: the overview counts the whole tenancy and needs inspect ons-topics in the tenancy." />}
+      {error !== '' && error !== 'not-allowed' && <p role="alert" class="error">{error}</p>}
       <div class="kpis">
         <div class="kpi">Topics<b>{last?.topics ?? 0}</b></div>
         <div class="kpi">Subscriptions<b>{last?.subscriptions ?? 0}</b></div>
