@@ -37,8 +37,11 @@ export type PublishedListener = (messages: readonly Message[], outcome: PublishO
 /** Decides, just before a group commits, how it is fanned out (the delivery engine knows its room). */
 export type PublishPlanner = (now: number) => PublishPlan;
 
-/** Without a delivery engine: small topics are still fanned out in the publish transaction. */
-export const DEFAULT_INLINE_FANOUT = 64;
+/**
+ * Topics with fewer subscriptions than this are fanned out in the publish transaction itself; larger
+ * ones are fanned out in batches afterwards. The one definition: the delivery engine's planner uses it too.
+ */
+export const INLINE_FANOUT = 64;
 
 interface Pending {
   message: Message;
@@ -59,7 +62,7 @@ export class MessageService {
   private scheduled = false;
   private readonly listeners: PublishedListener[] = [];
   private backpressure: { backlog: () => number; max: number } | undefined;
-  private planner: PublishPlanner = (now) => ({ now, inlineFanout: DEFAULT_INLINE_FANOUT });
+  private planner: PublishPlanner = (now) => ({ now, inlineFanout: INLINE_FANOUT });
 
   /** Topic id → its compartment, for authorizing publishes without a read each (see topicHome). */
   private readonly homes = new Map<string, { compartmentId: string; at: number }>();

@@ -10,6 +10,7 @@ import type { AttemptResult, Delivery, PublishOutcome, PublishPlan } from '../co
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
+import { INLINE_FANOUT } from '../core/messages.js';
 import type { ReleasedClaim, Store } from '../store/store.js';
 
 export interface EngineOptions {
@@ -46,8 +47,6 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * turn would be a few attempts per fsync, and fsync blocks the loop.
  */
 const COMPLETION_INTERVAL_MS = 5;
-/** Topics with fewer subscriptions are fanned out in the publish transaction itself. */
-const INLINE_FANOUT = 64;
 /** Messages fanned out per round; with group-committed publishes a round often covers several publish groups. */
 const FANOUT_CLAIM = 256;
 /** The endpoint key of deliveries without a subscription or handler: they are settled without a request. */
