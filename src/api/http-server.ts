@@ -26,9 +26,8 @@ import type { CompartmentService } from '../core/iam/compartment-service.js';
 import type { GroupService } from '../core/iam/groups.js';
 import type { PolicyService } from '../core/iam/policies.js';
 import type { UserService } from '../core/iam/users.js';
-import type { Store } from '../store/store.js';
 // Web console (issue 7): session-cookie auth beside signatures, its session routes and static assets.
-import { ConsoleAuth } from '../console/auth.js';
+import type { ConsoleAuth } from '../console/auth.js';
 import { consoleCaller, registerConsoleCookies, registerConsoleOverviewRoute, registerConsoleSessionRoutes } from '../console/routes.js';
 import { registerConsoleStatic } from '../console/static.js';
 
@@ -45,7 +44,8 @@ export interface IamServices {
 }
 
 export interface ApiDeps {
-  store: Store;
+  /** Console sign-in and sessions; a session stands in for a signature. */
+  consoleAuth: ConsoleAuth;
   topics: TopicService;
   subscriptions: SubscriptionService;
   messages: MessageService;
@@ -113,7 +113,7 @@ export function buildHttpServer(deps: ApiDeps): FastifyInstance {
     },
   });
 
-  const consoleAuth = new ConsoleAuth(deps.store);
+  const { consoleAuth } = deps;
   // Before the authentication hook below: that hook reads the console's session cookie.
   registerConsoleCookies(app);
   app.decorateRequest('caller', null);

@@ -34,7 +34,7 @@ import { functionsCacheDir, setUpSandbox } from '../functions/sandbox-setup.js';
 import { HeraldMetrics } from './metrics.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
-import { ensureConsoleAdmin } from '../console/auth.js';
+import { ConsoleAuth, ensureConsoleAdmin } from '../console/auth.js';
 import { ConsoleCredentials } from '../console/credentials.js';
 
 export interface RunningHerald {
@@ -63,19 +63,35 @@ export interface StartOptions {
  */
 function cachedKeyLookup(lookup: PublicKeyLookup, ttlMs = ACCESS_SNAPSHOT_TTL_MS, max = 1000): { lookup: PublicKeyLookup; forget: (tenancyId: string) => void } {
   const cache = new Map<string, { pem: string; at: number }>();
+  // Concurrent requests signed with the same key share one read when its entry has run out.
+  const inflight = new Map<string, Promise<string | undefined>>();
   const forget = (tenancyId: string): void => {
-    for (const k of cache.keys()) if (k.startsWith(`${tenancyId}/`)) cache.delete(k);
+    for (const map of [cache, inflight]) for (const k of map.keys()) if (k.startsWith(`${tenancyId}/`)) map.delete(k);
   };
   const cached: PublicKeyLookup = async (tenancyId, userId, fingerprint) => {
     const k = `${tenancyId}/${userId}/${fingerprint}`;
     const hit = cache.get(k);
     if (hit !== undefined && Date.now() - hit.at < ttlMs) return hit.pem;
-    const pem = await lookup(tenancyId, userId, fingerprint);
-    if (pem !== undefined) {
-      if (cache.size >= max) cache.clear();
-      cache.set(k, { pem, at: Date.now() });
+    let read = inflight.get(k);
+    if (read === undefined) {
+      const started = lookup(tenancyId, userId, fingerprint);
+      read = started;
+      inflight.set(k, started);
+      void started.then(
+        (pem) => {
+          // A revocation while the read ran (forget) must not be undone by caching what it read.
+          if (inflight.get(k) !== started) return;
+          inflight.delete(k);
+          if (pem === undefined) return;
+          if (cache.size >= max) cache.clear();
+          cache.set(k, { pem, at: Date.now() });
+        },
+        () => {
+          if (inflight.get(k) === started) inflight.delete(k);
+        },
+      );
     }
-    return pem;
+    return read;
   };
   return { lookup: cached, forget };
 }
@@ -189,7 +205,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const consolePassword = await ensureConsoleAdmin(store);
 
     const app = buildHttpServer({
-      store,
+      consoleAuth: new ConsoleAuth(store),
       topics,
       subscriptions,
       messages,

@@ -12,7 +12,7 @@ import type { IdentityStore } from './identity-store.js';
 import type { AccessSnapshotRows } from './models.js';
 import { OPERATION_ALIASES, OPERATIONS, type OperationName } from './operations.js';
 import { parseStatement, type Statement } from './policy-parser.js';
-import { statementAllows, type CompartmentTree, type RequestVariables } from './policy-eval.js';
+import { compartmentTree, statementAllows, type CompartmentTree, type RequestVariables } from './policy-eval.js';
 import type { Principal } from './principal.js';
 
 /** How long a node trusts its copy of a tenancy's policies: the "within seconds" of a change made elsewhere. */
@@ -41,16 +41,8 @@ class Snapshot {
     readonly loadedAt: number,
     tenancyId: string,
   ) {
-    const byId = new Map(rows.compartments.map((c) => [c.id, c]));
-    const children = new Map<string, { id: string; name: string }[]>();
-    for (const c of rows.compartments) {
-      if (c.parentId === null) continue;
-      const list = children.get(c.parentId) ?? [];
-      list.push({ id: c.id, name: c.name });
-      children.set(c.parentId, list);
-    }
     this.compartmentIds = rows.compartments.map((c) => c.id);
-    this.tree = { rootId: tenancyId, get: (id) => byId.get(id), children: (id) => children.get(id) ?? [] };
+    this.tree = compartmentTree(tenancyId, rows.compartments);
     const groupName = new Map(rows.groups.map((g) => [g.id, g.name.toLowerCase()]));
     for (const u of rows.users) this.userNames.set(u.id, u.name);
     for (const m of rows.memberships) {
@@ -181,10 +173,22 @@ export class Authorizer {
 
   private async snapshot(tenancyId: string): Promise<Snapshot> {
     const cached = this.snapshots.get(tenancyId);
-    if (cached !== undefined && this.now() - cached.loadedAt < this.ttlMs) return cached;
+    if (cached !== undefined) {
+      const age = this.now() - cached.loadedAt;
+      if (age < this.ttlMs) {
+        // Half-way through its life a fresh copy starts loading in the background, so the requests of a busy
+        // tenancy do not all queue behind a reload every second.
+        if (age >= this.ttlMs / 2) void this.load(tenancyId).catch(() => undefined);
+        return cached;
+      }
+    }
+    return this.load(tenancyId);
+  }
+
+  /** One read per tenancy however many requests arrive while it is in flight. */
+  private load(tenancyId: string): Promise<Snapshot> {
     let pending = this.loading.get(tenancyId);
     if (pending === undefined) {
-      // One read per tenancy however many requests arrive while it is in flight.
       const startedAt = this.now();
       pending = this.identity.loadAccessSnapshot(tenancyId).then((rows) => new Snapshot(rows, startedAt, tenancyId));
       this.loading.set(tenancyId, pending);

@@ -5,7 +5,17 @@ import { newEtag, newOcid } from '../ids.js';
 import type { DefinedTags, Page, Tags } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
-import { casUpdate, checkDescription, checkIamId, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
+import {
+  casUpdate,
+  checkDescription,
+  checkIamId,
+  checkIamName,
+  checkTenancyLevel,
+  guardedDelete,
+  iamListQuery,
+  requireTenancyScope,
+  type IamListInput,
+} from './iam-writes.js';
 import type { Group, Membership } from './models.js';
 import type { Principal } from './principal.js';
 
@@ -32,9 +42,7 @@ export class GroupService {
 
   async create(caller: Principal, input: CreateGroupInput, retryToken?: string): Promise<Group> {
     const { tenancyId } = caller;
-    if (input.compartmentId !== undefined && input.compartmentId !== tenancyId) {
-      throw new InvalidParameterError('Groups live in the tenancy: compartmentId must be the tenancy OCID.');
-    }
+    checkTenancyLevel(tenancyId, input.compartmentId, 'Groups');
     await this.deps.authz.require(caller, 'CreateGroup', tenancyId);
     const name = checkIamName(input.name, 'group', GROUP_NAME_RE);
     const description = checkDescription(input.description, 'group', true);
@@ -63,8 +71,7 @@ export class GroupService {
   }
 
   async list(caller: Principal, compartmentId: string | undefined, input: IamListInput): Promise<Page<Group>> {
-    if (compartmentId === undefined || compartmentId === '') throw new MissingParameterError('compartmentId');
-    if (compartmentId !== caller.tenancyId) throw new NotFoundError('Compartment', compartmentId);
+    requireTenancyScope(caller.tenancyId, compartmentId);
     await this.deps.authz.require(caller, 'ListGroups', caller.tenancyId);
     const q = iamListQuery(caller.tenancyId, input);
     return q === null ? { items: [], nextOffset: null } : this.deps.identity.listGroups(q);
@@ -138,8 +145,7 @@ export class GroupService {
     caller: Principal,
     input: { compartmentId?: string; userId?: string; groupId?: string; offset: number; limit: number },
   ): Promise<Page<Membership>> {
-    if (input.compartmentId === undefined || input.compartmentId === '') throw new MissingParameterError('compartmentId');
-    if (input.compartmentId !== caller.tenancyId) throw new NotFoundError('Compartment', input.compartmentId);
+    requireTenancyScope(caller.tenancyId, input.compartmentId);
     if (input.userId === undefined && input.groupId === undefined) throw new InvalidParameterError('Give userId, groupId or both.');
     // Anyone may list their own groups (the console shows a person theirs); others need inspect users + groups.
     if (input.userId !== caller.userId || input.groupId !== undefined) {

@@ -1,6 +1,6 @@
 /** The etag-guarded write loop and list parsing every IAM resource shares. */
 import type { CasResult, GuardedDelete } from '../cas.js';
-import { ConflictError, InvalidParameterError, NoEtagMatchError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidParameterError, MissingParameterError, NoEtagMatchError, NotFoundError } from '../errors.js';
 import { isOcid, newEtag, type OcidType } from '../ids.js';
 import type { IamState, SortOrder } from '../models.js';
 import type { ListIamQuery } from './identity-store.js';
@@ -57,6 +57,19 @@ const FINGERPRINT_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){15}$/;
 export function checkFingerprint(fingerprint: string): string {
   if (!FINGERPRINT_RE.test(fingerprint)) throw new NotFoundError('ApiKey', fingerprint);
   return fingerprint;
+}
+
+/** Users, groups and memberships live in the tenancy: a list names it, and names no other compartment. */
+export function requireTenancyScope(tenancyId: string, compartmentId: string | undefined): void {
+  if (compartmentId === undefined || compartmentId === '') throw new MissingParameterError('compartmentId');
+  if (compartmentId !== tenancyId) throw new NotFoundError('Compartment', compartmentId);
+}
+
+/** A create may leave compartmentId out; given, it must be the tenancy. */
+export function checkTenancyLevel(tenancyId: string, compartmentId: string | undefined, what: string): void {
+  if (compartmentId !== undefined && compartmentId !== tenancyId) {
+    throw new InvalidParameterError(`${what} live in the tenancy: compartmentId must be the tenancy OCID.`);
+  }
 }
 
 export interface IamListInput {

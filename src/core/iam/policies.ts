@@ -9,7 +9,7 @@ import type { IamDeps } from './iam-deps.js';
 import { casUpdate, checkDescription, checkIamId, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
 import type { Policy } from './models.js';
 import { parseStatement, PolicySyntaxError } from './policy-parser.js';
-import { resolveLocation, type CompartmentTree } from './policy-eval.js';
+import { compartmentTree, resolveLocation } from './policy-eval.js';
 import type { Principal } from './principal.js';
 
 const POLICY_NAME_RE = /^[A-Za-z0-9._ -]+$/;
@@ -141,13 +141,7 @@ export class PolicyService {
     if (statements.length > MAX_STATEMENTS_PER_POLICY) {
       throw new InvalidParameterError(`A policy may hold at most ${MAX_STATEMENTS_PER_POLICY} statements; this one has ${statements.length}.`);
     }
-    const compartments = await this.deps.identity.listCompartmentTree(tenancyId);
-    const byId = new Map(compartments.map((c) => [c.id, c]));
-    const tree: CompartmentTree = {
-      rootId: tenancyId,
-      get: (id) => byId.get(id),
-      children: (id) => compartments.filter((c) => c.parentId === id),
-    };
+    const tree = compartmentTree(tenancyId, await this.deps.identity.listCompartmentTree(tenancyId));
     statements.forEach((text, i) => {
       if (typeof text !== 'string' || text.trim() === '') throw new InvalidParameterError(`Statement ${i + 1} is empty.`);
       if (text.length > MAX_STATEMENT_LENGTH) throw new InvalidParameterError(`Statement ${i + 1} is longer than ${MAX_STATEMENT_LENGTH} characters.`);

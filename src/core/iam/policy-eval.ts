@@ -23,6 +23,19 @@ export interface CompartmentTree {
   children(id: string): { id: string; name: string }[];
 }
 
+/** Indexes a tenancy's live compartments (the root's parentId is null) for lookups by id and by parent. */
+export function compartmentTree(rootId: string, nodes: readonly CompartmentNode[]): CompartmentTree {
+  const byId = new Map(nodes.map((c) => [c.id, c]));
+  const children = new Map<string, { id: string; name: string }[]>();
+  for (const c of nodes) {
+    if (c.parentId === null) continue;
+    const list = children.get(c.parentId) ?? [];
+    list.push({ id: c.id, name: c.name });
+    children.set(c.parentId, list);
+  }
+  return { rootId, get: (id) => byId.get(id), children: (id) => children.get(id) ?? [] };
+}
+
 /** Returned when a comparison names a variable the request does not have. */
 const INAPPLICABLE = Symbol('inapplicable');
 type Outcome = boolean | typeof INAPPLICABLE;

@@ -6,7 +6,18 @@ import { newEtag, newOcid } from '../ids.js';
 import type { ApiKey, DefinedTags, Page, Tags, User } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
-import { casUpdate, checkDescription, checkFingerprint, checkIamId, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
+import {
+  casUpdate,
+  checkDescription,
+  checkFingerprint,
+  checkIamId,
+  checkIamName,
+  checkTenancyLevel,
+  guardedDelete,
+  iamListQuery,
+  requireTenancyScope,
+  type IamListInput,
+} from './iam-writes.js';
 import type { Principal } from './principal.js';
 
 /** OCI allows three API keys per user. */
@@ -41,9 +52,7 @@ export class UserService {
 
   async create(caller: Principal, input: CreateUserInput, retryToken?: string): Promise<User> {
     const { tenancyId } = caller;
-    if (input.compartmentId !== undefined && input.compartmentId !== tenancyId) {
-      throw new InvalidParameterError('Users live in the tenancy: compartmentId must be the tenancy OCID.');
-    }
+    checkTenancyLevel(tenancyId, input.compartmentId, 'Users');
     await this.deps.authz.require(caller, 'CreateUser', tenancyId);
     const name = checkIamName(input.name, 'user', USER_NAME_RE);
     const description = checkDescription(input.description, 'user', true);
@@ -75,7 +84,7 @@ export class UserService {
   }
 
   async list(caller: Principal, compartmentId: string | undefined, input: IamListInput): Promise<Page<User>> {
-    this.requireTenancy(caller, compartmentId);
+    requireTenancyScope(caller.tenancyId, compartmentId);
     await this.deps.authz.require(caller, 'ListUsers', caller.tenancyId);
     const q = iamListQuery(caller.tenancyId, input);
     return q === null ? { items: [], nextOffset: null } : this.deps.identity.listUsers(q);
@@ -161,11 +170,6 @@ export class UserService {
     const result = await this.deps.consolePasswords.reset(user);
     if (!result.ok) throw new ConflictError(`The console sign-in name "${user.name}" belongs to a user of another tenancy; rename is not possible, so create a user with another name.`);
     return { user, password: result.password, at: this.deps.now() };
-  }
-
-  private requireTenancy(caller: Principal, compartmentId: string | undefined): void {
-    if (compartmentId === undefined || compartmentId === '') throw new InvalidParameterError('compartmentId (the tenancy OCID) is required.');
-    if (compartmentId !== caller.tenancyId) throw new NotFoundError('Compartment', compartmentId);
   }
 
   private async authorize(
