@@ -1,8 +1,11 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Caller } from '../api/auth/signature.js';
-import type { ConsoleSession, ConsoleUser } from '../store/console-store.js';
-import type { Store } from '../store/store.js';
+import type { Ports } from '../core/ports/index.js';
+import type { ConsoleSession, ConsoleStore, ConsoleUser } from '../core/ports/console.js';
+
+/** The console reads its logins and sessions, and the installation's bootstrap tenancy. */
+type ConsolePorts = Pick<Ports, 'console' | 'settings'>;
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
@@ -42,15 +45,15 @@ function safeEqual(a: string, b: string): boolean {
  * user, unless a console user exists. Returns the generated password (to log
  * once) or undefined when nothing was created.
  */
-export async function ensureConsoleAdmin(store: Store, password?: string): Promise<string | undefined> {
-  if ((await store.countConsoleUsers()) > 0) return undefined;
-  const tenancyId = await store.getSetting(BOOTSTRAP_TENANCY_KEY);
+export async function ensureConsoleAdmin(store: ConsolePorts, password?: string): Promise<string | undefined> {
+  if ((await store.console.countConsoleUsers()) > 0) return undefined;
+  const tenancyId = await store.settings.getSetting(BOOTSTRAP_TENANCY_KEY);
   if (tenancyId === undefined) return undefined;
-  const userId = await store.findUserIdByName(tenancyId, 'admin');
+  const userId = await store.console.findUserIdByName(tenancyId, 'admin');
   if (userId === undefined) return undefined;
   const plain = password ?? randomBytes(18).toString('base64url');
   const user: ConsoleUser = { username: CONSOLE_USER, passwordHash: await hashPassword(plain), tenancyId, userId, createdAt: Date.now() };
-  return (await store.insertConsoleUserIfAbsent(user)) ? plain : undefined;
+  return (await store.console.insertConsoleUserIfAbsent(user)) ? plain : undefined;
 }
 
 /**
@@ -89,7 +92,7 @@ export class ConsoleAuth {
 
   /** `clock` is read for session expiry and for sign-ins that pass no `now`; tests inject one. */
   constructor(
-    private readonly store: Store,
+    private readonly store: ConsoleStore,
     private readonly clock: () => number = Date.now,
   ) {}
 

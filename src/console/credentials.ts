@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ConsolePasswords } from '../core/iam/iam-deps.js';
 import type { User } from '../core/models.js';
-import type { ConsoleStore } from '../store/console-store.js';
+import type { ConsoleStore } from '../core/ports/console.js';
 import { hashPassword } from './auth.js';
 
 /**

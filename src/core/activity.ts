@@ -13,7 +13,8 @@ import type { SubscriptionLinks } from './links.js';
 import type { Message, Page, Subscription, Topic } from './models.js';
 import { checkSubscriptionId, type SubscriptionService } from './subscriptions.js';
 import { checkTopicId, type TopicService } from './topics.js';
-import type { Store, TenancyCounts } from '../store/store.js';
+import type { TenancyCounts } from './ports/activity.js';
+import type { Ports } from './ports/index.js';
 
 /** The window of topicStats' recentMessages. */
 export const RECENT_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -30,24 +31,11 @@ export interface DeliveryScope {
   subscriptionId?: string;
 }
 
-type ActivityStore = Pick<
-  Store,
-  | 'getMessage'
-  | 'getMessageDeliveries'
-  | 'getSubscriptionsByIds'
-  | 'getTopicsByIds'
-  | 'listDeadLetters'
-  | 'redrive'
-  | 'listMail'
-  | 'listRecentMessages'
-  | 'countRecentMessages'
-  | 'listSubscriptions'
-  | 'countTenancy'
->;
+type ActivityPorts = Pick<Ports, 'messages' | 'activity' | 'mailbox' | 'subscriptions'>;
 
 export class ActivityService {
   constructor(
-    private readonly store: ActivityStore,
+    private readonly store: ActivityPorts,
     private readonly topics: TopicService,
     private readonly subscriptions: SubscriptionService,
     private readonly links: SubscriptionLinks,
@@ -57,30 +45,30 @@ export class ActivityService {
 
   /** A message with every delivery and attempt; needs read on its topic's compartment. */
   async trace(caller: Principal, messageId: string): Promise<MessageTrace> {
-    const message = await this.store.getMessage(caller.tenancyId, messageId);
+    const message = await this.store.messages.getMessage(caller.tenancyId, messageId);
     if (message === undefined) throw new NotFoundError('Message', messageId);
     // The topic may be DELETED by now; its compartment still decides who reads its history.
-    const [topic] = await this.store.getTopicsByIds([message.topicId]);
+    const [topic] = await this.store.activity.getTopicsByIds([message.topicId]);
     await this.authz.require(caller, 'GetMessageTrace', topic?.compartmentId ?? caller.tenancyId, { refusal: () => new NotFoundError('Message', messageId) });
-    const rows = await this.store.getMessageDeliveries(caller.tenancyId, message.id);
-    const subs = new Map((await this.store.getSubscriptionsByIds([...new Set(rows.map((r) => r.delivery.subscriptionId))])).map((s) => [s.id, s]));
+    const rows = await this.store.activity.getMessageDeliveries(caller.tenancyId, message.id);
+    const subs = new Map((await this.store.activity.getSubscriptionsByIds([...new Set(rows.map((r) => r.delivery.subscriptionId))])).map((s) => [s.id, s]));
     return { message, deliveries: rows.map((r) => ({ ...r, endpoint: subs.get(r.delivery.subscriptionId)?.endpoint ?? null })) };
   }
 
   async deadLetters(caller: Principal, scope: DeliveryScope, page: { offset: number; limit: number }): Promise<Page<Delivery>> {
     const q = await this.scoped(caller, 'ListDeadLetters', scope);
-    return this.store.listDeadLetters({ tenancyId: caller.tenancyId, ...q, ...page });
+    return this.store.activity.listDeadLetters({ tenancyId: caller.tenancyId, ...q, ...page });
   }
 
   /** Re-drives dead letters; naming neither topic nor subscription (only delivery ids) needs the right tenancy-wide. */
   async redrive(caller: Principal, scope: DeliveryScope & { deliveryIds?: number[] }): Promise<number> {
     const q = await this.scoped(caller, 'RedriveDeadLetters', scope);
-    return this.store.redrive({ tenancyId: caller.tenancyId, deliveryIds: scope.deliveryIds, ...q }, this.now());
+    return this.store.activity.redrive({ tenancyId: caller.tenancyId, deliveryIds: scope.deliveryIds, ...q }, this.now());
   }
 
   async recentMessages(caller: Principal, topicId: string, limit: number): Promise<Message[]> {
     const topic = await this.topics.authorized(caller, 'ListRecentMessages', topicId);
-    return this.store.listRecentMessages(caller.tenancyId, topic.id, limit);
+    return this.store.activity.listRecentMessages(caller.tenancyId, topic.id, limit);
   }
 
   /**
@@ -90,21 +78,14 @@ export class ActivityService {
   async topicStats(caller: Principal, topicIds: string[]): Promise<Record<string, { subscriptions: number; recentMessages: number }>> {
     if (topicIds.length > MAX_STATS_TOPICS) throw new InvalidParameterError(`At most ${MAX_STATS_TOPICS} topicId values.`);
     for (const id of topicIds) checkTopicId(id);
-    const topics = (await this.store.getTopicsByIds(topicIds)).filter((t) => t.tenancyId === caller.tenancyId && t.lifecycleState !== 'DELETED');
+    const topics = (await this.store.activity.getTopicsByIds(topicIds)).filter((t) => t.tenancyId === caller.tenancyId && t.lifecycleState !== 'DELETED');
     const allowed = await this.authz.filterAllowed(caller, 'ListTopicActivity', topics.map((t) => t.compartmentId));
     const visible = topics.filter((t) => allowed.has(t.compartmentId)).map((t) => t.id);
-    const recent = await this.store.countRecentMessages(caller.tenancyId, visible, this.now() - RECENT_WINDOW_MS);
+    const recent = await this.store.activity.countRecentMessages(caller.tenancyId, visible, this.now() - RECENT_WINDOW_MS);
     const out: Record<string, { subscriptions: number; recentMessages: number }> = {};
     for (const topicId of topicIds) out[topicId] = { subscriptions: 0, recentMessages: 0 };
-    for (const topicId of visible) {
-      let subscriptions = 0;
-      for (let offset: number | null = 0; offset !== null; ) {
-        const page = await this.store.listSubscriptions({ tenancyId: caller.tenancyId, topicId, offset, limit: 1000 });
-        subscriptions += page.items.filter((s) => s.lifecycleState !== 'DELETED').length;
-        offset = page.nextOffset;
-      }
-      out[topicId] = { subscriptions, recentMessages: recent[topicId] ?? 0 };
-    }
+    const subscriptions = await this.store.subscriptions.countSubscriptionsByTopic(caller.tenancyId, visible);
+    for (const topicId of visible) out[topicId] = { subscriptions: subscriptions[topicId] ?? 0, recentMessages: recent[topicId] ?? 0 };
     return out;
   }
 
@@ -114,13 +95,13 @@ export class ActivityService {
    */
   async overview(caller: Principal, publishedSince: number): Promise<TenancyCounts> {
     await this.authz.require(caller, 'ListTopicActivity', caller.tenancyId);
-    return this.store.countTenancy(caller.tenancyId, publishedSince);
+    return this.store.activity.countTenancy(caller.tenancyId, publishedSince);
   }
 
   /** The tenancy's captured mail, only that sent for topics the caller may read. */
   async mailbox(caller: Principal, limit: number, to?: string): Promise<MailRecord[]> {
-    const mails = await this.store.listMail(caller.tenancyId, limit, to);
-    const topics = await this.store.getTopicsByIds([...new Set(mails.map((m) => m.topicId))]);
+    const mails = await this.store.mailbox.listMail(caller.tenancyId, limit, to);
+    const topics = await this.store.activity.getTopicsByIds([...new Set(mails.map((m) => m.topicId))]);
     const home = new Map(topics.filter((t) => t.tenancyId === caller.tenancyId).map((t) => [t.id, t.compartmentId]));
     const allowed = await this.authz.filterAllowed(caller, 'ReadMailbox', [...home.values()]);
     return mails.filter((m) => {
@@ -141,11 +122,11 @@ export class ActivityService {
     if (scope.subscriptionId !== undefined) {
       checkSubscriptionId(scope.subscriptionId);
       const sub = await this.subscriptions.authorized(caller, 'GetSubscription', scope.subscriptionId);
-      [topic] = await this.store.getTopicsByIds([sub.topicId]);
+      [topic] = await this.store.activity.getTopicsByIds([sub.topicId]);
     }
     if (scope.topicId !== undefined) {
       checkTopicId(scope.topicId);
-      const [named] = await this.store.getTopicsByIds([scope.topicId]);
+      const [named] = await this.store.activity.getTopicsByIds([scope.topicId]);
       if (named === undefined || named.tenancyId !== caller.tenancyId) throw new NotFoundError('Topic', scope.topicId);
       topic = named;
     }

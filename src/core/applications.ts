@@ -5,8 +5,9 @@ import { withRetryToken } from './idempotency.js';
 import { isOcid, newEtag, newOcid } from './ids.js';
 import type { DefinedTags, Page, SortOrder, Tags } from './models.js';
 import { checkDefinedTags, checkFreeformTags, requireString } from './validation.js';
-import type { FnSortBy } from '../store/function-store.js';
-import type { CasResult, Store } from '../store/store.js';
+import type { FnSortBy } from './ports/functions.js';
+import type { CasResult } from './cas.js';
+import type { Ports } from './ports/index.js';
 import type { Authorizer } from './iam/authorizer.js';
 import type { OperationName } from './iam/operations.js';
 import type { Principal } from './iam/principal.js';
@@ -95,7 +96,7 @@ export function parseFnList(input: FnListInput): {
 /** Applications: names unique per compartment, etag-guarded writes, no delete while functions live in it. */
 export class ApplicationService {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Ports, 'directory' | 'functions' | 'retryTokens'>,
     private readonly authz: Authorizer,
     private readonly now: () => number = Date.now,
   ) {}
@@ -112,9 +113,9 @@ export class ApplicationService {
     const config = checkConfig(input.config);
     const freeformTags = checkFreeformTags(input.freeformTags);
     const definedTags = checkDefinedTags(input.definedTags);
-    await requireCompartment(this.store, tenancyId, compartmentId);
+    await requireCompartment(this.store.directory, tenancyId, compartmentId);
     await this.authz.require(caller, 'CreateApplication', compartmentId, { refusal: () => new NotFoundError('Compartment', compartmentId) });
-    return withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createApplication', request: input }, async () => {
+    return withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: 'createApplication', request: input }, async () => {
       const t = this.now();
       const app: Application = {
         id: newOcid('fnapp'),
@@ -130,7 +131,7 @@ export class ApplicationService {
         createdAt: t,
         updatedAt: t,
       };
-      await this.store.insertApplication(app);
+      await this.store.functions.insertApplication(app);
       return app;
     }, this.now);
   }
@@ -149,9 +150,9 @@ export class ApplicationService {
   async list(caller: Principal, compartmentId: string | undefined, input: FnListInput): Promise<Page<Application>> {
     const { tenancyId } = caller;
     const compartment = requireString(compartmentId, 'compartmentId');
-    await requireCompartment(this.store, tenancyId, compartment);
+    await requireCompartment(this.store.directory, tenancyId, compartment);
     await this.authz.require(caller, 'ListApplications', compartment, { refusal: () => new NotFoundError('Compartment', compartment) });
-    return this.store.listApplications({ tenancyId, compartmentId: compartment, ...parseFnList(input), offset: input.offset, limit: input.limit });
+    return this.store.functions.listApplications({ tenancyId, compartmentId: compartment, ...parseFnList(input), offset: input.offset, limit: input.limit });
   }
 
   async update(caller: Principal, id: string, input: UpdateApplicationInput, ifMatch?: string): Promise<Application> {
@@ -174,10 +175,10 @@ export class ApplicationService {
     const { tenancyId } = caller;
     const target = requireString(compartmentId, 'compartmentId');
     await this.authorized(caller, 'ChangeApplicationCompartment', id);
-    await requireCompartment(this.store, tenancyId, target);
+    await requireCompartment(this.store.directory, tenancyId, target);
     await this.authz.require(caller, 'ChangeApplicationCompartment', target, { refusal: () => new NotFoundError('Compartment', target) });
     const request = { compartmentId: target };
-    await withRetryToken(this.store, { tenancyId, token: retryToken, operation: `changeApplicationCompartment:${id}`, request }, async () => {
+    await withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: `changeApplicationCompartment:${id}`, request }, async () => {
       await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
       return null;
     }, this.now);
@@ -187,7 +188,7 @@ export class ApplicationService {
     const { tenancyId } = caller;
     const cur = await this.authorized(caller, 'DeleteApplication', id);
     if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-    const result = await this.store.deleteApplication(tenancyId, id, cur.etag, this.now());
+    const result = await this.store.functions.deleteApplication(tenancyId, id, cur.etag, this.now());
     // Conflict, not IncorrectState: the SDK retries IncorrectState for minutes, and this needs the user to act.
     if (!result.ok && result.reason === 'has-functions') throw new ConflictError(`Application ${id} still has functions; delete them first.`);
     unwrap(result, id);
@@ -195,7 +196,7 @@ export class ApplicationService {
 
   private async load(tenancyId: string, id: string): Promise<Application> {
     checkFnId(id, 'fnapp');
-    const app = await this.store.getApplication(tenancyId, id);
+    const app = await this.store.functions.getApplication(tenancyId, id);
     if (app === undefined) throw new NotFoundError('Application', id);
     return app;
   }
@@ -207,7 +208,7 @@ export class ApplicationService {
       if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
       if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Application ${id} is ${cur.lifecycleState}.`);
       const next: Application = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
-      const result = await this.store.replaceApplication(next, cur.etag);
+      const result = await this.store.functions.replaceApplication(next, cur.etag);
       if (result.ok || ifMatch !== undefined || attempt >= 5) return unwrap(result, id);
     }
   }

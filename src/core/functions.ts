@@ -6,7 +6,8 @@ import { withRetryToken } from './idempotency.js';
 import { newEtag, newOcid } from './ids.js';
 import type { DefinedTags, Page, Tags } from './models.js';
 import { checkDefinedTags, checkFreeformTags, requireString } from './validation.js';
-import type { CasResult, Store } from '../store/store.js';
+import type { CasResult } from './cas.js';
+import type { Ports } from './ports/index.js';
 import type { Authorizer } from './iam/authorizer.js';
 import { NotAuthorizedOrNotFoundError } from './errors.js';
 import type { OperationName } from './iam/operations.js';
@@ -88,7 +89,7 @@ function checkTimeout(v: number | undefined): number {
  */
 export class FunctionService {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Ports, 'functions' | 'retryTokens'>,
     private readonly authz: Authorizer,
     private readonly now: () => number = Date.now,
   ) {}
@@ -107,7 +108,7 @@ export class FunctionService {
     if (digest === undefined) throw new InvalidParameterError(`imageDigest (sha256:<hex>) is required unless image is ${BUNDLE_IMAGE_PREFIX}sha256:<hex>.`);
     if (!DIGEST_RE.test(digest)) throw new InvalidParameterError('imageDigest must be sha256:<64 lower-case hex digits>.');
     // Another tenancy's bundle gets the same answer as a missing one: nothing says it exists.
-    if (!(await this.store.ownsBundle(tenancyId, digest))) throw new InvalidParameterError(`No uploaded function bundle has digest ${digest}.`);
+    if (!(await this.store.functions.ownsBundle(tenancyId, digest))) throw new InvalidParameterError(`No uploaded function bundle has digest ${digest}.`);
     return [image, digest];
   }
 
@@ -122,10 +123,10 @@ export class FunctionService {
     const config = checkConfig(input.config);
     const freeformTags = checkFreeformTags(input.freeformTags);
     const definedTags = checkDefinedTags(input.definedTags);
-    const home = await this.store.getApplication(tenancyId, applicationId);
+    const home = await this.store.functions.getApplication(tenancyId, applicationId);
     if (home === undefined) throw new NotFoundError('Application', applicationId);
     await this.authz.require(caller, 'CreateFunction', home.compartmentId, { refusal: () => new NotFoundError('Application', applicationId) });
-    return withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createFunction', request: input }, async () => {
+    return withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: 'createFunction', request: input }, async () => {
       const app = await this.requireActiveApplication(tenancyId, applicationId);
       const [image, imageDigest] = await this.resolveImage(tenancyId, input.image, input.imageDigest);
       const t = this.now();
@@ -148,7 +149,7 @@ export class FunctionService {
         updatedAt: t,
       };
       // The store re-checks the application atomically: it may be deleted in between.
-      if (!(await this.store.insertFunction(fn))) throw new NotFoundError('Application', applicationId);
+      if (!(await this.store.functions.insertFunction(fn))) throw new NotFoundError('Application', applicationId);
       return fn;
     }, this.now);
   }
@@ -167,10 +168,10 @@ export class FunctionService {
   async list(caller: Principal, applicationId: string | undefined, input: FnListInput): Promise<Page<FnFunction>> {
     const { tenancyId } = caller;
     const appId = checkFnId(requireString(applicationId, 'applicationId'), 'fnapp');
-    const app = await this.store.getApplication(tenancyId, appId);
+    const app = await this.store.functions.getApplication(tenancyId, appId);
     if (app === undefined) throw new NotFoundError('Application', appId);
     await this.authz.require(caller, 'ListFunctions', app.compartmentId, { refusal: () => new NotFoundError('Application', appId) });
-    return this.store.listFunctions({ tenancyId, applicationId: appId, ...parseFnList(input), offset: input.offset, limit: input.limit });
+    return this.store.functions.listFunctions({ tenancyId, applicationId: appId, ...parseFnList(input), offset: input.offset, limit: input.limit });
   }
 
   async update(caller: Principal, id: string, input: UpdateFunctionInput, ifMatch?: string): Promise<FnFunction> {
@@ -205,7 +206,7 @@ export class FunctionService {
     const { tenancyId } = caller;
     const cur = await this.authorized(caller, 'DeleteFunction', id);
     if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-    unwrap(await this.store.deleteFunction(tenancyId, id, cur.etag, this.now()), id);
+    unwrap(await this.store.functions.deleteFunction(tenancyId, id, cur.etag, this.now()), id);
   }
 
   /** What the invoke route hands the runtime: the function and its application, both ACTIVE. */
@@ -225,30 +226,30 @@ export class FunctionService {
     // A bundle names no compartment; it is for creating functions, so a caller who may create them somewhere may upload.
     if (!(await this.authz.allowsSomewhere(caller, 'UploadFunctionBundle'))) throw new NotAuthorizedOrNotFoundError();
     const digest = bundleDigest(bytes);
-    await this.store.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: this.now() });
+    await this.store.functions.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: this.now() });
     return { digest, size: bytes.length, image: bundleImage(digest) };
   }
 
   /** For the runtime: one finished call. */
   async recordCall(call: FunctionCallRecord): Promise<void> {
-    await this.store.insertFunctionCall(call);
+    await this.store.functions.insertFunctionCall(call);
   }
 
   /** The function's newest calls, newest first (tenancy-checked). */
   async listCalls(caller: Principal, id: string, limit: number): Promise<FunctionCallRecord[]> {
     await this.authorized(caller, 'ListFunctionCalls', id);
-    return this.store.listFunctionCalls(id, limit);
+    return this.store.functions.listFunctionCalls(id, limit);
   }
 
   private async load(tenancyId: string, id: string): Promise<FnFunction> {
     checkFnId(id, 'fnfunc');
-    const fn = await this.store.getFunction(tenancyId, id);
+    const fn = await this.store.functions.getFunction(tenancyId, id);
     if (fn === undefined) throw new NotFoundError('Function', id);
     return fn;
   }
 
   private async requireActiveApplication(tenancyId: string, applicationId: string): Promise<Application> {
-    const app = await this.store.getApplication(tenancyId, applicationId);
+    const app = await this.store.functions.getApplication(tenancyId, applicationId);
     if (app === undefined) throw new NotFoundError('Application', applicationId);
     if (app.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Application ${applicationId} is ${app.lifecycleState}.`);
     return app;
@@ -260,7 +261,7 @@ export class FunctionService {
       if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
       if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Function ${id} is ${cur.lifecycleState}.`);
       const next: FnFunction = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
-      const result = await this.store.replaceFunction(next, cur.etag);
+      const result = await this.store.functions.replaceFunction(next, cur.etag);
       if (result.ok || ifMatch !== undefined || attempt >= 5) return unwrap(result, id);
     }
   }

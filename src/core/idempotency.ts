@@ -1,16 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidatedRetryTokenError, InvalidParameterError } from './errors.js';
-import type { RetryTokenRecord } from './models.js';
+import type { RetryTokenStore } from './ports/retry-tokens.js';
 
 /** OCI keeps a retry token for 24 hours. */
 export const RETRY_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** The three retry-token calls of the store; the whole Store satisfies it. */
-export interface RetryTokenStore {
-  claimRetryToken(record: RetryTokenRecord, notBefore: number): Promise<RetryTokenRecord | undefined>;
-  completeRetryToken(tenancyId: string, token: string, response: string): Promise<void>;
-  releaseRetryToken(tenancyId: string, token: string): Promise<void>;
-}
+export type { RetryTokenStore } from './ports/retry-tokens.js';
 
 export interface RetryableCall {
   tenancyId: string;

@@ -8,6 +8,7 @@ import { InvalidParameterError } from './errors.js';
 import { newEtag, newOcid } from './ids.js';
 import type { ApiKey, Tenancy, User } from './models.js';
 import { seedAdministrators, type SeedStore } from './iam/bootstrap.js';
+import type { Ports } from './ports/index.js';
 
 /** OCI rejects API keys below 2048 bits; so do we. */
 const MIN_RSA_BITS = 2048;
@@ -80,24 +81,20 @@ export function generateApiKeyPair(): { privateKeyPem: string; publicKeyPem: str
  * tenancy and back off. Because the id, not the node, is elected, a node that
  * crashed mid-bootstrap leaves nothing stuck: the next start adopts the same id.
  */
-/** The store calls bootstrap needs; the whole Store satisfies it. */
-export interface BootstrapStore extends SeedStore {
-  countTenancies(): Promise<number>;
-  createTenancy(tenancy: Tenancy, admin: User, key: ApiKey): Promise<void>;
-  getTenancy(id: string): Promise<Tenancy | undefined>;
-}
+/** The ports bootstrap needs. */
+export type BootstrapStore = SeedStore & Pick<Ports, 'directory'>;
 
 export async function bootstrapTenancy(
   store: BootstrapStore,
   opts: { tenancyName?: string } = {},
 ): Promise<{ tenancy: Tenancy; user: User; privateKeyPem: string; fingerprint: string } | undefined> {
-  if ((await store.countTenancies()) > 0) return undefined;
+  if ((await store.directory.countTenancies()) > 0) return undefined;
   const name = opts.tenancyName ?? 'herald';
   if (name.trim() === '' || name.length > COMPARTMENT_NAME_MAX) {
     throw new InvalidParameterError(`The tenancy name must be 1 to ${COMPARTMENT_NAME_MAX} characters.`);
   }
 
-  const tenancyId = await store.putSettingIfAbsent(BOOTSTRAP_TENANCY_KEY, newOcid('tenancy'));
+  const tenancyId = await store.settings.putSettingIfAbsent(BOOTSTRAP_TENANCY_KEY, newOcid('tenancy'));
   const now = Date.now();
   const tenancy: Tenancy = { id: tenancyId, name, createdAt: now };
   const user: User = {
@@ -121,10 +118,10 @@ export async function bootstrapTenancy(
     createdAt: now,
   };
   try {
-    await store.createTenancy(tenancy, user, key);
+    await store.directory.createTenancy(tenancy, user, key);
   } catch (err) {
     // Lost the race: another node committed the elected tenancy first.
-    if ((await store.getTenancy(tenancyId)) !== undefined) return undefined;
+    if ((await store.directory.getTenancy(tenancyId)) !== undefined) return undefined;
     throw err;
   }
   await seedAdministrators(store, tenancyId, now);

@@ -4,7 +4,7 @@ import type { PublishOutcome, PublishPlan } from './deliveries.js';
 import type { Message, MessageType } from './models.js';
 import { checkTopicId } from './topics.js';
 import { requireString } from './validation.js';
-import type { Store } from '../store/store.js';
+import type { Ports } from './ports/index.js';
 import { ACCESS_SNAPSHOT_TTL_MS, type Authorizer } from './iam/authorizer.js';
 import type { Principal } from './iam/principal.js';
 
@@ -31,11 +31,31 @@ export interface PublishResult {
   publishedAt: number;
 }
 
-/** Told after a group of messages is committed, so delivery can start without polling. */
+/** Told after a group of messages is durable (metrics, the backlog count). */
 export type PublishedListener = (messages: readonly Message[], outcome: PublishOutcome) => void;
 
-/** Decides, just before a group commits, how it is fanned out (the delivery engine knows its room). */
-export type PublishPlanner = (now: number) => PublishPlan;
+/**
+ * Where a published group goes: the delivery engine, which knows how much it can take on, plans
+ * each group's fan-out just before it commits and starts delivering it once it is durable.
+ */
+export interface Fanout {
+  planPublish(now: number): PublishPlan;
+  published(messages: readonly Message[], outcome: PublishOutcome): void;
+}
+
+/** Refuse publishes (429 + Retry-After) while more than `max` deliveries wait. */
+export interface Backpressure {
+  backlog: () => number;
+  max: number;
+}
+
+export interface PublishWiring {
+  fanout: Fanout;
+  /** Accepting faster than we deliver would grow the queue without bound; absent, nothing is refused. */
+  backpressure?: Backpressure;
+  /** Also told of every durable group, after the fan-out. */
+  listeners?: readonly PublishedListener[];
+}
 
 /**
  * Topics with fewer subscriptions than this are fanned out in the publish transaction itself; larger
@@ -60,25 +80,22 @@ export class MessageService {
   /** Groups committing or waiting for their fsync; a second may commit while the first syncs. */
   private flushing = 0;
   private scheduled = false;
-  private readonly listeners: PublishedListener[] = [];
-  private backpressure: { backlog: () => number; max: number } | undefined;
-  private planner: PublishPlanner = (now) => ({ now, inlineFanout: INLINE_FANOUT });
+  private readonly fanout: Fanout;
+  private readonly backpressure: Backpressure | undefined;
+  private readonly listeners: readonly PublishedListener[];
 
   /** Topic id → its compartment, for authorizing publishes without a read each (see topicHome). */
   private readonly homes = new Map<string, { compartmentId: string; at: number }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Ports, 'messages' | 'publishing' | 'topics'>,
     private readonly authz: Authorizer,
+    wiring: PublishWiring,
     private readonly now: () => number = Date.now,
-  ) {}
-
-  /**
-   * Refuse publishes (429 + Retry-After) while the undelivered backlog is above `max`:
-   * accepting faster than we deliver would grow the queue without bound.
-   */
-  setBackpressure(backlog: () => number, max: number): void {
-    this.backpressure = { backlog, max };
+  ) {
+    this.fanout = wiring.fanout;
+    this.backpressure = wiring.backpressure;
+    this.listeners = wiring.listeners ?? [];
   }
 
   /** Throws TooManyRequests while the undelivered backlog is above the limit. */
@@ -86,14 +103,6 @@ export class MessageService {
     if (this.backpressure !== undefined && this.backpressure.backlog() > this.backpressure.max) {
       throw new TooManyRequestsError(`Herald is behind on deliveries (more than ${this.backpressure.max} waiting); retry shortly.`, 1);
     }
-  }
-
-  setPlanner(planner: PublishPlanner): void {
-    this.planner = planner;
-  }
-
-  onPublished(listener: PublishedListener): void {
-    this.listeners.push(listener);
   }
 
   async publish(caller: Principal, topicId: string, input: PublishInput, messageType: string | undefined): Promise<PublishResult> {
@@ -126,7 +135,7 @@ export class MessageService {
     const t = this.now();
     const hit = this.homes.get(key);
     if (hit !== undefined && t - hit.at < ACCESS_SNAPSHOT_TTL_MS) return hit.compartmentId;
-    const topic = await this.store.getTopic(tenancyId, topicId);
+    const topic = await this.store.topics.getTopic(tenancyId, topicId);
     if (topic === undefined) throw new NotFoundError('Topic', topicId);
     if (this.homes.size >= MAX_REMEMBERED_TOPICS) this.homes.clear();
     this.homes.set(key, { compartmentId: topic.compartmentId, at: t });
@@ -134,7 +143,7 @@ export class MessageService {
   }
 
   async get(tenancyId: string, id: string): Promise<Message> {
-    const m = await this.store.getMessage(tenancyId, id);
+    const m = await this.store.messages.getMessage(tenancyId, id);
     if (m === undefined) throw new NotFoundError('Message', id);
     return m;
   }
@@ -167,9 +176,9 @@ export class MessageService {
     this.flushing++;
     const group = this.queue.splice(0, MAX_GROUP);
     try {
-      const outcome = await this.store.publishMessages(
+      const outcome = await this.store.publishing.publishMessages(
         group.map((p) => p.message),
-        this.planner(this.now()),
+        this.fanout.planPublish(this.now()),
       );
       for (const p of group) {
         if (outcome.stored.has(p.message.id)) p.resolve();
@@ -177,6 +186,7 @@ export class MessageService {
       }
       const stored = outcome.stored.size === group.length ? group.map((p) => p.message) : group.map((p) => p.message).filter((m) => outcome.stored.has(m.id));
       for (const l of this.listeners) l(stored, outcome);
+      this.fanout.published(stored, outcome);
     } catch (err) {
       for (const p of group) p.reject(err);
     } finally {

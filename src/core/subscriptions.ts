@@ -7,7 +7,7 @@ import type { SubscriptionLinks } from './links.js';
 import type { DefinedTags, Page, Subscription, Tags } from './models.js';
 import { checkTopicId } from './topics.js';
 import { checkDefinedTags, checkFreeformTags, checkLength, requireString } from './validation.js';
-import type { Store } from '../store/store.js';
+import type { Ports } from './ports/index.js';
 import type { Authorizer } from './iam/authorizer.js';
 import type { OperationName } from './iam/operations.js';
 import type { Principal } from './iam/principal.js';
@@ -59,18 +59,14 @@ export function checkMaxRetryDuration(ms: number): number {
 
 /** Subscription lifecycle: PENDING → (confirmation link) ACTIVE → (unsubscribe link or delete) DELETED. */
 export class SubscriptionService {
-  private sender: ConfirmationSender | undefined;
-
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Ports, 'directory' | 'retryTokens' | 'subscriptions' | 'topics'>,
     private readonly links: SubscriptionLinks,
     private readonly authz: Authorizer,
+    /** Sends confirmation links (the delivery engine). */
+    private readonly sender: ConfirmationSender,
     private readonly now: () => number = Date.now,
   ) {}
-
-  setConfirmationSender(sender: ConfirmationSender): void {
-    this.sender = sender;
-  }
 
   /**
    * Subscribing needs ONS_TOPIC_SUBSCRIBE on the topic's compartment (a topic the caller may not
@@ -85,15 +81,15 @@ export class SubscriptionService {
     const metadata = input.metadata === undefined ? null : checkLength(input.metadata, 'metadata', 4096);
     const freeformTags = checkFreeformTags(input.freeformTags);
     const definedTags = checkDefinedTags(input.definedTags);
-    await requireCompartment(this.store, tenancyId, compartmentId);
+    await requireCompartment(this.store.directory, tenancyId, compartmentId);
     await this.authz.require(caller, 'CreateSubscription', compartmentId, { refusal: () => new NotFoundError('Compartment', compartmentId) });
-    const visible = await this.store.getTopic(tenancyId, topicId);
+    const visible = await this.store.topics.getTopic(tenancyId, topicId);
     if (visible === undefined || !(await this.authz.allows(caller, 'CreateSubscription', visible.compartmentId))) {
       throw new RelatedResourceNotFoundError('Topic', topicId);
     }
     let created = false;
-    const sub = await withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createSubscription', request: input }, async () => {
-      const topic = await this.store.getTopic(tenancyId, topicId);
+    const sub = await withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: 'createSubscription', request: input }, async () => {
+      const topic = await this.store.topics.getTopic(tenancyId, topicId);
       if (topic === undefined) throw new RelatedResourceNotFoundError('Topic', topicId);
       if (topic.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Topic ${topicId} is ${topic.lifecycleState}.`);
       const t = this.now();
@@ -122,11 +118,11 @@ export class SubscriptionService {
         activatedAt: needsConfirmation ? null : t,
         deletedAt: null,
       };
-      await this.store.insertSubscription(s);
+      await this.store.subscriptions.insertSubscription(s);
       created = true;
       return s;
     }, this.now);
-    if (created && sub.lifecycleState === 'PENDING') this.sender?.confirmationRequested(sub);
+    if (created && sub.lifecycleState === 'PENDING') this.sender.confirmationRequested(sub);
     return sub;
   }
 
@@ -148,15 +144,15 @@ export class SubscriptionService {
     if (q.topicId !== undefined) checkTopicId(q.topicId);
     let scope = q.compartmentId;
     if (scope !== undefined) {
-      await requireCompartment(this.store, tenancyId, scope);
+      await requireCompartment(this.store.directory, tenancyId, scope);
     } else if (q.topicId !== undefined) {
-      const topic = await this.store.getTopic(tenancyId, q.topicId);
+      const topic = await this.store.topics.getTopic(tenancyId, q.topicId);
       if (topic === undefined) throw new NotFoundError('Topic', q.topicId);
       scope = topic.compartmentId;
     }
     const where = scope ?? tenancyId;
     await this.authz.require(caller, 'ListSubscriptions', where, { refusal: () => new NotFoundError('Compartment', where) });
-    return this.store.listSubscriptions({ tenancyId, ...q });
+    return this.store.subscriptions.listSubscriptions({ tenancyId, ...q });
   }
 
   async update(caller: Principal, id: string, input: UpdateSubscriptionInput, ifMatch?: string): Promise<Subscription> {
@@ -185,9 +181,9 @@ export class SubscriptionService {
     const { tenancyId } = caller;
     const target = requireString(compartmentId, 'compartmentId');
     await this.authorized(caller, 'ChangeSubscriptionCompartment', id);
-    await requireCompartment(this.store, tenancyId, target);
+    await requireCompartment(this.store.directory, tenancyId, target);
     await this.authz.require(caller, 'ChangeSubscriptionCompartment', target, { refusal: () => new NotFoundError('Compartment', target) });
-    await withRetryToken(this.store, { tenancyId, token: retryToken, operation: `changeSubscriptionCompartment:${id}`, request: { compartmentId: target } }, async () => {
+    await withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: `changeSubscriptionCompartment:${id}`, request: { compartmentId: target } }, async () => {
       await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
       return null;
     }, this.now);
@@ -208,7 +204,7 @@ export class SubscriptionService {
         confirmationExpiresAt: t + CONFIRMATION_TTL_MS,
       };
     });
-    this.sender?.confirmationRequested(sub);
+    this.sender.confirmationRequested(sub);
     return sub;
   }
 
@@ -229,7 +225,7 @@ export class SubscriptionService {
       const t = this.now();
       await this.mutate(sub.tenancyId, id, undefined, (cur) => ({ ...cur, lifecycleState: 'ACTIVE', activatedAt: t, confirmationTokenHash: null, confirmationExpiresAt: null }));
     }
-    const topic = await this.store.getTopic(sub.tenancyId, sub.topicId);
+    const topic = await this.store.topics.getTopic(sub.tenancyId, sub.topicId);
     return {
       topicName: topic?.name ?? '',
       topicId: sub.topicId,
@@ -252,7 +248,7 @@ export class SubscriptionService {
     checkSubscriptionId(id);
     requireString(token, 'token');
     const p = parseProtocol(requireString(protocol, 'protocol'));
-    const sub = await this.store.getSubscriptionById(id);
+    const sub = await this.store.subscriptions.getSubscriptionById(id);
     if (sub === undefined || sub.lifecycleState === 'DELETED') throw new NotFoundError('Subscription', id);
     if (sub.protocol !== p) throw new InvalidParameterError(`protocol ${p} does not match the subscription's protocol.`);
     return sub;
@@ -260,7 +256,7 @@ export class SubscriptionService {
 
   private async load(tenancyId: string, id: string): Promise<Subscription> {
     checkSubscriptionId(id);
-    const sub = await this.store.getSubscription(tenancyId, id);
+    const sub = await this.store.subscriptions.getSubscription(tenancyId, id);
     if (sub === undefined) throw new NotFoundError('Subscription', id);
     return sub;
   }
@@ -272,7 +268,7 @@ export class SubscriptionService {
       if (cur.lifecycleState === 'DELETED') throw new NotFoundError('Subscription', id);
       if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
       const next: Subscription = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
-      const result = await this.store.replaceSubscription(next, cur.etag);
+      const result = await this.store.subscriptions.replaceSubscription(next, cur.etag);
       if (result.ok) return result.value;
       if (result.reason === 'not-found') throw new NotFoundError('Subscription', id);
       if (ifMatch !== undefined || attempt >= 5) throw new NoEtagMatchError(id);

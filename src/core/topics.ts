@@ -4,7 +4,8 @@ import { withRetryToken } from './idempotency.js';
 import { isOcid, newEtag, newOcid, newShortId } from './ids.js';
 import type { DefinedTags, Page, SortOrder, Tags, Topic, TopicState } from './models.js';
 import { checkDefinedTags, checkFreeformTags, checkLength, requireString } from './validation.js';
-import type { CasResult, Store } from '../store/store.js';
+import type { CasResult } from './cas.js';
+import type { Ports } from './ports/index.js';
 import type { Authorizer } from './iam/authorizer.js';
 import type { OperationName } from './iam/operations.js';
 import type { Principal } from './iam/principal.js';
@@ -52,7 +53,7 @@ export function parseSortOrder(raw: string | undefined): SortOrder {
 /** Topic rules: names unique per tenancy and immutable, etag-guarded writes, cascade on delete. */
 export class TopicService {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Ports, 'directory' | 'retryTokens' | 'topics'>,
     private readonly authz: Authorizer,
     private readonly now: () => number = Date.now,
   ) {}
@@ -67,9 +68,9 @@ export class TopicService {
     const description = input.description === undefined ? null : checkLength(input.description, 'description', 400);
     const freeformTags = checkFreeformTags(input.freeformTags);
     const definedTags = checkDefinedTags(input.definedTags);
-    await requireCompartment(this.store, tenancyId, compartmentId);
+    await requireCompartment(this.store.directory, tenancyId, compartmentId);
     await this.authz.require(caller, 'CreateTopic', compartmentId, { refusal: () => new NotFoundError('Compartment', compartmentId) });
-    return withRetryToken(this.store, { tenancyId, token: retryToken, operation: 'createTopic', request: input }, async () => {
+    return withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: 'createTopic', request: input }, async () => {
       const t = this.now();
       const topic: Topic = {
         id: newOcid('onstopic'),
@@ -85,7 +86,7 @@ export class TopicService {
         createdAt: t,
         updatedAt: t,
       };
-      await this.store.insertTopic(topic);
+      await this.store.topics.insertTopic(topic);
       return topic;
     }, this.now);
   }
@@ -97,7 +98,7 @@ export class TopicService {
   /** The topic, once the caller may perform `op` on it; a refusal looks like a missing topic. */
   async authorized(caller: Principal, op: OperationName, id: string): Promise<Topic> {
     checkTopicId(id);
-    const topic = await this.store.getTopic(caller.tenancyId, id);
+    const topic = await this.store.topics.getTopic(caller.tenancyId, id);
     if (topic === undefined) throw new NotFoundError('Topic', id);
     await this.authz.require(caller, op, topic.compartmentId, { refusal: () => new NotFoundError('Topic', id) });
     return topic;
@@ -106,7 +107,7 @@ export class TopicService {
   async list(caller: Principal, input: ListTopicsInput): Promise<Page<Topic>> {
     const { tenancyId } = caller;
     const compartmentId = requireString(input.compartmentId, 'compartmentId');
-    await requireCompartment(this.store, tenancyId, compartmentId);
+    await requireCompartment(this.store.directory, tenancyId, compartmentId);
     await this.authz.require(caller, 'ListTopics', compartmentId, { refusal: () => new NotFoundError('Compartment', compartmentId) });
     let lifecycleState: TopicState | undefined;
     if (input.lifecycleState !== undefined) {
@@ -118,7 +119,7 @@ export class TopicService {
     if (sortBy !== 'TIMECREATED' && sortBy !== 'LIFECYCLESTATE') {
       throw new InvalidParameterError('sortBy must be TIMECREATED or LIFECYCLESTATE.');
     }
-    return this.store.listTopics({
+    return this.store.topics.listTopics({
       tenancyId,
       compartmentId,
       id: input.id,
@@ -150,9 +151,9 @@ export class TopicService {
     const { tenancyId } = caller;
     const target = requireString(compartmentId, 'compartmentId');
     await this.authorized(caller, 'ChangeTopicCompartment', id);
-    await requireCompartment(this.store, tenancyId, target);
+    await requireCompartment(this.store.directory, tenancyId, target);
     await this.authz.require(caller, 'ChangeTopicCompartment', target, { refusal: () => new NotFoundError('Compartment', target) });
-    await withRetryToken(this.store, { tenancyId, token: retryToken, operation: `changeTopicCompartment:${id}`, request: { compartmentId: target } }, async () => {
+    await withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: `changeTopicCompartment:${id}`, request: { compartmentId: target } }, async () => {
       await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
       return null;
     }, this.now);
@@ -162,12 +163,12 @@ export class TopicService {
     const { tenancyId } = caller;
     const cur = await this.authorized(caller, 'DeleteTopic', id);
     if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-    const result = await this.store.deleteTopic(tenancyId, id, cur.etag, this.now());
+    const result = await this.store.topics.deleteTopic(tenancyId, id, cur.etag, this.now());
     unwrap(result, id);
   }
 
   private async load(tenancyId: string, id: string): Promise<Topic> {
-    const topic = await this.store.getTopic(tenancyId, id);
+    const topic = await this.store.topics.getTopic(tenancyId, id);
     if (topic === undefined) throw new NotFoundError('Topic', id);
     return topic;
   }
@@ -182,7 +183,7 @@ export class TopicService {
       if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
       if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Topic ${id} is ${cur.lifecycleState}.`);
       const next: Topic = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
-      const result = await this.store.replaceTopic(next, cur.etag);
+      const result = await this.store.topics.replaceTopic(next, cur.etag);
       if (result.ok || ifMatch !== undefined || attempt >= 5) return unwrap(result, id);
     }
   }

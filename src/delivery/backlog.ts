@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.js';
+import type { DeliveryStore } from '../core/ports/deliveries.js';
 
 /**
  * Keeps a recent reading of the undelivered backlog (pending and in-flight
@@ -14,7 +14,7 @@ export class BacklogMonitor {
   private addedDuringRead = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<DeliveryStore, 'countDeliveries'>,
     private readonly logger: Logger,
     private readonly intervalMs = 500,
   ) {}

@@ -1,6 +1,6 @@
 import type { Delivery } from '../core/deliveries.js';
 import type { Message, Subscription, Topic } from '../core/models.js';
-import type { Store } from '../store/store.js';
+import type { DeliveryStore } from '../core/ports/deliveries.js';
 
 const MESSAGE_CACHE_SIZE = 20_000;
 /** Bodies reach 64 KB: the cache is bounded by their size too, or 20k of them would be 1.3 GB. */
@@ -26,7 +26,7 @@ export class ContextLoader {
   private readonly subscriptions = new Map<string, { value: Subscription; at: number }>();
   private readonly topics = new Map<string, { value: Topic; at: number }>();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Pick<DeliveryStore, 'getMessagesByIds' | 'getSubscriptionsByIds' | 'getTopicsByIds'>) {}
 
   async load(deliveries: readonly Delivery[], now: number): Promise<LoadedContext[]> {
     const missingMessages = new Set<string>();

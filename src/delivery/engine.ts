@@ -10,8 +10,8 @@ import type { AttemptResult, Delivery, PublishOutcome, PublishPlan } from '../co
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
-import { INLINE_FANOUT } from '../core/messages.js';
-import type { ReleasedClaim, Store } from '../store/store.js';
+import { INLINE_FANOUT, type Fanout } from '../core/messages.js';
+import type { DeliveryStore, ReleasedClaim } from '../core/ports/deliveries.js';
 
 export interface EngineOptions {
   nodeId: string;
@@ -58,7 +58,7 @@ const NO_ENDPOINT = 'none';
  * bounded concurrency overall and per endpoint, and records every attempt in
  * batched transactions.
  */
-export class DeliveryEngine implements ConfirmationSender {
+export class DeliveryEngine implements ConfirmationSender, Fanout {
   private readonly loader: ContextLoader;
   private readonly limiter: KeyedLimiter;
   private readonly protocolLimiter: KeyedLimiter;
@@ -86,7 +86,7 @@ export class DeliveryEngine implements ConfirmationSender {
   private wakes = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: DeliveryStore,
     private readonly registry: ReadonlyMap<Protocol, ProtocolHandler>,
     private readonly links: SubscriptionLinks,
     private readonly metrics: DeliveryMetrics,

@@ -8,7 +8,7 @@ import type { FunctionRuntime } from './runtime.js';
 import type { FunctionSpec } from './types.js';
 import type { Application, FnFunction } from '../core/function-models.js';
 import type { FunctionInvoker } from '../core/functions.js';
-import type { Store } from '../store/store.js';
+import type { FunctionStore } from '../core/ports/functions.js';
 
 interface Prepared {
   dir: string;
@@ -58,7 +58,7 @@ export class RuntimeInvoker implements FunctionInvoker {
   private readonly prepared = new Map<string, Promise<Prepared>>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<FunctionStore, 'getBundle' | 'insertFunctionCall'>,
     private readonly runtime: FunctionRuntime,
     private readonly bundlesDir: string,
     private readonly logger: Logger,

@@ -106,26 +106,23 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
   const store = await openStore(config.store, config.dataDir, { schema: opts.schema });
   let publicUrl = config.publicUrl ?? '';
   try {
-    const secret = await store.putSettingIfAbsent('link-secret', randomBytes(32).toString('base64'));
+    const secret = await store.settings.putSettingIfAbsent('link-secret', randomBytes(32).toString('base64'));
     const links = new SubscriptionLinks(Buffer.from(secret, 'base64'), () => publicUrl);
-    const keys = cachedKeyLookup(async (tenancyId, userId, fingerprint) => (await store.getApiKey(tenancyId, userId, fingerprint))?.publicKeyPem);
+    const keys = cachedKeyLookup(async (tenancyId, userId, fingerprint) => (await store.directory.getApiKey(tenancyId, userId, fingerprint))?.publicKeyPem);
     const authz = new Authorizer(store.identity);
     const iamDeps: IamDeps = {
       identity: store.identity,
-      directory: store,
-      tokens: store,
+      directory: store.directory,
+      tokens: store.retryTokens,
       authz,
       accessChanged: (tenancyId) => {
         authz.invalidate(tenancyId);
         keys.forget(tenancyId);
       },
-      consolePasswords: new ConsoleCredentials(store),
+      consolePasswords: new ConsoleCredentials(store.console),
       now: Date.now,
     };
-    const topics = new TopicService(store, authz);
-    const subscriptions = new SubscriptionService(store, links, authz);
-    const messages = new MessageService(store, authz);
-    const backlog = new BacklogMonitor(store, logger);
+    const backlog = new BacklogMonitor(store.deliveries, logger);
     const retention = new RetentionService(store.retention, retentionOptions(config.messageRetentionMs), (err) =>
       logger.warn({ err }, 'a retention sweep failed; the next one retries'),
     );
@@ -137,7 +134,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     if (config.smtpUrl === undefined) {
       logger.warn('No --smtp-url / HERALD_SMTP_URL: EMAIL deliveries go to the built-in DEV MAILBOX (herald mail list), not to real inboxes.');
     }
-    const mailSink: MailSink = config.smtpUrl === undefined ? new DevMailbox((mail) => store.insertMail(mail)) : new SmtpMailSink(config.smtpUrl);
+    const mailSink: MailSink = config.smtpUrl === undefined ? new DevMailbox((mail) => store.mailbox.insertMail(mail)) : new SmtpMailSink(config.smtpUrl);
     // Unpacked bundles and the sandbox's files live where the sandbox user can reach them (not the data dir).
     const functionsDir = await functionsCacheDir(config.dataDir);
     const sandbox = await setUpSandbox({ mode: config.functionsSandbox, network: config.functionsNetwork, python3: config.functionsPython, bwrap: config.functionsBwrap }, functionsDir);
@@ -147,7 +144,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       logger.error({ problem: sandbox.problem }, `Functions will not run: the bubblewrap sandbox does not work here: ${sandbox.problem}. Fix it, or pass --functions-sandbox none to run them unisolated.`);
     }
     const runtime = new FunctionRuntime({ sandbox: sandbox.sandbox });
-    const invoker: FunctionInvoker = opts.functionInvoker ?? new RuntimeInvoker(store, runtime, join(functionsDir, 'bundles'), logger.child({ component: 'functions' }));
+    const invoker: FunctionInvoker = opts.functionInvoker ?? new RuntimeInvoker(store.functions, runtime, join(functionsDir, 'bundles'), logger.child({ component: 'functions' }));
     const registry = buildProtocolRegistry({
       allowPrivateEndpoints: config.allowPrivateEndpoints,
       signingSecret: (sub) => links.signingSecret(sub.id),
@@ -159,28 +156,34 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     registry.set(
       'ORACLE_FUNCTIONS',
       new FunctionsHandler(async (tenancyId, functionId) => {
-        const fn = await store.getFunction(tenancyId, functionId);
+        const fn = await store.functions.getFunction(tenancyId, functionId);
         if (fn === undefined || fn.lifecycleState !== 'ACTIVE') return undefined;
-        const app = await store.getApplication(tenancyId, fn.applicationId);
+        const app = await store.functions.getApplication(tenancyId, fn.applicationId);
         return app === undefined ? undefined : { fn, app };
       }, invoker),
     );
-    const engine = new DeliveryEngine(store, registry, links, metrics, logger.child({ component: 'delivery' }), {
+    const engine = new DeliveryEngine(store.deliveries, registry, links, metrics, logger.child({ component: 'delivery' }), {
       ...DEFAULT_ENGINE_OPTIONS,
       nodeId: config.nodeId,
       timeScale: config.retryTimeScale,
       attemptTimeoutMs: config.deliveryTimeoutMs,
       leaseMs: config.deliveryTimeoutMs * 2 + 5000,
     });
-    subscriptions.setConfirmationSender(engine);
-    await backlog.start();
-    messages.setBackpressure(() => backlog.backlog(), config.maxBacklog);
-    messages.setPlanner((now) => engine.planPublish(now));
-    messages.onPublished((batch, outcome) => {
-      metrics.messagesPublished(batch.length);
-      backlog.added(outcome.backlogAdded);
-      engine.published(batch, outcome);
+    // The publish path: route -> MessageService -> store.publishing (one transaction, fan-out planned by the
+    // engine) -> engine.published. Metrics and the backlog count are told of each durable group too.
+    const topics = new TopicService(store, authz);
+    const subscriptions = new SubscriptionService(store, links, authz, engine);
+    const messages = new MessageService(store, authz, {
+      fanout: engine,
+      backpressure: { backlog: () => backlog.backlog(), max: config.maxBacklog },
+      listeners: [
+        (batch, outcome) => {
+          metrics.messagesPublished(batch.length);
+          backlog.added(outcome.backlogAdded);
+        },
+      ],
     });
+    await backlog.start();
 
     const boot = await bootstrapTenancy(store);
     // Installations made before IAM get their Administrators group and policy now.
@@ -205,7 +208,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const consolePassword = await ensureConsoleAdmin(store);
 
     const app = buildHttpServer({
-      consoleAuth: new ConsoleAuth(store),
+      consoleAuth: new ConsoleAuth(store.console),
       topics,
       subscriptions,
       messages,

@@ -41,7 +41,7 @@ export class HeraldMetrics implements DeliveryMetrics {
     const refresh = async (): Promise<void> => {
       // One store read serves all the queue gauges of one scrape.
       if (Date.now() - readAt < 500) return;
-      const c = await store.countDeliveries();
+      const c = await store.deliveries.countDeliveries();
       readAt = Date.now();
       counts.set('pending', c.pending).set('inFlight', c.inFlight).set('dead', c.dead).set('delivered', c.delivered).set('fanout', c.fanoutBacklog);
     };

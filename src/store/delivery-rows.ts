@@ -10,7 +10,7 @@ import type {
   NewDelivery,
 } from '../core/deliveries.js';
 import { json, num, numOrNull, str, strOrNull, type Row, type SqlValue } from './rows.js';
-import type { TenancyCounts } from './store.js';
+import type { TenancyCounts } from '../core/ports/activity.js';
 
 /** Row <-> domain mapping of the delivery tables, shared by both backends. */
 

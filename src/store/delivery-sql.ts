@@ -1,6 +1,6 @@
-import { num, type Row, type SqlValue } from './rows.js';
-import type { SqlQuery } from './sql.js';
-import type { DeadLetterQuery, RedriveQuery } from './store.js';
+import type { SqlValue } from './rows.js';
+import type { InList, NotInList, SqlQuery } from './sql.js';
+import type { DeadLetterQuery, RedriveQuery } from '../core/ports/activity.js';
 
 /**
  * SQL of the delivery tables that both backends run verbatim (`?` placeholders,
@@ -98,10 +98,6 @@ export const DELIVERY_SQL = {
   listMailTo: 'SELECT * FROM mailbox WHERE tenancy_id = ? AND to_addr = ? ORDER BY created_at DESC, id DESC LIMIT ?',
 } as const;
 
-/** Renders "column is in this list" with the backend's list parameter (json_each / = ANY). */
-export type InList = (column: string, type: 'text' | 'bigint') => string;
-/** Renders "column (text, never NULL) is not in this list" with the backend's list parameter (json_each / <> ALL). */
-export type NotInList = (column: string) => string;
 
 /**
  * nextDueAt skipping the excluded subscriptions (binds `after`, then the list): ORDER BY ...
@@ -170,14 +166,6 @@ export function redriveSql(q: RedriveQuery, now: number, inList: InList): SqlQue
 /** Per-topic counts of messages published at or after a time; the topic id list is the last parameter. */
 export function countRecentMessagesSql(inList: InList): string {
   return `SELECT topic_id, COUNT(*) AS n FROM messages WHERE tenancy_id = ? AND published_at >= ? AND ${inList('topic_id', 'text')} GROUP BY topic_id`;
-}
-
-/** Every requested topic id, with its count (0 when the query found none). */
-export function recentCounts(topicIds: string[], found: Row[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const id of topicIds) out[id] = 0;
-  for (const r of found) out[String(r.topic_id)] = num(r.n);
-  return out;
 }
 
 /** Unscoped batch lookups by primary key (DELETED rows included). */

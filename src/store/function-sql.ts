@@ -1,5 +1,5 @@
 import { APPLICATION_COLUMNS, CALL_COLUMNS, FUNCTION_COLUMNS } from './function-rows.js';
-import type { FnSortBy, ListApplicationsQuery, ListFunctionsQuery } from './function-store.js';
+import type { FnSortBy, ListApplicationsQuery, ListFunctionsQuery } from '../core/ports/functions.js';
 import type { SqlValue } from './rows.js';
 import type { CasUpdate, SqlQuery } from './sql.js';
 

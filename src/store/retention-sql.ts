@@ -2,7 +2,7 @@
  * SQL of retention that both backends run verbatim (`?` placeholders, numbered for pg);
  * list parameters are rendered by each backend's InList.
  */
-import type { InList } from './delivery-sql.js';
+import type { InList } from './sql.js';
 
 /** A delivery in one of these states will not be attempted again (unless re-driven from DEAD). */
 export const FINISHED_STATES: ReadonlySet<string> = new Set(['DELIVERED', 'DEAD', 'CANCELLED']);

@@ -23,7 +23,7 @@ import { newEtag } from '../core/ids.js';
  * column names, and both drivers hand rows back as plain objects.
  */
 export type Row = Record<string, unknown>;
-export type SqlValue = string | number | null;
+export type SqlValue = string | number | null | Buffer;
 
 /** pg may hand BIGINT back as a string; SQLite gives numbers. Epoch ms fit a double. */
 export function num(v: unknown): number {

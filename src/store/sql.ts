@@ -1,5 +1,6 @@
 import type { Page } from '../core/models.js';
 import {
+  num,
   API_KEY_COLUMNS,
   COMPARTMENT_COLUMNS,
   MESSAGE_COLUMNS,
@@ -10,7 +11,8 @@ import {
   type Row,
   type SqlValue,
 } from './rows.js';
-import type { ListSubscriptionsQuery, ListTopicsQuery } from './store.js';
+import type { ListSubscriptionsQuery } from '../core/ports/subscriptions.js';
+import type { ListTopicsQuery } from '../core/ports/topics.js';
 
 /**
  * SQL both backends run verbatim, written with `?` placeholders (the Postgres
@@ -95,6 +97,11 @@ export function etagLookupSql(table: 'topics' | 'subscriptions'): string {
   return `SELECT etag FROM ${table} WHERE tenancy_id = ? AND id = ? AND ${LIVE}`;
 }
 
+/** Renders "column is in this list" with the backend's list parameter (json_each / = ANY). */
+export type InList = (column: string, type: 'text' | 'bigint') => string;
+/** Renders "column (text, never NULL) is not in this list" with the backend's list parameter (json_each / <> ALL). */
+export type NotInList = (column: string) => string;
+
 export interface SqlQuery {
   sql: string;
   params: SqlValue[];
@@ -148,6 +155,19 @@ export function listSubscriptionsSql(q: ListSubscriptionsQuery): SqlQuery {
     sql: `SELECT * FROM subscriptions WHERE ${where.sql()} ORDER BY created_at, id LIMIT ? OFFSET ?`,
     params: [...where.params, q.limit + 1, q.offset],
   };
+}
+
+/** Live subscriptions per topic of one tenancy, in one statement (the topic activity page). */
+export function countSubscriptionsByTopicSql(inList: InList): string {
+  return `SELECT topic_id, COUNT(*) AS n FROM subscriptions WHERE tenancy_id = ? AND ${LIVE} AND ${inList('topic_id', 'text')} GROUP BY topic_id`;
+}
+
+/** Every requested topic id, with its count (0 when the query found none). */
+export function countsByTopic(topicIds: readonly string[], found: Row[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const id of topicIds) out[id] = 0;
+  for (const r of found) out[String(r.topic_id)] = num(r.n);
+  return out;
 }
 
 /** List queries fetch one row past the page to learn whether another page exists. */

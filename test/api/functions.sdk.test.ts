@@ -411,7 +411,7 @@ for (const kind of KINDS) {
       const app = await newApp('logs');
       const f = await newFn(app.id, 'logged');
       for (let i = 0; i < 3; i++) {
-        await h.herald.store.insertFunctionCall({ functionId: f.id, callId: `call-${i}`, startedAt: Date.now() + i, durationMs: 5, status: 'success', logs: `line ${i}` });
+        await h.herald.store.functions.insertFunctionCall({ functionId: f.id, callId: `call-${i}`, startedAt: Date.now() + i, durationMs: 5, status: 'success', logs: `line ${i}` });
       }
       const res = await h.signed.raw('GET', `/herald/v1/functions/${f.id}/logs?limit=2`);
       assert.equal(res.status, 200, res.text);

@@ -155,17 +155,17 @@ for (const kind of KINDS) {
     /** Brings the victims back to life if a fuzz op deleted them, and reads their current etags and tokens. */
     async function refresh(): Promise<Env> {
       const { store } = h.herald;
-      let topic = await store.getTopic(h.tenancyId, victim.topic);
+      let topic = await store.topics.getTopic(h.tenancyId, victim.topic);
       if (topic === undefined) {
         const name = `victim-${++victimCount}`;
         victim.topic = (await caller.call<{ topicId: string }>('POST', `${OCI}/topics`, { name, compartmentId: h.tenancyId })).topicId;
-        topic = await store.getTopic(h.tenancyId, victim.topic);
+        topic = await store.topics.getTopic(h.tenancyId, victim.topic);
       }
-      let sub = await store.getSubscription(h.tenancyId, victim.sub);
+      let sub = await store.subscriptions.getSubscription(h.tenancyId, victim.sub);
       if (sub === undefined || sub.lifecycleState === 'DELETED' || sub.topicId !== victim.topic) {
         const body = { topicId: victim.topic, compartmentId: h.tenancyId, protocol: 'HTTPS', endpoint: 'http://127.0.0.1:9/victim' };
         victim.sub = (await caller.call<{ id: string }>('POST', `${OCI}/subscriptions`, body)).id;
-        sub = await store.getSubscription(h.tenancyId, victim.sub);
+        sub = await store.subscriptions.getSubscription(h.tenancyId, victim.sub);
       }
       assert.ok(topic !== undefined && sub !== undefined);
       return {
@@ -184,7 +184,7 @@ for (const kind of KINDS) {
     before(async () => {
       h = await startTestHerald(kind);
       caller = new SignedCaller(h);
-      const secret = await h.herald.store.getSetting('link-secret');
+      const secret = await h.herald.store.settings.getSetting('link-secret');
       assert.ok(secret !== undefined);
       links = new SubscriptionLinks(Buffer.from(secret, 'base64'), () => h.herald.url);
       compartmentId = (await caller.call<{ id: string }>('POST', '/herald/v1/compartments', { name: 'fuzz' })).id;

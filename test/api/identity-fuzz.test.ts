@@ -224,12 +224,12 @@ for (const kind of KINDS) {
       const { store } = h.herald;
       const ids = store.identity;
       const q = { tenancyId: t, lifecycleState: 'ACTIVE' as const, sortBy: 'TIMECREATED' as const, sortOrder: 'ASC' as const, offset: 0, limit: 100 };
-      let comp = await store.getCompartment(t, victim.compartment);
+      let comp = await store.directory.getCompartment(t, victim.compartment);
       // A child or policy a fuzz case put in the victim (ids the fuzzer never learns) would keep it from being deleted again: retire it.
-      if (live(comp) && ((await store.listCompartments(t, comp.id)).some(live) || (await ids.listPolicies({ ...q, compartmentId: comp.id })).items.length > 0)) comp = undefined;
+      if (live(comp) && ((await store.directory.listCompartments(t, comp.id)).some(live) || (await ids.listPolicies({ ...q, compartmentId: comp.id })).items.length > 0)) comp = undefined;
       if (!live(comp)) {
         victim.compartment = await create('/compartments', { compartmentId: t, name: `victim-c${++n}`, description: 'fuzz victim' });
-        comp = await store.getCompartment(t, victim.compartment);
+        comp = await store.directory.getCompartment(t, victim.compartment);
       }
 
       let user = await ids.getUser(t, victim.user);
@@ -240,7 +240,7 @@ for (const kind of KINDS) {
       const stray = [...(await ids.listMemberships({ ...q, userId: victim.user })).items, ...(await ids.listMemberships({ ...q, groupId: victim.group })).items];
       for (const m of stray) await ids.deleteMembership(t, m.id);
       // The victim user holds pem1 and at most one other key, so uploads can succeed.
-      const keys = await store.listApiKeys(t, victim.user);
+      const keys = await store.directory.listApiKeys(t, victim.user);
       for (const k of keys.filter((k) => k.fingerprint !== pem1Fingerprint).slice(1)) await ids.deleteApiKey(t, victim.user, k.fingerprint);
       if (!keys.some((k) => k.fingerprint === pem1Fingerprint)) await caller.call('POST', `${IAM}/users/${victim.user}/apiKeys`, { key: pems.pem1 });
 

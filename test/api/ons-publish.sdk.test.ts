@@ -20,7 +20,7 @@ for (const kind of KINDS) {
       assert.match(res.publishResult.messageId, /^[0-9a-f-]{36}$/);
       assert.ok(!Number.isNaN(Date.parse(String(res.publishResult.timeStamp))));
       await h.restart();
-      const m = await h.herald.store.getMessage(h.tenancyId, res.publishResult.messageId);
+      const m = await h.herald.store.messages.getMessage(h.tenancyId, res.publishResult.messageId);
       assert.equal(m?.title, 'Order placed');
       assert.equal(m?.body, 'New Order has been placed: 42 by user: 7');
       assert.equal(m?.messageType, 'RAW_TEXT');
@@ -32,12 +32,12 @@ for (const kind of KINDS) {
       );
       const ids = new Set(results.map((r) => r.publishResult.messageId));
       assert.equal(ids.size, 50);
-      for (const r of results) assert.ok(await h.herald.store.getMessage(h.tenancyId, r.publishResult.messageId));
+      for (const r of results) assert.ok(await h.herald.store.messages.getMessage(h.tenancyId, r.publishResult.messageId));
     });
 
     it('reads messageType from the request header and validates the JSON form', async () => {
       const ok = await h.dp.publishMessage({ topicId, messageType: 'JSON' as never, messageDetails: { body: JSON.stringify({ default: 'x', EMAIL: 'y' }) } });
-      const m = await h.herald.store.getMessage(h.tenancyId, ok.publishResult.messageId);
+      const m = await h.herald.store.messages.getMessage(h.tenancyId, ok.publishResult.messageId);
       assert.equal(m?.messageType, 'JSON');
       await expectOciError(h.dp.publishMessage({ topicId, messageType: 'JSON' as never, messageDetails: { body: 'not json' } }), 400, 'InvalidParameter');
     });

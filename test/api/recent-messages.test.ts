@@ -71,8 +71,8 @@ for (const kind of KINDS) {
     it('answers 404 for a missing topic, another tenancy’s topic and a deleted one', async () => {
       const stranger = await seedTenancy(h.herald.store);
       const theirs = topicFixture(stranger.tenancy.id);
-      await h.herald.store.insertTopic(theirs);
-      await h.herald.store.insertMessages([messageFixture(theirs, { publishedAt: Date.now() })]);
+      await h.herald.store.topics.insertTopic(theirs);
+      await h.herald.store.messages.insertMessages([messageFixture(theirs, { publishedAt: Date.now() })]);
       const missing = `${theirs.id.slice(0, -4)}zzzz`;
       for (const id of [theirs.id, missing]) {
         const res = await api.raw('GET', `/herald/v1/topics/${id}/messages`);
@@ -98,13 +98,13 @@ for (const kind of KINDS) {
       await h.dp.deleteSubscription({ subscriptionId: subs[0] ?? '' });
       await publish(busy, 'a', 'b');
       await publish(busy, 'c', 'd');
-      const [topic] = await h.herald.store.getTopicsByIds([busy]);
+      const [topic] = await h.herald.store.deliveries.getTopicsByIds([busy]);
       assert.ok(topic);
-      await h.herald.store.insertMessages([messageFixture(topic, { publishedAt: Date.now() - 25 * HOUR })]);
+      await h.herald.store.messages.insertMessages([messageFixture(topic, { publishedAt: Date.now() - 25 * HOUR })]);
       const stranger = await seedTenancy(h.herald.store);
       const theirs = topicFixture(stranger.tenancy.id);
-      await h.herald.store.insertTopic(theirs);
-      await h.herald.store.insertMessages([messageFixture(theirs, { publishedAt: Date.now() })]);
+      await h.herald.store.topics.insertTopic(theirs);
+      await h.herald.store.messages.insertMessages([messageFixture(theirs, { publishedAt: Date.now() })]);
 
       const stats = await api.call<Stats>('GET', `/herald/v1/topicStats?topicId=${busy}&topicId=${quiet}&topicId=${theirs.id}`);
       assert.deepEqual(stats, {

@@ -19,25 +19,25 @@ for (const kind of STORE_KINDS) {
     it('inserts a console user once, changes its password, and keeps sessions until they expire or are deleted', async () => {
       const s = t.store;
       const user = { username: 'admin', passwordHash: await hashPassword('pw-1'), tenancyId: TENANCY, userId: USER, createdAt: 1000 };
-      assert.equal(await s.countConsoleUsers(), 0);
-      assert.equal(await s.insertConsoleUserIfAbsent(user), true);
-      assert.equal(await s.insertConsoleUserIfAbsent({ ...user, passwordHash: 'other' }), false);
-      assert.deepEqual(await s.getConsoleUser('admin'), user);
-      assert.equal(await s.countConsoleUsers(), 1);
+      assert.equal(await s.console.countConsoleUsers(), 0);
+      assert.equal(await s.console.insertConsoleUserIfAbsent(user), true);
+      assert.equal(await s.console.insertConsoleUserIfAbsent({ ...user, passwordHash: 'other' }), false);
+      assert.deepEqual(await s.console.getConsoleUser('admin'), user);
+      assert.equal(await s.console.countConsoleUsers(), 1);
       assert.equal(await verifyPassword('pw-1', user.passwordHash), true);
       assert.equal(await verifyPassword('pw-2', user.passwordHash), false);
-      assert.equal(await s.setConsolePassword('admin', await hashPassword('pw-2')), true);
-      assert.equal(await verifyPassword('pw-2', (await s.getConsoleUser('admin'))!.passwordHash), true);
+      assert.equal(await s.console.setConsolePassword('admin', await hashPassword('pw-2')), true);
+      assert.equal(await verifyPassword('pw-2', (await s.console.getConsoleUser('admin'))!.passwordHash), true);
 
       const session = { idHash: 'h1', username: 'admin', csrfToken: 'c1', createdAt: 2000, expiresAt: 5000 };
-      await s.insertConsoleSession(session);
-      assert.deepEqual(await s.getConsoleSession('h1', 4999), session);
-      assert.equal(await s.getConsoleSession('h1', 5000), undefined);
+      await s.console.insertConsoleSession(session);
+      assert.deepEqual(await s.console.getConsoleSession('h1', 4999), session);
+      assert.equal(await s.console.getConsoleSession('h1', 5000), undefined);
       // A later sign-in prunes expired sessions.
-      await s.insertConsoleSession({ ...session, idHash: 'h2', createdAt: 6000, expiresAt: 9000 });
-      assert.equal(await s.getConsoleSession('h1', 0), undefined);
-      await s.deleteConsoleSession('h2');
-      assert.equal(await s.getConsoleSession('h2', 6000), undefined);
+      await s.console.insertConsoleSession({ ...session, idHash: 'h2', createdAt: 6000, expiresAt: 9000 });
+      assert.equal(await s.console.getConsoleSession('h1', 0), undefined);
+      await s.console.deleteConsoleSession('h2');
+      assert.equal(await s.console.getConsoleSession('h2', 6000), undefined);
     });
   });
 
@@ -51,7 +51,7 @@ for (const kind of STORE_KINDS) {
     before(async () => {
       t = await makeTestStore(kind);
       const user = { username: 'admin', passwordHash: await hashPassword(PASSWORD), tenancyId: TENANCY, userId: USER, createdAt: 0 };
-      assert.equal(await t.store.insertConsoleUserIfAbsent(user), true);
+      assert.equal(await t.store.console.insertConsoleUserIfAbsent(user), true);
     });
     after(async () => {
       await t.cleanup();
@@ -59,7 +59,7 @@ for (const kind of STORE_KINDS) {
     beforeEach(() => {
       // Far from the real time, so a build that reads Date.now() instead of the clock fails.
       clock = Date.UTC(2001, 0, 1);
-      auth = new ConsoleAuth(t.store, () => clock);
+      auth = new ConsoleAuth(t.store.console, () => clock);
     });
 
     it('keeps a session valid until just before it expires and refuses it from then on', async () => {

@@ -114,7 +114,7 @@ describe('web console in headless Chromium', () => {
       await row.getByText('PENDING').waitFor();
 
       // The confirmation mail is sent in the background: wait until Herald has it, so the mailbox page lists it.
-      await eventually(async () => (await h.herald.store.listMail(h.tenancyId, 10, 'ops@example.com')).length > 0, 15_000, 'the confirmation email in the dev mailbox');
+      await eventually(async () => (await h.herald.store.mailbox.listMail(h.tenancyId, 10, 'ops@example.com')).length > 0, 15_000, 'the confirmation email in the dev mailbox');
       await page.getByRole('link', { name: 'Dev mailbox' }).click();
       const mails = page.getByRole('list', { name: 'Emails' });
       await mails.getByRole('listitem').filter({ hasText: 'ops@example.com' }).first().getByRole('button').click();

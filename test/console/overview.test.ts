@@ -48,7 +48,7 @@ const figures = (o: Overview): Overview => ({
 /** A second tenancy made as bootstrap makes one (its admin in Administrators), with a console login for that admin. */
 async function secondTenancy(h: TestHerald, username: string, password: string): Promise<string> {
   const { tenancyId, userId } = await addTenancy(h.herald.store, `other-${randomBytes(4).toString('hex')}`);
-  await h.herald.store.insertConsoleUserIfAbsent({ username, passwordHash: await hashPassword(password), tenancyId, userId, createdAt: Date.now() });
+  await h.herald.store.console.insertConsoleUserIfAbsent({ username, passwordHash: await hashPassword(password), tenancyId, userId, createdAt: Date.now() });
   return tenancyId;
 }
 
@@ -80,7 +80,7 @@ for (const kind of KINDS) {
       await eventually(async () => (await signed.call<{ lifecycleState: string }>('GET', `/20181201/subscriptions/${sub.id}`)).lifecycleState === 'ACTIVE', 15_000, 'the subscription to confirm');
       await signed.call('POST', `/20181201/topics/${topicId}/messages`, { body: 'to the dead letters' });
       // And one delivery waiting far in the future, so the queue of A is not empty.
-      await h.herald.store.insertDeliveries([
+      await h.herald.store.deliveries.insertDeliveries([
         { tenancyId: h.tenancyId, topicId, subscriptionId: sub.id, messageId: null, kind: 'CONFIRMATION', protocol: 'CUSTOM_HTTPS', nextAttemptAt: Date.now() + 3_600_000, confirmationNonce: 1, createdAt: Date.now() },
       ]);
 

@@ -28,7 +28,7 @@ describe('console session auth (API level)', () => {
   it('creates the admin login once, storing only a scrypt hash', async () => {
     const password = h.herald.consolePassword;
     assert.ok(password !== undefined && password.length >= 20);
-    const user = await h.herald.store.getConsoleUser('admin');
+    const user = await h.herald.store.console.getConsoleUser('admin');
     assert.ok(user !== undefined);
     assert.match(user.passwordHash, /^scrypt\$/);
     assert.ok(!user.passwordHash.includes(password));

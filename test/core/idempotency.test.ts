@@ -47,7 +47,7 @@ for (const kind of STORE_KINDS) {
         runs: () => runs,
         call: (token, request, opts = {}) =>
           withRetryToken(
-            t.store,
+            t.store.retryTokens,
             { tenancyId: opts.tenancy ?? tenancyId, token, operation: opts.operation ?? 'createThing', request },
             async () => ({ run: ++runs, request }),
             clock,
@@ -75,7 +75,7 @@ for (const kind of STORE_KINDS) {
       now = T0 + 1000;
       const retried = await topics.create(admin, { ...input }, token);
       assert.deepEqual(retried, first);
-      const listed = await t.store.listTopics({ tenancyId, compartmentId: tenancyId, name: input.name, sortBy: 'TIMECREATED', sortOrder: 'ASC', offset: 0, limit: 10 });
+      const listed = await t.store.topics.listTopics({ tenancyId, compartmentId: tenancyId, name: input.name, sortBy: 'TIMECREATED', sortOrder: 'ASC', offset: 0, limit: 10 });
       assert.deepEqual(listed.items.map((x) => x.id), [first.id]);
       // Without the token the same request is a second create (here refused: the name is taken).
       const dup = await refusal(topics.create(admin, input));
@@ -107,7 +107,7 @@ for (const kind of STORE_KINDS) {
       const running = new Promise<void>((r) => (started = r));
       let runs = 0;
       const call = (): Promise<string> =>
-        withRetryToken(t.store, { tenancyId, token, operation: 'createThing', request: { name: 'slow' } }, async () => {
+        withRetryToken(t.store.retryTokens, { tenancyId, token, operation: 'createThing', request: { name: 'slow' } }, async () => {
           runs++;
           started();
           await gate;
@@ -131,7 +131,7 @@ for (const kind of STORE_KINDS) {
       const token = freshToken();
       let runs = 0;
       const call = (fail: boolean): Promise<number> =>
-        withRetryToken(t.store, { tenancyId, token, operation: 'createThing', request: { n: 1 } }, async () => {
+        withRetryToken(t.store.retryTokens, { tenancyId, token, operation: 'createThing', request: { n: 1 } }, async () => {
           runs++;
           if (fail) throw new Error('the store was down');
           return runs;

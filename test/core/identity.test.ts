@@ -81,23 +81,23 @@ for (const kind of STORE_KINDS) {
     const listCompartments = async (parent: string) => (await compartments.list(admin, parent, { offset: 0, limit: 100 })).items;
 
     it('bootstrapTenancy creates tenancy, root compartment, admin user and key once', async () => {
-      assert.equal(await store.countTenancies(), 0);
+      assert.equal(await store.directory.countTenancies(), 0);
       const boot = await bootstrapTenancy(store, { tenancyName: 'acme' });
       assert.ok(boot);
       tenancyId = boot.tenancy.id;
       userId = boot.user.id;
       admin = { tenancyId, userId };
       const authz = new Authorizer(store.identity);
-      const deps: IamDeps = { identity: store.identity, directory: store, tokens: store, authz, accessChanged: (t) => authz.invalidate(t), consolePasswords: new ConsoleCredentials(store), now: Date.now };
+      const deps: IamDeps = { identity: store.identity, directory: store.directory, tokens: store.retryTokens, authz, accessChanged: (t) => authz.invalidate(t), consolePasswords: new ConsoleCredentials(store.console), now: Date.now };
       users = new UserService(deps);
       compartments = new CompartmentService(deps);
       assert.ok(isOcid(tenancyId, 'tenancy'));
       assert.ok(isOcid(userId, 'user'));
       assert.equal(boot.tenancy.name, 'acme');
       assert.equal(boot.user.tenancyId, tenancyId);
-      assert.equal(await store.countTenancies(), 1);
-      assert.deepEqual(await store.getTenancy(tenancyId), boot.tenancy);
-      assert.deepEqual(await store.getUser(tenancyId, userId), boot.user);
+      assert.equal(await store.directory.countTenancies(), 1);
+      assert.deepEqual(await store.directory.getTenancy(tenancyId), boot.tenancy);
+      assert.deepEqual(await store.directory.getUser(tenancyId, userId), boot.user);
       // The admin is in the Administrators group, whose root policy lets it manage everything.
       const snapshot = await store.identity.loadAccessSnapshot(tenancyId);
       const admins = snapshot.groups.find((g) => g.name === 'Administrators');
@@ -105,19 +105,19 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(snapshot.memberships, [{ userId, groupId: admins.id }]);
       assert.deepEqual(snapshot.policies.map((p) => p.statements), [['ALLOW GROUP Administrators to manage all-resources IN TENANCY']]);
 
-      const key = await store.getApiKey(tenancyId, userId, boot.fingerprint);
+      const key = await store.directory.getApiKey(tenancyId, userId, boot.fingerprint);
       assert.ok(key);
       assert.equal(fingerprintOf(key.publicKeyPem), boot.fingerprint);
       // The returned private key belongs to the stored public key.
       const data = Buffer.from('x');
       assert.ok(verify('sha256', data, key.publicKeyPem, sign('sha256', data, boot.privateKeyPem)));
 
-      const root = await store.getCompartment(tenancyId, tenancyId);
+      const root = await store.directory.getCompartment(tenancyId, tenancyId);
       assert.equal(root?.parentId, null);
       assert.equal(root?.lifecycleState, 'ACTIVE');
 
       assert.equal(await bootstrapTenancy(store), undefined);
-      assert.equal(await store.countTenancies(), 1);
+      assert.equal(await store.directory.countTenancies(), 1);
     });
 
     it('addApiKey registers a second key (PKCS#1 accepted, stored as spki)', async () => {
@@ -125,8 +125,8 @@ for (const kind of STORE_KINDS) {
       const key = await addApiKey(tenancyId, userId, pkcs1);
       assert.equal(key.fingerprint, fingerprintOf(pkcs1));
       assert.match(key.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/);
-      assert.deepEqual(await store.getApiKey(tenancyId, userId, key.fingerprint), key);
-      assert.equal((await store.listApiKeys(tenancyId, userId)).length, 2);
+      assert.deepEqual(await store.directory.getApiKey(tenancyId, userId, key.fingerprint), key);
+      assert.equal((await store.directory.listApiKeys(tenancyId, userId)).length, 2);
 
       await assert.rejects(addApiKey(tenancyId, userId, pkcs1), ConflictError);
       // Same key in the other encoding is the same key.
@@ -148,7 +148,7 @@ for (const kind of STORE_KINDS) {
       assert.ok(isOcid(prod.id, 'compartment'));
       assert.equal(prod.parentId, tenancyId);
       assert.equal(prod.lifecycleState, 'ACTIVE');
-      assert.deepEqual(await store.getCompartment(tenancyId, prod.id), prod);
+      assert.deepEqual(await store.directory.getCompartment(tenancyId, prod.id), prod);
 
       const team = await createCompartment(tenancyId, prod.id, 'team-a', '');
       const dev = await createCompartment(tenancyId, tenancyId, 'dev', 'Development');
@@ -190,8 +190,8 @@ for (const kind of STORE_KINDS) {
       const results = await Promise.all(nodes.flatMap((s) => [bootstrapTenancy(s), bootstrapTenancy(s)]));
       const winners = results.filter((r) => r !== undefined);
       assert.equal(winners.length, 1);
-      assert.equal(await t.store.countTenancies(), 1);
-      assert.ok(await t.store.getTenancy(winners[0]?.tenancy.id ?? ''));
+      assert.equal(await t.store.directory.countTenancies(), 1);
+      assert.ok(await t.store.directory.getTenancy(winners[0]?.tenancy.id ?? ''));
     });
   });
 }

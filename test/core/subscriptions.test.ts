@@ -39,10 +39,9 @@ for (const kind of STORE_KINDS) {
       admin = seeded.admin;
       authz = seeded.authz;
       topic = topicFixture(tenancyId);
-      await t.store.insertTopic(topic);
+      await t.store.topics.insertTopic(topic);
       links = new SubscriptionLinks(randomBytes(32), () => 'http://herald.test');
-      subs = new SubscriptionService(t.store, links, authz, () => now);
-      subs.setConfirmationSender({ confirmationRequested: (s) => sent.push(s) });
+      subs = new SubscriptionService(t.store, links, authz, { confirmationRequested: (s) => sent.push(s) }, () => now);
     });
     after(() => t.cleanup());
 
@@ -64,7 +63,7 @@ for (const kind of STORE_KINDS) {
     }
 
     async function stored(id: string): Promise<Subscription> {
-      const s = await t.store.getSubscription(tenancyId, id);
+      const s = await t.store.subscriptions.getSubscription(tenancyId, id);
       assert.ok(s);
       return s;
     }

@@ -17,6 +17,7 @@ import { DevMailbox } from '../../src/delivery/mail-sink.js';
 import { NO_METRICS } from '../../src/delivery/metrics.js';
 import { buildProtocolRegistry } from '../../src/delivery/protocols/index.js';
 import type { Store } from '../../src/store/store.js';
+import type { DeliveryStore } from '../../src/core/ports/deliveries.js';
 import { eventually } from '../helpers/eventually.js';
 import { Receiver, type Received } from '../helpers/receiver.js';
 import { STORE_KINDS, makeTestStore } from '../helpers/stores.js';
@@ -43,7 +44,7 @@ interface Node {
 }
 
 /** The store, counting the calls made through it and what claimDeliveries returned. */
-function counting(store: Store, calls: Map<string, number>, claimed: Map<string, number>): Store {
+function counting(store: DeliveryStore, calls: Map<string, number>, claimed: Map<string, number>): DeliveryStore {
   return new Proxy(store, {
     get(target, prop, receiver) {
       const v: unknown = Reflect.get(target, prop, receiver);
@@ -65,12 +66,12 @@ function counting(store: Store, calls: Map<string, number>, claimed: Map<string,
 function composeNode(plain: Store, over: Partial<EngineOptions> = {}): Node {
   const calls = new Map<string, number>();
   const claimed = new Map<string, number>();
-  const store = counting(plain, calls, claimed);
+  const store = counting(plain.deliveries, calls, claimed);
   const links = new SubscriptionLinks(randomBytes(32), () => 'http://herald.test');
   const registry = buildProtocolRegistry({
     allowPrivateEndpoints: true,
     signingSecret: (sub) => links.signingSecret(sub.id),
-    mailSink: new DevMailbox((mail) => store.insertMail(mail)),
+    mailSink: new DevMailbox((mail) => plain.mailbox.insertMail(mail)),
     mailFrom: 'herald@herald.test',
     httpTimeoutMs: ATTEMPT_TIMEOUT_MS,
   });
@@ -83,11 +84,8 @@ function composeNode(plain: Store, over: Partial<EngineOptions> = {}): Node {
     ...over,
   });
   const authz = new Authorizer(plain.identity);
-  const messages = new MessageService(store, authz);
-  messages.setPlanner((now) => engine.planPublish(now));
-  messages.onPublished((batch, outcome) => engine.published(batch, outcome));
-  const subscriptions = new SubscriptionService(store, links, authz);
-  subscriptions.setConfirmationSender(engine);
+  const messages = new MessageService(plain, authz, { fanout: engine });
+  const subscriptions = new SubscriptionService(plain, links, authz, engine);
   return { engine, messages, subscriptions, calls, claimed };
 }
 
@@ -132,14 +130,14 @@ for (const kind of STORE_KINDS) {
 
     async function newTopic(): Promise<Topic> {
       const topic = topicFixture(tenancyId);
-      await t.store.insertTopic(topic);
+      await t.store.topics.insertTopic(topic);
       return topic;
     }
 
     /** A confirmed webhook subscription (active since long before any publish of the test). */
     async function webhook(topic: Topic, url: string): Promise<Subscription> {
       const sub = subscriptionFixture(topic, { protocol: 'CUSTOM_HTTPS', endpoint: url, lifecycleState: 'ACTIVE', activatedAt: 0, confirmationTokenHash: null, confirmationExpiresAt: null });
-      await t.store.insertSubscription(sub);
+      await t.store.subscriptions.insertSubscription(sub);
       return sub;
     }
 
@@ -148,7 +146,7 @@ for (const kind of STORE_KINDS) {
     }
 
     async function traces(messageId: string): Promise<Trace[]> {
-      return t.store.getMessageDeliveries(tenancyId, messageId);
+      return t.store.activity.getMessageDeliveries(tenancyId, messageId);
     }
 
     async function traceOf(messageId: string, sub: Subscription): Promise<Trace> {

@@ -151,7 +151,7 @@ describe('the function build of herald fn deploy', { timeout: 120_000 }, () => {
     const operatorEnv = () => ({ HOME: process.env.HOME ?? '/tmp', HERALD_FUNCTIONS_PYTHON: SYSTEM_PYTHON, ...pipOfflineEnv(wheels) });
 
     async function bundleFiles(digest: string): Promise<string> {
-      const b = await h.herald.store.getBundle(digest);
+      const b = await h.herald.store.functions.getBundle(digest);
       assert.ok(b, `bundle ${digest} is stored`);
       const out = await mkdtemp(join(ROOT, 'bundle-'));
       await extractBundle(b.bytes, out);

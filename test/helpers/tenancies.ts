@@ -15,7 +15,7 @@ export async function addTenancy(store: Store, name: string, kp = generateApiKey
   const tenancyId = newOcid('tenancy');
   const userId = newOcid('user');
   const now = Date.now();
-  await store.createTenancy(
+  await store.directory.createTenancy(
     { id: tenancyId, name, createdAt: now },
     { id: userId, tenancyId, name: 'admin', description: '', email: null, lifecycleState: 'ACTIVE', etag: newEtag(), freeformTags: {}, definedTags: {}, createdAt: now },
     { tenancyId, userId, fingerprint: kp.fingerprint, publicKeyPem: kp.publicKeyPem, createdAt: now },

@@ -68,8 +68,8 @@ export function resultFor(
 }
 
 /** Every delivery of the message (with attempts), keyed by delivery id. */
-export async function deliveriesOf(store: Store, m: Message): Promise<Map<number, Awaited<ReturnType<Store['getMessageDeliveries']>>[number]>> {
-  return new Map((await store.getMessageDeliveries(m.tenancyId, m.id)).map((x) => [x.delivery.id, x]));
+export async function deliveriesOf(store: Store, m: Message): Promise<Map<number, Awaited<ReturnType<Store['activity']['getMessageDeliveries']>>[number]>> {
+  return new Map((await store.activity.getMessageDeliveries(m.tenancyId, m.id)).map((x) => [x.delivery.id, x]));
 }
 
 /** Writes behind the port's back (SQL with `?` placeholders), to stage states the port cannot reach directly. */

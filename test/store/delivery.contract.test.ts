@@ -4,7 +4,8 @@ import pg from 'pg';
 import type { Delivery, DeliveryState, NewDelivery, PublishOutcome } from '../../src/core/deliveries.js';
 import { newOcid } from '../../src/core/ids.js';
 import type { Message, Subscription, Topic } from '../../src/core/models.js';
-import type { ClaimedDelivery, Store } from '../../src/store/store.js';
+import type { ClaimedDelivery } from '../../src/core/ports/deliveries.js';
+import type { Store } from '../../src/store/store.js';
 import { wakeChannel } from '../../src/store/postgres/notifier.js';
 import { eventually } from '../helpers/eventually.js';
 import { PG_URL, withPg } from '../helpers/pg.js';
@@ -29,7 +30,7 @@ const ids = (xs: { id: number }[]): number[] => xs.map((x) => x.id);
 
 async function seedTopic(store: Store, tenancyId?: string): Promise<Topic> {
   const topic = topicFixture(tenancyId ?? (await seedTenancy(store)).tenancy.id);
-  await store.insertTopic(topic);
+  await store.topics.insertTopic(topic);
   return topic;
 }
 
@@ -37,7 +38,7 @@ async function seedTopic(store: Store, tenancyId?: string): Promise<Topic> {
 async function seedTopicWith(store: Store, tenancyId: string, live: number, idle = 0): Promise<{ topic: Topic; live: Subscription[] }> {
   const topic = await seedTopic(store, tenancyId);
   const subs = Array.from({ length: live }, () => subscriptionFixture(topic, active(T0)));
-  for (const s of [...subs, ...Array.from({ length: idle }, () => subscriptionFixture(topic))]) await store.insertSubscription(s);
+  for (const s of [...subs, ...Array.from({ length: idle }, () => subscriptionFixture(topic))]) await store.subscriptions.insertSubscription(s);
   return { topic, live: subs };
 }
 
@@ -47,7 +48,7 @@ const NOW = T0 + 1000;
 /** Every MESSAGE delivery of the messages, by delivery id. */
 async function deliveriesOfGroup(store: Store, messages: Message[]): Promise<Delivery[]> {
   const out: Delivery[] = [];
-  for (const m of messages) out.push(...(await store.getMessageDeliveries(m.tenancyId, m.id)).map((r) => r.delivery));
+  for (const m of messages) out.push(...(await store.activity.getMessageDeliveries(m.tenancyId, m.id)).map((r) => r.delivery));
   return byDeliveryId(out);
 }
 
@@ -66,8 +67,8 @@ const plain = ({ dueAt: _dueAt, ...d }: ClaimedDelivery): Delivery => d;
 
 /** Inserts deliveries of one message and claims them all (the store must hold no other due work). */
 async function claimed(store: Store, deliveries: NewDelivery[], owner = 'node-a', now = T0 + 10): Promise<Delivery[]> {
-  await store.insertDeliveries(deliveries);
-  const got = await store.claimDeliveries(deliveries.length + 10, now, now + 1000, owner);
+  await store.deliveries.insertDeliveries(deliveries);
+  const got = await store.deliveries.claimDeliveries(deliveries.length + 10, now, now + 1000, owner);
   assert.equal(got.length, deliveries.length);
   return got.map(plain);
 }
@@ -110,15 +111,15 @@ for (const kind of STORE_KINDS) {
           subscriptionFixture(topic, { lifecycleState: 'DELETED', activatedAt: T0, deletedAt: P + 5 }),
           subscriptionFixture(topic, active(null)),
         ];
-        for (const s of [...eligible, ...ineligible, subscriptionFixture(elsewhere, active(T0))]) await store.insertSubscription(s);
+        for (const s of [...eligible, ...ineligible, subscriptionFixture(elsewhere, active(T0))]) await store.subscriptions.insertSubscription(s);
         const m = messageFixture(topic, { publishedAt: P });
-        await store.insertMessages([m]);
+        await store.messages.insertMessages([m]);
 
         const order = [...eligible, ...ineligible].sort((a, b) => cmp(a.id, b.id));
         const isEligible = new Set(eligible.map((s) => s.id));
         const results: { created: number; done: boolean }[] = [];
         for (let i = 0; i < 10; i++) {
-          const r = await store.fanoutBatch(m.id, 3, T0 + 1000 + i);
+          const r = await store.deliveries.fanoutBatch(m.id, 3, T0 + 1000 + i);
           results.push(r);
           const expectedCreated = order.slice(3 * i, 3 * i + 3).filter((s) => isEligible.has(s.id)).length;
           assert.equal(r.created, expectedCreated, `batch ${i}`);
@@ -132,7 +133,7 @@ for (const kind of STORE_KINDS) {
           [false, false, false, true],
         );
 
-        const rows = await store.getMessageDeliveries(topic.tenancyId, m.id);
+        const rows = await store.activity.getMessageDeliveries(topic.tenancyId, m.id);
         assert.deepEqual(
           rows.map((r) => r.delivery.subscriptionId).sort(),
           eligible.map((s) => s.id).sort(),
@@ -164,20 +165,20 @@ for (const kind of STORE_KINDS) {
           assert.deepEqual(attempts, []);
         }
 
-        assert.deepEqual(await store.fanoutBatch(m.id, 3, T0 + 2000), { created: 0, done: true });
+        assert.deepEqual(await store.deliveries.fanoutBatch(m.id, 3, T0 + 2000), { created: 0, done: true });
         // A node that took the lease over replays the fan-out from the start: nothing is duplicated.
         await rawExec(t, 'UPDATE messages SET fanout_state = 0, fanout_cursor = NULL WHERE id = ?', [m.id]);
-        assert.deepEqual(await store.fanoutBatch(m.id, 100, T0 + 3000), { created: 0, done: true });
-        assert.equal((await store.getMessageDeliveries(topic.tenancyId, m.id)).length, eligible.length);
+        assert.deepEqual(await store.deliveries.fanoutBatch(m.id, 100, T0 + 3000), { created: 0, done: true });
+        assert.equal((await store.activity.getMessageDeliveries(topic.tenancyId, m.id)).length, eligible.length);
       });
 
       it('advances past ineligible subscriptions and finishes topics without any', async () => {
         const topic = await seedTopic(store);
-        for (let i = 0; i < 5; i++) await store.insertSubscription(subscriptionFixture(topic));
+        for (let i = 0; i < 5; i++) await store.subscriptions.insertSubscription(subscriptionFixture(topic));
         const m = messageFixture(topic);
-        await store.insertMessages([m]);
+        await store.messages.insertMessages([m]);
         const got = [];
-        for (let i = 0; i < 3; i++) got.push(await store.fanoutBatch(m.id, 2, T0));
+        for (let i = 0; i < 3; i++) got.push(await store.deliveries.fanoutBatch(m.id, 2, T0));
         assert.deepEqual(got, [
           { created: 0, done: false },
           { created: 0, done: false },
@@ -186,39 +187,39 @@ for (const kind of STORE_KINDS) {
 
         const empty = await seedTopic(store);
         const lonely = messageFixture(empty);
-        await store.insertMessages([lonely]);
-        assert.deepEqual(await store.fanoutBatch(lonely.id, 2, T0), { created: 0, done: true });
-        assert.deepEqual(await store.fanoutBatch('no-such-message', 2, T0), { created: 0, done: true });
-        await assert.rejects(store.fanoutBatch(m.id, 0, T0), RangeError);
+        await store.messages.insertMessages([lonely]);
+        assert.deepEqual(await store.deliveries.fanoutBatch(lonely.id, 2, T0), { created: 0, done: true });
+        assert.deepEqual(await store.deliveries.fanoutBatch('no-such-message', 2, T0), { created: 0, done: true });
+        await assert.rejects(store.deliveries.fanoutBatch(m.id, 0, T0), RangeError);
       });
 
       it('fans a group of messages out together, reporting the ones with batches left', async () => {
         const big = await seedTopic(store);
-        for (let i = 0; i < 3; i++) await store.insertSubscription(subscriptionFixture(big, active(T0)));
+        for (let i = 0; i < 3; i++) await store.subscriptions.insertSubscription(subscriptionFixture(big, active(T0)));
         const small = await seedTopic(store);
-        await store.insertSubscription(subscriptionFixture(small, active(T0)));
+        await store.subscriptions.insertSubscription(subscriptionFixture(small, active(T0)));
         const empty = await seedTopic(store);
         const ms = [messageFixture(big, { publishedAt: T0 + 1 }), messageFixture(small, { publishedAt: T0 + 1 }), messageFixture(empty, { publishedAt: T0 + 1 })];
-        await store.insertMessages(ms);
-        const first = await store.fanoutMany(ms.map((m) => m.id), 2, T0 + 5);
+        await store.messages.insertMessages(ms);
+        const first = await store.deliveries.fanoutMany(ms.map((m) => m.id), 2, T0 + 5);
         assert.deepEqual(first, { created: 3, unfinished: [ms[0]!.id] });
-        const second = await store.fanoutMany(first.unfinished, 2, T0 + 6);
+        const second = await store.deliveries.fanoutMany(first.unfinished, 2, T0 + 6);
         assert.deepEqual(second, { created: 1, unfinished: [] });
-        assert.equal((await store.getMessageDeliveries(big.tenancyId, ms[0]!.id)).length, 3);
-        assert.equal((await store.getMessageDeliveries(small.tenancyId, ms[1]!.id)).length, 1);
-        assert.deepEqual(await store.fanoutMany(ms.map((m) => m.id), 2, T0 + 7), { created: 0, unfinished: [] });
+        assert.equal((await store.activity.getMessageDeliveries(big.tenancyId, ms[0]!.id)).length, 3);
+        assert.equal((await store.activity.getMessageDeliveries(small.tenancyId, ms[1]!.id)).length, 1);
+        assert.deepEqual(await store.deliveries.fanoutMany(ms.map((m) => m.id), 2, T0 + 7), { created: 0, unfinished: [] });
       });
 
       it('fans a large topic out in a few set-based batches', async () => {
         const topic = await seedTopic(store);
         const n = 1200;
         const subs = Array.from({ length: n }, () => subscriptionFixture(topic, active(T0)));
-        for (let i = 0; i < n; i += 100) await Promise.all(subs.slice(i, i + 100).map((x) => store.insertSubscription(x)));
+        for (let i = 0; i < n; i += 100) await Promise.all(subs.slice(i, i + 100).map((x) => store.subscriptions.insertSubscription(x)));
         const m = messageFixture(topic, { publishedAt: T0 + 1 });
-        await store.insertMessages([m]);
+        await store.messages.insertMessages([m]);
         const got = [];
         for (;;) {
-          const r = await store.fanoutBatch(m.id, 500, T0 + 5);
+          const r = await store.deliveries.fanoutBatch(m.id, 500, T0 + 5);
           got.push(r);
           if (r.done) break;
         }
@@ -227,7 +228,7 @@ for (const kind of STORE_KINDS) {
           { created: 500, done: false },
           { created: 200, done: true },
         ]);
-        const rows = await store.getMessageDeliveries(topic.tenancyId, m.id);
+        const rows = await store.activity.getMessageDeliveries(topic.tenancyId, m.id);
         assert.equal(new Set(rows.map((r) => r.delivery.subscriptionId)).size, n);
       });
 
@@ -236,18 +237,18 @@ for (const kind of STORE_KINDS) {
         const s = f.store;
         const topic = await seedTopic(s);
         const [m0, m1, m2] = [T0 + 2, T0, T0 + 1].map((publishedAt) => messageFixture(topic, { publishedAt })) as [Message, Message, Message];
-        await s.insertMessages([m0, m1, m2]);
-        assert.deepEqual(await s.claimFanout(2, T0, T0 + 100, 'a'), [m1, m2]);
-        assert.deepEqual(await s.claimFanout(10, T0 + 50, T0 + 150, 'b'), [m0]);
-        assert.deepEqual(await s.claimFanout(10, T0 + 99, T0 + 200, 'c'), []);
+        await s.messages.insertMessages([m0, m1, m2]);
+        assert.deepEqual(await s.deliveries.claimFanout(2, T0, T0 + 100, 'a'), [m1, m2]);
+        assert.deepEqual(await s.deliveries.claimFanout(10, T0 + 50, T0 + 150, 'b'), [m0]);
+        assert.deepEqual(await s.deliveries.claimFanout(10, T0 + 99, T0 + 200, 'c'), []);
         // m1 and m2's lease (T0 + 100) has run out; m0's (T0 + 150) has not.
-        assert.deepEqual(await s.claimFanout(10, T0 + 100, T0 + 300, 'c'), [m1, m2]);
+        assert.deepEqual(await s.deliveries.claimFanout(10, T0 + 100, T0 + 300, 'c'), [m1, m2]);
         assert.equal((await rawRow(f, 'messages', m1.id))?.fanout_lease_owner, 'c');
         assert.equal(Number((await rawRow(f, 'messages', m1.id))?.fanout_lease_until), T0 + 300);
         // A finished fan-out is never claimed again.
-        assert.deepEqual(await s.fanoutBatch(m1.id, 10, T0 + 300), { created: 0, done: true });
-        assert.deepEqual(await s.claimFanout(10, T0 + 10_000, T0 + 10_100, 'd'), [m2, m0]);
-        await assert.rejects(s.claimFanout(0, T0, T0, 'd'), RangeError);
+        assert.deepEqual(await s.deliveries.fanoutBatch(m1.id, 10, T0 + 300), { created: 0, done: true });
+        assert.deepEqual(await s.deliveries.claimFanout(10, T0 + 10_000, T0 + 10_100, 'd'), [m2, m0]);
+        await assert.rejects(s.deliveries.claimFanout(0, T0, T0, 'd'), RangeError);
       });
     });
 
@@ -258,10 +259,10 @@ for (const kind of STORE_KINDS) {
         const topic = await seedTopic(store);
         const sibling = await seedTopic(store, topic.tenancyId);
         const gone = await seedTopic(store, topic.tenancyId);
-        await store.insertSubscription(subscriptionFixture(gone, active(T0)));
-        assert.equal((await store.deleteTopic(gone.tenancyId, gone.id, gone.etag, T0 + 1)).ok, true);
+        await store.subscriptions.insertSubscription(subscriptionFixture(gone, active(T0)));
+        assert.equal((await store.topics.deleteTopic(gone.tenancyId, gone.id, gone.etag, T0 + 1)).ok, true);
         const foreign = await seedTopic(store);
-        await store.insertSubscription(subscriptionFixture(foreign, active(T0)));
+        await store.subscriptions.insertSubscription(subscriptionFixture(foreign, active(T0)));
         const stored = [messageFixture(topic), messageFixture(sibling, { title: null })] as [Message, Message];
         const skipped = [
           messageFixture(topic, { topicId: newOcid('onstopic') }),
@@ -271,17 +272,17 @@ for (const kind of STORE_KINDS) {
         ] as [Message, Message, Message];
         const plan = { now: NOW, inlineFanout: 10, claim: lease(10) };
 
-        const out = await store.publishMessages([skipped[0], stored[0], skipped[1], skipped[2], stored[1]], plan);
+        const out = await store.publishing.publishMessages([skipped[0], stored[0], skipped[1], skipped[2], stored[1]], plan);
         assert.deepEqual(outcome(out), { stored: new Set(stored.map((m) => m.id)), claimed: [], leftover: false });
-        for (const m of stored) assert.deepEqual(await store.getMessage(m.tenancyId, m.id), m);
-        assert.deepEqual(await store.getMessagesByIds(skipped.map((m) => m.id)), []);
-        for (const m of skipped) assert.deepEqual(await store.getMessageDeliveries(m.tenancyId, m.id), []);
-        assert.deepEqual(await store.getMessageDeliveries(foreign.tenancyId, skipped[2].id), []);
+        for (const m of stored) assert.deepEqual(await store.messages.getMessage(m.tenancyId, m.id), m);
+        assert.deepEqual(await store.deliveries.getMessagesByIds(skipped.map((m) => m.id)), []);
+        for (const m of skipped) assert.deepEqual(await store.activity.getMessageDeliveries(m.tenancyId, m.id), []);
+        assert.deepEqual(await store.activity.getMessageDeliveries(foreign.tenancyId, skipped[2].id), []);
 
         // A group with nothing to store, and an empty group, store and claim nothing.
-        assert.deepEqual(outcome(await store.publishMessages(skipped, plan)), { stored: new Set(), claimed: [], leftover: false });
-        assert.deepEqual(outcome(await store.publishMessages([], plan)), { stored: new Set(), claimed: [], leftover: false });
-        assert.deepEqual(await store.getMessagesByIds(skipped.map((m) => m.id)), []);
+        assert.deepEqual(outcome(await store.publishing.publishMessages(skipped, plan)), { stored: new Set(), claimed: [], leftover: false });
+        assert.deepEqual(outcome(await store.publishing.publishMessages([], plan)), { stored: new Set(), claimed: [], leftover: false });
+        assert.deepEqual(await store.deliveries.getMessagesByIds(skipped.map((m) => m.id)), []);
       });
 
       it('fans a topic with fewer than inlineFanout subscriptions out at once, to those ACTIVE at publish time', async () => {
@@ -301,14 +302,14 @@ for (const kind of STORE_KINDS) {
           subscriptionFixture(topic, { lifecycleState: 'DELETED', activatedAt: T0, deletedAt: P - 5 }),
           subscriptionFixture(topic, active(null)),
         ];
-        for (const x of [...eligible, ...ineligible, subscriptionFixture(elsewhere, active(T0))]) await s.insertSubscription(x);
+        for (const x of [...eligible, ...ineligible, subscriptionFixture(elsewhere, active(T0))]) await s.subscriptions.insertSubscription(x);
         const m = messageFixture(topic, { publishedAt: P });
         // Seven subscriptions in all, one below the threshold.
-        const out = await s.publishMessages([m], { now: NOW, inlineFanout: 8 });
+        const out = await s.publishing.publishMessages([m], { now: NOW, inlineFanout: 8 });
         assert.deepEqual(outcome(out), { stored: new Set([m.id]), claimed: [], leftover: true });
         assert.equal(out.backlogAdded, eligible.length, 'the backlog grows by the deliveries created');
 
-        const rows = await s.getMessageDeliveries(topic.tenancyId, m.id);
+        const rows = await s.activity.getMessageDeliveries(topic.tenancyId, m.id);
         assert.deepEqual(pairs(rows.map((r) => r.delivery)), pairsOf(m, eligible));
         for (const { delivery: d, attempts } of rows) {
           const sub = eligible.find((x) => x.id === d.subscriptionId);
@@ -334,23 +335,23 @@ for (const kind of STORE_KINDS) {
           });
           assert.deepEqual(attempts, []);
         }
-        assert.deepEqual(await s.getMessage(m.tenancyId, m.id), m);
+        assert.deepEqual(await s.messages.getMessage(m.tenancyId, m.id), m);
         // The fan-out is finished: the engine has nothing to lease or add.
         assert.equal(Number((await rawRow(f, 'messages', m.id))?.fanout_state), 1);
-        assert.deepEqual(await s.claimFanout(10, NOW, NOW + 100, 'engine'), []);
-        assert.deepEqual(await s.fanoutMany([m.id], 10, NOW + 1), { created: 0, unfinished: [] });
-        assert.deepEqual(await s.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.claimFanout(10, NOW, NOW + 100, 'engine'), []);
+        assert.deepEqual(await s.deliveries.fanoutMany([m.id], 10, NOW + 1), { created: 0, unfinished: [] });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
 
         // A small topic with no eligible subscription, or none at all, is finished with nothing left over.
         const quiet = await seedTopic(s, topic.tenancyId);
-        for (const x of [subscriptionFixture(quiet), subscriptionFixture(quiet, active(P + 1))]) await s.insertSubscription(x);
+        for (const x of [subscriptionFixture(quiet), subscriptionFixture(quiet, active(P + 1))]) await s.subscriptions.insertSubscription(x);
         const empty = await seedTopic(s, topic.tenancyId);
         const idle = [messageFixture(quiet, { publishedAt: P }), messageFixture(empty, { publishedAt: P })];
-        const none = await s.publishMessages(idle, { now: NOW, inlineFanout: 8 });
+        const none = await s.publishing.publishMessages(idle, { now: NOW, inlineFanout: 8 });
         assert.deepEqual(outcome(none), { stored: new Set(idle.map((x) => x.id)), claimed: [], leftover: false });
         assert.deepEqual(await deliveriesOfGroup(s, idle), []);
         for (const x of idle) assert.equal(Number((await rawRow(f, 'messages', x.id))?.fanout_state), 1);
-        assert.deepEqual(await s.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
       });
 
       it('creates up to claim.max deliveries IN_FLIGHT for the publisher; the rest are PENDING for the engine', async () => {
@@ -360,7 +361,7 @@ for (const kind of STORE_KINDS) {
         const seeded = [await seedTopicWith(s, tenancy.id, 3, 1), await seedTopicWith(s, tenancy.id, 2, 1), await seedTopicWith(s, tenancy.id, 4, 1)];
         const ms = seeded.map(({ topic }) => messageFixture(topic, { publishedAt: T0 + 1 }));
         const claim = lease(4);
-        const out = await s.publishMessages(ms, { now: NOW, inlineFanout: 10, claim });
+        const out = await s.publishing.publishMessages(ms, { now: NOW, inlineFanout: 10, claim });
         assert.deepEqual(out.stored, new Set(ms.map((m) => m.id)));
         assert.equal(out.leftover, true);
         // How the budget is spent (whole messages, or the first rows) is the backend's choice; never over max.
@@ -378,20 +379,20 @@ for (const kind of STORE_KINDS) {
           assert.deepEqual(d, { ...d, ...common, state: 'IN_FLIGHT', leaseOwner: claim.owner, nextAttemptAt: claim.leaseUntil });
         }
         for (const d of pending) assert.deepEqual(d, { ...d, ...common, state: 'PENDING', leaseOwner: null, nextAttemptAt: NOW });
-        assert.deepEqual(await s.countDeliveries(), { pending: 9 - c, inFlight: c, delivered: 0, dead: 0, fanoutBacklog: 0 });
-        assert.equal(await s.nextDueAt(), NOW);
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 9 - c, inFlight: c, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.equal(await s.deliveries.nextDueAt(), NOW);
 
         // Another node claims the PENDING rest (due at plan.now), not the publisher's deliveries.
-        assert.deepEqual(await s.claimDeliveries(100, NOW - 1, NOW + 100_000, 'engine'), []);
-        const rest = await s.claimDeliveries(100, NOW, NOW + 100_000, 'engine');
+        assert.deepEqual(await s.deliveries.claimDeliveries(100, NOW - 1, NOW + 100_000, 'engine'), []);
+        const rest = await s.deliveries.claimDeliveries(100, NOW, NOW + 100_000, 'engine');
         assert.deepEqual(ids(rest).sort((a, b) => a - b), ids(pending));
-        assert.deepEqual(await s.claimDeliveries(100, claim.leaseUntil - 1, NOW + 100_000, 'engine'), []);
+        assert.deepEqual(await s.deliveries.claimDeliveries(100, claim.leaseUntil - 1, NOW + 100_000, 'engine'), []);
         // The publisher holds the lease: its result applies.
         const [done, ...unfinished] = out.claimed as [Delivery, ...Delivery[]];
-        await s.completeAttempts([resultFor(done, { state: 'DELIVERED' })], NOW + 1);
+        await s.deliveries.completeAttempts([resultFor(done, { state: 'DELIVERED' })], NOW + 1);
         assert.equal((await deliveriesOfGroup(s, ms)).find((d) => d.id === done.id)?.state, 'DELIVERED');
         // The rest come back when the publisher's lease runs out.
-        const retaken = await s.claimDeliveries(100, claim.leaseUntil, claim.leaseUntil + 1000, 'engine');
+        const retaken = await s.deliveries.claimDeliveries(100, claim.leaseUntil, claim.leaseUntil + 1000, 'engine');
         assert.deepEqual(ids(retaken).sort((a, b) => a - b), ids(byDeliveryId(unfinished)));
       });
 
@@ -402,23 +403,23 @@ for (const kind of STORE_KINDS) {
         const b = await seedTopicWith(s, tenancy.id, 1);
         const ms = [messageFixture(a.topic, { publishedAt: T0 + 1 }), messageFixture(b.topic, { publishedAt: T0 + 1 })] as [Message, Message];
         const claim = lease(10, NOW + 500);
-        const out = await s.publishMessages(ms, { now: NOW, inlineFanout: 10, claim });
+        const out = await s.publishing.publishMessages(ms, { now: NOW, inlineFanout: 10, claim });
         assert.equal(out.leftover, false);
         assert.deepEqual(out.stored, new Set(ms.map((m) => m.id)));
         assert.deepEqual(pairs(out.claimed), [...pairsOf(ms[0], a.live), ...pairsOf(ms[1], b.live)].sort());
         assert.ok(out.claimed.every((d) => d.state === 'IN_FLIGHT' && d.leaseOwner === claim.owner && d.nextAttemptAt === claim.leaseUntil));
         assert.deepEqual(byDeliveryId(out.claimed), await deliveriesOfGroup(s, ms));
-        assert.deepEqual(await s.claimDeliveries(10, NOW, NOW + 100, 'engine'), []);
-        assert.deepEqual(await s.countDeliveries(), { pending: 0, inFlight: 3, delivered: 0, dead: 0, fanoutBacklog: 0 });
-        assert.equal(await s.nextDueAt(), claim.leaseUntil);
+        assert.deepEqual(await s.deliveries.claimDeliveries(10, NOW, NOW + 100, 'engine'), []);
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 3, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.equal(await s.deliveries.nextDueAt(), claim.leaseUntil);
       });
 
       it('without a claim, or with max 0, creates every delivery PENDING, due at plan.now', async () => {
         const { store: s } = await fresh();
         const { topic, live } = await seedTopicWith(s, (await seedTenancy(s)).tenancy.id, 3);
         const [m1, m2] = [messageFixture(topic, { publishedAt: T0 + 1 }), messageFixture(topic, { publishedAt: T0 + 1 })] as [Message, Message];
-        const first = await s.publishMessages([m1], { now: NOW, inlineFanout: 10 });
-        const second = await s.publishMessages([m2], { now: NOW + 1, inlineFanout: 10, claim: lease(0) });
+        const first = await s.publishing.publishMessages([m1], { now: NOW, inlineFanout: 10 });
+        const second = await s.publishing.publishMessages([m2], { now: NOW + 1, inlineFanout: 10, claim: lease(0) });
         assert.deepEqual(outcome(first), { stored: new Set([m1.id]), claimed: [], leftover: true });
         assert.deepEqual(outcome(second), { stored: new Set([m2.id]), claimed: [], leftover: true });
         const all = await deliveriesOfGroup(s, [m1, m2]);
@@ -427,10 +428,10 @@ for (const kind of STORE_KINDS) {
           const due = d.messageId === m1.id ? NOW : NOW + 1;
           assert.deepEqual(d, { ...d, state: 'PENDING', leaseOwner: null, nextAttemptAt: due, windowStartAt: due, createdAt: due, updatedAt: due });
         }
-        assert.deepEqual(await s.claimDeliveries(10, NOW - 1, NOW + 100, 'engine'), []);
-        const ofM1 = await s.claimDeliveries(10, NOW, NOW + 100, 'engine');
+        assert.deepEqual(await s.deliveries.claimDeliveries(10, NOW - 1, NOW + 100, 'engine'), []);
+        const ofM1 = await s.deliveries.claimDeliveries(10, NOW, NOW + 100, 'engine');
         assert.deepEqual(ids(ofM1).sort((a, b) => a - b), ids(all.filter((d) => d.messageId === m1.id)));
-        const ofM2 = await s.claimDeliveries(10, NOW + 1, NOW + 100, 'engine');
+        const ofM2 = await s.deliveries.claimDeliveries(10, NOW + 1, NOW + 100, 'engine');
         assert.deepEqual(ids(ofM2).sort((a, b) => a - b), ids(all.filter((d) => d.messageId === m2.id)));
       });
 
@@ -446,7 +447,7 @@ for (const kind of STORE_KINDS) {
         const mOver = messageFixture(over.topic, { publishedAt: T0 + 2 });
         const mUnder = messageFixture(under.topic, { publishedAt: T0 + 3 });
         const group = [mAt, mOver, mUnder];
-        const out = await s.publishMessages(group, { now: NOW, inlineFanout: 3, claim: lease(10) });
+        const out = await s.publishing.publishMessages(group, { now: NOW, inlineFanout: 3, claim: lease(10) });
         assert.deepEqual(out.stored, new Set(group.map((m) => m.id)));
         // The small topic's deliveries are all claimed: only the unfinished fan-outs are left over.
         assert.deepEqual(pairs(out.claimed), pairsOf(mUnder, under.live));
@@ -454,17 +455,17 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await deliveriesOfGroup(s, [mAt, mOver]), []);
         const fanoutState = async (m: Message) => Number((await rawRow(f, 'messages', m.id))?.fanout_state);
         assert.deepEqual(await Promise.all(group.map(fanoutState)), [0, 0, 1]);
-        assert.deepEqual(await s.countDeliveries(), { pending: 0, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 2 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 2 });
         // What the backlog monitor adds between readings matches what the next reading counts.
         assert.equal(out.backlogAdded, 2 + 2);
-        assert.equal(await s.nextDueAt(), 0);
+        assert.equal(await s.deliveries.nextDueAt(), 0);
 
-        const leased = await s.claimFanout(10, NOW, NOW + 100, 'engine');
+        const leased = await s.deliveries.claimFanout(10, NOW, NOW + 100, 'engine');
         assert.deepEqual(leased, [mAt, mOver]);
         let created = 0;
         let todo = leased.map((m) => m.id);
         for (let i = 0; todo.length > 0 && i < 10; i++) {
-          const r = await s.fanoutMany(todo, 2, NOW + 1);
+          const r = await s.deliveries.fanoutMany(todo, 2, NOW + 1);
           created += r.created;
           todo = r.unfinished;
         }
@@ -474,12 +475,12 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(pairs(all), [...pairsOf(mAt, atLimit.live), ...pairsOf(mOver, over.live), ...pairsOf(mUnder, under.live)].sort());
         assert.ok(all.filter((d) => d.messageId !== mUnder.id).every((d) => d.state === 'PENDING' && d.nextAttemptAt === NOW + 1));
         assert.deepEqual(await Promise.all(group.map(fanoutState)), [1, 1, 1]);
-        assert.deepEqual(await s.claimFanout(10, NOW + 10_000, NOW + 10_100, 'engine'), []);
-        assert.deepEqual(await s.countDeliveries(), { pending: 7, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.claimFanout(10, NOW + 10_000, NOW + 10_100, 'engine'), []);
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 7, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 0 });
 
         // Replaying every fan-out, the inline one included, adds nothing.
         await rawExec(f, 'UPDATE messages SET fanout_state = 0, fanout_cursor = NULL WHERE id IN (?, ?, ?)', group.map((m) => m.id));
-        assert.deepEqual(await s.fanoutMany(group.map((m) => m.id), 100, NOW + 2), { created: 0, unfinished: [] });
+        assert.deepEqual(await s.deliveries.fanoutMany(group.map((m) => m.id), 100, NOW + 2), { created: 0, unfinished: [] });
         assert.equal((await deliveriesOfGroup(s, group)).length, all.length);
       });
 
@@ -489,18 +490,18 @@ for (const kind of STORE_KINDS) {
         const [m1, m2] = [messageFixture(topic, { publishedAt: T0 + 1 }), messageFixture(topic, { publishedAt: T0 + 1 })] as [Message, Message];
         const plan = { now: NOW, inlineFanout: 10, claim: lease(10) };
         const zero = { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 };
-        await assert.rejects(s.publishMessages([m1, m2, { ...m1, body: 'again' }], plan));
-        assert.deepEqual(await s.getMessagesByIds([m1.id, m2.id]), []);
-        assert.deepEqual(await s.countDeliveries(), zero);
-        assert.equal(await s.nextDueAt(), null);
+        await assert.rejects(s.publishing.publishMessages([m1, m2, { ...m1, body: 'again' }], plan));
+        assert.deepEqual(await s.deliveries.getMessagesByIds([m1.id, m2.id]), []);
+        assert.deepEqual(await s.deliveries.countDeliveries(), zero);
+        assert.equal(await s.deliveries.nextDueAt(), null);
 
         // An id an earlier group stored is a repeat too; that message keeps its one fan-out.
-        const first = await s.publishMessages([m1], plan);
+        const first = await s.publishing.publishMessages([m1], plan);
         assert.equal(first.claimed.length, 1);
-        await assert.rejects(s.publishMessages([m2, { ...m1, body: 'again' }], plan));
-        assert.deepEqual(await s.getMessagesByIds([m1.id, m2.id]), [m1]);
+        await assert.rejects(s.publishing.publishMessages([m2, { ...m1, body: 'again' }], plan));
+        assert.deepEqual(await s.deliveries.getMessagesByIds([m1.id, m2.id]), [m1]);
         assert.deepEqual(await deliveriesOfGroup(s, [m1, m2]), first.claimed);
-        assert.deepEqual(await s.countDeliveries(), { ...zero, inFlight: 1 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { ...zero, inFlight: 1 });
       });
     });
 
@@ -510,8 +511,8 @@ for (const kind of STORE_KINDS) {
         const topic = await seedTopic(s);
         const m = messageFixture(topic);
         const due = [T0 + 3, T0 + 1, T0 + 2, T0 + 1000].map((nextAttemptAt) => deliveryFixture(m, { nextAttemptAt }));
-        await s.insertDeliveries(due);
-        const first = await s.claimDeliveries(2, T0 + 5, T0 + 100, 'n1');
+        await s.deliveries.insertDeliveries(due);
+        const first = await s.deliveries.claimDeliveries(2, T0 + 5, T0 + 100, 'n1');
         assert.deepEqual(
           first.map((d) => [d.state, d.leaseOwner, d.nextAttemptAt, d.dueAt, d.updatedAt, d.subscriptionId]),
           [
@@ -519,23 +520,23 @@ for (const kind of STORE_KINDS) {
             ['IN_FLIGHT', 'n1', T0 + 100, T0 + 2, T0 + 5, due[2]?.subscriptionId],
           ],
         );
-        const second = await s.claimDeliveries(10, T0 + 5, T0 + 101, 'n2');
+        const second = await s.deliveries.claimDeliveries(10, T0 + 5, T0 + 101, 'n2');
         assert.deepEqual(
           second.map((d) => d.subscriptionId),
           [due[0]?.subscriptionId],
         );
-        assert.deepEqual(await s.claimDeliveries(10, T0 + 99, T0 + 200, 'n3'), []);
+        assert.deepEqual(await s.deliveries.claimDeliveries(10, T0 + 99, T0 + 200, 'n3'), []);
         // n1's lease ends at T0 + 100: its deliveries come back (by lease end, then id); n2's does not yet.
-        const retaken = await s.claimDeliveries(10, T0 + 100, T0 + 300, 'n3');
+        const retaken = await s.deliveries.claimDeliveries(10, T0 + 100, T0 + 300, 'n3');
         assert.deepEqual(ids(retaken), ids(first));
         // Due when the expired lease ended.
         assert.ok(retaken.every((d) => d.leaseOwner === 'n3' && d.state === 'IN_FLIGHT' && d.attempts === 0 && d.dueAt === T0 + 100));
         // Everything is due by T0 + 1000: n2's lease (T0 + 101), n3's (T0 + 300), then the late one.
-        const last = await s.claimDeliveries(10, T0 + 1000, T0 + 2000, 'n4');
+        const last = await s.deliveries.claimDeliveries(10, T0 + 1000, T0 + 2000, 'n4');
         assert.deepEqual(ids(last.slice(0, 3)), [...ids(second), ...ids(retaken)]);
         assert.equal(last[3]?.subscriptionId, due[3]?.subscriptionId);
         assert.equal(last.length, 4);
-        await assert.rejects(s.claimDeliveries(0, T0, T0, 'n'), RangeError);
+        await assert.rejects(s.deliveries.claimDeliveries(0, T0, T0, 'n'), RangeError);
       });
 
       it('two nodes claiming at once never get the same delivery', async () => {
@@ -544,12 +545,12 @@ for (const kind of STORE_KINDS) {
         const topic = await seedTopic(f.store);
         const m = messageFixture(topic);
         const all = Array.from({ length: 500 }, (_, i) => deliveryFixture(m, { nextAttemptAt: T0 + (i % 7) }));
-        await f.store.insertDeliveries(all);
+        await f.store.deliveries.insertDeliveries(all);
         // Half of them claim with an exclude list (of no delivery's subscription): that claim must share the work too.
         const drain = async (s: Store, owner: string, exclude?: string[]): Promise<number[]> => {
           const got: number[] = [];
           for (;;) {
-            const batch = await s.claimDeliveries(25, T0 + 10, T0 + 60_000, owner, exclude);
+            const batch = await s.deliveries.claimDeliveries(25, T0 + 10, T0 + 60_000, owner, exclude);
             if (batch.length === 0) return got;
             assert.ok(batch.every((d) => d.leaseOwner === owner));
             got.push(...ids(batch));
@@ -560,7 +561,7 @@ for (const kind of STORE_KINDS) {
         const flat = claims.flat();
         assert.equal(new Set(flat).size, flat.length, 'a delivery was claimed twice');
         assert.equal(flat.length, all.length);
-        assert.equal((await f.store.countDeliveries()).inFlight, all.length);
+        assert.equal((await f.store.deliveries.countDeliveries()).inFlight, all.length);
       });
 
       it('claimDeliveries and nextDueAt skip the excluded subscriptions, due or leased (nextDueAt also what is due by `after`)', async () => {
@@ -569,66 +570,66 @@ for (const kind of STORE_KINDS) {
         const [s1, s2, s3] = [newOcid('onssubscription'), newOcid('onssubscription'), newOcid('onssubscription')];
         // One message per delivery: a subscription gets at most one delivery of a message.
         const at = (subscriptionId: string, nextAttemptAt: number) => deliveryFixture(messageFixture(topic), { subscriptionId, nextAttemptAt });
-        await s.insertDeliveries([at(s1, T0 + 1), at(s2, T0 + 2), at(s1, T0 + 3), at(s3, T0 + 4), at(s2, T0 + 5)]);
+        await s.deliveries.insertDeliveries([at(s1, T0 + 1), at(s2, T0 + 2), at(s1, T0 + 3), at(s3, T0 + 4), at(s2, T0 + 5)]);
         const seen = (xs: ClaimedDelivery[]) => xs.map((d) => [d.subscriptionId, d.dueAt, d.leaseOwner, d.nextAttemptAt]);
 
-        assert.equal(await s.nextDueAt(), T0 + 1);
-        assert.equal(await s.nextDueAt([]), T0 + 1);
-        assert.equal(await s.nextDueAt([s1]), T0 + 2);
-        assert.equal(await s.nextDueAt([s1, s2]), T0 + 4);
-        assert.equal(await s.nextDueAt([s3, s1, s2]), null);
+        assert.equal(await s.deliveries.nextDueAt(), T0 + 1);
+        assert.equal(await s.deliveries.nextDueAt([]), T0 + 1);
+        assert.equal(await s.deliveries.nextDueAt([s1]), T0 + 2);
+        assert.equal(await s.deliveries.nextDueAt([s1, s2]), T0 + 4);
+        assert.equal(await s.deliveries.nextDueAt([s3, s1, s2]), null);
         // Only what is due after `after` (the time of a claim that took all that was due then).
-        assert.equal(await s.nextDueAt([s1], T0 + 2), T0 + 4);
-        assert.equal(await s.nextDueAt([], T0 + 4), T0 + 5);
-        assert.equal(await s.nextDueAt(undefined, T0 + 5), null);
+        assert.equal(await s.deliveries.nextDueAt([s1], T0 + 2), T0 + 4);
+        assert.equal(await s.deliveries.nextDueAt([], T0 + 4), T0 + 5);
+        assert.equal(await s.deliveries.nextDueAt(undefined, T0 + 5), null);
         // Oldest first among the rest; excluded deliveries do not count against the limit.
-        const first = await s.claimDeliveries(2, T0 + 10, T0 + 100, 'n1', [s1]);
+        const first = await s.deliveries.claimDeliveries(2, T0 + 10, T0 + 100, 'n1', [s1]);
         assert.deepEqual(seen(first), [
           [s2, T0 + 2, 'n1', T0 + 100],
           [s3, T0 + 4, 'n1', T0 + 100],
         ]);
-        assert.deepEqual(await s.claimDeliveries(10, T0 + 10, T0 + 100, 'n1', [s1, s2]), []);
+        assert.deepEqual(await s.deliveries.claimDeliveries(10, T0 + 10, T0 + 100, 'n1', [s1, s2]), []);
         // A lease is due work too: s2's lease is excluded with s2, s3's is not.
-        assert.equal(await s.nextDueAt([s1, s2]), T0 + 100);
+        assert.equal(await s.deliveries.nextDueAt([s1, s2]), T0 + 100);
         // An empty list excludes nothing.
-        const rest = await s.claimDeliveries(10, T0 + 10, T0 + 200, 'n2', []);
+        const rest = await s.deliveries.claimDeliveries(10, T0 + 10, T0 + 200, 'n2', []);
         assert.deepEqual(seen(rest), [
           [s1, T0 + 1, 'n2', T0 + 200],
           [s1, T0 + 3, 'n2', T0 + 200],
           [s2, T0 + 5, 'n2', T0 + 200],
         ]);
         // Expired leases of excluded subscriptions are not taken back either.
-        assert.deepEqual(seen(await s.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', [s2, s3])), [
+        assert.deepEqual(seen(await s.deliveries.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', [s2, s3])), [
           [s1, T0 + 200, 'n3', T0 + 300],
           [s1, T0 + 200, 'n3', T0 + 300],
         ]);
-        assert.deepEqual(seen(await s.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', [s1, s3])), [
+        assert.deepEqual(seen(await s.deliveries.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', [s1, s3])), [
           [s2, T0 + 100, 'n3', T0 + 300],
           [s2, T0 + 200, 'n3', T0 + 300],
         ]);
-        assert.deepEqual(seen(await s.claimDeliveries(10, T0 + 200, T0 + 300, 'n3')), [[s3, T0 + 100, 'n3', T0 + 300]]);
-        assert.equal((await s.countDeliveries()).inFlight, 5);
+        assert.deepEqual(seen(await s.deliveries.claimDeliveries(10, T0 + 200, T0 + 300, 'n3')), [[s3, T0 + 100, 'n3', T0 + 300]]);
+        assert.equal((await s.deliveries.countDeliveries()).inFlight, 5);
       });
 
       it('releaseClaims hands back only the owner\'s IN_FLIGHT claims, unattempted, due in their old place', async () => {
         const { store: s } = await fresh();
         const topic = await seedTopic(s);
         const m = messageFixture(topic);
-        await s.insertDeliveries([1, 2, 3, 4].map((i) => deliveryFixture(m, { nextAttemptAt: T0 + i })));
-        const mine = await s.claimDeliveries(3, T0 + 10, T0 + 1000, 'n1');
-        const theirs = await s.claimDeliveries(3, T0 + 10, T0 + 1000, 'n2');
+        await s.deliveries.insertDeliveries([1, 2, 3, 4].map((i) => deliveryFixture(m, { nextAttemptAt: T0 + i })));
+        const mine = await s.deliveries.claimDeliveries(3, T0 + 10, T0 + 1000, 'n1');
+        const theirs = await s.deliveries.claimDeliveries(3, T0 + 10, T0 + 1000, 'n2');
         assert.deepEqual(mine.map((d) => d.dueAt), [T0 + 1, T0 + 2, T0 + 3]);
         assert.equal(theirs.length, 1);
         const [d1, d2, d3] = mine as [ClaimedDelivery, ClaimedDelivery, ClaimedDelivery];
         const [d4] = theirs as [ClaimedDelivery];
-        await s.completeAttempts([resultFor(d2, { state: 'DELIVERED' })], T0 + 20);
+        await s.deliveries.completeAttempts([resultFor(d2, { state: 'DELIVERED' })], T0 + 20);
         // Later than everything claimed, earlier than the lease: due work the released ones must come back ahead of.
-        await s.insertDeliveries([deliveryFixture(m, { nextAttemptAt: T0 + 5 })]);
+        await s.deliveries.insertDeliveries([deliveryFixture(m, { nextAttemptAt: T0 + 5 })]);
         const before = await deliveriesOf(s, m);
         const back = (d: ClaimedDelivery) => ({ id: d.id, dueAt: d.dueAt });
 
         // d2 is finished and d4 is another node's: only d1 and d3 go back.
-        assert.equal(await s.releaseClaims([back(d1), back(d2), back(d3), back(d4)], 'n1'), 2);
+        assert.equal(await s.deliveries.releaseClaims([back(d1), back(d2), back(d3), back(d4)], 'n1'), 2);
         const after = await deliveriesOf(s, m);
         for (const d of [d1, d3]) {
           assert.deepEqual(after.get(d.id), {
@@ -638,15 +639,15 @@ for (const kind of STORE_KINDS) {
         }
         for (const d of [d2, d4]) assert.deepEqual(after.get(d.id), before.get(d.id));
         assert.equal(after.get(d4.id)?.delivery.leaseOwner, 'n2');
-        assert.deepEqual(await s.countDeliveries(), { pending: 3, inFlight: 1, delivered: 1, dead: 0, fanoutBacklog: 0 });
-        assert.equal(await s.nextDueAt(), T0 + 1);
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 1, delivered: 1, dead: 0, fanoutBacklog: 0 });
+        assert.equal(await s.deliveries.nextDueAt(), T0 + 1);
         // Nothing is left to hand back: not twice, not by a stranger, not an empty list.
-        assert.equal(await s.releaseClaims([back(d1), back(d3)], 'n1'), 0);
-        assert.equal(await s.releaseClaims([back(d4)], 'n1'), 0);
-        assert.equal(await s.releaseClaims([], 'n1'), 0);
+        assert.equal(await s.deliveries.releaseClaims([back(d1), back(d3)], 'n1'), 0);
+        assert.equal(await s.deliveries.releaseClaims([back(d4)], 'n1'), 0);
+        assert.equal(await s.deliveries.releaseClaims([], 'n1'), 0);
 
         // Claimable again at once, in their old places: ahead of the delivery due at T0 + 5.
-        const again = await s.claimDeliveries(10, T0 + 30, T0 + 2000, 'n3');
+        const again = await s.deliveries.claimDeliveries(10, T0 + 30, T0 + 2000, 'n3');
         assert.deepEqual(
           again.map((d) => [d.id, d.dueAt, d.attempts]),
           [
@@ -657,7 +658,7 @@ for (const kind of STORE_KINDS) {
         );
         assert.ok(again[2] && ![d1.id, d2.id, d3.id, d4.id].includes(again[2].id));
         // The new holder's result applies; n2's claim is still its own to complete.
-        await s.completeAttempts([resultFor(plain(again[0]!), { state: 'DELIVERED' }), resultFor(d4, { state: 'DELIVERED' })], T0 + 40);
+        await s.deliveries.completeAttempts([resultFor(plain(again[0]!), { state: 'DELIVERED' }), resultFor(d4, { state: 'DELIVERED' })], T0 + 40);
         const done = await deliveriesOf(s, m);
         assert.deepEqual([d1, d4].map((d) => [done.get(d.id)?.delivery.state, done.get(d.id)?.attempts.length]), [
           ['DELIVERED', 1],
@@ -669,13 +670,13 @@ for (const kind of STORE_KINDS) {
         const { store: s } = await fresh();
         const m = messageFixture(await seedTopic(s));
         const n = 1100;
-        await s.insertDeliveries(Array.from({ length: n }, (_, i) => deliveryFixture(m, { nextAttemptAt: T0 + (i % 37) })));
-        const first = await s.claimDeliveries(n, T0 + 100, T0 + 10_000, 'n1');
+        await s.deliveries.insertDeliveries(Array.from({ length: n }, (_, i) => deliveryFixture(m, { nextAttemptAt: T0 + (i % 37) })));
+        const first = await s.deliveries.claimDeliveries(n, T0 + 100, T0 + 10_000, 'n1');
         assert.equal(first.length, n);
         // Handed back in any order; they come back in the order they were claimed in.
         const shuffled = [...first].reverse().map((d) => ({ id: d.id, dueAt: d.dueAt }));
-        assert.equal(await s.releaseClaims(shuffled, 'n1'), n);
-        const again = await s.claimDeliveries(n, T0 + 100, T0 + 10_000, 'n2');
+        assert.equal(await s.deliveries.releaseClaims(shuffled, 'n1'), n);
+        const again = await s.deliveries.claimDeliveries(n, T0 + 100, T0 + 10_000, 'n2');
         assert.deepEqual(
           again.map((d) => [d.id, d.dueAt]),
           first.map((d) => [d.id, d.dueAt]),
@@ -688,7 +689,7 @@ for (const kind of STORE_KINDS) {
         const m = messageFixture(topic);
         const [ok, retry, dead, cancelled, bounced, stale] = await claimed(s, Array.from({ length: 6 }, () => deliveryFixture(m)));
         assert.ok(ok && retry && dead && cancelled && bounced && stale);
-        await s.completeAttempts(
+        await s.deliveries.completeAttempts(
           [
             resultFor(ok, { state: 'DELIVERED' }, { attempt: { durationMs: 12.6 } }),
             resultFor(retry, { state: 'PENDING', nextAttemptAt: T0 + 500 }),
@@ -710,18 +711,18 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(after.get(stale.id)?.delivery, stale);
         assert.deepEqual(after.get(ok.id)?.attempts, [{ ...resultFor(ok, { state: 'DELIVERED' }).attempt, durationMs: 13 }]);
         assert.deepEqual(after.get(stale.id)?.attempts, [resultFor(stale, { state: 'DELIVERED' }, { leaseOwner: 'someone-else' }).attempt]);
-        assert.deepEqual(await s.countDeliveries(), { pending: 1, inFlight: 1, delivered: 1, dead: 2, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 1, inFlight: 1, delivered: 1, dead: 2, fanoutBacklog: 0 });
 
         // The retry comes due and succeeds on its second attempt (stale's lease ran out too).
-        const again = await s.claimDeliveries(10, T0 + 1010, T0 + 2000, 'node-b');
+        const again = await s.deliveries.claimDeliveries(10, T0 + 1010, T0 + 2000, 'node-b');
         assert.deepEqual(ids(again).sort((a, b) => a - b), [retry.id, stale.id].sort((a, b) => a - b));
         const retry2 = again.find((d) => d.id === retry.id);
         assert.ok(retry2);
-        await s.completeAttempts([resultFor(retry2, { state: 'DELIVERED' })], T0 + 1020);
+        await s.deliveries.completeAttempts([resultFor(retry2, { state: 'DELIVERED' })], T0 + 1020);
         const trace = (await deliveriesOf(s, m)).get(retry.id);
         assert.equal(trace?.delivery.attempts, 2);
         assert.deepEqual(trace?.attempts.map((a) => a.attemptNo), [1, 2]);
-        assert.deepEqual(await s.countDeliveries(), { pending: 0, inFlight: 1, delivered: 2, dead: 2, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 1, delivered: 2, dead: 2, fanoutBacklog: 0 });
       });
 
       it('keeps late duplicate attempts and unknown deliveries from failing the batch', async () => {
@@ -731,12 +732,12 @@ for (const kind of STORE_KINDS) {
         const [d] = await claimed(s, [deliveryFixture(m)], 'n1', T0);
         assert.ok(d);
         // n1 is presumed dead; n2 takes the lease over and attempts #1 too.
-        const [d2] = await s.claimDeliveries(10, T0 + 1000, T0 + 5000, 'n2');
+        const [d2] = await s.deliveries.claimDeliveries(10, T0 + 1000, T0 + 5000, 'n2');
         assert.equal(d2?.id, d.id);
         assert.ok(d2);
         const ghost = { ...d2, id: 987_654_321 };
-        await s.completeAttempts([resultFor(d2, { state: 'PENDING', nextAttemptAt: T0 + 9000 }), resultFor(ghost, { state: 'DELIVERED' })], T0 + 1001);
-        await s.completeAttempts([resultFor(d, { state: 'DELIVERED' }), resultFor(d, { state: 'DEAD' })], T0 + 1002);
+        await s.deliveries.completeAttempts([resultFor(d2, { state: 'PENDING', nextAttemptAt: T0 + 9000 }), resultFor(ghost, { state: 'DELIVERED' })], T0 + 1001);
+        await s.deliveries.completeAttempts([resultFor(d, { state: 'DELIVERED' }), resultFor(d, { state: 'DEAD' })], T0 + 1002);
         const trace = (await deliveriesOf(s, m)).get(d.id);
         assert.equal(trace?.delivery.state, 'PENDING');
         assert.equal(trace?.delivery.attempts, 1);
@@ -745,9 +746,9 @@ for (const kind of STORE_KINDS) {
           [2, 'n1'],
           [3, 'n1'],
         ]);
-        await assert.rejects(s.completeAttempts([resultFor(d, { state: 'IN_FLIGHT' } as never)], T0), RangeError);
+        await assert.rejects(s.deliveries.completeAttempts([resultFor(d, { state: 'IN_FLIGHT' } as never)], T0), RangeError);
         assert.equal((await deliveriesOf(s, m)).get(d.id)?.attempts.length, 3);
-        await s.completeAttempts([], T0);
+        await s.deliveries.completeAttempts([], T0);
       });
     });
 
@@ -755,23 +756,23 @@ for (const kind of STORE_KINDS) {
       it('getMessageDeliveries is tenancy-scoped, by delivery id, attempts in order', async () => {
         const topic = await seedTopic(store);
         const m = messageFixture(topic);
-        await store.insertMessages([m]);
+        await store.messages.insertMessages([m]);
         const subIds = [newOcid('onssubscription'), newOcid('onssubscription')];
-        await store.insertDeliveries([
+        await store.deliveries.insertDeliveries([
           ...subIds.map((subscriptionId) => deliveryFixture(m, { subscriptionId })),
           confirmationFixture(topic),
           // The same (message, subscription) again: ignored.
           deliveryFixture(m, { subscriptionId: subIds[0], protocol: 'EMAIL' }),
         ]);
-        const rows = await store.getMessageDeliveries(topic.tenancyId, m.id);
+        const rows = await store.activity.getMessageDeliveries(topic.tenancyId, m.id);
         assert.equal(rows.length, 2);
         const [d1, d2] = rows.map((r) => r.delivery) as [Delivery, Delivery];
         assert.ok(d1.id < d2.id);
         assert.equal(d1.protocol, 'HTTPS');
         // Not the lease holder (they are PENDING): only the attempts are recorded.
         const at = (d: Delivery, attemptNo: number) => resultFor(d, { state: 'DEAD' }, { leaseOwner: 'x', attempt: { attemptNo, startedAt: T0 + attemptNo } });
-        await store.completeAttempts([at(d2, 1), at(d1, 1), at(d1, 2), at(d2, 2), at(d1, 3)], T0 + 10);
-        const trace = await store.getMessageDeliveries(topic.tenancyId, m.id);
+        await store.deliveries.completeAttempts([at(d2, 1), at(d1, 1), at(d1, 2), at(d2, 2), at(d1, 3)], T0 + 10);
+        const trace = await store.activity.getMessageDeliveries(topic.tenancyId, m.id);
         assert.deepEqual(ids(trace.map((r) => r.delivery)), [d1.id, d2.id]);
         assert.deepEqual(trace.map((r) => r.attempts.map((a) => [a.deliveryId, a.attemptNo, a.startedAt])), [
           [
@@ -786,7 +787,7 @@ for (const kind of STORE_KINDS) {
         ]);
         assert.ok(trace.every((r) => r.delivery.state === 'PENDING' && r.delivery.attempts === 0));
         const stranger = await seedTenancy(store);
-        assert.deepEqual(await store.getMessageDeliveries(stranger.tenancy.id, m.id), []);
+        assert.deepEqual(await store.activity.getMessageDeliveries(stranger.tenancy.id, m.id), []);
       });
 
       it('looks messages, subscriptions and topics up by id across tenancies, DELETED included', async () => {
@@ -794,27 +795,27 @@ for (const kind of STORE_KINDS) {
         const b = await seedTopic(store);
         const ma = messageFixture(a);
         const mb = messageFixture(b, { title: null });
-        await store.insertMessages([ma, mb]);
+        await store.messages.insertMessages([ma, mb]);
         const sa = subscriptionFixture(a, active(T0));
         const sb = subscriptionFixture(b);
-        for (const s of [sa, sb]) await store.insertSubscription(s);
+        for (const s of [sa, sb]) await store.subscriptions.insertSubscription(s);
         const gone = topicFixture(a.tenancyId);
-        await store.insertTopic(gone);
+        await store.topics.insertTopic(gone);
         const sg = subscriptionFixture(gone);
-        await store.insertSubscription(sg);
-        await store.deleteTopic(gone.tenancyId, gone.id, gone.etag, T0 + 7);
+        await store.subscriptions.insertSubscription(sg);
+        await store.topics.deleteTopic(gone.tenancyId, gone.id, gone.etag, T0 + 7);
         const byId = <X extends { id: string }>(xs: X[]) => [...xs].sort((x, y) => cmp(x.id, y.id));
 
-        assert.deepEqual(byId(await store.getMessagesByIds([ma.id, mb.id, 'missing'])), byId([ma, mb]));
-        assert.deepEqual(await store.getMessagesByIds([]), []);
-        const subs = byId(await store.getSubscriptionsByIds([sa.id, sb.id, sg.id]));
+        assert.deepEqual(byId(await store.deliveries.getMessagesByIds([ma.id, mb.id, 'missing'])), byId([ma, mb]));
+        assert.deepEqual(await store.deliveries.getMessagesByIds([]), []);
+        const subs = byId(await store.deliveries.getSubscriptionsByIds([sa.id, sb.id, sg.id]));
         assert.deepEqual(subs.filter((s) => s.id !== sg.id), byId([sa, sb]));
         assert.equal(subs.find((s) => s.id === sg.id)?.lifecycleState, 'DELETED');
-        assert.deepEqual(await store.getSubscriptionsByIds([]), []);
-        const topics = byId(await store.getTopicsByIds([a.id, b.id, gone.id, 'missing']));
+        assert.deepEqual(await store.deliveries.getSubscriptionsByIds([]), []);
+        const topics = byId(await store.deliveries.getTopicsByIds([a.id, b.id, gone.id, 'missing']));
         assert.deepEqual(topics.filter((x) => x.id !== gone.id), byId([a, b]));
         assert.equal(topics.find((x) => x.id === gone.id)?.lifecycleState, 'DELETED');
-        assert.deepEqual(await store.getTopicsByIds([]), []);
+        assert.deepEqual(await store.deliveries.getTopicsByIds([]), []);
       });
 
       it('listRecentMessages is tenancy-scoped, newest first (then id descending), within the limit', async () => {
@@ -824,46 +825,46 @@ for (const kind of STORE_KINDS) {
         const tiedA = messageFixture(topic, { publishedAt: T0 + 5, title: null });
         const tiedB = messageFixture(topic, { publishedAt: T0 + 5 });
         const newest = messageFixture(topic, { publishedAt: T0 + 9 });
-        await store.insertMessages([tiedA, older, newest, tiedB, messageFixture(other, { publishedAt: T0 + 20 })]);
+        await store.messages.insertMessages([tiedA, older, newest, tiedB, messageFixture(other, { publishedAt: T0 + 20 })]);
         const tied = [tiedA, tiedB].sort((x, y) => cmp(y.id, x.id));
-        assert.deepEqual(await store.listRecentMessages(topic.tenancyId, topic.id, 10), [newest, ...tied, older]);
-        assert.deepEqual(await store.listRecentMessages(topic.tenancyId, topic.id, 2), [newest, tied[0]]);
+        assert.deepEqual(await store.activity.listRecentMessages(topic.tenancyId, topic.id, 10), [newest, ...tied, older]);
+        assert.deepEqual(await store.activity.listRecentMessages(topic.tenancyId, topic.id, 2), [newest, tied[0]]);
         const stranger = await seedTenancy(store);
-        assert.deepEqual(await store.listRecentMessages(stranger.tenancy.id, topic.id, 10), []);
-        assert.deepEqual(await store.listRecentMessages(topic.tenancyId, 'missing', 10), []);
-        await assert.rejects(store.listRecentMessages(topic.tenancyId, topic.id, 0), RangeError);
+        assert.deepEqual(await store.activity.listRecentMessages(stranger.tenancy.id, topic.id, 10), []);
+        assert.deepEqual(await store.activity.listRecentMessages(topic.tenancyId, 'missing', 10), []);
+        await assert.rejects(store.activity.listRecentMessages(topic.tenancyId, topic.id, 0), RangeError);
       });
 
       it('countRecentMessages counts per topic since a time, tenancy-scoped, 0 for quiet topics', async () => {
         const a = await seedTopic(store);
         const b = await seedTopic(store, a.tenancyId);
         const quiet = await seedTopic(store, a.tenancyId);
-        await store.insertMessages([
+        await store.messages.insertMessages([
           messageFixture(a, { publishedAt: T0 - 1 }),
           messageFixture(a, { publishedAt: T0 }),
           messageFixture(a, { publishedAt: T0 + 3 }),
           messageFixture(b, { publishedAt: T0 + 4 }),
         ]);
-        assert.deepEqual(await store.countRecentMessages(a.tenancyId, [a.id, b.id, quiet.id, 'missing'], T0), {
+        assert.deepEqual(await store.activity.countRecentMessages(a.tenancyId, [a.id, b.id, quiet.id, 'missing'], T0), {
           [a.id]: 2,
           [b.id]: 1,
           [quiet.id]: 0,
           missing: 0,
         });
-        assert.deepEqual(await store.countRecentMessages(a.tenancyId, [a.id], T0 - 1), { [a.id]: 3 });
-        assert.deepEqual(await store.countRecentMessages(a.tenancyId, [a.id, b.id], T0 + 5), { [a.id]: 0, [b.id]: 0 });
-        assert.deepEqual(await store.countRecentMessages(a.tenancyId, [], T0), {});
+        assert.deepEqual(await store.activity.countRecentMessages(a.tenancyId, [a.id], T0 - 1), { [a.id]: 3 });
+        assert.deepEqual(await store.activity.countRecentMessages(a.tenancyId, [a.id, b.id], T0 + 5), { [a.id]: 0, [b.id]: 0 });
+        assert.deepEqual(await store.activity.countRecentMessages(a.tenancyId, [], T0), {});
         const stranger = await seedTenancy(store);
-        assert.deepEqual(await store.countRecentMessages(stranger.tenancy.id, [a.id], 0), { [a.id]: 0 });
+        assert.deepEqual(await store.activity.countRecentMessages(stranger.tenancy.id, [a.id], 0), { [a.id]: 0 });
       });
 
       it('stores confirmation deliveries with their nonce', async () => {
         const { store: s } = await fresh();
         const topic = await seedTopic(s);
         const c = confirmationFixture(topic, { confirmationNonce: 7, nextAttemptAt: T0 + 1, createdAt: T0 - 5 });
-        await s.insertDeliveries([c]);
-        await s.insertDeliveries([]);
-        const [got] = await s.claimDeliveries(5, T0 + 1, T0 + 2, 'n');
+        await s.deliveries.insertDeliveries([c]);
+        await s.deliveries.insertDeliveries([]);
+        const [got] = await s.deliveries.claimDeliveries(5, T0 + 1, T0 + 2, 'n');
         assert.deepEqual(got, {
           id: got?.id,
           ...c,
@@ -909,10 +910,10 @@ for (const kind of STORE_KINDS) {
         ]);
         // Out of id order in time, with a tie, to show the (updatedAt, id) order.
         const when = [T0 + 30, T0 + 10, T0 + 20, T0 + 10, T0 + 40, T0 + 10];
-        for (const [i, d] of all.entries()) await s.completeAttempts([resultFor(d, { state: 'DEAD' })], when[i] ?? 0);
+        for (const [i, d] of all.entries()) await s.deliveries.completeAttempts([resultFor(d, { state: 'DEAD' })], when[i] ?? 0);
         const [extra] = await claimed(s, [deliveryFixture(m3)], 'n', T0 + 2000);
         assert.ok(extra);
-        await s.completeAttempts([resultFor(extra, { state: 'DELIVERED' })], T0 + 2001);
+        await s.deliveries.completeAttempts([resultFor(extra, { state: 'DELIVERED' })], T0 + 2001);
         deliveredOne = extra;
         foreign = all[5] as Delivery;
         dead = all
@@ -930,7 +931,7 @@ for (const kind of STORE_KINDS) {
       });
 
       const list = async (q: { topicId?: string; subscriptionId?: string }, limit = 50, offset = 0) => {
-        const page = await s.listDeadLetters({ tenancyId, ...q, offset, limit });
+        const page = await s.activity.listDeadLetters({ tenancyId, ...q, offset, limit });
         assert.ok(page.items.every((d) => d.state === 'DEAD' && d.tenancyId === tenancyId));
         return { ids: ids(page.items), nextOffset: page.nextOffset };
       };
@@ -945,18 +946,18 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await list({}, 2, 2), { ids: ids(dead).slice(2, 4), nextOffset: 4 });
         assert.deepEqual(await list({}, 2, 4), { ids: ids(dead).slice(4), nextOffset: null });
         assert.deepEqual(await list({}, 5), { ids: ids(dead), nextOffset: null });
-        const page = await s.listDeadLetters({ tenancyId: foreign.tenancyId, offset: 0, limit: 10 });
+        const page = await s.activity.listDeadLetters({ tenancyId: foreign.tenancyId, offset: 0, limit: 10 });
         assert.deepEqual(ids(page.items), [foreign.id]);
         assert.equal(page.items[0]?.lastError, 'boom');
-        await assert.rejects(s.listDeadLetters({ tenancyId, offset: -1, limit: 10 }), RangeError);
+        await assert.rejects(s.activity.listDeadLetters({ tenancyId, offset: -1, limit: 10 }), RangeError);
       });
 
       it('redrives by id, subscription, topic or all, within the tenancy only', async () => {
         const [first, second] = dead as [Delivery, Delivery];
-        assert.equal(await s.redrive({ tenancyId, deliveryIds: [] }, T0 + 3000), 0);
+        assert.equal(await s.activity.redrive({ tenancyId, deliveryIds: [] }, T0 + 3000), 0);
         // Another tenancy's dead letter and a delivered one are not touched.
-        assert.equal(await s.redrive({ tenancyId, deliveryIds: [first.id, foreign.id, deliveredOne.id] }, T0 + 3000), 1);
-        const [back] = await s.claimDeliveries(10, T0 + 3000, T0 + 4000, 'again');
+        assert.equal(await s.activity.redrive({ tenancyId, deliveryIds: [first.id, foreign.id, deliveredOne.id] }, T0 + 3000), 1);
+        const [back] = await s.deliveries.claimDeliveries(10, T0 + 3000, T0 + 4000, 'again');
         assert.deepEqual(back, {
           ...first,
           state: 'IN_FLIGHT',
@@ -966,35 +967,35 @@ for (const kind of STORE_KINDS) {
           windowStartAt: T0 + 3000,
           updatedAt: T0 + 3000,
         });
-        assert.equal(await s.redrive({ tenancyId, deliveryIds: [first.id] }, T0 + 3001), 0);
+        assert.equal(await s.activity.redrive({ tenancyId, deliveryIds: [first.id] }, T0 + 3001), 0);
 
         const remaining = dead.slice(1);
         const ofA1 = remaining.filter((d) => d.subscriptionId === subA1);
-        assert.equal(await s.redrive({ tenancyId, subscriptionId: subA1 }, T0 + 3002), ofA1.length);
+        assert.equal(await s.activity.redrive({ tenancyId, subscriptionId: subA1 }, T0 + 3002), ofA1.length);
         const ofB = remaining.filter((d) => d.topicId === topicB.id && d.subscriptionId !== subA1);
-        assert.equal(await s.redrive({ tenancyId, topicId: topicB.id }, T0 + 3003), ofB.length);
+        assert.equal(await s.activity.redrive({ tenancyId, topicId: topicB.id }, T0 + 3003), ofB.length);
         const rest = remaining.filter((d) => !ofA1.includes(d) && !ofB.includes(d));
         assert.ok(rest.length > 0);
-        assert.equal(await s.redrive({ tenancyId }, T0 + 3004), rest.length);
+        assert.equal(await s.activity.redrive({ tenancyId }, T0 + 3004), rest.length);
         assert.deepEqual((await list({})).ids, []);
         assert.ok(remaining.includes(second));
-        const counts = await s.countDeliveries();
+        const counts = await s.deliveries.countDeliveries();
         assert.equal(counts.pending, remaining.length);
         assert.equal(counts.dead, 1);
-        assert.deepEqual(ids(await s.listDeadLetters({ tenancyId: foreign.tenancyId, offset: 0, limit: 10 }).then((p) => p.items)), [foreign.id]);
+        assert.deepEqual(ids(await s.activity.listDeadLetters({ tenancyId: foreign.tenancyId, offset: 0, limit: 10 }).then((p) => p.items)), [foreign.id]);
       });
     });
 
     describe('queue state', () => {
       it('countDeliveries counts deliveries by state and unfinished fan-outs', async () => {
         const { store: s } = await fresh();
-        assert.deepEqual(await s.countDeliveries(), { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
         const topic = await seedTopic(s);
         const ms = [messageFixture(topic), messageFixture(topic), messageFixture(topic)];
-        await s.insertMessages(ms);
-        await s.fanoutBatch(ms[0]?.id ?? '', 10, T0);
-        await s.insertDeliveries(Array.from({ length: 4 }, () => deliveryFixture(ms[1] as Message)));
-        const [a, b] = await s.claimDeliveries(2, T0, T0 + 10, 'n');
+        await s.messages.insertMessages(ms);
+        await s.deliveries.fanoutBatch(ms[0]?.id ?? '', 10, T0);
+        await s.deliveries.insertDeliveries(Array.from({ length: 4 }, () => deliveryFixture(ms[1] as Message)));
+        const [a, b] = await s.deliveries.claimDeliveries(2, T0, T0 + 10, 'n');
         assert.ok(a && b);
         const expected = (over: Partial<Record<DeliveryState, number>>) => ({
           pending: over.PENDING ?? 0,
@@ -1003,38 +1004,38 @@ for (const kind of STORE_KINDS) {
           dead: over.DEAD ?? 0,
           fanoutBacklog: 2,
         });
-        assert.deepEqual(await s.countDeliveries(), expected({ PENDING: 2, IN_FLIGHT: 2 }));
-        await s.completeAttempts([resultFor(a, { state: 'DELIVERED' }), resultFor(b, { state: 'CANCELLED' })], T0 + 1);
-        assert.deepEqual(await s.countDeliveries(), expected({ PENDING: 2, DELIVERED: 1 }));
-        const [c, d] = await s.claimDeliveries(2, T0, T0 + 10, 'n');
+        assert.deepEqual(await s.deliveries.countDeliveries(), expected({ PENDING: 2, IN_FLIGHT: 2 }));
+        await s.deliveries.completeAttempts([resultFor(a, { state: 'DELIVERED' }), resultFor(b, { state: 'CANCELLED' })], T0 + 1);
+        assert.deepEqual(await s.deliveries.countDeliveries(), expected({ PENDING: 2, DELIVERED: 1 }));
+        const [c, d] = await s.deliveries.claimDeliveries(2, T0, T0 + 10, 'n');
         assert.ok(c && d);
-        await s.completeAttempts([resultFor(c, { state: 'DELIVERED' }), resultFor(d, { state: 'DEAD' })], T0 + 2);
-        assert.deepEqual(await s.countDeliveries(), expected({ DELIVERED: 2, DEAD: 1 }));
+        await s.deliveries.completeAttempts([resultFor(c, { state: 'DELIVERED' }), resultFor(d, { state: 'DEAD' })], T0 + 2);
+        assert.deepEqual(await s.deliveries.countDeliveries(), expected({ DELIVERED: 2, DEAD: 1 }));
       });
 
       it('nextDueAt is the earliest due delivery or unfinished fan-out', async () => {
         const { store: s } = await fresh();
-        assert.equal(await s.nextDueAt(), null);
+        assert.equal(await s.deliveries.nextDueAt(), null);
         const topic = await seedTopic(s);
         const m = messageFixture(topic);
-        await s.insertMessages([m]);
-        assert.equal(await s.nextDueAt(), 0);
-        await s.claimFanout(1, T0, T0 + 500, 'n');
-        assert.equal(await s.nextDueAt(), T0 + 500);
-        await s.insertDeliveries([deliveryFixture(m, { nextAttemptAt: T0 + 300 }), deliveryFixture(m, { nextAttemptAt: T0 + 900 })]);
-        assert.equal(await s.nextDueAt(), T0 + 300);
-        await s.fanoutBatch(m.id, 10, T0);
-        assert.equal(await s.nextDueAt(), T0 + 300);
-        const [d] = await s.claimDeliveries(1, T0 + 300, T0 + 700, 'n');
+        await s.messages.insertMessages([m]);
+        assert.equal(await s.deliveries.nextDueAt(), 0);
+        await s.deliveries.claimFanout(1, T0, T0 + 500, 'n');
+        assert.equal(await s.deliveries.nextDueAt(), T0 + 500);
+        await s.deliveries.insertDeliveries([deliveryFixture(m, { nextAttemptAt: T0 + 300 }), deliveryFixture(m, { nextAttemptAt: T0 + 900 })]);
+        assert.equal(await s.deliveries.nextDueAt(), T0 + 300);
+        await s.deliveries.fanoutBatch(m.id, 10, T0);
+        assert.equal(await s.deliveries.nextDueAt(), T0 + 300);
+        const [d] = await s.deliveries.claimDeliveries(1, T0 + 300, T0 + 700, 'n');
         assert.ok(d);
         // The IN_FLIGHT one is due again when its lease runs out.
-        assert.equal(await s.nextDueAt(), T0 + 700);
-        await s.completeAttempts([resultFor(d, { state: 'DELIVERED' })], T0 + 301);
-        assert.equal(await s.nextDueAt(), T0 + 900);
-        const [e] = await s.claimDeliveries(1, T0 + 900, T0 + 950, 'n');
+        assert.equal(await s.deliveries.nextDueAt(), T0 + 700);
+        await s.deliveries.completeAttempts([resultFor(d, { state: 'DELIVERED' })], T0 + 301);
+        assert.equal(await s.deliveries.nextDueAt(), T0 + 900);
+        const [e] = await s.deliveries.claimDeliveries(1, T0 + 900, T0 + 950, 'n');
         assert.ok(e);
-        await s.completeAttempts([resultFor(e, { state: 'DEAD' })], T0 + 901);
-        assert.equal(await s.nextDueAt(), null);
+        await s.deliveries.completeAttempts([resultFor(e, { state: 'DEAD' })], T0 + 901);
+        assert.equal(await s.deliveries.nextDueAt(), null);
       });
     });
 
@@ -1051,20 +1052,20 @@ for (const kind of STORE_KINDS) {
           headers: { 'X-OCI-NS-MessageId': 'm1', 'Content-Type': 'text/plain' },
           createdAt,
         });
-        const a = await s.insertMail(mail('a@example.com', T0 + 1));
-        const b = await s.insertMail(mail('b@example.com', T0 + 3));
-        const c = await s.insertMail(mail('a@example.com', T0 + 2));
-        const d = await s.insertMail(mail('a@example.com', T0 + 2, 'tie'));
+        const a = await s.mailbox.insertMail(mail('a@example.com', T0 + 1));
+        const b = await s.mailbox.insertMail(mail('b@example.com', T0 + 3));
+        const c = await s.mailbox.insertMail(mail('a@example.com', T0 + 2));
+        const d = await s.mailbox.insertMail(mail('a@example.com', T0 + 2, 'tie'));
         assert.deepEqual(a, { id: a.id, ...mail('a@example.com', T0 + 1) });
         assert.ok(a.id < b.id && b.id < c.id && c.id < d.id);
         // Another tenancy's mail, to the same address, is never listed for this one.
-        await s.insertMail(mail('a@example.com', T0 + 4, 's', 'ocid1.tenancy.oc1..aaaaaaaaother'));
+        await s.mailbox.insertMail(mail('a@example.com', T0 + 4, 's', 'ocid1.tenancy.oc1..aaaaaaaaother'));
         const mine = 'ocid1.tenancy.oc1..aaaaaaaamine';
-        assert.deepEqual(await s.listMail(mine, 10), [b, d, c, a]);
-        assert.deepEqual(await s.listMail(mine, 2), [b, d]);
-        assert.deepEqual(await s.listMail(mine, 10, 'a@example.com'), [d, c, a]);
-        assert.deepEqual(await s.listMail(mine, 10, 'nobody@example.com'), []);
-        assert.equal((await s.listMail('ocid1.tenancy.oc1..aaaaaaaaother', 10)).length, 1);
+        assert.deepEqual(await s.mailbox.listMail(mine, 10), [b, d, c, a]);
+        assert.deepEqual(await s.mailbox.listMail(mine, 2), [b, d]);
+        assert.deepEqual(await s.mailbox.listMail(mine, 10, 'a@example.com'), [d, c, a]);
+        assert.deepEqual(await s.mailbox.listMail(mine, 10, 'nobody@example.com'), []);
+        assert.equal((await s.mailbox.listMail('ocid1.tenancy.oc1..aaaaaaaaother', 10)).length, 1);
       });
     });
 
@@ -1073,18 +1074,18 @@ for (const kind of STORE_KINDS) {
         let calls = 0;
         let others = 0;
         let sentinel = 0;
-        const stop = await store.onWake(() => calls++);
-        const stopOther = await store.onWake(() => {
+        const stop = await store.deliveries.onWake(() => calls++);
+        const stopOther = await store.deliveries.onWake(() => {
           others++;
           throw new Error('a failing listener does not stop the others');
         });
-        const stopSentinel = await store.onWake(() => sentinel++);
-        await store.wake();
+        const stopSentinel = await store.deliveries.onWake(() => sentinel++);
+        await store.deliveries.wake();
         await eventually(() => calls >= 1 && others >= 1 && sentinel >= 1, 15_000, 'both callbacks woken');
         await stop();
         await stopOther();
         const [before, othersBefore, sentinelBefore] = [calls, others, sentinel];
-        await store.wake();
+        await store.deliveries.wake();
         // The sentinel hears the same wake-up: once it has, the unsubscribed callbacks would have too.
         await eventually(() => sentinel > sentinelBefore, 15_000, 'the sentinel callback');
         assert.equal(calls, before);
@@ -1096,11 +1097,11 @@ for (const kind of STORE_KINDS) {
         it('wakes the other nodes of the same schema, also when messages are published', async () => {
           const other = await t.openAnother();
           let calls = 0;
-          const stop = await store.onWake(() => calls++);
-          await other.wake();
+          const stop = await store.deliveries.onWake(() => calls++);
+          await other.deliveries.wake();
           await eventually(() => calls >= 1, 15_000, 'a wake-up from the other node');
           const afterWake = calls;
-          await other.insertMessages([messageFixture(await seedTopic(other))]);
+          await other.messages.insertMessages([messageFixture(await seedTopic(other))]);
           await eventually(() => calls > afterWake, 15_000, 'a wake-up from a published message');
           await stop();
         });
@@ -1109,7 +1110,7 @@ for (const kind of STORE_KINDS) {
           const heard = await listenRaw(wakeChannel(t.schema));
           try {
             const elsewhere = await fresh();
-            await elsewhere.store.wake();
+            await elsewhere.store.deliveries.wake();
             await heard.sentinel();
             assert.deepEqual(heard.before(), [], 'woken by another schema\'s channel');
           } finally {
@@ -1121,16 +1122,16 @@ for (const kind of STORE_KINDS) {
           const f = await fresh();
           const other = await f.openAnother();
           let calls = 0;
-          const stop = await f.store.onWake(() => calls++);
+          const stop = await f.store.deliveries.onWake(() => calls++);
           const heard = await listenRaw(wakeChannel(f.schema));
           try {
             const { topic } = await seedTopicWith(other, (await seedTenancy(other)).tenancy.id, 1);
             const plan = (max: number) => ({ now: NOW, inlineFanout: 10, claim: { owner: 'publisher', leaseUntil: NOW + 500, max } });
-            assert.equal((await other.publishMessages([messageFixture(topic)], plan(1))).leftover, false);
+            assert.equal((await other.publishing.publishMessages([messageFixture(topic)], plan(1))).leftover, false);
             await heard.sentinel();
             assert.deepEqual(heard.before(), [], 'a publish that left no work woke the other nodes');
             const before = calls;
-            assert.equal((await other.publishMessages([messageFixture(topic)], plan(0))).leftover, true);
+            assert.equal((await other.publishing.publishMessages([messageFixture(topic)], plan(0))).leftover, true);
             await eventually(() => calls > before, 15_000, 'a wake-up for the leftover work');
           } finally {
             await heard.close();
@@ -1141,7 +1142,7 @@ for (const kind of STORE_KINDS) {
         it('re-listens after losing its connection, and wakes its callbacks when back', async () => {
           const f = await fresh();
           let calls = 0;
-          await f.store.onWake(() => calls++);
+          await f.store.deliveries.onWake(() => calls++);
           const killed = await withPg(undefined, async (c) => {
             const r = await c.query(
               "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'herald-wake-listener' AND query LIKE $1",
@@ -1152,7 +1153,7 @@ for (const kind of STORE_KINDS) {
           assert.equal(killed, 1);
           await eventually(() => calls >= 1, 15_000, 'a wake-up after reconnecting');
           const back = calls;
-          await f.store.wake();
+          await f.store.deliveries.wake();
           await eventually(() => calls > back, 15_000, 'a wake-up through the new connection');
         });
       }

@@ -45,7 +45,7 @@ export function tenancyFixture(name = 'acme', createdAt = T0): TenancyFixture {
 
 export async function seedTenancy(store: Store, name = 'acme'): Promise<TenancyFixture> {
   const f = tenancyFixture(name);
-  await store.createTenancy(f.tenancy, f.user, f.key);
+  await store.directory.createTenancy(f.tenancy, f.user, f.key);
   return f;
 }
 

@@ -9,7 +9,7 @@ import { newEtag, newOcid } from '../../src/core/ids.js';
 import { loadMigrations } from '../../src/store/migrations.js';
 import { migratePostgres } from '../../src/store/postgres/migrate.js';
 import { migrateSqlite } from '../../src/store/sqlite/migrate.js';
-import { FUNCTION_CALLS_KEPT } from '../../src/store/function-store.js';
+import { FUNCTION_CALLS_KEPT } from '../../src/core/ports/functions.js';
 import type { Store } from '../../src/store/store.js';
 import { PG_URL, withPg } from '../helpers/pg.js';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
@@ -95,8 +95,8 @@ async function migrateTo(t: TestStore, version: number): Promise<void> {
   }
 }
 
-const listApps = (s: Store, tenancyId: string, compartmentId: string, over: Partial<Parameters<Store['listApplications']>[0]> = {}) =>
-  s.listApplications({ tenancyId, compartmentId, sortBy: 'timeCreated', sortOrder: 'ASC', offset: 0, limit: 100, ...over });
+const listApps = (s: Store, tenancyId: string, compartmentId: string, over: Partial<Parameters<Store['functions']['listApplications']>[0]> = {}) =>
+  s.functions.listApplications({ tenancyId, compartmentId, sortBy: 'timeCreated', sortOrder: 'ASC', offset: 0, limit: 100, ...over });
 
 for (const kind of STORE_KINDS) {
   describe(`FunctionStore contract on ${kind}`, () => {
@@ -114,59 +114,59 @@ for (const kind of STORE_KINDS) {
 
     it('round-trips an application, scoped to its tenancy, and frees its name once DELETED', async () => {
       const a = appFixture(tenancyId);
-      await store.insertApplication(a);
-      assert.deepEqual(await store.getApplication(tenancyId, a.id), a);
+      await store.functions.insertApplication(a);
+      assert.deepEqual(await store.functions.getApplication(tenancyId, a.id), a);
       const other = (await seedTenancy(store, 'other')).tenancy.id;
-      assert.equal(await store.getApplication(other, a.id), undefined);
-      await assert.rejects(store.insertApplication(appFixture(tenancyId, { displayName: a.displayName })), ConflictError);
+      assert.equal(await store.functions.getApplication(other, a.id), undefined);
+      await assert.rejects(store.functions.insertApplication(appFixture(tenancyId, { displayName: a.displayName })), ConflictError);
       // Same name in another compartment is fine.
       const c = compartmentFixture(tenancyId);
-      await store.insertCompartment(c);
-      await store.insertApplication(appFixture(tenancyId, { displayName: a.displayName, compartmentId: c.id }));
-      const del = await store.deleteApplication(tenancyId, a.id, a.etag, T0 + 1);
+      await store.directory.insertCompartment(c);
+      await store.functions.insertApplication(appFixture(tenancyId, { displayName: a.displayName, compartmentId: c.id }));
+      const del = await store.functions.deleteApplication(tenancyId, a.id, a.etag, T0 + 1);
       assert.ok(del.ok);
-      assert.equal(await store.getApplication(tenancyId, a.id), undefined);
-      await store.insertApplication(appFixture(tenancyId, { displayName: a.displayName }));
+      assert.equal(await store.functions.getApplication(tenancyId, a.id), undefined);
+      await store.functions.insertApplication(appFixture(tenancyId, { displayName: a.displayName }));
     });
 
     it('replaces and deletes applications only under the current etag, and refuses deleting one with live functions', async () => {
       const a = appFixture(tenancyId);
-      await store.insertApplication(a);
+      await store.functions.insertApplication(a);
       const next = { ...a, config: { X: 'y' }, etag: newEtag(), updatedAt: T0 + 5 };
-      assert.deepEqual(await store.replaceApplication(next, 'deadbeef'), { ok: false, reason: 'etag-mismatch' });
-      assert.deepEqual(await store.replaceApplication(next, a.etag), { ok: true, value: next });
-      assert.deepEqual(await store.replaceApplication({ ...next, id: newOcid('fnapp') }, next.etag), { ok: false, reason: 'not-found' });
+      assert.deepEqual(await store.functions.replaceApplication(next, 'deadbeef'), { ok: false, reason: 'etag-mismatch' });
+      assert.deepEqual(await store.functions.replaceApplication(next, a.etag), { ok: true, value: next });
+      assert.deepEqual(await store.functions.replaceApplication({ ...next, id: newOcid('fnapp') }, next.etag), { ok: false, reason: 'not-found' });
 
       const f = fnFixture(next);
-      assert.equal(await store.insertFunction(f), true);
-      assert.deepEqual(await store.deleteApplication(tenancyId, a.id, next.etag, T0), { ok: false, reason: 'has-functions' });
-      assert.deepEqual(await store.deleteApplication(tenancyId, a.id, 'deadbeef', T0), { ok: false, reason: 'etag-mismatch' });
-      assert.ok((await store.deleteFunction(tenancyId, f.id, f.etag, T0 + 6)).ok);
-      const del = await store.deleteApplication(tenancyId, a.id, next.etag, T0 + 7);
+      assert.equal(await store.functions.insertFunction(f), true);
+      assert.deepEqual(await store.functions.deleteApplication(tenancyId, a.id, next.etag, T0), { ok: false, reason: 'has-functions' });
+      assert.deepEqual(await store.functions.deleteApplication(tenancyId, a.id, 'deadbeef', T0), { ok: false, reason: 'etag-mismatch' });
+      assert.ok((await store.functions.deleteFunction(tenancyId, f.id, f.etag, T0 + 6)).ok);
+      const del = await store.functions.deleteApplication(tenancyId, a.id, next.etag, T0 + 7);
       assert.ok(del.ok && del.value.lifecycleState === 'DELETED');
-      assert.deepEqual(await store.deleteApplication(tenancyId, a.id, next.etag, T0), { ok: false, reason: 'not-found' });
+      assert.deepEqual(await store.functions.deleteApplication(tenancyId, a.id, next.etag, T0), { ok: false, reason: 'not-found' });
       // A function cannot be added to a deleted application.
-      assert.equal(await store.insertFunction(fnFixture(next)), false);
+      assert.equal(await store.functions.insertFunction(fnFixture(next)), false);
     });
 
     it('moves live functions with their application to another compartment', async () => {
       const c = compartmentFixture(tenancyId);
-      await store.insertCompartment(c);
+      await store.directory.insertCompartment(c);
       const a = appFixture(tenancyId);
-      await store.insertApplication(a);
+      await store.functions.insertApplication(a);
       const f = fnFixture(a);
-      await store.insertFunction(f);
+      await store.functions.insertFunction(f);
       const moved = { ...a, compartmentId: c.id, etag: newEtag() };
-      assert.ok((await store.replaceApplication(moved, a.etag)).ok);
-      assert.equal((await store.getFunction(tenancyId, f.id))?.compartmentId, c.id);
+      assert.ok((await store.functions.replaceApplication(moved, a.etag)).ok);
+      assert.equal((await store.functions.getFunction(tenancyId, f.id))?.compartmentId, c.id);
     });
 
     it('lists applications with filters, sorting and paging, hiding DELETED', async () => {
       const c = compartmentFixture(tenancyId);
-      await store.insertCompartment(c);
+      await store.directory.insertCompartment(c);
       const apps = ['charlie', 'alpha', 'bravo', 'delta'].map((n, i) => appFixture(tenancyId, { compartmentId: c.id, displayName: n, createdAt: T0 + i }));
-      for (const a of apps) await store.insertApplication(a);
-      await store.deleteApplication(tenancyId, apps[3]!.id, apps[3]!.etag, T0);
+      for (const a of apps) await store.functions.insertApplication(a);
+      await store.functions.deleteApplication(tenancyId, apps[3]!.id, apps[3]!.etag, T0);
       const byTime = await listApps(store, tenancyId, c.id);
       assert.deepEqual(byTime.items.map((a) => a.displayName), ['charlie', 'alpha', 'bravo']);
       const byName = await listApps(store, tenancyId, c.id, { sortBy: 'displayName', sortOrder: 'DESC' });
@@ -184,34 +184,34 @@ for (const kind of STORE_KINDS) {
     it('keeps function names unique per application, with CAS updates and list filters', async () => {
       const a = appFixture(tenancyId);
       const b = appFixture(tenancyId);
-      await store.insertApplication(a);
-      await store.insertApplication(b);
+      await store.functions.insertApplication(a);
+      await store.functions.insertApplication(b);
       const f = fnFixture(a, { displayName: 'hello' });
-      assert.equal(await store.insertFunction(f), true);
-      assert.deepEqual(await store.getFunction(tenancyId, f.id), f);
-      assert.deepEqual(await store.getFunctionById(f.id), f);
-      await assert.rejects(store.insertFunction(fnFixture(a, { displayName: 'hello' })), ConflictError);
-      assert.equal(await store.insertFunction(fnFixture(b, { displayName: 'hello' })), true);
+      assert.equal(await store.functions.insertFunction(f), true);
+      assert.deepEqual(await store.functions.getFunction(tenancyId, f.id), f);
+      assert.deepEqual(await store.functions.getFunctionById(f.id), f);
+      await assert.rejects(store.functions.insertFunction(fnFixture(a, { displayName: 'hello' })), ConflictError);
+      assert.equal(await store.functions.insertFunction(fnFixture(b, { displayName: 'hello' })), true);
       // Another tenancy cannot add functions to this application.
       const other = (await seedTenancy(store, 'y')).tenancy.id;
-      assert.equal(await store.insertFunction(fnFixture(a, { tenancyId: other, displayName: 'sneaky' })), false);
-      assert.equal(await store.getFunction(other, f.id), undefined);
+      assert.equal(await store.functions.insertFunction(fnFixture(a, { tenancyId: other, displayName: 'sneaky' })), false);
+      assert.equal(await store.functions.getFunction(other, f.id), undefined);
 
       const g = fnFixture(a, { displayName: 'goodbye', createdAt: T0 + 1 });
-      await store.insertFunction(g);
+      await store.functions.insertFunction(g);
       const renamed = { ...g, displayName: 'hello', etag: newEtag() };
-      await assert.rejects(store.replaceFunction(renamed, g.etag), ConflictError);
+      await assert.rejects(store.functions.replaceFunction(renamed, g.etag), ConflictError);
       const next = { ...g, memoryInMBs: 1024, etag: newEtag() };
-      assert.deepEqual(await store.replaceFunction(next, 'deadbeef'), { ok: false, reason: 'etag-mismatch' });
-      assert.deepEqual(await store.replaceFunction(next, g.etag), { ok: true, value: next });
+      assert.deepEqual(await store.functions.replaceFunction(next, 'deadbeef'), { ok: false, reason: 'etag-mismatch' });
+      assert.deepEqual(await store.functions.replaceFunction(next, g.etag), { ok: true, value: next });
 
-      const list = await store.listFunctions({ tenancyId, applicationId: a.id, sortBy: 'displayName', sortOrder: 'ASC', offset: 0, limit: 1 });
+      const list = await store.functions.listFunctions({ tenancyId, applicationId: a.id, sortBy: 'displayName', sortOrder: 'ASC', offset: 0, limit: 1 });
       assert.deepEqual([list.items.map((x) => x.displayName), list.nextOffset], [['goodbye'], 1]);
-      const named = await store.listFunctions({ tenancyId, applicationId: a.id, displayName: 'hello', sortBy: 'id', sortOrder: 'ASC', offset: 0, limit: 10 });
+      const named = await store.functions.listFunctions({ tenancyId, applicationId: a.id, displayName: 'hello', sortBy: 'id', sortOrder: 'ASC', offset: 0, limit: 10 });
       assert.deepEqual(named.items.map((x) => x.id), [f.id]);
-      assert.ok((await store.deleteFunction(tenancyId, f.id, f.etag, T0 + 9)).ok);
-      assert.equal(await store.getFunctionById(f.id), undefined);
-      const left = await store.listFunctions({ tenancyId, applicationId: a.id, sortBy: 'timeCreated', sortOrder: 'DESC', offset: 0, limit: 10 });
+      assert.ok((await store.functions.deleteFunction(tenancyId, f.id, f.etag, T0 + 9)).ok);
+      assert.equal(await store.functions.getFunctionById(f.id), undefined);
+      const left = await store.functions.listFunctions({ tenancyId, applicationId: a.id, sortBy: 'timeCreated', sortOrder: 'DESC', offset: 0, limit: 10 });
       assert.deepEqual(left.items.map((x) => x.id), [g.id]);
     });
 
@@ -219,21 +219,21 @@ for (const kind of STORE_KINDS) {
       const bytes = Buffer.from([0x1f, 0x8b, 0, 1, 2, 255]);
       const digest = 'sha256:' + 'b'.repeat(64);
       const other = (await seedTenancy(store, 'bundles')).tenancy.id;
-      assert.equal(await store.ownsBundle(tenancyId, digest), false);
-      await store.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: T0 });
-      await store.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: T0 + 1 });
-      assert.equal(await store.ownsBundle(tenancyId, digest), true);
+      assert.equal(await store.functions.ownsBundle(tenancyId, digest), false);
+      await store.functions.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: T0 });
+      await store.functions.putBundle(tenancyId, { digest, bytes, size: bytes.length, createdAt: T0 + 1 });
+      assert.equal(await store.functions.ownsBundle(tenancyId, digest), true);
       // Knowing the digest is not owning it.
-      assert.equal(await store.ownsBundle(other, digest), false);
-      assert.deepEqual(await store.getBundle(digest), { digest, bytes, size: 6, createdAt: T0 });
-      assert.equal(await store.getBundle('sha256:' + 'c'.repeat(64)), undefined);
-      assert.equal(await store.ownsBundle(tenancyId, 'sha256:' + 'c'.repeat(64)), false);
+      assert.equal(await store.functions.ownsBundle(other, digest), false);
+      assert.deepEqual(await store.functions.getBundle(digest), { digest, bytes, size: 6, createdAt: T0 });
+      assert.equal(await store.functions.getBundle('sha256:' + 'c'.repeat(64)), undefined);
+      assert.equal(await store.functions.ownsBundle(tenancyId, 'sha256:' + 'c'.repeat(64)), false);
 
       // The same bytes from another tenancy: stored once (the first upload's row), with two owners.
-      await store.putBundle(other, { digest, bytes, size: bytes.length, createdAt: T0 + 2 });
-      assert.equal(await store.ownsBundle(other, digest), true);
-      assert.equal(await store.ownsBundle(tenancyId, digest), true);
-      assert.deepEqual(await store.getBundle(digest), { digest, bytes, size: 6, createdAt: T0 });
+      await store.functions.putBundle(other, { digest, bytes, size: bytes.length, createdAt: T0 + 2 });
+      assert.equal(await store.functions.ownsBundle(other, digest), true);
+      assert.equal(await store.functions.ownsBundle(tenancyId, digest), true);
+      assert.deepEqual(await store.functions.getBundle(digest), { digest, bytes, size: 6, createdAt: T0 });
       assert.equal(await countRows(t, 'SELECT COUNT(*) AS n FROM function_bundles WHERE digest = ?', [digest]), 1);
       assert.equal(await countRows(t, 'SELECT COUNT(*) AS n FROM function_bundle_owners WHERE digest = ?', [digest]), 2);
     });
@@ -245,10 +245,10 @@ for (const kind of STORE_KINDS) {
       const b = (await seedTenancy(store, 'race-b')).tenancy.id;
       const other = await t.openAnother();
       await Promise.all([
-        store.putBundle(a, { digest, bytes, size: bytes.length, createdAt: T0 }),
-        other.putBundle(b, { digest, bytes, size: bytes.length, createdAt: T0 }),
+        store.functions.putBundle(a, { digest, bytes, size: bytes.length, createdAt: T0 }),
+        other.functions.putBundle(b, { digest, bytes, size: bytes.length, createdAt: T0 }),
       ]);
-      assert.deepEqual([await store.ownsBundle(a, digest), await store.ownsBundle(b, digest)], [true, true]);
+      assert.deepEqual([await store.functions.ownsBundle(a, digest), await store.functions.ownsBundle(b, digest)], [true, true]);
       assert.equal(await countRows(t, 'SELECT COUNT(*) AS n FROM function_bundles WHERE digest = ?', [digest]), 1);
     });
 
@@ -275,21 +275,21 @@ for (const kind of STORE_KINDS) {
         // The v6 bundle table, written directly: putBundle now also writes the owners table.
         await execSql(fresh, 'INSERT INTO function_bundles (digest, bytes, size, created_at) VALUES (?, ?, ?, ?)', [digest, bytes, bytes.length, T0]);
         const app = appFixture(owner);
-        await s.insertApplication(app);
+        await s.functions.insertApplication(app);
         const live = fnFixture(app, { imageDigest: digest, image: 'herald/bundle@' + digest, createdAt: T0 + 5 });
         const gone = fnFixture(app, { imageDigest: digest, image: 'herald/bundle@' + digest, createdAt: T0 + 3 });
-        assert.equal(await s.insertFunction(live), true);
-        assert.equal(await s.insertFunction(gone), true);
-        assert.ok((await s.deleteFunction(owner, gone.id, gone.etag, T0 + 4)).ok);
+        assert.equal(await s.functions.insertFunction(live), true);
+        assert.equal(await s.functions.insertFunction(gone), true);
+        assert.ok((await s.functions.deleteFunction(owner, gone.id, gone.etag, T0 + 4)).ok);
         // A function whose bundle is missing gets no owner row (it could not run anyway).
-        assert.equal(await s.insertFunction(fnFixture(app, { imageDigest: 'sha256:' + 'f'.repeat(64) })), true);
+        assert.equal(await s.functions.insertFunction(fnFixture(app, { imageDigest: 'sha256:' + 'f'.repeat(64) })), true);
 
         await s.migrate();
-        assert.equal(await s.ownsBundle(owner, digest), true);
-        assert.equal(await s.ownsBundle(bystander, digest), false);
-        assert.equal(await s.ownsBundle(owner, 'sha256:' + 'f'.repeat(64)), false);
+        assert.equal(await s.functions.ownsBundle(owner, digest), true);
+        assert.equal(await s.functions.ownsBundle(bystander, digest), false);
+        assert.equal(await s.functions.ownsBundle(owner, 'sha256:' + 'f'.repeat(64)), false);
         assert.equal(await countRows(fresh, 'SELECT COUNT(*) AS n FROM function_bundle_owners WHERE tenancy_id = ? AND digest = ? AND created_at = ?', [owner, digest, T0 + 3]), 1);
-        assert.deepEqual((await s.getBundle(digest))?.bytes, bytes);
+        assert.deepEqual((await s.functions.getBundle(digest))?.bytes, bytes);
       } finally {
         await fresh.cleanup();
       }
@@ -299,15 +299,15 @@ for (const kind of STORE_KINDS) {
       const functionId = newOcid('fnfunc');
       const n = FUNCTION_CALLS_KEPT + 5;
       for (let i = 0; i < n; i++) {
-        await store.insertFunctionCall({ functionId, callId: `c${String(i).padStart(4, '0')}`, startedAt: T0 + i, durationMs: i, status: i % 2 ? 'error' : 'success', logs: `log ${i}` });
+        await store.functions.insertFunctionCall({ functionId, callId: `c${String(i).padStart(4, '0')}`, startedAt: T0 + i, durationMs: i, status: i % 2 ? 'error' : 'success', logs: `log ${i}` });
       }
-      await store.insertFunctionCall({ functionId, callId: 'c0204', startedAt: 0, durationMs: 0, status: 'dup', logs: '' });
-      const calls = await store.listFunctionCalls(functionId, 1000);
+      await store.functions.insertFunctionCall({ functionId, callId: 'c0204', startedAt: 0, durationMs: 0, status: 'dup', logs: '' });
+      const calls = await store.functions.listFunctionCalls(functionId, 1000);
       assert.equal(calls.length, FUNCTION_CALLS_KEPT);
       assert.deepEqual(calls[0], { functionId, callId: 'c0204', startedAt: T0 + 204, durationMs: 204, status: 'success', logs: 'log 204' });
       assert.equal(calls.at(-1)?.callId, 'c0005');
-      assert.equal((await store.listFunctionCalls(functionId, 3)).length, 3);
-      assert.deepEqual(await store.listFunctionCalls(newOcid('fnfunc'), 10), []);
+      assert.equal((await store.functions.listFunctionCalls(functionId, 3)).length, 3);
+      assert.deepEqual(await store.functions.listFunctionCalls(newOcid('fnfunc'), 10), []);
     });
   });
 }

@@ -194,7 +194,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(await ids.insertApiKeyLimited(keyFixture(admin, 'k2'), 3), 'duplicate');
       assert.equal(await ids.insertApiKeyLimited(keyFixture(admin, 'k3'), 3), 'ok');
       assert.equal(await ids.insertApiKeyLimited(keyFixture(admin, 'k4'), 3), 'limit');
-      assert.deepEqual((await store.listApiKeys(id, admin.id)).map((k) => k.fingerprint).sort(), ['aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99', 'k2', 'k3']);
+      assert.deepEqual((await store.directory.listApiKeys(id, admin.id)).map((k) => k.fingerprint).sort(), ['aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99', 'k2', 'k3']);
       assert.equal(await ids.deleteApiKey(other, admin.id, 'k2'), false);
       assert.equal(await ids.deleteApiKey(id, admin.id, 'k2'), true);
       assert.equal(await ids.deleteApiKey(id, admin.id, 'k2'), false);
@@ -207,7 +207,7 @@ for (const kind of STORE_KINDS) {
       await store.identity.insertUser(u);
       const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.identity.insertApiKeyLimited(keyFixture(u, `f${i}`), 3)));
       assert.equal(results.filter((r) => r === 'ok').length, 3);
-      assert.equal((await store.listApiKeys(u.tenancyId, u.id)).length, 3);
+      assert.equal((await store.directory.listApiKeys(u.tenancyId, u.id)).length, 3);
     });
 
     it('deleteUser removes its API keys and console sign-in', async () => {
@@ -216,11 +216,11 @@ for (const kind of STORE_KINDS) {
       await store.identity.insertUser(u);
       assert.equal(await store.identity.insertApiKeyLimited(keyFixture(u, 'k1'), 3), 'ok');
       const username = `login-${newEtag()}`;
-      await store.insertConsoleUserIfAbsent({ username, passwordHash: 'x', tenancyId: id, userId: u.id, createdAt: T0 });
-      await store.insertConsoleSession({ idHash: newEtag(), username, csrfToken: 'c', createdAt: T0, expiresAt: Date.now() + 60_000 });
+      await store.console.insertConsoleUserIfAbsent({ username, passwordHash: 'x', tenancyId: id, userId: u.id, createdAt: T0 });
+      await store.console.insertConsoleSession({ idHash: newEtag(), username, csrfToken: 'c', createdAt: T0, expiresAt: Date.now() + 60_000 });
       assert.ok((await store.identity.deleteUser(id, u.id, u.etag, T0)).ok);
-      assert.deepEqual(await store.listApiKeys(id, u.id), []);
-      assert.equal(await store.getConsoleUser(username), undefined);
+      assert.deepEqual(await store.directory.listApiKeys(id, u.id), []);
+      assert.equal(await store.console.getConsoleUser(username), undefined);
       await assert.rejects(store.identity.insertApiKeyLimited(keyFixture(u, 'k2'), 3), NotFoundError);
     });
 
@@ -297,7 +297,7 @@ for (const kind of STORE_KINDS) {
       const { id } = await tenancy();
       const ids = store.identity;
       const c = compartmentFixture(id);
-      await store.insertCompartment(c);
+      await store.directory.insertCompartment(c);
       const p = policyFixture(id, { versionDate: '2024-01-01' });
       const inC = policyFixture(id, { compartmentId: c.id });
       await ids.insertPolicy(p);
@@ -324,10 +324,10 @@ for (const kind of STORE_KINDS) {
       const ids = store.identity;
       const [a, b] = [compartmentFixture(id, { name: 'a' }), compartmentFixture(id, { name: 'b' })];
       const nested = compartmentFixture(id, { parentId: a.id, name: 'b' });
-      for (const c of [a, b, nested]) await store.insertCompartment(c);
+      for (const c of [a, b, nested]) await store.directory.insertCompartment(c);
       const next = { ...a, name: 'c', description: 'renamed', etag: newEtag(), freeformTags: { x: 'y' } };
       assert.deepEqual(await ids.replaceCompartment({ ...next, parentId: null, lifecycleState: 'DELETED' }, a.etag), { ok: true, value: next });
-      assert.deepEqual(await store.getCompartment(id, a.id), next);
+      assert.deepEqual(await store.directory.getCompartment(id, a.id), next);
       await assert.rejects(ids.replaceCompartment({ ...next, name: 'b', etag: newEtag() }, next.etag), (e: unknown) => e instanceof ConflictError && e.message.includes('"b"'));
       assert.deepEqual(await ids.replaceCompartment({ ...next, etag: newEtag() }, a.etag), { ok: false, reason: 'etag-mismatch' });
       assert.deepEqual(await ids.replaceCompartment({ ...next, tenancyId: other }, next.etag), { ok: false, reason: 'not-found' });
@@ -340,13 +340,13 @@ for (const kind of STORE_KINDS) {
       const ids = store.identity;
       const c = compartmentFixture(id);
       const child = compartmentFixture(id, { parentId: c.id });
-      await store.insertCompartment(c);
-      await store.insertCompartment(child);
+      await store.directory.insertCompartment(c);
+      await store.directory.insertCompartment(child);
       const [t1, t2] = [topicFixture(id, { compartmentId: c.id }), topicFixture(id, { compartmentId: c.id })];
-      await store.insertTopic(t1);
-      await store.insertTopic(t2);
+      await store.topics.insertTopic(t1);
+      await store.topics.insertTopic(t2);
       // Deleting t1 below takes its subscription with it.
-      await store.insertSubscription(subscriptionFixture(t1));
+      await store.subscriptions.insertSubscription(subscriptionFixture(t1));
       const p = policyFixture(id, { compartmentId: c.id });
       await ids.insertPolicy(p);
 
@@ -355,17 +355,17 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(await ids.deleteCompartment(other, c.id, c.etag, T0), { ok: false, reason: 'not-found' });
       assert.deepEqual(await ids.deleteCompartment(id, c.id, c.etag, T0), refused('it still holds 1 compartment, 2 topics, 1 subscription and 1 policy'));
       assert.ok((await ids.deleteCompartment(id, child.id, child.etag, T0)).ok);
-      assert.ok((await store.deleteTopic(id, t1.id, t1.etag, T0)).ok);
+      assert.ok((await store.topics.deleteTopic(id, t1.id, t1.etag, T0)).ok);
       assert.ok((await ids.deletePolicy(id, p.id, p.etag, T0)).ok);
       assert.deepEqual(await ids.deleteCompartment(id, c.id, c.etag, T0), refused('it still holds 1 topic'));
-      assert.ok((await store.deleteTopic(id, t2.id, t2.etag, T0)).ok);
+      assert.ok((await store.topics.deleteTopic(id, t2.id, t2.etag, T0)).ok);
       assert.deepEqual(await ids.deleteCompartment(id, c.id, c.etag, T0), { ok: true, value: { ...c, lifecycleState: 'DELETED' } });
-      assert.equal(await store.getCompartment(id, c.id), undefined);
+      assert.equal(await store.directory.getCompartment(id, c.id), undefined);
       // Only the IAM port reads a deleted compartment back (the SDK's waiter needs it), and only in its tenancy.
       assert.deepEqual(await ids.getCompartmentAnyState(id, c.id), { ...c, lifecycleState: 'DELETED' });
       assert.equal(await ids.getCompartmentAnyState(other, c.id), undefined);
       assert.deepEqual(await ids.deleteCompartment(id, c.id, c.etag, T0), { ok: false, reason: 'not-found' });
-      const root = await store.getCompartment(id, id);
+      const root = await store.directory.getCompartment(id, id);
       assert.equal((await ids.deleteCompartment(id, id, root?.etag ?? '', T0)).ok, false);
     });
 
@@ -374,7 +374,7 @@ for (const kind of STORE_KINDS) {
       const a = compartmentFixture(id, { createdAt: T0 - 10 });
       const b = compartmentFixture(id, { parentId: a.id, createdAt: T0 + 1 });
       const gone = compartmentFixture(id, { createdAt: T0 + 2 });
-      for (const c of [a, b, gone]) await store.insertCompartment(c);
+      for (const c of [a, b, gone]) await store.directory.insertCompartment(c);
       assert.ok((await store.identity.deleteCompartment(id, gone.id, gone.etag, T0)).ok);
       assert.deepEqual((await store.identity.listCompartmentTree(id)).map((c) => c.id), [id, a.id, b.id]);
     });
@@ -384,8 +384,8 @@ for (const kind of STORE_KINDS) {
       const ids = store.identity;
       const c = compartmentFixture(id, { name: 'dev' });
       const gone = compartmentFixture(id, { name: 'gone' });
-      await store.insertCompartment(c);
-      await store.insertCompartment(gone);
+      await store.directory.insertCompartment(c);
+      await store.directory.insertCompartment(gone);
       const [u, leaver] = [userFixture(id, { name: 'u', createdAt: T0 + 1 }), userFixture(id, { name: 'leaver', createdAt: T0 + 2 })];
       const [g, dropped] = [groupFixture(id, { name: 'g' }), groupFixture(id, { name: 'dropped', createdAt: T0 + 1 })];
       for (const x of [u, leaver]) await ids.insertUser(x);
@@ -423,7 +423,7 @@ for (const kind of STORE_KINDS) {
       const { id } = await tenancy();
       const all = await store.identity.listTenancyIds();
       assert.ok(all.includes(id) && all.includes(other));
-      assert.equal(all.length, await store.countTenancies());
+      assert.equal(all.length, await store.directory.countTenancies());
     });
 
     it('migration 8 gives existing users and compartments defaults and etags of their own', async () => {
@@ -440,7 +440,7 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual({ ...a, etag: '' }, { id: u1, tenancyId: tid, name: 'admin', description: '', email: null, lifecycleState: 'ACTIVE', etag: '', freeformTags: {}, definedTags: {}, createdAt: T0 });
         assert.match(a?.etag ?? '', /^[0-9a-f]{8}$/);
         assert.notEqual(a?.etag, b?.etag);
-        const root = await fresh.store.getCompartment(tid, tid);
+        const root = await fresh.store.directory.getCompartment(tid, tid);
         assert.deepEqual([root?.freeformTags, root?.definedTags], [{}, {}]);
         assert.match(root?.etag ?? '', /^[0-9a-f]{8}$/);
         await assert.rejects(fresh.store.identity.insertUser(userFixture(tid, { name: 'admin' })), ConflictError);

@@ -25,7 +25,7 @@ describe('openStore on SQLite keeps the data private', () => {
     try {
       const store = await openStore('sqlite', dataDir);
       try {
-        await store.putSettingIfAbsent('perms-test', 'x');
+        await store.settings.putSettingIfAbsent('perms-test', 'x');
       } finally {
         await store.close();
       }
@@ -40,7 +40,7 @@ describe('openStore on SQLite keeps the data private', () => {
     let store;
     try {
       store = await openStore('sqlite', dataDir);
-      await store.putSettingIfAbsent('perms-test', 'x');
+      await store.settings.putSettingIfAbsent('perms-test', 'x');
       // While open: the WAL and its index exist.
       assert.equal(await mode(dataDir), 0o700);
       for (const f of ['herald.db', 'herald.db-wal', 'herald.db-shm']) assert.equal(await mode(join(dataDir, f)), 0o600, f);

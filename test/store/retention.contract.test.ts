@@ -52,8 +52,8 @@ async function seed(t: TestStore): Promise<Seeded> {
   const tenancyId = (await seedTenancy(store)).tenancy.id;
   const topicWith = async (subs: number): Promise<Topic> => {
     const topic = topicFixture(tenancyId);
-    await store.insertTopic(topic);
-    for (let i = 0; i < subs; i++) await store.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
+    await store.topics.insertTopic(topic);
+    for (let i = 0; i < subs; i++) await store.subscriptions.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
     return topic;
   };
   const pair = await topicWith(2);
@@ -68,11 +68,11 @@ async function seed(t: TestStore): Promise<Seeded> {
   const noSubscribers = at(silent, 60);
   const recent = at(pair, 20_000);
   const plan = { now: T0 + 100, inlineFanout: 64, claim: { owner: OWNER, leaseUntil: NOW + 600_000, max: 1000 } };
-  const out = await store.publishMessages([allDelivered, deadLetter, retrying, inFlight, withCancelled, noSubscribers, recent], plan);
+  const out = await store.publishing.publishMessages([allDelivered, deadLetter, retrying, inFlight, withCancelled, noSubscribers, recent], plan);
   assert.equal(out.stored.size, 7);
   // One message whose fan-out is left to the engine: inlineFanout 1 keeps the 1-subscription topic out.
   const fanningOut = at(big, 70);
-  await store.publishMessages([fanningOut], { ...plan, inlineFanout: 1 });
+  await store.publishing.publishMessages([fanningOut], { ...plan, inlineFanout: 1 });
 
   const byMessage = new Map<string, Delivery[]>();
   for (const d of out.claimed) byMessage.set(d.messageId!, [...(byMessage.get(d.messageId!) ?? []), d]);
@@ -87,7 +87,7 @@ async function seed(t: TestStore): Promise<Seeded> {
   const [i1] = two(inFlight);
   const [c1, c2] = two(withCancelled);
   const [n1, n2] = two(recent);
-  await store.completeAttempts(
+  await store.deliveries.completeAttempts(
     [
       resultFor(a1, delivered),
       resultFor(a2, delivered),
@@ -136,8 +136,8 @@ for (const kind of STORE_KINDS) {
       const { store, tenancyId } = s;
       const goneDeliveries = s.gone.flatMap((m) => (s.deliveriesOf.get(m.id) ?? []).map((d) => d.id));
       assert.equal(await attemptsOf(t, goneDeliveries), 6, 'the finished deliveries had their attempts recorded');
-      assert.equal((await store.listDeadLetters({ tenancyId, offset: 0, limit: 10 })).items.length, 1);
-      const recentBefore = await store.getMessageDeliveries(tenancyId, s.recent.id);
+      assert.equal((await store.activity.listDeadLetters({ tenancyId, offset: 0, limit: 10 })).items.length, 1);
+      const recentBefore = await store.activity.getMessageDeliveries(tenancyId, s.recent.id);
 
       const service = new RetentionService(store.retention, PAGED, (err) => assert.fail(String(err)), () => NOW);
       const result = await service.sweep();
@@ -146,16 +146,16 @@ for (const kind of STORE_KINDS) {
       assert.equal(result.held, 3);
       assert.equal(result.oldestHeldAt, s.retrying.publishedAt);
       for (const m of s.gone) {
-        assert.equal(await store.getMessage(tenancyId, m.id), undefined, `message at +${m.publishedAt - T0} ms is pruned`);
-        assert.deepEqual(await store.getMessageDeliveries(tenancyId, m.id), []);
+        assert.equal(await store.messages.getMessage(tenancyId, m.id), undefined, `message at +${m.publishedAt - T0} ms is pruned`);
+        assert.deepEqual(await store.activity.getMessageDeliveries(tenancyId, m.id), []);
       }
       assert.equal(await attemptsOf(t, goneDeliveries), 0, 'their attempts went with them');
-      assert.deepEqual((await store.listDeadLetters({ tenancyId, offset: 0, limit: 10 })).items, [], 'the dead letter went with its message');
+      assert.deepEqual((await store.activity.listDeadLetters({ tenancyId, offset: 0, limit: 10 })).items, [], 'the dead letter went with its message');
       for (const m of [s.retrying, s.inFlight, s.fanningOut, s.recent]) {
-        assert.deepEqual(await store.getMessage(tenancyId, m.id), m, `message at +${m.publishedAt - T0} ms is kept`);
+        assert.deepEqual(await store.messages.getMessage(tenancyId, m.id), m, `message at +${m.publishedAt - T0} ms is kept`);
       }
-      assert.deepEqual(await store.getMessageDeliveries(tenancyId, s.recent.id), recentBefore, 'a recent message keeps its whole trace');
-      assert.equal((await store.getMessageDeliveries(tenancyId, s.retrying.id)).length, 2);
+      assert.deepEqual(await store.activity.getMessageDeliveries(tenancyId, s.recent.id), recentBefore, 'a recent message keeps its whole trace');
+      assert.equal((await store.activity.getMessageDeliveries(tenancyId, s.retrying.id)).length, 2);
       assert.deepEqual(service.stats(), {
         prunedTotal: 4,
         recordsPrunedTotal: 0,
@@ -170,12 +170,12 @@ for (const kind of STORE_KINDS) {
 
       // Once their deliveries finish, they go too (the fan-out one still has its fan-out to run).
       // An hour on, the retry is due and the in-flight lease has run out: both are claimed again.
-      const claimed = await store.claimDeliveries(10, NOW + 3_600_000, NOW + 4_000_000, OWNER);
+      const claimed = await store.deliveries.claimDeliveries(10, NOW + 3_600_000, NOW + 4_000_000, OWNER);
       assert.deepEqual(claimed.map((d) => d.messageId).sort(), [s.retrying.id, s.inFlight.id].sort());
-      await store.completeAttempts(claimed.map((d) => resultFor(d, d.messageId === s.retrying.id ? delivered : dead)), NOW);
+      await store.deliveries.completeAttempts(claimed.map((d) => resultFor(d, d.messageId === s.retrying.id ? delivered : dead)), NOW);
       assert.deepEqual(await service.sweep(), { pruned: 2, held: 1, oldestHeldAt: s.fanningOut.publishedAt, records: 0 });
-      assert.equal(await store.getMessage(tenancyId, s.retrying.id), undefined);
-      assert.equal(await store.getMessage(tenancyId, s.inFlight.id), undefined);
+      assert.equal(await store.messages.getMessage(tenancyId, s.retrying.id), undefined);
+      assert.equal(await store.messages.getMessage(tenancyId, s.inFlight.id), undefined);
       assert.equal(service.stats().heldMessages, 1);
     });
   });
@@ -193,18 +193,18 @@ for (const kind of STORE_KINDS) {
       const { store } = t;
       const tenancyId = (await seedTenancy(store)).tenancy.id;
       const topic = topicFixture(tenancyId);
-      await store.insertTopic(topic);
-      await store.insertDeliveries([
+      await store.topics.insertTopic(topic);
+      await store.deliveries.insertDeliveries([
         confirmationFixture(topic, { createdAt: T0, nextAttemptAt: T0 }),
         confirmationFixture(topic, { createdAt: T0, nextAttemptAt: NOW + 3_600_000 }),
         confirmationFixture(topic, { createdAt: CUTOFF + 1, nextAttemptAt: T0 }),
       ]);
       // The two due now are claimed and finished; the third (due in an hour) stays PENDING.
-      const claimed = await store.claimDeliveries(10, T0, T0 + 60_000, OWNER);
+      const claimed = await store.deliveries.claimDeliveries(10, T0, T0 + 60_000, OWNER);
       assert.equal(claimed.length, 2);
-      await store.completeAttempts(claimed.map((d) => resultFor(d, delivered)), T0 + 1);
+      await store.deliveries.completeAttempts(claimed.map((d) => resultFor(d, delivered)), T0 + 1);
       const oldConfirmation = claimed.find((d) => d.createdAt === T0)!;
-      const mail = (createdAt: number): Parameters<Store['insertMail']>[0] => ({
+      const mail = (createdAt: number): Parameters<Store['mailbox']['insertMail']>[0] => ({
         tenancyId: 'ocid1.tenancy.oc1..aaaaaaaaretention',
         topicId: 'ocid1.onstopic.oc1.iad.aaaaaaaaretention',
         from: 'herald@example.com',
@@ -214,11 +214,11 @@ for (const kind of STORE_KINDS) {
         headers: {},
         createdAt,
       });
-      const oldMail = await store.insertMail(mail(CUTOFF - 1));
-      const newMail = await store.insertMail(mail(CUTOFF));
+      const oldMail = await store.mailbox.insertMail(mail(CUTOFF - 1));
+      const newMail = await store.mailbox.insertMail(mail(CUTOFF));
       const token = (name: string, createdAt: number) => ({ tenancyId, token: name, operation: 'CreateTopic', requestHash: 'h', response: null, createdAt });
-      assert.equal(await store.claimRetryToken(token('expired', NOW - RETRY_TOKEN_TTL_MS - 1), 0), undefined);
-      assert.equal(await store.claimRetryToken(token('live', NOW - RETRY_TOKEN_TTL_MS + 1), 0), undefined);
+      assert.equal(await store.retryTokens.claimRetryToken(token('expired', NOW - RETRY_TOKEN_TTL_MS - 1), 0), undefined);
+      assert.equal(await store.retryTokens.claimRetryToken(token('live', NOW - RETRY_TOKEN_TTL_MS + 1), 0), undefined);
 
       const service = new RetentionService(store.retention, PAGED, (err) => assert.fail(String(err)), () => NOW);
       const result = await service.sweep();
@@ -234,7 +234,7 @@ for (const kind of STORE_KINDS) {
         ['DELIVERED', CUTOFF + 1],
       ]);
       assert.equal(await attemptsOf(t, [oldConfirmation.id]), 0, 'the old confirmation took its attempt with it');
-      assert.deepEqual((await store.listMail('ocid1.tenancy.oc1..aaaaaaaaretention', 10)).map((m) => m.id), [newMail.id]);
+      assert.deepEqual((await store.mailbox.listMail('ocid1.tenancy.oc1..aaaaaaaaretention', 10)).map((m) => m.id), [newMail.id]);
       assert.notEqual(oldMail.id, newMail.id);
       const tokens = (await rawRows(t, 'SELECT token FROM retry_tokens ORDER BY token')).map((r) => String(r.token));
       assert.deepEqual(tokens, ['live']);
@@ -254,11 +254,11 @@ for (const kind of STORE_KINDS) {
       const { store } = t;
       const tenancyId = (await seedTenancy(store)).tenancy.id;
       const topic = topicFixture(tenancyId);
-      await store.insertTopic(topic);
-      await store.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
+      await store.topics.insertTopic(topic);
+      await store.subscriptions.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
       const messages = Array.from({ length: 60 }, (_, i) => messageFixture(topic, { publishedAt: T0 + i }));
-      const out = await store.publishMessages(messages, { now: T0 + 100, inlineFanout: 64, claim: { owner: OWNER, leaseUntil: NOW, max: 1000 } });
-      await store.completeAttempts(out.claimed.map((d) => resultFor(d, delivered)), T0 + 200);
+      const out = await store.publishing.publishMessages(messages, { now: T0 + 100, inlineFanout: 64, claim: { owner: OWNER, leaseUntil: NOW, max: 1000 } });
+      await store.deliveries.completeAttempts(out.claimed.map((d) => resultFor(d, delivered)), T0 + 200);
       const other = await t.openAnother();
       const sweeper = (st: Store): RetentionService => new RetentionService(st.retention, { ...PAGED, minBatch: 5, maxBatch: 5 }, (err) => assert.fail(String(err)), () => NOW);
       const [a, b] = await Promise.all([sweeper(store).sweep(), sweeper(other).sweep()]);
@@ -304,8 +304,8 @@ for (const kind of STORE_KINDS) {
       const autovacuum = kind === 'postgres' && (await store.storageStats()).autovacuum === true;
       const tenancyId = (await seedTenancy(store)).tenancy.id;
       const topic = topicFixture(tenancyId);
-      await store.insertTopic(topic);
-      for (let i = 0; i < 3; i++) await store.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
+      await store.topics.insertTopic(topic);
+      for (let i = 0; i < 3; i++) await store.subscriptions.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
       const WINDOW = 10_000;
       let now = T0;
       const retention = new RetentionService(store.retention, retentionOptions(WINDOW), (err) => assert.fail(String(err)), () => now);
@@ -315,8 +315,8 @@ for (const kind of STORE_KINDS) {
       for (let round = 0; round < 5; round++) {
         for (let g = 0; g < 50; g++) {
           const messages = Array.from({ length: 20 }, () => messageFixture(topic, { publishedAt: now, body: 'x'.repeat(1024) }));
-          const out = await store.publishMessages(messages, { now, inlineFanout: 64, claim: { owner: OWNER, leaseUntil: now + 60_000, max: 1000 } });
-          await store.completeAttempts(out.claimed.map((d) => resultFor(d, delivered)), now);
+          const out = await store.publishing.publishMessages(messages, { now, inlineFanout: 64, claim: { owner: OWNER, leaseUntil: now + 60_000, max: 1000 } });
+          await store.deliveries.completeAttempts(out.claimed.map((d) => resultFor(d, delivered)), now);
         }
         now += WINDOW + 1;
         assert.equal((await retention.sweep()).pruned, 1000, `round ${round} pruned its messages`);

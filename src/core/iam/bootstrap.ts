@@ -7,7 +7,7 @@
  */
 import { ConflictError } from '../errors.js';
 import { newEtag, newOcid } from '../ids.js';
-import type { IdentityStore } from './identity-store.js';
+import type { Ports } from '../ports/index.js';
 import type { Group, Policy } from './models.js';
 
 export const ADMINISTRATORS_GROUP = 'Administrators';
@@ -16,11 +16,7 @@ export const ADMIN_STATEMENT = 'ALLOW GROUP Administrators to manage all-resourc
 /** The user bootstrap creates; pre-IAM installations had only this one. */
 const ADMIN_USER_NAME = 'admin';
 
-export interface SeedStore {
-  readonly identity: IdentityStore;
-  getSetting(key: string): Promise<string | undefined>;
-  putSettingIfAbsent(key: string, value: string): Promise<string>;
-}
+export type SeedStore = Pick<Ports, 'identity' | 'settings'>;
 
 const seededKey = (tenancyId: string): string => `iam.seeded.${tenancyId}`;
 
@@ -29,7 +25,7 @@ async function liveByName<T>(list: () => Promise<{ items: T[] }>): Promise<T | u
 }
 
 export async function seedAdministrators(store: SeedStore, tenancyId: string, now: number): Promise<void> {
-  if ((await store.getSetting(seededKey(tenancyId))) !== undefined) return;
+  if ((await store.settings.getSetting(seededKey(tenancyId))) !== undefined) return;
   const id = store.identity;
   const q = { tenancyId, lifecycleState: 'ACTIVE' as const, sortBy: 'TIMECREATED' as const, sortOrder: 'ASC' as const, offset: 0, limit: 1 };
   const findGroup = () => liveByName(() => id.listGroups({ ...q, name: ADMINISTRATORS_GROUP }));
@@ -81,7 +77,7 @@ export async function seedAdministrators(store: SeedStore, tenancyId: string, no
       if (!(err instanceof ConflictError)) throw err;
     }
   }
-  await store.putSettingIfAbsent(seededKey(tenancyId), String(now));
+  await store.settings.putSettingIfAbsent(seededKey(tenancyId), String(now));
 }
 
 /** Seeds every tenancy not yet seeded (startup of an installation made before IAM). */

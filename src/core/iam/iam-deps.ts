@@ -1,18 +1,9 @@
 /** What every IAM service is built from; the composition root passes the same object to each. */
 import type { RetryTokenStore } from '../idempotency.js';
-import type { ApiKey, Compartment, Tenancy, User } from '../models.js';
+import type { User } from '../models.js';
+import type { DirectoryStore } from '../ports/directory.js';
 import type { Authorizer } from './authorizer.js';
 import type { IdentityStore } from './identity-store.js';
-
-/** The identity reads and writes that still live on the main store (compartments, keys, tenancies). */
-export interface DirectoryStore {
-  getTenancy(id: string): Promise<Tenancy | undefined>;
-  insertCompartment(c: Compartment): Promise<void>;
-  getCompartment(tenancyId: string, id: string): Promise<Compartment | undefined>;
-  listCompartments(tenancyId: string, parentId: string): Promise<Compartment[]>;
-  getApiKey(tenancyId: string, userId: string, fingerprint: string): Promise<ApiKey | undefined>;
-  listApiKeys(tenancyId: string, userId: string): Promise<ApiKey[]>;
-}
 
 /** Console sign-in passwords for IAM users (the console module keeps them, hashed). */
 export interface ConsolePasswords {

@@ -1,14 +1,6 @@
 import type { Pool } from 'pg';
-import {
-  CONSOLE_SQL as SQL,
-  sessionValues,
-  toConsoleSession,
-  toConsoleUser,
-  userValues,
-  type ConsoleSession,
-  type ConsoleStore,
-  type ConsoleUser,
-} from '../console-store.js';
+import type { ConsoleSession, ConsoleStore, ConsoleUser } from '../../core/ports/console.js';
+import { CONSOLE_SQL as SQL, sessionValues, toConsoleSession, toConsoleUser, userValues } from '../console-sql.js';
 import { execute, first, transaction } from './pg-query.js';
 
 /** The console side of PostgresStore. */

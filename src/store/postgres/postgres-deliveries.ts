@@ -17,13 +17,15 @@ import {
   countRecentMessagesSql,
   DELIVERY_SQL as SQL,
   listDeadLettersSql,
-  recentCounts,
   redriveSql,
   STATS_SHARDS,
 } from '../delivery-sql.js';
 import { num, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
-import { toPage } from '../sql.js';
-import type { ClaimedDelivery, DeadLetterQuery, DeliveryStore, RedriveQuery, ReleasedClaim, TenancyCounts } from '../store.js';
+import { countsByTopic, toPage } from '../sql.js';
+import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
+import type { ClaimedDelivery, DeliveryStore, ReleasedClaim } from '../../core/ports/deliveries.js';
+import type { MailboxStore } from '../../core/ports/mailbox.js';
+import type { PublishStore } from '../../core/ports/messages.js';
 import { WakeListener } from './notifier.js';
 import {
   CLAIM_DELIVERIES,
@@ -46,7 +48,7 @@ import { execute, first, rows, transaction } from './pg-query.js';
 const byDueThenId = (a: Row, b: Row): number => num(a.due_at) - num(b.due_at) || num(a.id) - num(b.id);
 
 /** The delivery side of PostgresStore, on its pool, plus the LISTEN connection for wake-ups. */
-export class PostgresDeliveries implements DeliveryStore {
+export class PostgresDeliveries implements DeliveryStore, PublishStore, ActivityStore, MailboxStore {
   private readonly listener: WakeListener;
 
   constructor(
@@ -206,7 +208,7 @@ export class PostgresDeliveries implements DeliveryStore {
 
   async countRecentMessages(tenancyId: string, topicIds: string[], since: number): Promise<Record<string, number>> {
     if (topicIds.length === 0) return {};
-    return recentCounts(topicIds, await rows(this.pool, countRecentMessagesSql(inList), [tenancyId, since, topicIds]));
+    return countsByTopic(topicIds, await rows(this.pool, countRecentMessagesSql(inList), [tenancyId, since, topicIds]));
   }
 
   async listDeadLetters(q: DeadLetterQuery): Promise<Page<Delivery>> {

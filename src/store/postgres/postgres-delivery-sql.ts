@@ -1,5 +1,6 @@
 import type { CompletionValues } from '../delivery-rows.js';
-import { DUE, nextDueAtExcludingSql, type InList, type NotInList } from '../delivery-sql.js';
+import { DUE, nextDueAtExcludingSql } from '../delivery-sql.js';
+import type { InList, NotInList } from '../sql.js';
 
 /** The SQL text of PostgresDeliveries: claims, releases, publishing, completions and wake-ups. */
 

@@ -10,10 +10,10 @@ import {
   type FunctionStore,
   type ListApplicationsQuery,
   type ListFunctionsQuery,
-} from '../function-store.js';
+} from '../../core/ports/functions.js';
 import { num, type Row } from '../rows.js';
 import { toPage } from '../sql.js';
-import type { CasResult } from '../store.js';
+import type { CasResult } from '../../core/cas.js';
 import { first, rows, transaction, type Queryable } from './pg-query.js';
 
 function nameConflict(err: unknown, table: 'applications' | 'functions', name: string): unknown {

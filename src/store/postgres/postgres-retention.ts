@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { PruneBatch, PruneCursor, RetentionStore } from '../../core/retention.js';
-import type { InList } from '../delivery-sql.js';
+import type { InList } from '../sql.js';
 import { FINISHED_STATES, PRUNE_RECORDS_SQL, pruneMessagesSql, RETENTION_SQL } from '../retention-sql.js';
 import { num } from '../rows.js';
 import { execute, first, rows, transaction } from './pg-query.js';

@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import type {
   AttemptResult,
   Delivery,
@@ -19,17 +18,16 @@ import {
   DUE,
   listDeadLettersSql,
   nextDueAtExcludingSql,
-  recentCounts,
   redriveSql,
-  type InList,
-  type NotInList,
 } from '../delivery-sql.js';
-import { num, toMessage, toSubscription, toTopic, type Row, type SqlValue } from '../rows.js';
-import { toPage } from '../sql.js';
-import { Statements } from './statements.js';
+import { num, toMessage, toSubscription, toTopic } from '../rows.js';
+import { countsByTopic, toPage, type InList, type NotInList } from '../sql.js';
+import type { SqliteDb } from './sqlite-db.js';
 import { WalSync } from './wal-sync.js';
-import type { WriteGate } from './write-gate.js';
-import type { ClaimedDelivery, DeadLetterQuery, DeliveryStore, RedriveQuery, ReleasedClaim, TenancyCounts } from '../store.js';
+import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
+import type { ClaimedDelivery, DeliveryStore, ReleasedClaim } from '../../core/ports/deliveries.js';
+import type { MailboxStore } from '../../core/ports/mailbox.js';
+import type { PublishStore } from '../../core/ports/messages.js';
 
 /** A list parameter is bound as one JSON array text: one cached statement for any length. */
 const inList: InList = (column) => `${column} IN (SELECT value FROM json_each(?))`;
@@ -72,52 +70,22 @@ const INSERT_ATTEMPT =
  * synchronous and SQLite has one writer, so claims need no locking beyond the
  * IMMEDIATE transaction.
  */
-export class SqliteDeliveries implements DeliveryStore {
-  private readonly sql: Statements;
+export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivityStore, MailboxStore {
   private readonly wakeListeners = new Set<{ callback: () => void }>();
 
   /** Set when the database is a file in WAL mode: publishes then fsync off the event loop. */
   private readonly walSync: WalSync | undefined;
 
-  constructor(
-    private readonly db: Database.Database,
-    private readonly gate: WriteGate,
-  ) {
-    this.sql = new Statements(db);
-    this.walSync = db.memory ? undefined : new WalSync(`${db.name}-wal`);
+  constructor(private readonly sql: SqliteDb) {
+    this.walSync = sql.raw.memory ? undefined : new WalSync(`${sql.raw.name}-wal`);
   }
 
   async closeSync(): Promise<void> {
     await this.walSync?.close();
   }
 
-  private stmt(sql: string): Database.Statement<SqlValue[], Row> {
-    return this.sql.stmt(sql);
-  }
-
-  private get(sql: string, ...params: SqlValue[]): Row | undefined {
-    return this.stmt(sql).get(...params);
-  }
-
-  private all(sql: string, ...params: SqlValue[]): Row[] {
-    return this.stmt(sql).all(...params);
-  }
-
-  private run(sql: string, ...params: SqlValue[]): number {
-    return this.stmt(sql).run(...params).changes;
-  }
-
-  private tx<T>(fn: () => T): T {
-    return this.sql.tx(fn);
-  }
-
-  /** The engine's bookkeeping commits without waiting for fsync (see Statements.relaxedTx). */
-  private relaxedTx<T>(fn: () => T): T {
-    return this.sql.relaxedTx(fn);
-  }
-
   async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {
-    await this.gate.pass();
+    await this.sql.pass();
     if (this.walSync === undefined) return this.publishGroup(messages, plan, false);
     // Committed without fsync, then made durable off the event loop before anyone is told.
     const outcome = this.publishGroup(messages, plan, true);
@@ -127,7 +95,7 @@ export class SqliteDeliveries implements DeliveryStore {
 
   private publishGroup(messages: Message[], plan: PublishPlan, relaxed: boolean): PublishOutcome {
     const { now, inlineFanout, claim } = plan;
-    return (relaxed ? this.relaxedTx.bind(this) : this.tx.bind(this))(() => {
+    return (relaxed ? this.sql.relaxedTx.bind(this.sql) : this.sql.tx.bind(this.sql))(() => {
       const stored = new Set<string>();
       const claimed: Delivery[] = [];
       let budget = claim?.max ?? 0;
@@ -139,14 +107,14 @@ export class SqliteDeliveries implements DeliveryStore {
         const key = `${m.tenancyId}/${m.topicId}`;
         let topic = topics.get(key);
         if (topic === undefined) {
-          const live = this.get(TOPIC_LIVE, m.tenancyId, m.topicId) !== undefined;
-          topic = { live, subs: live ? num(this.get(SQL.countSubscriptionsUpTo, m.topicId, inlineFanout)?.n ?? 0) : 0 };
+          const live = this.sql.get(TOPIC_LIVE, m.tenancyId, m.topicId) !== undefined;
+          topic = { live, subs: live ? num(this.sql.get(SQL.countSubscriptionsUpTo, m.topicId, inlineFanout)?.n ?? 0) : 0 };
           topics.set(key, topic);
         }
         if (!topic.live) continue;
         const subs = topic.subs;
         const inline = subs < inlineFanout;
-        this.run(INSERT_MESSAGE, m.id, m.tenancyId, m.topicId, m.title, m.body, m.messageType, m.publishedAt, inline ? 1 : 0);
+        this.sql.run(INSERT_MESSAGE, m.id, m.tenancyId, m.topicId, m.title, m.body, m.messageType, m.publishedAt, inline ? 1 : 0);
         stored.add(m.id);
         if (!inline) {
           leftover = true;
@@ -154,13 +122,13 @@ export class SqliteDeliveries implements DeliveryStore {
         } else if (subs === 0) {
           // Nothing to deliver.
         } else if (claim !== undefined && budget >= subs) {
-          const rows = this.all(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt);
+          const rows = this.sql.all(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt);
           for (const r of rows) claimed.push(toDelivery(r));
           budget -= rows.length;
           backlogAdded += rows.length;
         } else {
           // '' and the max id bound the whole topic; fanout_state is already 1 for it.
-          const created = this.run(SQL.fanoutInsert, m.tenancyId, m.id, now, now, now, now, m.topicId, '', '\u{10FFFF}', m.publishedAt);
+          const created = this.sql.run(SQL.fanoutInsert, m.tenancyId, m.id, now, now, now, now, m.topicId, '', '\u{10FFFF}', m.publishedAt);
           leftover ||= created > 0;
           backlogAdded += created;
         }
@@ -170,23 +138,23 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   async claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]> {
-    await this.gate.pass();
+    await this.sql.pass();
     checkLimit(limit);
-    const rows = this.relaxedTx(() => this.all(CLAIM_FANOUT, leaseUntil, owner, now, limit));
+    const rows = this.sql.relaxedTx(() => this.sql.all(CLAIM_FANOUT, leaseUntil, owner, now, limit));
     return rows.map(toMessage).sort((a, b) => a.publishedAt - b.publishedAt || (a.id < b.id ? -1 : 1));
   }
 
   async fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }> {
-    await this.gate.pass();
+    await this.sql.pass();
     checkLimit(limit);
-    return this.relaxedTx(() => this.fanoutOne(messageId, limit, now));
+    return this.sql.relaxedTx(() => this.fanoutOne(messageId, limit, now));
   }
 
   async fanoutMany(messageIds: string[], limit: number, now: number): Promise<{ created: number; unfinished: string[] }> {
-    await this.gate.pass();
+    await this.sql.pass();
     checkLimit(limit);
     // One transaction (one fsync) for the whole group instead of one per message.
-    return this.relaxedTx(() => {
+    return this.sql.relaxedTx(() => {
       let created = 0;
       const unfinished: string[] = [];
       for (const id of messageIds) {
@@ -199,65 +167,65 @@ export class SqliteDeliveries implements DeliveryStore {
   }
 
   private fanoutOne(messageId: string, limit: number, now: number): { created: number; done: boolean } {
-    const m = this.get(SQL.fanoutMessage, messageId);
+    const m = this.sql.get(SQL.fanoutMessage, messageId);
     if (m === undefined || num(m.fanout_state) !== 0) return { created: 0, done: true };
     const cursor = m.fanout_cursor === null ? '' : String(m.fanout_cursor);
     const topicId = String(m.topic_id);
-    const scan = this.get(SQL.fanoutScan, topicId, cursor, limit);
+    const scan = this.sql.get(SQL.fanoutScan, topicId, cursor, limit);
     const scanned = num(scan?.n ?? 0);
     const last = scanned > 0 ? String(scan?.last) : null;
     let created = 0;
     if (last !== null) {
       const tenancyId = String(m.tenancy_id);
       const publishedAt = num(m.published_at);
-      created = this.run(SQL.fanoutInsert, tenancyId, messageId, now, now, now, now, topicId, cursor, last, publishedAt);
+      created = this.sql.run(SQL.fanoutInsert, tenancyId, messageId, now, now, now, now, topicId, cursor, last, publishedAt);
     }
     const done = scanned < limit;
-    this.run(SQL.fanoutAdvance, last ?? (m.fanout_cursor as string | null), done ? 1 : 0, messageId);
+    this.sql.run(SQL.fanoutAdvance, last ?? (m.fanout_cursor as string | null), done ? 1 : 0, messageId);
     return { created, done };
   }
 
   async insertDeliveries(deliveries: NewDelivery[]): Promise<void> {
-    await this.gate.pass();
+    await this.sql.pass();
     if (deliveries.length === 0) return;
-    this.tx(() => {
-      for (const d of deliveries) this.run(SQL.insertDelivery, ...newDeliveryValues(d), d.createdAt, d.createdAt);
+    this.sql.tx(() => {
+      for (const d of deliveries) this.sql.run(SQL.insertDelivery, ...newDeliveryValues(d), d.createdAt, d.createdAt);
     });
   }
 
   async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, excludeSubscriptionIds?: readonly string[]): Promise<ClaimedDelivery[]> {
-    await this.gate.pass();
+    await this.sql.pass();
     checkLimit(limit);
     const excluded = excludeSubscriptionIds !== undefined && excludeSubscriptionIds.length > 0 ? JSON.stringify(excludeSubscriptionIds) : undefined;
-    return this.relaxedTx(() => {
-      const due = excluded === undefined ? this.all(DUE_IDS, now, limit) : this.all(DUE_IDS_EXCLUDING, now, excluded, limit);
+    return this.sql.relaxedTx(() => {
+      const due = excluded === undefined ? this.sql.all(DUE_IDS, now, limit) : this.sql.all(DUE_IDS_EXCLUDING, now, excluded, limit);
       if (due.length === 0) return [];
       const ids = due.map((r) => num(r.id));
       const order = new Map(ids.map((id, i) => [id, i]));
-      const rows = this.all(CLAIM_DELIVERIES, owner, leaseUntil, now, JSON.stringify(ids));
+      const rows = this.sql.all(CLAIM_DELIVERIES, owner, leaseUntil, now, JSON.stringify(ids));
       const claimed = rows.map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(due[order.get(num(r.id)) ?? 0]?.next_attempt_at) }));
       return claimed.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
     });
   }
 
   async releaseClaims(claims: readonly ReleasedClaim[], owner: string): Promise<number> {
-    await this.gate.pass();
+    await this.sql.pass();
     if (claims.length === 0) return 0;
-    return this.relaxedTx(() => {
+    return this.sql.relaxedTx(() => {
       let released = 0;
-      for (const c of claims) released += this.run(RELEASE_CLAIM, c.dueAt, c.id, owner);
+      for (const c of claims) released += this.sql.run(RELEASE_CLAIM, c.dueAt, c.id, owner);
       return released;
     });
   }
 
   async completeAttempts(results: AttemptResult[], now: number): Promise<void> {
-    await this.gate.pass();
+    await this.sql.pass();
     if (results.length === 0) return;
     const values = results.map(completionValues);
-    this.relaxedTx(() => {
+    this.sql.relaxedTx(() => {
       let delivered = 0;
       for (const v of values) {
-        this.run(
+        this.sql.run(
           INSERT_ATTEMPT,
           v.attemptNo,
           v.startedAt,
@@ -271,7 +239,7 @@ export class SqliteDeliveries implements DeliveryStore {
           v.deliveryId,
         );
         const deliveredAt = v.nextState === 'DELIVERED' ? now : null;
-        const applied = this.run(
+        const applied = this.sql.run(
           SQL.applyTransition,
           v.nextState,
           v.nextAttemptAt,
@@ -284,84 +252,84 @@ export class SqliteDeliveries implements DeliveryStore {
         );
         if (applied > 0 && v.nextState === 'DELIVERED') delivered++;
       }
-      if (delivered > 0) this.run(SQL.addDelivered, 0, delivered);
+      if (delivered > 0) this.sql.run(SQL.addDelivered, 0, delivered);
     });
   }
 
   async nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null> {
     const row =
       (excludeSubscriptionIds === undefined || excludeSubscriptionIds.length === 0) && after === undefined
-        ? this.get(SQL.nextDueAt)
-        : this.get(NEXT_DUE_EXCLUDING, after ?? Number.MIN_SAFE_INTEGER, JSON.stringify(excludeSubscriptionIds ?? []));
+        ? this.sql.get(SQL.nextDueAt)
+        : this.sql.get(NEXT_DUE_EXCLUDING, after ?? Number.MIN_SAFE_INTEGER, JSON.stringify(excludeSubscriptionIds ?? []));
     const times = [row?.due, row?.fanout].filter((v) => v !== null && v !== undefined).map(num);
     return times.length === 0 ? null : Math.min(...times);
   }
 
   async getMessagesByIds(ids: string[]): Promise<Message[]> {
-    return ids.length === 0 ? [] : this.all(byIdsSql('messages', inList), JSON.stringify(ids)).map(toMessage);
+    return ids.length === 0 ? [] : this.sql.all(byIdsSql('messages', inList), JSON.stringify(ids)).map(toMessage);
   }
 
   async getSubscriptionsByIds(ids: string[]): Promise<Subscription[]> {
-    return ids.length === 0 ? [] : this.all(byIdsSql('subscriptions', inList), JSON.stringify(ids)).map(toSubscription);
+    return ids.length === 0 ? [] : this.sql.all(byIdsSql('subscriptions', inList), JSON.stringify(ids)).map(toSubscription);
   }
 
   async getTopicsByIds(ids: string[]): Promise<Topic[]> {
-    return ids.length === 0 ? [] : this.all(byIdsSql('topics', inList), JSON.stringify(ids)).map(toTopic);
+    return ids.length === 0 ? [] : this.sql.all(byIdsSql('topics', inList), JSON.stringify(ids)).map(toTopic);
   }
 
   async getMessageDeliveries(tenancyId: string, messageId: string): Promise<{ delivery: Delivery; attempts: DeliveryAttempt[] }[]> {
     // A read transaction: the attempts belong to the same snapshot as the deliveries.
-    return this.db.transaction(() => {
-      const out = this.all(SQL.messageDeliveries, messageId, tenancyId).map((r) => ({
+    return this.sql.readTx(() => {
+      const out = this.sql.all(SQL.messageDeliveries, messageId, tenancyId).map((r) => ({
         delivery: toDelivery(r),
         attempts: [] as DeliveryAttempt[],
       }));
       const byId = new Map(out.map((x) => [x.delivery.id, x.attempts]));
-      for (const r of this.all(SQL.messageAttempts, messageId, tenancyId)) byId.get(num(r.delivery_id))?.push(toAttempt(r));
+      for (const r of this.sql.all(SQL.messageAttempts, messageId, tenancyId)) byId.get(num(r.delivery_id))?.push(toAttempt(r));
       return out;
-    })();
+    });
   }
 
   async listRecentMessages(tenancyId: string, topicId: string, limit: number): Promise<Message[]> {
     checkLimit(limit);
-    return this.all(SQL.recentMessages, topicId, tenancyId, limit).map(toMessage);
+    return this.sql.all(SQL.recentMessages, topicId, tenancyId, limit).map(toMessage);
   }
 
   async countRecentMessages(tenancyId: string, topicIds: string[], since: number): Promise<Record<string, number>> {
     if (topicIds.length === 0) return {};
-    return recentCounts(topicIds, this.all(countRecentMessagesSql(inList), tenancyId, since, JSON.stringify(topicIds)));
+    return countsByTopic(topicIds, this.sql.all(countRecentMessagesSql(inList), tenancyId, since, JSON.stringify(topicIds)));
   }
 
   async listDeadLetters(q: DeadLetterQuery): Promise<Page<Delivery>> {
     const { sql, params } = listDeadLettersSql(q);
-    return toPage(this.all(sql, ...params), q.offset, q.limit, toDelivery);
+    return toPage(this.sql.all(sql, ...params), q.offset, q.limit, toDelivery);
   }
 
   async redrive(q: RedriveQuery, now: number): Promise<number> {
-    await this.gate.pass();
+    await this.sql.pass();
     const query = redriveSql(q, now, inList);
     if (query === undefined) return 0;
     const params = q.deliveryIds === undefined ? query.params : [...query.params, JSON.stringify(q.deliveryIds)];
-    return this.run(query.sql, ...params);
+    return this.sql.run(query.sql, ...params);
   }
 
   async countDeliveries(): Promise<DeliveryCounts> {
-    return toCounts(this.get(SQL.countDeliveries));
+    return toCounts(this.sql.get(SQL.countDeliveries));
   }
 
   async countTenancy(tenancyId: string, publishedSince: number): Promise<TenancyCounts> {
-    return toTenancyCounts(this.get(SQL.countTenancy, ...tenancyCountValues(tenancyId, publishedSince)));
+    return toTenancyCounts(this.sql.get(SQL.countTenancy, ...tenancyCountValues(tenancyId, publishedSince)));
   }
 
   async insertMail(mail: Omit<MailRecord, 'id'>): Promise<MailRecord> {
-    await this.gate.pass();
-    const row = this.get(SQL.insertMail, ...mailValues(mail));
+    await this.sql.pass();
+    const row = this.sql.get(SQL.insertMail, ...mailValues(mail));
     return { ...mail, headers: { ...mail.headers }, id: num(row?.id) };
   }
 
   async listMail(tenancyId: string, limit: number, to?: string): Promise<MailRecord[]> {
     checkLimit(limit);
-    const rows = to === undefined ? this.all(SQL.listMail, tenancyId, limit) : this.all(SQL.listMailTo, tenancyId, to, limit);
+    const rows = to === undefined ? this.sql.all(SQL.listMail, tenancyId, limit) : this.sql.all(SQL.listMailTo, tenancyId, to, limit);
     return rows.map(toMail);
   }
 

@@ -30,8 +30,7 @@ import {
 } from '../identity-sql.js';
 import { apiKeyValues, compartmentValues, num, str, toCompartment, toUser, userValues, type Row, type SqlValue } from '../rows.js';
 import { toPage, type CasUpdate } from '../sql.js';
-import { Statements } from './statements.js';
-import type { WriteGate } from './write-gate.js';
+import type { SqliteDb } from './sqlite-db.js';
 
 type NamedTable = 'users' | 'iam_groups' | 'policies';
 const ENTITY: Record<NamedTable, string> = { users: 'User', iam_groups: 'Group', policies: 'Policy' };
@@ -49,35 +48,14 @@ function nameConflict(err: unknown, table: NamedTable, name: string): unknown {
  * transactions are IMMEDIATE, so the guards' checks and the writes they protect are atomic.
  */
 export class SqliteIdentity implements IdentityStore {
-  private readonly sql: Statements;
 
-  constructor(
-    private readonly db: Database.Database,
-    private readonly gate: WriteGate,
-  ) {
-    this.sql = new Statements(db);
-  }
-
-  private get(sql: string, ...params: SqlValue[]): Row | undefined {
-    return this.sql.stmt(sql).get(...params);
-  }
-
-  private all(sql: string, ...params: SqlValue[]): Row[] {
-    return this.sql.stmt(sql).all(...params);
-  }
-
-  private run(sql: string, ...params: SqlValue[]): number {
-    return this.sql.stmt(sql).run(...params).changes;
-  }
-
-  private tx<T>(fn: () => T): T {
-    return this.sql.tx(fn);
+  constructor(private readonly sql: SqliteDb) {
   }
 
   private async insertNamed(table: NamedTable, sql: string, values: SqlValue[], name: string): Promise<void> {
-    await this.gate.pass();
+    await this.sql.pass();
     try {
-      this.run(sql, ...values);
+      this.sql.run(sql, ...values);
     } catch (err) {
       throw nameConflict(err, table, name);
     }
@@ -85,11 +63,11 @@ export class SqliteIdentity implements IdentityStore {
 
   /** An etag-guarded UPDATE; a miss is explained by the live row's etag, read in the same transaction. */
   private async cas<T>(etagSql: string, u: CasUpdate, values: SqlValue[], tenancyId: string, id: string, etag: string, map: (r: Row) => T): Promise<CasResult<T>> {
-    await this.gate.pass();
-    return this.tx((): CasResult<T> => {
-      const row = this.get(u.sql, ...u.params(values, tenancyId, id, etag));
+    await this.sql.pass();
+    return this.sql.tx((): CasResult<T> => {
+      const row = this.sql.get(u.sql, ...u.params(values, tenancyId, id, etag));
       if (row !== undefined) return { ok: true, value: map(row) };
-      return { ok: false, reason: this.get(etagSql, tenancyId, id) === undefined ? 'not-found' : 'etag-mismatch' };
+      return { ok: false, reason: this.sql.get(etagSql, tenancyId, id) === undefined ? 'not-found' : 'etag-mismatch' };
     });
   }
 
@@ -107,14 +85,14 @@ export class SqliteIdentity implements IdentityStore {
     blocked: (cur: Row) => string | undefined,
     after: () => void = () => {},
   ): Promise<GuardedDelete<T>> {
-    await this.gate.pass();
-    return this.tx((): GuardedDelete<T> => {
-      const cur = this.get(etagSql, tenancyId, id);
+    await this.sql.pass();
+    return this.sql.tx((): GuardedDelete<T> => {
+      const cur = this.sql.get(etagSql, tenancyId, id);
       if (cur === undefined) return { ok: false, reason: 'not-found' };
       if (cur.etag !== expectedEtag) return { ok: false, reason: 'etag-mismatch' };
       const detail = blocked(cur);
       if (detail !== undefined) return { ok: false, reason: 'not-empty', detail };
-      const row = this.get(deleteSql, tenancyId, id, expectedEtag);
+      const row = this.sql.get(deleteSql, tenancyId, id, expectedEtag);
       if (row === undefined) return { ok: false, reason: 'not-found' };
       after();
       return { ok: true, value: map(row) };
@@ -122,7 +100,7 @@ export class SqliteIdentity implements IdentityStore {
   }
 
   private count(sql: string, ...params: SqlValue[]): number {
-    return num(this.get(sql, ...params)?.n ?? 0);
+    return num(this.sql.get(sql, ...params)?.n ?? 0);
   }
 
   // --- users ---
@@ -132,13 +110,13 @@ export class SqliteIdentity implements IdentityStore {
   }
 
   async getUser(tenancyId: string, id: string): Promise<User | undefined> {
-    const row = this.get(SQL.getUser, tenancyId, id);
+    const row = this.sql.get(SQL.getUser, tenancyId, id);
     return row && toUser(row);
   }
 
   async listUsers(q: ListIamQuery): Promise<Page<User>> {
     const { sql, params } = listUsersSql(q);
-    return toPage(this.all(sql, ...params), q.offset, q.limit, toUser);
+    return toPage(this.sql.all(sql, ...params), q.offset, q.limit, toUser);
   }
 
   replaceUser(next: User, expectedEtag: string): Promise<CasResult<User>> {
@@ -158,8 +136,8 @@ export class SqliteIdentity implements IdentityStore {
         return n > 0 ? `it is still a member of ${n} ${n === 1 ? 'group' : 'groups'}` : undefined;
       },
       () => {
-        this.run(SQL.deleteUserApiKeys, tenancyId, id);
-        this.run(SQL.deleteUserConsoleLogin, tenancyId, id);
+        this.sql.run(SQL.deleteUserApiKeys, tenancyId, id);
+        this.sql.run(SQL.deleteUserConsoleLogin, tenancyId, id);
       },
     );
   }
@@ -167,20 +145,20 @@ export class SqliteIdentity implements IdentityStore {
   // --- API keys ---
 
   async insertApiKeyLimited(key: ApiKey, max: number): Promise<ApiKeyInsert> {
-    await this.gate.pass();
-    return this.tx((): ApiKeyInsert => {
+    await this.sql.pass();
+    return this.sql.tx((): ApiKeyInsert => {
       // A key must not outlive its user: one added after the delete would still sign requests.
-      if (this.get(SQL.liveUser, key.tenancyId, key.userId) === undefined) throw new NotFoundError('User', key.userId);
-      if (this.get(SQL.hasApiKey, key.tenancyId, key.userId, key.fingerprint) !== undefined) return 'duplicate';
+      if (this.sql.get(SQL.liveUser, key.tenancyId, key.userId) === undefined) throw new NotFoundError('User', key.userId);
+      if (this.sql.get(SQL.hasApiKey, key.tenancyId, key.userId, key.fingerprint) !== undefined) return 'duplicate';
       if (this.count(SQL.countApiKeys, key.tenancyId, key.userId) >= max) return 'limit';
-      this.run(SQL.insertApiKey, ...apiKeyValues(key));
+      this.sql.run(SQL.insertApiKey, ...apiKeyValues(key));
       return 'ok';
     });
   }
 
   async deleteApiKey(tenancyId: string, userId: string, fingerprint: string): Promise<boolean> {
-    await this.gate.pass();
-    return this.run(SQL.deleteApiKey, tenancyId, userId, fingerprint) > 0;
+    await this.sql.pass();
+    return this.sql.run(SQL.deleteApiKey, tenancyId, userId, fingerprint) > 0;
   }
 
   // --- groups ---
@@ -190,13 +168,13 @@ export class SqliteIdentity implements IdentityStore {
   }
 
   async getGroup(tenancyId: string, id: string): Promise<Group | undefined> {
-    const row = this.get(SQL.getGroup, tenancyId, id);
+    const row = this.sql.get(SQL.getGroup, tenancyId, id);
     return row && toGroup(row);
   }
 
   async listGroups(q: ListIamQuery): Promise<Page<Group>> {
     const { sql, params } = listGroupsSql(q);
-    return toPage(this.all(sql, ...params), q.offset, q.limit, toGroup);
+    return toPage(this.sql.all(sql, ...params), q.offset, q.limit, toGroup);
   }
 
   replaceGroup(next: Group, expectedEtag: string): Promise<CasResult<Group>> {
@@ -213,30 +191,30 @@ export class SqliteIdentity implements IdentityStore {
   // --- memberships ---
 
   async insertMembership(m: Membership): Promise<{ result: 'ok' | 'missing' } | { result: 'exists'; existing: Membership }> {
-    await this.gate.pass();
-    return this.tx(() => {
-      if (this.get(SQL.liveUser, m.tenancyId, m.userId) === undefined) return { result: 'missing' as const };
-      if (this.get(SQL.liveGroup, m.tenancyId, m.groupId) === undefined) return { result: 'missing' as const };
-      if (this.get(SQL.insertMembership, ...membershipValues(m)) !== undefined) return { result: 'ok' as const };
-      const existing = this.get(SQL.liveMembership, m.tenancyId, m.userId, m.groupId);
+    await this.sql.pass();
+    return this.sql.tx(() => {
+      if (this.sql.get(SQL.liveUser, m.tenancyId, m.userId) === undefined) return { result: 'missing' as const };
+      if (this.sql.get(SQL.liveGroup, m.tenancyId, m.groupId) === undefined) return { result: 'missing' as const };
+      if (this.sql.get(SQL.insertMembership, ...membershipValues(m)) !== undefined) return { result: 'ok' as const };
+      const existing = this.sql.get(SQL.liveMembership, m.tenancyId, m.userId, m.groupId);
       if (existing === undefined) throw new Error(`Membership of ${m.userId} in ${m.groupId} conflicted but is not live`);
       return { result: 'exists' as const, existing: toMembership(existing) };
     });
   }
 
   async getMembership(tenancyId: string, id: string): Promise<Membership | undefined> {
-    const row = this.get(SQL.getMembership, tenancyId, id);
+    const row = this.sql.get(SQL.getMembership, tenancyId, id);
     return row && toMembership(row);
   }
 
   async listMemberships(q: ListMembershipsQuery): Promise<Page<Membership>> {
     const { sql, params } = listMembershipsSql(q);
-    return toPage(this.all(sql, ...params), q.offset, q.limit, toMembership);
+    return toPage(this.sql.all(sql, ...params), q.offset, q.limit, toMembership);
   }
 
   async deleteMembership(tenancyId: string, id: string): Promise<CasResult<Membership>> {
-    await this.gate.pass();
-    const row = this.get(SQL.deleteMembership, tenancyId, id);
+    await this.sql.pass();
+    const row = this.sql.get(SQL.deleteMembership, tenancyId, id);
     return row === undefined ? { ok: false, reason: 'not-found' } : { ok: true, value: toMembership(row) };
   }
 
@@ -247,13 +225,13 @@ export class SqliteIdentity implements IdentityStore {
   }
 
   async getPolicy(tenancyId: string, id: string): Promise<Policy | undefined> {
-    const row = this.get(SQL.getPolicy, tenancyId, id);
+    const row = this.sql.get(SQL.getPolicy, tenancyId, id);
     return row && toPolicy(row);
   }
 
   async listPolicies(q: ListPoliciesQuery): Promise<Page<Policy>> {
     const { sql, params } = listPoliciesSql(q);
-    return toPage(this.all(sql, ...params), q.offset, q.limit, toPolicy);
+    return toPage(this.sql.all(sql, ...params), q.offset, q.limit, toPolicy);
   }
 
   replacePolicy(next: Policy, expectedEtag: string): Promise<CasResult<Policy>> {
@@ -261,28 +239,28 @@ export class SqliteIdentity implements IdentityStore {
   }
 
   async deletePolicy(tenancyId: string, id: string, expectedEtag: string, _now: number): Promise<CasResult<Policy>> {
-    await this.gate.pass();
-    return this.tx((): CasResult<Policy> => {
-      const row = this.get(SQL.deletePolicy, tenancyId, id, expectedEtag);
+    await this.sql.pass();
+    return this.sql.tx((): CasResult<Policy> => {
+      const row = this.sql.get(SQL.deletePolicy, tenancyId, id, expectedEtag);
       if (row !== undefined) return { ok: true, value: toPolicy(row) };
-      return { ok: false, reason: this.get(SQL.policyEtag, tenancyId, id) === undefined ? 'not-found' : 'etag-mismatch' };
+      return { ok: false, reason: this.sql.get(SQL.policyEtag, tenancyId, id) === undefined ? 'not-found' : 'etag-mismatch' };
     });
   }
 
   // --- compartments ---
 
   async replaceCompartment(next: Compartment, expectedEtag: string): Promise<CasResult<Compartment>> {
-    await this.gate.pass();
-    return this.tx((): CasResult<Compartment> => {
-      const cur = this.get(SQL.compartmentEtag, next.tenancyId, next.id);
+    await this.sql.pass();
+    return this.sql.tx((): CasResult<Compartment> => {
+      const cur = this.sql.get(SQL.compartmentEtag, next.tenancyId, next.id);
       if (cur === undefined) return { ok: false, reason: 'not-found' };
       if (cur.etag !== expectedEtag) return { ok: false, reason: 'etag-mismatch' };
       const parentId = cur.parent_id === null ? null : str(cur.parent_id);
-      if (parentId !== null && this.get(SQL.liveSiblingNamed, next.tenancyId, parentId, next.name, next.id) !== undefined) {
+      if (parentId !== null && this.sql.get(SQL.liveSiblingNamed, next.tenancyId, parentId, next.name, next.id) !== undefined) {
         throw new ConflictError(`Compartment with name "${next.name}" already exists in compartment ${parentId}.`);
       }
       const u = SQL.replaceCompartment;
-      const row = this.get(u.sql, ...u.params(compartmentValues(next), next.tenancyId, next.id, expectedEtag));
+      const row = this.sql.get(u.sql, ...u.params(compartmentValues(next), next.tenancyId, next.id, expectedEtag));
       return row === undefined ? { ok: false, reason: 'not-found' } : { ok: true, value: toCompartment(row) };
     });
   }
@@ -291,27 +269,27 @@ export class SqliteIdentity implements IdentityStore {
     return this.guardedDelete(SQL.compartmentEtag, SQL.deleteCompartment, tenancyId, id, expectedEtag, toCompartment, (cur) => {
       if (cur.parent_id === null) return 'it is the root compartment of the tenancy';
       const { sql, params } = compartmentContentsSql(tenancyId, id);
-      const row = this.get(sql, ...params);
+      const row = this.sql.get(sql, ...params);
       return row && compartmentContentsDetail(row);
     });
   }
 
   async getCompartmentAnyState(tenancyId: string, id: string): Promise<Compartment | undefined> {
-    const row = this.get(SQL.getCompartmentAnyState, tenancyId, id);
+    const row = this.sql.get(SQL.getCompartmentAnyState, tenancyId, id);
     return row && toCompartment(row);
   }
 
   async listCompartmentTree(tenancyId: string): Promise<Compartment[]> {
-    return this.all(SQL.listCompartmentTree, tenancyId).map(toCompartment);
+    return this.sql.all(SQL.listCompartmentTree, tenancyId).map(toCompartment);
   }
 
   /** One read transaction: WAL gives it a consistent snapshot even while other processes write. */
   async loadAccessSnapshot(tenancyId: string): Promise<AccessSnapshotRows> {
-    const results = this.db.transaction(() => SQL.snapshot.map((sql) => this.all(sql, tenancyId))).deferred();
+    const results = this.sql.readTx(() => SQL.snapshot.map((sql) => this.sql.all(sql, tenancyId)));
     return toAccessSnapshot(results);
   }
 
   async listTenancyIds(): Promise<string[]> {
-    return this.all(SQL.listTenancyIds).map((r) => str(r.id));
+    return this.sql.all(SQL.listTenancyIds).map((r) => str(r.id));
   }
 }

@@ -1,10 +1,8 @@
-import type Database from 'better-sqlite3';
 import type { PruneBatch, PruneCursor, RetentionStore } from '../../core/retention.js';
-import type { InList } from '../delivery-sql.js';
+import type { InList } from '../sql.js';
 import { FINISHED, PRUNE_RECORDS_SQL, pruneMessagesSql, RETENTION_SQL } from '../retention-sql.js';
-import { num, type Row, type SqlValue } from '../rows.js';
-import { Statements } from './statements.js';
-import type { WriteGate } from './write-gate.js';
+import { num } from '../rows.js';
+import type { SqliteDb } from './sqlite-db.js';
 
 const inList: InList = (column) => `${column} IN (SELECT value FROM json_each(?))`;
 
@@ -21,34 +19,20 @@ const UNFINISHED =
 export class SqliteRetention implements RetentionStore {
   /** Batches run on the event loop: short ones keep publishes and deliveries flowing. */
   readonly batchBudgetMs = 4;
-  private readonly sql: Statements;
   private readonly deletes = pruneMessagesSql(inList);
 
-  constructor(
-    db: Database.Database,
-    private readonly gate: WriteGate,
-  ) {
-    this.sql = new Statements(db);
-  }
-
-  private stmt(sql: string): Database.Statement<SqlValue[], Row> {
-    return this.sql.stmt(sql);
-  }
-
-  private relaxedTx<T>(fn: () => T): T {
-    return this.sql.relaxedTx(fn);
-  }
+  constructor(private readonly sql: SqliteDb) {}
 
   async pruneMessages(cutoff: number, after: PruneCursor | undefined, limit: number): Promise<PruneBatch> {
-    await this.gate.pass();
-    return this.relaxedTx(() => {
-      const rows = this.stmt(RETENTION_SQL.candidates).all(cutoff, after?.publishedAt ?? -1, after?.id ?? '', limit);
+    await this.sql.pass();
+    return this.sql.relaxedTx(() => {
+      const rows = this.sql.stmt(RETENTION_SQL.candidates).all(cutoff, after?.publishedAt ?? -1, after?.id ?? '', limit);
       const prunable: string[] = [];
       let held = 0;
       let oldestHeldAt: number | null = null;
       for (const r of rows) {
         const id = String(r.id);
-        const busy = num(r.fanout_state) !== 1 || this.stmt(UNFINISHED).get(id) !== undefined;
+        const busy = num(r.fanout_state) !== 1 || this.sql.stmt(UNFINISHED).get(id) !== undefined;
         if (!busy) {
           prunable.push(id);
           continue;
@@ -58,7 +42,7 @@ export class SqliteRetention implements RetentionStore {
       }
       if (prunable.length > 0) {
         const ids = JSON.stringify(prunable);
-        for (const sql of this.deletes) this.stmt(sql).run(ids);
+        for (const sql of this.deletes) this.sql.stmt(sql).run(ids);
       }
       const last = rows.at(-1);
       const next = rows.length < limit || last === undefined ? undefined : { publishedAt: num(last.published_at), id: String(last.id) };
@@ -67,17 +51,17 @@ export class SqliteRetention implements RetentionStore {
   }
 
   async pruneRecords(cutoff: number, limit: number): Promise<number> {
-    await this.gate.pass();
-    return this.relaxedTx(() => {
-      const confirmations = this.stmt(PRUNE_RECORDS_SQL.confirmations).run(cutoff, limit).changes;
-      const mail = this.stmt(PRUNE_RECORDS_SQL.mail).run(cutoff, limit - confirmations).changes;
+    await this.sql.pass();
+    return this.sql.relaxedTx(() => {
+      const confirmations = this.sql.stmt(PRUNE_RECORDS_SQL.confirmations).run(cutoff, limit).changes;
+      const mail = this.sql.stmt(PRUNE_RECORDS_SQL.mail).run(cutoff, limit - confirmations).changes;
       return confirmations + mail;
     });
   }
 
   async pruneRetryTokens(notBefore: number, limit: number): Promise<number> {
-    await this.gate.pass();
-    return this.relaxedTx(() => this.stmt(PRUNE_RECORDS_SQL.retryTokens).run(notBefore, limit).changes);
+    await this.sql.pass();
+    return this.sql.relaxedTx(() => this.sql.stmt(PRUNE_RECORDS_SQL.retryTokens).run(notBefore, limit).changes);
   }
 
   /** Nothing to do: SQLite puts deleted pages on its free list and new rows reuse them. */

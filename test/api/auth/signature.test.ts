@@ -391,7 +391,7 @@ for (const kind of KINDS) {
         { fingerprint: 'ff:ee:dd:cc:bb:aa:99:88:77:66:55:44:33:22:11:00', publicKeyPem: ed.publicKey },
       ];
       for (const k of keys) {
-        await h.herald.store.insertApiKey({ tenancyId: h.tenancyId, userId, fingerprint: k.fingerprint, publicKeyPem: k.publicKeyPem, createdAt: Date.now() });
+        await h.herald.store.directory.insertApiKey({ tenancyId: h.tenancyId, userId, fingerprint: k.fingerprint, publicKeyPem: k.publicKeyPem, createdAt: Date.now() });
         const headers = signRequest({ method: 'GET', url: listUrl(), headers: {}, keyId: `${h.tenancyId}/${userId}/${k.fingerprint}`, privateKeyPem });
         assertNotAuthenticated(await send(listUrl(), 'GET', headers), `stored key ${k.fingerprint}`);
       }

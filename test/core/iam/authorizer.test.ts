@@ -44,7 +44,7 @@ for (const kind of STORE_KINDS) {
       const a = compartmentFixture(tenancyId, { name: 'Granted' });
       const b = compartmentFixture(tenancyId, { name: 'Child', parentId: a.id });
       const c = compartmentFixture(tenancyId, { name: 'Sibling' });
-      for (const x of [a, b, c]) await t.store.insertCompartment(x);
+      for (const x of [a, b, c]) await t.store.directory.insertCompartment(x);
       [granted, child, sibling] = [a.id, b.id, c.id];
       groupId = newOcid('group');
       await t.store.identity.insertGroup({ id: groupId, tenancyId, name: 'Team', description: '', lifecycleState: 'ACTIVE', etag: newEtag(), freeformTags: {}, definedTags: {}, createdAt: T0 });

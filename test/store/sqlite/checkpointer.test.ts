@@ -23,16 +23,16 @@ const BODY = 'x'.repeat(1024);
 async function topicWithSubscribers(store: Store, n: number): Promise<Topic> {
   const tenancyId = (await seedTenancy(store)).tenancy.id;
   const topic = topicFixture(tenancyId);
-  await store.insertTopic(topic);
-  for (let i = 0; i < n; i++) await store.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
+  await store.topics.insertTopic(topic);
+  for (let i = 0; i < n; i++) await store.subscriptions.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
   return topic;
 }
 
 /** What the engine writes for one publish group: the messages with their claimed deliveries, then the results. */
 async function publishAndDeliver(store: Store, topic: Topic, count: number, publishedAt: number): Promise<void> {
   const messages = Array.from({ length: count }, () => messageFixture(topic, { publishedAt, body: BODY }));
-  const out = await store.publishMessages(messages, { now: publishedAt, inlineFanout: 64, claim: { owner: 'n', leaseUntil: publishedAt + 60_000, max: 10_000 } });
-  await store.completeAttempts(out.claimed.map((d) => resultFor(d, delivered)), publishedAt);
+  const out = await store.publishing.publishMessages(messages, { now: publishedAt, inlineFanout: 64, claim: { owner: 'n', leaseUntil: publishedAt + 60_000, max: 10_000 } });
+  await store.deliveries.completeAttempts(out.claimed.map((d) => resultFor(d, delivered)), publishedAt);
 }
 
 describe('SQLite WAL under a steady writer', () => {
@@ -66,8 +66,8 @@ describe('SQLite WAL under a steady writer', () => {
     assert.ok(stats.wal.pauseMsTotal > 0, 'the holds were measured');
     assert.ok(stats.wal.pauseMsMaxRecent > 0 && stats.wal.pauseMsMaxRecent <= stats.wal.pauseMsTotal);
     // Writers were held, never refused: every group above committed (the trace of one is complete).
-    const [one] = await store.listRecentMessages(topic.tenancyId, topic.id, 1);
-    const trace = await store.getMessageDeliveries(topic.tenancyId, one!.id);
+    const [one] = await store.activity.listRecentMessages(topic.tenancyId, topic.id, 1);
+    const trace = await store.activity.getMessageDeliveries(topic.tenancyId, one!.id);
     assert.deepEqual(trace.map((x) => x.delivery.state), ['DELIVERED', 'DELIVERED', 'DELIVERED']);
   });
 });

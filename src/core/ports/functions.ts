@@ -1,6 +1,6 @@
-import type { Application, FnFunction, FnLifecycleState, FunctionBundle, FunctionCallRecord } from '../core/function-models.js';
-import type { Page, SortOrder } from '../core/models.js';
-import type { CasResult } from './store.js';
+import type { Application, FnFunction, FnLifecycleState, FunctionBundle, FunctionCallRecord } from '../function-models.js';
+import type { Page, SortOrder } from '../models.js';
+import type { CasResult } from '../cas.js';
 
 export type FnSortBy = 'timeCreated' | 'displayName' | 'id';
 

@@ -1,19 +1,45 @@
 import type Database from 'better-sqlite3';
 import type { Row, SqlValue } from '../rows.js';
+import type { WriteGate } from './write-gate.js';
 
-/** Prepared statements (compiled once, lazily: tables exist only after migrations) and transactions on one connection. */
-export class Statements {
+/**
+ * One SQLite connection as every SQLite module uses it: prepared statements (compiled once,
+ * lazily, since tables exist only after migrations), transactions, and the write gate that
+ * every write passes (the checkpointer closes it to restart the WAL).
+ */
+export class SqliteDb {
   private readonly cache = new Map<string, Database.Statement<SqlValue[], Row>>();
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    readonly raw: Database.Database,
+    readonly gate: WriteGate,
+  ) {}
 
   stmt(sql: string): Database.Statement<SqlValue[], Row> {
     let s = this.cache.get(sql);
     if (s === undefined) {
-      s = this.db.prepare<SqlValue[], Row>(sql);
+      s = this.raw.prepare<SqlValue[], Row>(sql);
       this.cache.set(sql, s);
     }
     return s;
+  }
+
+  get(sql: string, ...params: SqlValue[]): Row | undefined {
+    return this.stmt(sql).get(...params);
+  }
+
+  all(sql: string, ...params: SqlValue[]): Row[] {
+    return this.stmt(sql).all(...params);
+  }
+
+  /** Runs a statement and returns how many rows it changed. */
+  run(sql: string, ...params: SqlValue[]): number {
+    return this.stmt(sql).run(...params).changes;
+  }
+
+  /** Waits until writes may go ahead (see WriteGate). */
+  pass(): Promise<void> {
+    return this.gate.pass();
   }
 
   /**
@@ -21,7 +47,12 @@ export class Statements {
    * first could fail with SQLITE_BUSY on upgrade when another process writes.
    */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.raw.transaction(fn).immediate();
+  }
+
+  /** A read-only transaction: one consistent snapshot for several statements. */
+  readTx<T>(fn: () => T): T {
+    return this.raw.transaction(fn).deferred();
   }
 
   /**

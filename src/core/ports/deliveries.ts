@@ -1,0 +1,80 @@
+import type { AttemptResult, Delivery, DeliveryCounts, NewDelivery } from '../deliveries.js';
+import type { Message, Subscription, Topic } from '../models.js';
+
+/** A claimed delivery; its nextAttemptAt is the lease's end, `dueAt` when it was due before the claim. */
+export interface ClaimedDelivery extends Delivery {
+  dueAt: number;
+}
+
+/** A claim handed back by releaseClaims, and the due time it goes back to. */
+export interface ReleasedClaim {
+  id: number;
+  dueAt: number;
+}
+
+/**
+ * The delivery engine's side of the store. Work is claimed under a lease so a
+ * crashed node's claims come back when the lease runs out; PostgreSQL claims
+ * with FOR UPDATE SKIP LOCKED so several nodes share the work.
+ */
+export interface DeliveryStore {
+  /**
+   * Claims up to `limit` messages whose fan-out is unfinished and not leased
+   * by a live node, leasing them until leaseUntil.
+   */
+  claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]>;
+  /**
+   * Creates MESSAGE deliveries (state PENDING, due at `now`) for the next `limit`
+   * subscriptions of the message's topic, in subscription-id order after the
+   * message's fan-out cursor, that were ACTIVE at publish time: lifecycle ACTIVE,
+   * activatedAt <= publishedAt. Advances the cursor in the same transaction and,
+   * when fewer than `limit` were found, marks the fan-out done. Returns how many
+   * were created and whether the fan-out is done.
+   */
+  fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }>;
+  /** fanoutBatch for each message, all in one transaction; returns the ids whose fan-out is not done. */
+  fanoutMany(messageIds: string[], limit: number, now: number): Promise<{ created: number; unfinished: string[] }>;
+  insertDeliveries(deliveries: NewDelivery[]): Promise<void>;
+  /**
+   * Claims up to `limit` deliveries that are PENDING and due, or IN_FLIGHT with
+   * an expired lease: sets IN_FLIGHT, leaseOwner = owner, nextAttemptAt = leaseUntil.
+   * Oldest due first. Deliveries of the excluded subscriptions (those of endpoints
+   * this node cannot take more for) are left alone; an empty list excludes nothing
+   * and costs nothing.
+   */
+  claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, excludeSubscriptionIds?: readonly string[]): Promise<ClaimedDelivery[]>;
+  /**
+   * Hands claims back unattempted: each delivery still IN_FLIGHT under `owner`'s
+   * lease becomes PENDING, due again at its `dueAt` (the time the claim replaced, so
+   * it keeps its place in the queue), lease cleared; no attempt is recorded and
+   * nothing else changes. Others' claims and finished deliveries are untouched.
+   * Returns how many were handed back.
+   */
+  releaseClaims(claims: readonly ReleasedClaim[], owner: string): Promise<number>;
+  /** Records every attempt and applies each transition, all in one transaction. */
+  completeAttempts(results: AttemptResult[], now: number): Promise<void>;
+  /**
+   * Earliest nextAttemptAt of any PENDING or IN_FLIGHT delivery, or unfinished fan-out
+   * (as 0). Deliveries of the excluded subscriptions are not counted (as in claimDeliveries),
+   * nor any due at or before `after`: the engine asks after a claim that took all that was
+   * due then, so the excluded backlog already due is not walked again.
+   */
+  nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null>;
+
+  getMessagesByIds(ids: string[]): Promise<Message[]>;
+  /** Includes DELETED subscriptions (a delivery to one is cancelled). */
+  getSubscriptionsByIds(ids: string[]): Promise<Subscription[]>;
+  /** Includes DELETED topics (their name is still needed for headers). */
+  getTopicsByIds(ids: string[]): Promise<Topic[]>;
+  /** Installation-wide figures (backlog, /metrics). */
+  countDeliveries(): Promise<DeliveryCounts>;
+
+  /**
+   * Subscribes to wake-ups from other nodes (PostgreSQL LISTEN/NOTIFY). Returns an
+   * unsubscribe function. SQLite has one node, so it never calls back. Wake-ups are
+   * hints only: the dispatcher still polls.
+   */
+  onWake(callback: () => void): Promise<() => Promise<void>>;
+  /** Tells every node (including this one's listeners) that work may be due. */
+  wake(): Promise<void>;
+}
