@@ -300,6 +300,27 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await store.subscriptions.getSubscription(tenancy.id, s.id), gone);
         assert.deepEqual(await store.subscriptions.replaceSubscription({ ...gone, etag: 'e4' }, 'e3'), { ok: false, reason: 'not-found' });
       });
+
+      it('countSubscriptionsByTopic counts live subscriptions per topic of the tenancy, 0 for the rest', async () => {
+        const a = await seedTenancy(store);
+        const b = await seedTenancy(store);
+        const [busy, quiet, empty] = [topicFixture(a.tenancy.id), topicFixture(a.tenancy.id), topicFixture(a.tenancy.id)];
+        for (const t of [busy, quiet, empty]) await store.topics.insertTopic(t);
+        for (let i = 0; i < 3; i++) await store.subscriptions.insertSubscription(subscriptionFixture(busy));
+        const deleted = subscriptionFixture(busy, { lifecycleState: 'DELETED', deletedAt: T0 + 1 });
+        await store.subscriptions.insertSubscription(deleted);
+        await store.subscriptions.insertSubscription(subscriptionFixture(quiet, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
+        const ids = [busy.id, quiet.id, empty.id, 'ocid1.onstopic.oc1.iad.nope'];
+        assert.deepEqual(await store.subscriptions.countSubscriptionsByTopic(a.tenancy.id, ids), {
+          [busy.id]: 3,
+          [quiet.id]: 1,
+          [empty.id]: 0,
+          'ocid1.onstopic.oc1.iad.nope': 0,
+        });
+        // Another tenancy asking about the same topics sees nothing of them.
+        assert.deepEqual(await store.subscriptions.countSubscriptionsByTopic(b.tenancy.id, [busy.id]), { [busy.id]: 0 });
+        assert.deepEqual(await store.subscriptions.countSubscriptionsByTopic(a.tenancy.id, []), {});
+      });
     });
 
     describe('messages', () => {
