@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { STATUS_BY_CODE, type OciErrorBody } from './errors.js';
+import { errorAnswer } from './error-reply.js';
+import { HeraldError } from '../core/errors.js';
 
 /** An opc-request-id: 32 upper-case hex digits, as OCI's. */
 export function newRequestId(): string {
@@ -15,18 +16,20 @@ export function newRequestId(): string {
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const body: OciErrorBody =
+  const refusal =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? { code: 'RequestHeaderFieldsTooLarge', message: 'The request headers are larger than 16 KB.' }
+      ? new HeraldError('RequestHeaderFieldsTooLarge', 'The request headers are larger than 16 KB.')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? { code: 'RequestTimeout', message: 'The request did not arrive in time.' }
-        : { code: 'CannotParseRequest', message: 'The request is not valid HTTP.' };
-  const status = STATUS_BY_CODE[body.code];
+        ? new HeraldError('RequestTimeout', 'The request did not arrive in time.')
+        : new HeraldError('CannotParseRequest', 'The request is not valid HTTP.');
+  const requestId = newRequestId();
+  // The same answer sendError would write (code, message, status), on a socket fastify never saw.
+  const { status, body } = errorAnswer(refusal, requestId);
   const json = JSON.stringify(body);
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
-        `opc-request-id: ${newRequestId()}\r\nConnection: close\r\n\r\n${json}`,
+        `opc-request-id: ${requestId}\r\nConnection: close\r\n\r\n${json}`,
     );
   }
   socket.destroy(err);

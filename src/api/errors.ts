@@ -21,6 +21,10 @@ export const STATUS_BY_CODE: Readonly<Record<OciErrorCode, number>> = {
   RequestTimeout: 408,
   RequestHeaderFieldsTooLarge: 431,
   InternalServerError: 500,
+  FunctionInvokeFailed: 500,
+  FunctionInvokeExecutionFailed: 502,
+  ServiceUnavailable: 503,
+  FunctionInvokeTimeout: 504,
 };
 
 export interface OciErrorBody {

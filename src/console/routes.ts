@@ -1,7 +1,8 @@
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { HERALD_PREFIX, type ApiDeps } from '../api/http-server.js';
+import type { ApiDeps, SessionAuth } from '../api/context.js';
+import { HERALD_PREFIX } from '../api/prefixes.js';
 import { parseJson } from '../api/request.js';
 import { NotAuthenticatedError, TooManyRequestsError } from '../core/errors.js';
 import { CSRF_HEADER, SESSION_COOKIE, SESSION_TTL_SECONDS, sessionCookie, type ConsoleAuth } from './auth.js';
@@ -20,7 +21,7 @@ export function registerConsoleCookies(app: FastifyInstance): void {
 }
 
 /** Sign-in, session and logout for the web console; these routes authenticate themselves. */
-export function registerConsoleSessionRoutes(app: FastifyInstance, deps: ApiDeps, auth: ConsoleAuth): void {
+export function registerConsoleSessionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'publicUrl'>, auth: ConsoleAuth): void {
   const secure = (): boolean => deps.publicUrl().startsWith('https:');
   const base = `${HERALD_PREFIX}/console/session`;
 
@@ -64,7 +65,7 @@ const PUBLISHED_WINDOW_MS = 60_000;
  * The console's overview page: the caller's own tenancy, counted in the store. Not /metrics: its queue and
  * throughput figures are the whole installation's, every tenancy's together.
  */
-export function registerConsoleOverviewRoute(app: FastifyInstance, deps: ApiDeps): void {
+export function registerConsoleOverviewRoute(app: FastifyInstance, deps: Pick<ApiDeps, 'activity'>): void {
   app.get(`${HERALD_PREFIX}/console/overview`, async (req) => {
     if (req.caller === null) throw new NotAuthenticatedError();
     const now = Date.now();
@@ -79,6 +80,11 @@ export function registerConsoleOverviewRoute(app: FastifyInstance, deps: ApiDeps
       publishedLastMinute: c.published,
     };
   });
+}
+
+/** The API server's session check (SessionAuth) for console sessions: resolves the caller from the session cookie. */
+export function consoleSessionAuth(auth: ConsoleAuth): SessionAuth {
+  return (req) => consoleCaller(req, auth);
 }
 
 /** Resolves the caller for a request carrying a console session cookie (no OCI signature). */

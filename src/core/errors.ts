@@ -22,7 +22,12 @@ export type OciErrorCode =
   | 'TooManyRequests'
   | 'RequestTimeout'
   | 'RequestHeaderFieldsTooLarge'
-  | 'InternalServerError';
+  | 'InternalServerError'
+  // A failed function invoke whose function gave no body of its own (OCI's exact names are unpublished).
+  | 'FunctionInvokeFailed'
+  | 'FunctionInvokeExecutionFailed'
+  | 'ServiceUnavailable'
+  | 'FunctionInvokeTimeout';
 
 export class HeraldError extends Error {
   readonly code: OciErrorCode;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { writeOciConfig } from './oci-config-file.js';
 import type { PublicKeyLookup } from '../api/auth/signature.js';
+import type { ApiDeps } from '../api/context.js';
 import { buildHttpServer } from '../api/http-server.js';
 import type { HeraldConfig } from '../config/config.js';
 import { bootstrapTenancy } from '../core/identity.js';
@@ -27,7 +28,6 @@ import { BacklogMonitor } from '../delivery/backlog.js';
 import { DeliveryEngine, DEFAULT_ENGINE_OPTIONS } from '../delivery/engine.js';
 import { DevMailbox, SmtpMailSink, type MailSink } from '../delivery/mail-sink.js';
 import { buildProtocolRegistry } from '../delivery/protocols/index.js';
-import { FunctionsHandler } from '../delivery/protocols/functions.js';
 import { RuntimeInvoker } from '../functions/invoker.js';
 import { FunctionRuntime } from '../functions/runtime.js';
 import { functionsCacheDir, setUpSandbox } from '../functions/sandbox-setup.js';
@@ -36,6 +36,8 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ConsoleAuth, ensureConsoleAdmin } from '../console/auth.js';
 import { ConsoleCredentials } from '../console/credentials.js';
+import { consoleSessionAuth, registerConsoleCookies, registerConsoleOverviewRoute, registerConsoleSessionRoutes } from '../console/routes.js';
+import { registerConsoleStatic } from '../console/static.js';
 
 export interface RunningHerald {
   /** Where the server listens, e.g. http://127.0.0.1:8080. */
@@ -152,16 +154,16 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       mailFrom: config.mailFrom,
       sms: config.sms,
       httpTimeoutMs: config.deliveryTimeoutMs,
+      functions: {
+        lookup: async (tenancyId, functionId) => {
+          const fn = await store.functions.getFunction(tenancyId, functionId);
+          if (fn === undefined || fn.lifecycleState !== 'ACTIVE') return undefined;
+          const app = await store.functions.getApplication(tenancyId, fn.applicationId);
+          return app === undefined ? undefined : { fn, app };
+        },
+        invoker,
+      },
     });
-    registry.set(
-      'ORACLE_FUNCTIONS',
-      new FunctionsHandler(async (tenancyId, functionId) => {
-        const fn = await store.functions.getFunction(tenancyId, functionId);
-        if (fn === undefined || fn.lifecycleState !== 'ACTIVE') return undefined;
-        const app = await store.functions.getApplication(tenancyId, fn.applicationId);
-        return app === undefined ? undefined : { fn, app };
-      }, invoker),
-    );
     const engine = new DeliveryEngine(store.deliveries, registry, links, metrics, logger.child({ component: 'delivery' }), {
       ...DEFAULT_ENGINE_OPTIONS,
       nodeId: config.nodeId,
@@ -207,8 +209,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     // Web console: the first start creates the `admin` login and logs its password once.
     const consolePassword = await ensureConsoleAdmin(store);
 
-    const app = buildHttpServer({
-      consoleAuth: new ConsoleAuth(store.console),
+    const apiDeps: ApiDeps = {
       topics,
       subscriptions,
       messages,
@@ -228,6 +229,19 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         compartments: new CompartmentService(iamDeps),
       },
       logger,
+    };
+    // The web console, mounted beside the API: cookie parsing before the authentication hook (which reads the
+    // session cookie), the session standing in for a signature (with the CSRF header on writes), then its routes
+    // and built assets after the API's.
+    const consoleAuth = new ConsoleAuth(store.console);
+    const app = buildHttpServer(apiDeps, {
+      plugins: (server) => registerConsoleCookies(server),
+      sessionAuth: consoleSessionAuth(consoleAuth),
+      routes: (server) => {
+        registerConsoleSessionRoutes(server, apiDeps, consoleAuth);
+        registerConsoleOverviewRoute(server, apiDeps);
+        registerConsoleStatic(server);
+      },
     });
     await app.listen({ port: config.port, host: config.host });
     await engine.start();

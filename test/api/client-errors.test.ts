@@ -111,8 +111,29 @@ describe('URLs and bodies fastify refuses are answered OCI-shaped', () => {
 
   it('bad percent-encoding in the path: 400 InvalidParameter', async () => {
     for (const path of ['/20181201/topics/%E0%A4%A', '/herald/v1/%zz', '/console/%E0%A4%A']) {
-      assertOciError(await send(new URL(h.herald.url + path), 'GET', {}), 400, 'InvalidParameter');
+      const res = await send(new URL(h.herald.url + path), 'GET', {});
+      assertOciError(res, 400, 'InvalidParameter');
+      assert.equal(res.json.message, 'The request URL is malformed.');
     }
+  });
+
+  it('a route that does not exist: 404 NotFound naming the method and path, signed or not', async () => {
+    for (const [method, path] of [['GET', '/nope'], ['DELETE', '/20181201/noSuchResource'], ['POST', '/herald/v1/noSuchThing?x=1']] as const) {
+      const res = await send(new URL(h.herald.url + path), method, {});
+      assertOciError(res, 404, 'NotFound');
+      assert.equal(res.json.message, `No route for ${method} ${path}.`);
+    }
+    const signed = await heraldClient(h).raw('GET', '/20181201/noSuchResource');
+    assertOciError(signed, 404, 'NotFound');
+  });
+
+  it('a function invoke body over its 6 MB limit: 413 PayloadTooLarge; under it (over the 1 MB default) the route runs', async () => {
+    const invoke = '/20181201/functions/ocid1.fnfunc.oc1.iad.aaaaaaaanosuchfn/actions/invoke';
+    const huge = await heraldClient(h).raw('POST', invoke, Buffer.alloc(6 * 1024 * 1024 + 1), { 'content-type': 'application/octet-stream' });
+    assertOciError(huge, 413, 'PayloadTooLarge');
+    assert.equal(huge.json.message, 'The request body is too large.');
+    const big = await heraldClient(h).raw('POST', invoke, Buffer.alloc(2 * 1024 * 1024), { 'content-type': 'application/octet-stream' });
+    assertOciError(big, 404, 'NotAuthorizedOrNotFound');
   });
 
   it('a body over the limit on a signed route: 413 PayloadTooLarge', async () => {

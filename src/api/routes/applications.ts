@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { callerOf, OCI_PREFIX, type ApiDeps } from '../http-server.js';
+import { callerOf, type ApiDeps } from '../context.js';
+import { pageRequest, sendPage } from '../paging.js';
+import { OCI_PREFIX } from '../prefixes.js';
 import { header, parseJson, query } from '../request.js';
 import { changeApplicationCompartmentDetails, createApplicationDetails, toApplicationSummary, toApplicationWire, updateApplicationDetails } from '../wire/functions.js';
-import { decodePageToken, encodePageToken, parseLimit } from '../../core/pagination.js';
 
 /** OCI Functions applications, as FunctionsManagementClient calls them. */
 export function registerApplicationRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -16,20 +17,16 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: ApiDeps): 
 
   app.get(`${OCI_PREFIX}/applications`, async (req, reply) => {
     const q = query(req);
-    const limit = parseLimit(q.limit);
-    const offset = decodePageToken(q.page);
+    const paging = pageRequest(q);
     const page = await applications.list(callerOf(req), q.compartmentId, {
       id: q.id,
       displayName: q.displayName,
       lifecycleState: q.lifecycleState,
       sortBy: q.sortBy,
       sortOrder: q.sortOrder,
-      offset,
-      limit,
+      ...paging,
     });
-    if (page.nextOffset !== null) reply.header('opc-next-page', encodePageToken(page.nextOffset));
-    // The SDK requires a bare array here.
-    return reply.send(page.items.map(toApplicationSummary));
+    return sendPage(reply, page, toApplicationSummary);
   });
 
   app.get<{ Params: { applicationId: string } }>(`${OCI_PREFIX}/applications/:applicationId`, async (req, reply) => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { callerOf, HERALD_PREFIX, type ApiDeps } from '../http-server.js';
+import { callerOf, type ApiDeps } from '../context.js';
+import { HERALD_PREFIX } from '../prefixes.js';
 import { header, parseJson, query } from '../request.js';
 import { toApiKey, toCompartment } from '../wire/identity.js';
 

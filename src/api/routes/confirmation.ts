@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OCI_PREFIX, type ApiDeps } from '../http-server.js';
+import type { ApiDeps } from '../context.js';
+import { OCI_PREFIX } from '../prefixes.js';
 import { query } from '../request.js';
 
 type ById = { Params: { subscriptionId: string } };

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { callerOf, HERALD_PREFIX, type ApiDeps } from '../http-server.js';
+import { callerOf, type ApiDeps } from '../context.js';
+import { limitOnly, pageRequest, sendPage } from '../paging.js';
+import { HERALD_PREFIX } from '../prefixes.js';
 import { parseJson, query } from '../request.js';
 import type { Delivery, DeliveryAttempt } from '../../core/deliveries.js';
 import { InvalidParameterError } from '../../core/errors.js';
-import { decodePageToken, encodePageToken, parseLimit } from '../../core/pagination.js';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
@@ -72,11 +73,9 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
   app.get(`${HERALD_PREFIX}/deadLetters`, async (req, reply) => {
     const q = query(req);
-    const limit = parseLimit(q.limit);
-    const offset = decodePageToken(q.page);
-    const page = await activity.deadLetters(callerOf(req), { topicId: q.topicId, subscriptionId: q.subscriptionId }, { offset, limit });
-    if (page.nextOffset !== null) reply.header('opc-next-page', encodePageToken(page.nextOffset));
-    return page.items.map(wireDelivery);
+    const paging = pageRequest(q);
+    const page = await activity.deadLetters(callerOf(req), { topicId: q.topicId, subscriptionId: q.subscriptionId }, paging);
+    return sendPage(reply, page, wireDelivery);
   });
 
   app.post(`${HERALD_PREFIX}/deadLetters/actions/redrive`, async (req) => {
@@ -93,7 +92,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
   app.get(`${HERALD_PREFIX}/mailbox`, async (req) => {
     const q = query(req);
-    const mails = await activity.mailbox(callerOf(req), parseLimit(q.limit), q.to);
+    const mails = await activity.mailbox(callerOf(req), limitOnly(q), q.to);
     return mails.map((m) => ({ id: String(m.id), from: m.from, to: m.to, subject: m.subject, text: m.text, headers: m.headers, timeCreated: iso(m.createdAt) }));
   });
 

@@ -1,10 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { callerOf, type ApiDeps } from '../context.js';
+import { sendError } from '../error-reply.js';
 import { functionResponseHeaders } from '../function-response-headers.js';
-import { callerOf, HERALD_PREFIX, OCI_PREFIX, type ApiDeps } from '../http-server.js';
+import { limitOnly, pageRequest, sendPage } from '../paging.js';
+import { HERALD_PREFIX, OCI_PREFIX } from '../prefixes.js';
 import { header, parseJson, query, rawBody } from '../request.js';
 import { createFunctionDetails, toCallWire, toFunctionSummary, toFunctionWire, updateFunctionDetails } from '../wire/functions.js';
-import { InvalidParameterError } from '../../core/errors.js';
-import { decodePageToken, encodePageToken, parseLimit } from '../../core/pagination.js';
+import { HeraldError, InvalidParameterError, PayloadTooLargeError, type OciErrorCode } from '../../core/errors.js';
 import { inspectBundle, MAX_BUNDLE_BYTES } from '../../functions/bundles.js';
 
 /** OCI's documented invoke body limit. */
@@ -17,7 +19,7 @@ const NOT_FORWARDED = new Set([
 ]);
 
 /** Service codes for failed invokes whose function gave no body of its own (OCI's exact names are unpublished). */
-const INVOKE_ERROR_CODE: Record<number, string> = {
+const INVOKE_ERROR_CODE: Partial<Record<number, OciErrorCode>> = {
   429: 'TooManyRequests',
   502: 'FunctionInvokeExecutionFailed',
   503: 'ServiceUnavailable',
@@ -34,12 +36,10 @@ function forwardedHeaders(req: FastifyRequest): Record<string, string> {
 }
 
 /** An upload over the cap gets a message that names the cap, not fastify's generic one. */
-function bundleErrorHandler(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  if (err.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw err;
-  void reply.status(413).type('application/json').send({
-    code: 'PayloadTooLarge',
-    message: `A function bundle may be at most ${MAX_BUNDLE_BYTES / (1024 * 1024)} MB; leave out what the function does not need (dev dependencies, tests).`,
-  });
+function bundleErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+  const message = `A function bundle may be at most ${MAX_BUNDLE_BYTES / (1024 * 1024)} MB; leave out what the function does not need (dev dependencies, tests).`;
+  sendError(req, reply, tooLarge ? new PayloadTooLargeError(message) : err);
 }
 
 /** OCI Functions functions and invoke, plus Herald's bundle upload and call logs. */
@@ -55,20 +55,17 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
   app.get(`${OCI_PREFIX}/functions`, async (req, reply) => {
     const q = query(req);
-    const limit = parseLimit(q.limit);
-    const offset = decodePageToken(q.page);
+    const paging = pageRequest(q);
     const page = await functions.list(callerOf(req), q.applicationId, {
       id: q.id,
       displayName: q.displayName,
       lifecycleState: q.lifecycleState,
       sortBy: q.sortBy,
       sortOrder: q.sortOrder,
-      offset,
-      limit,
+      ...paging,
     });
-    if (page.nextOffset !== null) reply.header('opc-next-page', encodePageToken(page.nextOffset));
     const endpoint = deps.publicUrl();
-    return reply.send(page.items.map((f) => toFunctionSummary(f, endpoint)));
+    return sendPage(reply, page, (f) => toFunctionSummary(f, endpoint));
   });
 
   app.get<{ Params: { functionId: string } }>(`${OCI_PREFIX}/functions/:functionId`, async (req, reply) => {
@@ -114,11 +111,12 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
     const res = await deps.functionInvoker.invoke(target, request, { signal: abort.signal });
     // Only headers that mean nothing to Herald's origin or connection (src/api/function-response-headers.ts).
     for (const [k, v] of Object.entries(functionResponseHeaders(res.headers))) reply.header(k, v);
-    reply.status(res.status);
     if (res.status >= 300 && res.body.length === 0) {
       const code = INVOKE_ERROR_CODE[res.status] ?? 'FunctionInvokeFailed';
-      return reply.type('application/json').send({ code, message: res.error ?? `The function failed with status ${res.status}.` });
+      // The runtime's status, whatever the code's own (a call the caller aborted is 499, FunctionInvokeFailed).
+      return sendError(req, reply, new HeraldError(code, res.error ?? `The function failed with status ${res.status}.`), res.status);
     }
+    reply.status(res.status);
     if (!reply.hasHeader('content-type')) reply.type('application/octet-stream');
     return reply.send(res.body);
   });
@@ -132,7 +130,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   });
 
   app.get<{ Params: { functionId: string } }>(`${HERALD_PREFIX}/functions/:functionId/logs`, async (req, reply) => {
-    const limit = Math.min(parseLimit(query(req).limit ?? '20'), 200);
+    const limit = limitOnly(query(req), { whenAbsent: 20, atMost: 200 });
     const calls = await functions.listCalls(callerOf(req), req.params.functionId, limit);
     return reply.send(calls.map(toCallWire));
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { callerOf, OCI_PREFIX, type ApiDeps } from '../http-server.js';
+import { callerOf, type ApiDeps } from '../context.js';
+import { OCI_PREFIX } from '../prefixes.js';
 import { header, parseJson } from '../request.js';
 
 const messageDetails = z.object({ title: z.string().optional(), body: z.string() });

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { callerOf, HERALD_PREFIX, OCI_PREFIX, type ApiDeps } from '../http-server.js';
+import { callerOf, type ApiDeps } from '../context.js';
+import { pageRequest, sendPage } from '../paging.js';
+import { HERALD_PREFIX, OCI_PREFIX } from '../prefixes.js';
 import { header, parseJson, query } from '../request.js';
 import {
   createSubscriptionDetails,
@@ -9,7 +11,6 @@ import {
   updateSubscriptionDetails,
 } from '../wire/subscriptions.js';
 import { changeCompartmentDetails } from '../wire/topics.js';
-import { decodePageToken, encodePageToken, parseLimit } from '../../core/pagination.js';
 
 type ById = { Params: { subscriptionId: string } };
 
@@ -24,11 +25,9 @@ export function registerSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps):
 
   app.get(`${OCI_PREFIX}/subscriptions`, async (req, reply) => {
     const q = query(req);
-    const limit = parseLimit(q.limit);
-    const offset = decodePageToken(q.page);
-    const page = await subscriptions.list(callerOf(req), { compartmentId: q.compartmentId, topicId: q.topicId, offset, limit });
-    if (page.nextOffset !== null) reply.header('opc-next-page', encodePageToken(page.nextOffset));
-    return reply.send(page.items.map(toSubscriptionSummary));
+    const paging = pageRequest(q);
+    const page = await subscriptions.list(callerOf(req), { compartmentId: q.compartmentId, topicId: q.topicId, ...paging });
+    return sendPage(reply, page, toSubscriptionSummary);
   });
 
   app.get<ById>(`${OCI_PREFIX}/subscriptions/:subscriptionId`, async (req, reply) => {

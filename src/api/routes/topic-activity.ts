@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { callerOf, HERALD_PREFIX, type ApiDeps } from '../http-server.js';
+import { callerOf, type ApiDeps } from '../context.js';
+import { limitOnly } from '../paging.js';
+import { HERALD_PREFIX } from '../prefixes.js';
 import { query } from '../request.js';
 import { InvalidParameterError } from '../../core/errors.js';
-import { parseLimit } from '../../core/pagination.js';
 
 export { MAX_STATS_TOPICS, RECENT_WINDOW_MS } from '../../core/activity.js';
 /** How much of a message's body the recent list shows. */
@@ -21,7 +22,7 @@ function allValues(raw: unknown): string[] {
 export function registerTopicActivityRoutes(app: FastifyInstance, deps: ApiDeps): void {
   /** The topic's newest messages (bare array, newest first); 404 when the topic is not the caller's. */
   app.get<{ Params: { topicId: string } }>(`${HERALD_PREFIX}/topics/:topicId/messages`, async (req) => {
-    const limit = parseLimit(query(req).limit);
+    const limit = limitOnly(query(req));
     const messages = await deps.activity.recentMessages(callerOf(req), req.params.topicId, limit);
     return messages.map((m) => ({
       id: m.id,

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { callerOf, OCI_PREFIX, type ApiDeps } from '../http-server.js';
+import { callerOf, type ApiDeps } from '../context.js';
+import { pageRequest, sendPage } from '../paging.js';
+import { OCI_PREFIX } from '../prefixes.js';
 import { header, parseJson, query } from '../request.js';
 import { changeCompartmentDetails, createTopicDetails, toNotificationTopic, topicAttributesDetails } from '../wire/topics.js';
-import { decodePageToken, encodePageToken, parseLimit } from '../../core/pagination.js';
 
 export function registerTopicRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { topics } = deps;
@@ -16,8 +17,7 @@ export function registerTopicRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(`${OCI_PREFIX}/topics`, async (req, reply) => {
     const q = query(req);
-    const limit = parseLimit(q.limit);
-    const offset = decodePageToken(q.page);
+    const paging = pageRequest(q);
     const page = await topics.list(callerOf(req), {
       compartmentId: q.compartmentId,
       id: q.id,
@@ -25,13 +25,9 @@ export function registerTopicRoutes(app: FastifyInstance, deps: ApiDeps): void {
       lifecycleState: q.lifecycleState,
       sortBy: q.sortBy,
       sortOrder: q.sortOrder,
-      offset,
-      limit,
+      ...paging,
     });
-    if (page.nextOffset !== null) reply.header('opc-next-page', encodePageToken(page.nextOffset));
-    if (offset > 0) reply.header('opc-previous-page', encodePageToken(Math.max(0, offset - limit)));
-    // The SDK requires a bare array here.
-    return reply.send(page.items.map(wire));
+    return sendPage(reply, page, wire, paging);
   });
 
   app.get<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId`, async (req, reply) => {

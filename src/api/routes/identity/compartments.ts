@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { callerOf, type ApiDeps } from '../../http-server.js';
+import { callerOf, type ApiDeps } from '../../context.js';
+import { pageRequest, sendPage } from '../../paging.js';
 import { IDENTITY_PREFIX } from '../../prefixes.js';
 import { header, parseJson } from '../../request.js';
 import { createCompartmentDetails, toCompartment, toTenancy, updateCompartmentDetails } from '../../wire/identity.js';
-import { paging, parseBool, rawQuery, sendPage } from './identity-request.js';
+import { parseBool, rawQuery } from './identity-request.js';
 
 /** OCI Identity: compartments and the tenancy. */
 export function registerIdentityCompartmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -23,7 +24,7 @@ export function registerIdentityCompartmentRoutes(app: FastifyInstance, deps: Ap
   app.get(base, async (req, reply) => {
     const q = rawQuery(req);
     const page = await compartments.list(callerOf(req), q.compartmentId, {
-      ...paging(q),
+      ...pageRequest(q, 'page-first'),
       name: q.name,
       lifecycleState: q.lifecycleState,
       sortBy: q.sortBy,

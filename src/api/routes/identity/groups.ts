@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { callerOf, type ApiDeps } from '../../http-server.js';
+import { callerOf, type ApiDeps } from '../../context.js';
+import { pageRequest, sendPage } from '../../paging.js';
 import { IDENTITY_PREFIX } from '../../prefixes.js';
 import { header, parseJson } from '../../request.js';
 import { addUserToGroupDetails, createGroupDetails, toGroup, toMembership, updateGroupDetails } from '../../wire/identity.js';
-import { paging, rawQuery, sendPage } from './identity-request.js';
+import { rawQuery } from './identity-request.js';
 
 /** OCI Identity: groups and user-group memberships. */
 export function registerGroupRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -19,7 +20,7 @@ export function registerGroupRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(base, async (req, reply) => {
     const q = rawQuery(req);
-    const page = await groups.list(callerOf(req), q.compartmentId, { ...paging(q), name: q.name, lifecycleState: q.lifecycleState, sortBy: q.sortBy, sortOrder: q.sortOrder });
+    const page = await groups.list(callerOf(req), q.compartmentId, { ...pageRequest(q, 'page-first'), name: q.name, lifecycleState: q.lifecycleState, sortBy: q.sortBy, sortOrder: q.sortOrder });
     return sendPage(reply, page, toGroup);
   });
 
@@ -47,7 +48,7 @@ export function registerGroupRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(memberships, async (req, reply) => {
     const q = rawQuery(req);
-    const page = await groups.listMemberships(callerOf(req), { ...paging(q), compartmentId: q.compartmentId, userId: q.userId, groupId: q.groupId });
+    const page = await groups.listMemberships(callerOf(req), { ...pageRequest(q, 'page-first'), compartmentId: q.compartmentId, userId: q.userId, groupId: q.groupId });
     return sendPage(reply, page, toMembership);
   });
 

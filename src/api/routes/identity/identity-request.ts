@@ -1,7 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { InvalidParameterError } from '../../../core/errors.js';
-import { decodePageToken, encodePageToken, parseLimit } from '../../../core/pagination.js';
-import type { Page } from '../../../core/models.js';
 import type { Query } from '../../request.js';
 
 /**
@@ -30,16 +28,6 @@ export function rawQuery(req: FastifyRequest): Query {
     if (!(key in out)) out[key] = value;
   }
   return out;
-}
-
-export function paging(q: Query): { offset: number; limit: number } {
-  return { offset: decodePageToken(q.page), limit: parseLimit(q.limit) };
-}
-
-/** Lists answer a bare array; opc-next-page is present only while there is more. */
-export function sendPage<T>(reply: FastifyReply, page: Page<T>, wire: (t: T) => unknown): FastifyReply {
-  if (page.nextOffset !== null) void reply.header('opc-next-page', encodePageToken(page.nextOffset));
-  return reply.send(page.items.map(wire));
 }
 
 export function parseBool(raw: string | undefined, name: string): boolean | undefined {

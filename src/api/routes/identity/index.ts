@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../../http-server.js';
+import type { ApiDeps } from '../../context.js';
 import { registerIdentityCompartmentRoutes } from './compartments.js';
 import { registerGroupRoutes } from './groups.js';
 import { registerPolicyRoutes } from './policies.js';

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { callerOf, type ApiDeps } from '../../http-server.js';
+import { callerOf, type ApiDeps } from '../../context.js';
+import { pageRequest, sendPage } from '../../paging.js';
 import { IDENTITY_PREFIX } from '../../prefixes.js';
 import { header, parseJson } from '../../request.js';
 import { createApiKeyDetails, createUserDetails, toApiKey, toUser, updateUserDetails } from '../../wire/identity.js';
-import { paging, rawQuery, sendPage } from './identity-request.js';
+import { rawQuery } from './identity-request.js';
 
 type ById = { Params: { userId: string } };
 
@@ -20,7 +21,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(base, async (req, reply) => {
     const q = rawQuery(req);
-    const page = await users.list(callerOf(req), q.compartmentId, { ...paging(q), name: q.name, lifecycleState: q.lifecycleState, sortBy: q.sortBy, sortOrder: q.sortOrder });
+    const page = await users.list(callerOf(req), q.compartmentId, { ...pageRequest(q, 'page-first'), name: q.name, lifecycleState: q.lifecycleState, sortBy: q.sortBy, sortOrder: q.sortOrder });
     return sendPage(reply, page, toUser);
   });
 
