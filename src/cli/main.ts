@@ -8,6 +8,7 @@ import { registerPublishCommand } from './commands/publish.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSubscriptionCommands } from './commands/subscriptions.js';
 import { registerTopicCommands } from './commands/topics.js';
+import { exitWithError } from './errors.js';
 
 const program = new Command();
 program.name('herald').description('Herald: self-hosted, OCI-compatible Notifications + Functions').version('0.1.0');
@@ -19,4 +20,5 @@ registerTopicCommands(program);
 registerSubscriptionCommands(program);
 registerPublishCommand(program);
 registerIamCommands(program);
-await program.parseAsync(process.argv);
+// Every error a command throws ends here, to be printed once, the same way, with its exit code.
+await program.parseAsync(process.argv).catch(exitWithError);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { ApiError, type HeraldClient } from './client.js';
+import type { HeraldClient } from './client.js';
+import { notFoundError, usageError } from './errors.js';
 import { clientOptions } from './options.js';
 import { RawHeraldClient } from './raw-client.js';
 import { withClient } from './run.js';
@@ -68,13 +69,13 @@ export async function resolveTopic(ons: Ons, ref: string, compartment?: string):
     if (found !== undefined) return found;
   }
   const where = compartment !== undefined ? `compartment ${compartment}` : 'the tenancy or its compartments';
-  throw new ApiError(404, 'NotAuthorizedOrNotFound', `No topic named "${ref}" in ${where}.`);
+  throw notFoundError(`No topic named "${ref}" in ${where}.`);
 }
 
 /** Subscriptions have no names; an early, clear error beats the server's 400 for a mistyped argument. */
 export function checkSubscriptionRef(ref: string): string {
   if (!ref.startsWith('ocid1.onssubscription.')) {
-    throw new ApiError(400, 'InvalidParameter', `"${ref}" is not a subscription OCID (ocid1.onssubscription...); see herald subscription list.`);
+    throw usageError(`"${ref}" is not a subscription OCID (ocid1.onssubscription...); see herald subscription list.`);
   }
   return ref;
 }
@@ -87,14 +88,14 @@ async function readStdin(): Promise<string> {
 
 /** A message body from --body, --body-file or (when piped) stdin, exactly one of them. */
 export async function readMessageBody(opts: Row): Promise<string> {
-  if (opts.body !== undefined && opts.bodyFile !== undefined) throw new ApiError(400, 'InvalidParameter', 'Give --body or --body-file, not both.');
+  if (opts.body !== undefined && opts.bodyFile !== undefined) throw usageError('Give --body or --body-file, not both.');
   if (opts.body !== undefined) return String(opts.body);
   if (opts.bodyFile !== undefined) {
     // Reported here, since withClient would take a bare ENOENT for a missing config file.
     return readFile(String(opts.bodyFile), 'utf8').catch((err: Error) => {
-      throw new ApiError(400, 'InvalidParameter', `--body-file cannot be read: ${err.message}`);
+      throw usageError(`--body-file cannot be read: ${err.message}`);
     });
   }
-  if (process.stdin.isTTY) throw new ApiError(400, 'InvalidParameter', 'No message body: give --body, --body-file, or pipe it on stdin.');
+  if (process.stdin.isTTY) throw usageError('No message body: give --body, --body-file, or pipe it on stdin.');
   return readStdin();
 }

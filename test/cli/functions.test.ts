@@ -71,6 +71,11 @@ describe('herald CLI: applications and functions', () => {
     assert.deepEqual(JSON.parse(await ok(h, ['fn', 'invoke', 'hello', '--body', '{"name":"x"}'])), { message: 'Hi x' });
     const calls = JSON.parse(await ok(h, ['fn', 'logs', 'hello', '--output', 'json'])) as unknown[];
     assert.equal(calls.length, 1);
+    // A missing --body-file is reported as such, not blamed on the config file.
+    const noBody = await cli(h, ['fn', 'invoke', 'hello', '--body-file', join(FIXTURE, 'missing.json')]);
+    assert.equal(noBody.code, 1);
+    assert.match(noBody.stderr, /^herald: --body-file cannot be read: ENOENT/);
+    assert.doesNotMatch(noBody.stderr, /config-file/);
 
     const busy = await cli(h, ['app', 'delete', 'shop']);
     assert.equal(busy.code, 1);
@@ -83,7 +88,7 @@ describe('herald CLI: applications and functions', () => {
   it('exits 1 with the error for unknown names, bad input and missing folders', async () => {
     const unknownApp = await cli(h, ['fn', 'list', '--app', 'nope']);
     assert.equal(unknownApp.code, 1);
-    assert.match(unknownApp.stderr, /404 NotAuthorizedOrNotFound: No application named "nope"/);
+    assert.match(unknownApp.stderr, /^herald: No application named "nope"\.\n$/);
     const unknownFn = await cli(h, ['fn', 'delete', 'ghost']);
     assert.equal(unknownFn.code, 1);
     assert.match(unknownFn.stderr, /No function named "ghost"/);

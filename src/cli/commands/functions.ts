@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { ApiError, type HeraldClient } from '../client.js';
+import type { HeraldClient } from '../client.js';
+import { notFoundError, usageError } from '../errors.js';
 import { addClientOptions, clientOptions } from '../options.js';
 import { printObject, printRows } from '../output.js';
 import { RawHeraldClient } from '../raw-client.js';
@@ -14,13 +15,13 @@ type Row = Record<string, unknown>;
 const API = '/20181201';
 const enc = encodeURIComponent;
 
-const notFound = (what: string, name: string) => new ApiError(404, 'NotAuthorizedOrNotFound', `No ${what} named "${name}".`);
+const notFound = (what: string, name: string) => notFoundError(`No ${what} named "${name}".`);
 
 function parsePairs(pairs: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs ?? []) {
     const i = p.indexOf('=');
-    if (i <= 0) throw new ApiError(400, 'InvalidParameter', `--config wants KEY=VALUE, got "${p}".`);
+    if (i <= 0) throw usageError(`--config wants KEY=VALUE, got "${p}".`);
     out[p.slice(0, i)] = p.slice(i + 1);
   }
   return out;
@@ -51,7 +52,8 @@ async function resolveFn(client: HeraldClient, ref: string, opts: Row): Promise<
   const found: Row[] = [];
   for (const a of apps) found.push(...(await listFunctions(client, String(a.id), ref)));
   if (found.length === 0) throw notFound('function', ref);
-  if (found.length > 1) throw new ApiError(409, 'Conflict', `Several applications have a function named "${ref}"; pass --app or the function OCID.`);
+  // Ambiguous, not conflicting: the user must say which one, as for a compartment name used twice.
+  if (found.length > 1) throw usageError(`Several applications have a function named "${ref}"; pass --app or the function OCID.`);
   return client.call<Row>('GET', `${API}/functions/${enc(String(found[0]!.id))}`);
 }
 
@@ -59,6 +61,13 @@ async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(Buffer.from(c as Buffer));
   return Buffer.concat(chunks);
+}
+
+/** A --body-file's bytes, with an error of its own: withClient would blame the config file for a bare ENOENT. */
+async function readBodyFile(path: string): Promise<Buffer> {
+  return readFile(path).catch((err: Error) => {
+    throw usageError(`--body-file cannot be read: ${err.message}`);
+  });
 }
 
 interface FuncYaml {
@@ -71,11 +80,11 @@ interface FuncYaml {
 async function deploy(client: HeraldClient, opts: Row, dir: string, format: string): Promise<void> {
   const abs = resolve(dir);
   const text = await readFile(join(abs, 'func.yaml'), 'utf8').catch(() => {
-    throw new ApiError(400, 'InvalidParameter', `${join(abs, 'func.yaml')} cannot be read: is ${abs} a function folder?`);
+    throw usageError(`${join(abs, 'func.yaml')} cannot be read: is ${abs} a function folder?`);
   });
   const spec = parseYaml(text) as FuncYaml | null;
   const name = spec?.name;
-  if (typeof name !== 'string' || name === '') throw new ApiError(400, 'InvalidParameter', `${join(abs, 'func.yaml')} has no name.`);
+  if (typeof name !== 'string' || name === '') throw usageError(`${join(abs, 'func.yaml')} has no name.`);
   const config = Object.fromEntries(Object.entries(spec?.config ?? {}).map(([k, v]) => [k, String(v)]));
   const app = await resolveApp(client, String(opts.app), opts.compartment as string | undefined);
 
@@ -175,7 +184,7 @@ export function registerFunctionCommands(program: Command): void {
       const f = await resolveFn(client, ref, opts);
       let body: Buffer;
       if (opts.body !== undefined) body = Buffer.from(String(opts.body), 'utf8');
-      else if (opts.bodyFile !== undefined) body = await readFile(String(opts.bodyFile));
+      else if (opts.bodyFile !== undefined) body = await readBodyFile(String(opts.bodyFile));
       else body = process.stdin.isTTY ? Buffer.alloc(0) : await readStdin();
       const raw = await RawHeraldClient.fromConfig(clientOptions(opts));
       const headers = { 'content-type': String(opts.contentType), 'fn-intent': 'httprequest', 'fn-invoke-type': 'sync' };

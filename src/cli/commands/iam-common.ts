@@ -1,4 +1,4 @@
-import { ApiError } from '../client.js';
+import { notFoundError, usageError, type CliError } from '../errors.js';
 import { printObject } from '../output.js';
 import { enc, withOns, type Ons, type Row } from '../resolve.js';
 
@@ -57,10 +57,12 @@ export async function withIam(opts: Row, fn: (iam: Iam, format: string) => Promi
   return withOns(opts, async (ons, format) => fn(new Iam(ons), format));
 }
 
-/** A mistake in the command line: said on stderr, exit 1, before anything is sent. */
+/**
+ * A mistake in the command line, found before anything is sent. Thrown, not
+ * printed here: main.ts's exitWithError reports every error the same way.
+ */
 export function usage(message: string): never {
-  process.stderr.write(`herald: ${message}\n`);
-  process.exit(1);
+  throw usageError(message);
 }
 
 /** `if-match` when --if-match was given, for updates and deletes that must not overwrite someone else's change. */
@@ -74,7 +76,7 @@ export function printCreated(row: Row, format: string): void {
   else process.stdout.write(`${String(row.id)}\n`);
 }
 
-const notFound = (what: string, ref: string, where: string): ApiError => new ApiError(404, 'NotAuthorizedOrNotFound', `No ${what} named "${ref}" in ${where}.`);
+const notFound = (what: string, ref: string, where: string): CliError => notFoundError(`No ${what} named "${ref}" in ${where}.`);
 
 /**
  * A user or group by OCID, or by name (both are unique in the tenancy). Always

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ApiError } from '../client.js';
+import { notFoundError } from '../errors.js';
 import { addClientOptions } from '../options.js';
 import { printObject, printRows } from '../output.js';
 import { enc, type Row } from '../resolve.js';
@@ -88,7 +88,7 @@ export function registerGroupCommands(iamCmd: Command): void {
       const g = await resolveGroup(iam, String(opts.group));
       const u = await resolveUser(iam, String(opts.user));
       const [m] = await iam.list(`${IAM}/userGroupMemberships`, { compartmentId: iam.tenancyId, userId: String(u.id), groupId: String(g.id) });
-      if (m === undefined) throw new ApiError(404, 'NotAuthorizedOrNotFound', `User ${String(u.name)} is not in group ${String(g.name)}.`);
+      if (m === undefined) throw notFoundError(`User ${String(u.name)} is not in group ${String(g.name)}.`);
       await iam.call('DELETE', `${IAM}/userGroupMemberships/${enc(String(m.id))}`);
       process.stderr.write(`Removed user ${String(u.name)} from group ${String(g.name)}\n`);
     }),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ApiError } from '../client.js';
+import { usageError } from '../errors.js';
 import { addClientOptions } from '../options.js';
 import { printObject, printRows } from '../output.js';
 import { checkSubscriptionRef, enc, listAll, ONS, resolveTopic, withOns, type Row } from '../resolve.js';
@@ -9,7 +9,7 @@ const SUB_COLUMNS = ['id', 'protocol', 'endpoint', 'lifecycleState', 'topicId'];
 function parseRetryDuration(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ApiError(400, 'InvalidParameter', `--max-retry-duration wants milliseconds, got "${String(raw)}".`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw usageError(`--max-retry-duration wants milliseconds, got "${String(raw)}".`);
   return n;
 }
 
