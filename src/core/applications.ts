@@ -1,12 +1,12 @@
 import { requireCompartment } from './compartments.js';
-import { ConflictError, IncorrectStateError, InvalidParameterError, NoEtagMatchError, NotFoundError } from './errors.js';
+import { casUpdate, guardedDelete, moveToCompartment } from './crud.js';
+import { ConflictError, IncorrectStateError, InvalidParameterError, NotFoundError } from './errors.js';
 import { FN_STATES, type Application, type FnConfig, type FnLifecycleState } from './function-models.js';
 import { withRetryToken } from './idempotency.js';
 import { isOcid, newEtag, newOcid } from './ids.js';
 import type { DefinedTags, Page, SortOrder, Tags } from './models.js';
 import { checkDefinedTags, checkFreeformTags, requireString } from './validation.js';
 import type { FnSortBy } from './ports/functions.js';
-import type { CasResult } from './cas.js';
 import type { Ports } from './ports/index.js';
 import type { Authorizer } from './iam/authorizer.js';
 import type { OperationName } from './iam/operations.js';
@@ -172,26 +172,32 @@ export class ApplicationService {
 
   /** Moving needs the right in both the source and the destination compartment, as in OCI. */
   async changeCompartment(caller: Principal, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
-    const { tenancyId } = caller;
-    const target = requireString(compartmentId, 'compartmentId');
-    await this.authorized(caller, 'ChangeApplicationCompartment', id);
-    await requireCompartment(this.store.directory, tenancyId, target);
-    await this.authz.require(caller, 'ChangeApplicationCompartment', target, { refusal: () => new NotFoundError('Compartment', target) });
-    const request = { compartmentId: target };
-    await withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: `changeApplicationCompartment:${id}`, request }, async () => {
-      await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
-      return null;
-    }, this.now);
+    await moveToCompartment({ store: this.store, authz: this.authz, now: this.now }, {
+      caller,
+      compartmentId,
+      retryToken,
+      op: 'ChangeApplicationCompartment',
+      retryOperation: `changeApplicationCompartment:${id}`,
+      authorizeSource: () => this.authorized(caller, 'ChangeApplicationCompartment', id),
+      move: (target) => this.mutate(caller.tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target })),
+    });
   }
 
   async delete(caller: Principal, id: string, ifMatch?: string): Promise<void> {
     const { tenancyId } = caller;
-    const cur = await this.authorized(caller, 'DeleteApplication', id);
-    if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-    const result = await this.store.functions.deleteApplication(tenancyId, id, cur.etag, this.now());
-    // Conflict, not IncorrectState: the SDK retries IncorrectState for minutes, and this needs the user to act.
-    if (!result.ok && result.reason === 'has-functions') throw new ConflictError(`Application ${id} still has functions; delete them first.`);
-    unwrap(result, id);
+    const current = await this.authorized(caller, 'DeleteApplication', id);
+    await guardedDelete({
+      what: 'Application',
+      id,
+      ifMatch,
+      current,
+      remove: async (etag) => {
+        const result = await this.store.functions.deleteApplication(tenancyId, id, etag, this.now());
+        // Conflict, not IncorrectState: the SDK retries IncorrectState for minutes, and this needs the user to act.
+        if (!result.ok && result.reason === 'has-functions') throw new ConflictError(`Application ${id} still has functions; delete them first.`);
+        return result;
+      },
+    });
   }
 
   private async load(tenancyId: string, id: string): Promise<Application> {
@@ -201,21 +207,18 @@ export class ApplicationService {
     return app;
   }
 
-  /** Read-modify-write under the etag; without if-match a lost race is retried (last writer wins, as OCI does). */
+  /** Only an ACTIVE application is written; the etag loop itself is casUpdate's. */
   private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: Application) => Application): Promise<Application> {
-    for (let attempt = 0; ; attempt++) {
-      const cur = await this.load(tenancyId, id);
-      if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-      if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Application ${id} is ${cur.lifecycleState}.`);
-      const next: Application = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
-      const result = await this.store.functions.replaceApplication(next, cur.etag);
-      if (result.ok || ifMatch !== undefined || attempt >= 5) return unwrap(result, id);
-    }
+    return casUpdate({
+      what: 'Application',
+      id,
+      ifMatch,
+      load: () => this.load(tenancyId, id),
+      check: (cur) => {
+        if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Application ${id} is ${cur.lifecycleState}.`);
+      },
+      change: (cur) => ({ ...change(cur), updatedAt: this.now() }),
+      replace: (next, etag) => this.store.functions.replaceApplication(next, etag),
+    });
   }
-}
-
-function unwrap<T>(result: CasResult<T> | { ok: false; reason: string }, id: string): T {
-  if (result.ok) return result.value;
-  if (result.reason === 'not-found') throw new NotFoundError('Application', id);
-  throw new NoEtagMatchError(id);
 }

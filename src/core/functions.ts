@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { checkConfig, checkFnId, checkFnName, parseFnList, type FnListInput } from './applications.js';
-import { IncorrectStateError, InvalidParameterError, NoEtagMatchError, NotFoundError } from './errors.js';
+import { casUpdate, guardedDelete } from './crud.js';
+import { IncorrectStateError, InvalidParameterError, NotFoundError } from './errors.js';
 import type { Application, FnConfig, FnFunction, FunctionCallRecord } from './function-models.js';
 import { withRetryToken } from './idempotency.js';
 import { newEtag, newOcid } from './ids.js';
 import type { DefinedTags, Page, Tags } from './models.js';
 import { checkDefinedTags, checkFreeformTags, requireString } from './validation.js';
-import type { CasResult } from './cas.js';
 import type { Ports } from './ports/index.js';
 import type { Authorizer } from './iam/authorizer.js';
 import { NotAuthorizedOrNotFoundError } from './errors.js';
@@ -204,9 +204,14 @@ export class FunctionService {
 
   async delete(caller: Principal, id: string, ifMatch?: string): Promise<void> {
     const { tenancyId } = caller;
-    const cur = await this.authorized(caller, 'DeleteFunction', id);
-    if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-    unwrap(await this.store.functions.deleteFunction(tenancyId, id, cur.etag, this.now()), id);
+    const current = await this.authorized(caller, 'DeleteFunction', id);
+    await guardedDelete({
+      what: 'Function',
+      id,
+      ifMatch,
+      current,
+      remove: (etag) => this.store.functions.deleteFunction(tenancyId, id, etag, this.now()),
+    });
   }
 
   /** What the invoke route hands the runtime: the function and its application, both ACTIVE. */
@@ -255,20 +260,18 @@ export class FunctionService {
     return app;
   }
 
+  /** Only an ACTIVE function is written; the etag loop itself is casUpdate's. */
   private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: FnFunction) => FnFunction): Promise<FnFunction> {
-    for (let attempt = 0; ; attempt++) {
-      const cur = await this.load(tenancyId, id);
-      if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-      if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Function ${id} is ${cur.lifecycleState}.`);
-      const next: FnFunction = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
-      const result = await this.store.functions.replaceFunction(next, cur.etag);
-      if (result.ok || ifMatch !== undefined || attempt >= 5) return unwrap(result, id);
-    }
+    return casUpdate({
+      what: 'Function',
+      id,
+      ifMatch,
+      load: () => this.load(tenancyId, id),
+      check: (cur) => {
+        if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Function ${id} is ${cur.lifecycleState}.`);
+      },
+      change: (cur) => ({ ...change(cur), updatedAt: this.now() }),
+      replace: (next, etag) => this.store.functions.replaceFunction(next, etag),
+    });
   }
-}
-
-function unwrap<T>(result: CasResult<T>, id: string): T {
-  if (result.ok) return result.value;
-  if (result.reason === 'not-found') throw new NotFoundError('Function', id);
-  throw new NoEtagMatchError(id);
 }

@@ -1,6 +1,7 @@
 import { requireCompartment } from './compartments.js';
 import { checkEndpoint, parseProtocol } from './endpoints.js';
-import { IncorrectStateError, InvalidParameterError, NoEtagMatchError, NotFoundError, RelatedResourceNotFoundError } from './errors.js';
+import { casUpdate, moveToCompartment } from './crud.js';
+import { IncorrectStateError, InvalidParameterError, NotFoundError, RelatedResourceNotFoundError } from './errors.js';
 import { withRetryToken } from './idempotency.js';
 import { isOcid, newEtag, newOcid, sha256b64url } from './ids.js';
 import type { SubscriptionLinks } from './links.js';
@@ -178,15 +179,15 @@ export class SubscriptionService {
 
   /** Moving needs the right in both the source and the destination compartment, as in OCI. */
   async changeCompartment(caller: Principal, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
-    const { tenancyId } = caller;
-    const target = requireString(compartmentId, 'compartmentId');
-    await this.authorized(caller, 'ChangeSubscriptionCompartment', id);
-    await requireCompartment(this.store.directory, tenancyId, target);
-    await this.authz.require(caller, 'ChangeSubscriptionCompartment', target, { refusal: () => new NotFoundError('Compartment', target) });
-    await withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: `changeSubscriptionCompartment:${id}`, request: { compartmentId: target } }, async () => {
-      await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
-      return null;
-    }, this.now);
+    await moveToCompartment({ store: this.store, authz: this.authz, now: this.now }, {
+      caller,
+      compartmentId,
+      retryToken,
+      op: 'ChangeSubscriptionCompartment',
+      retryOperation: `changeSubscriptionCompartment:${id}`,
+      authorizeSource: () => this.authorized(caller, 'ChangeSubscriptionCompartment', id),
+      move: (target) => this.mutate(caller.tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target })),
+    });
   }
 
   /** Issues a fresh confirmation link; the previous one stops working. */
@@ -261,17 +262,20 @@ export class SubscriptionService {
     return sub;
   }
 
+  /** Deletes are writes too (the row stays, DELETED), so every change goes through casUpdate. */
   private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: Subscription) => Subscription): Promise<Subscription> {
-    for (let attempt = 0; ; attempt++) {
-      const cur = await this.load(tenancyId, id);
-      // A deleted subscription is still readable (as DELETED) but no longer writable.
-      if (cur.lifecycleState === 'DELETED') throw new NotFoundError('Subscription', id);
-      if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-      const next: Subscription = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
-      const result = await this.store.subscriptions.replaceSubscription(next, cur.etag);
-      if (result.ok) return result.value;
-      if (result.reason === 'not-found') throw new NotFoundError('Subscription', id);
-      if (ifMatch !== undefined || attempt >= 5) throw new NoEtagMatchError(id);
-    }
+    return casUpdate({
+      what: 'Subscription',
+      id,
+      ifMatch,
+      load: async () => {
+        const cur = await this.load(tenancyId, id);
+        // A deleted subscription is still readable (as DELETED) but no longer writable; gone is checked before the etag.
+        if (cur.lifecycleState === 'DELETED') throw new NotFoundError('Subscription', id);
+        return cur;
+      },
+      change: (cur) => ({ ...change(cur), updatedAt: this.now() }),
+      replace: (next, etag) => this.store.subscriptions.replaceSubscription(next, etag),
+    });
   }
 }

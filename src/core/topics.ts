@@ -1,10 +1,10 @@
 import { requireCompartment } from './compartments.js';
-import { IncorrectStateError, InvalidParameterError, NoEtagMatchError, NotFoundError } from './errors.js';
+import { casUpdate, guardedDelete, moveToCompartment } from './crud.js';
+import { IncorrectStateError, InvalidParameterError, NotFoundError } from './errors.js';
 import { withRetryToken } from './idempotency.js';
 import { isOcid, newEtag, newOcid, newShortId } from './ids.js';
 import type { DefinedTags, Page, SortOrder, Tags, Topic, TopicState } from './models.js';
 import { checkDefinedTags, checkFreeformTags, checkLength, requireString } from './validation.js';
-import type { CasResult } from './cas.js';
 import type { Ports } from './ports/index.js';
 import type { Authorizer } from './iam/authorizer.js';
 import type { OperationName } from './iam/operations.js';
@@ -148,23 +148,27 @@ export class TopicService {
 
   /** Moving needs the right in both the source and the destination compartment, as in OCI. */
   async changeCompartment(caller: Principal, id: string, compartmentId: string | undefined, ifMatch?: string, retryToken?: string): Promise<void> {
-    const { tenancyId } = caller;
-    const target = requireString(compartmentId, 'compartmentId');
-    await this.authorized(caller, 'ChangeTopicCompartment', id);
-    await requireCompartment(this.store.directory, tenancyId, target);
-    await this.authz.require(caller, 'ChangeTopicCompartment', target, { refusal: () => new NotFoundError('Compartment', target) });
-    await withRetryToken(this.store.retryTokens, { tenancyId, token: retryToken, operation: `changeTopicCompartment:${id}`, request: { compartmentId: target } }, async () => {
-      await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target }));
-      return null;
-    }, this.now);
+    await moveToCompartment({ store: this.store, authz: this.authz, now: this.now }, {
+      caller,
+      compartmentId,
+      retryToken,
+      op: 'ChangeTopicCompartment',
+      retryOperation: `changeTopicCompartment:${id}`,
+      authorizeSource: () => this.authorized(caller, 'ChangeTopicCompartment', id),
+      move: (target) => this.mutate(caller.tenancyId, id, ifMatch, (cur) => ({ ...cur, compartmentId: target })),
+    });
   }
 
   async delete(caller: Principal, id: string, ifMatch?: string): Promise<void> {
     const { tenancyId } = caller;
-    const cur = await this.authorized(caller, 'DeleteTopic', id);
-    if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-    const result = await this.store.topics.deleteTopic(tenancyId, id, cur.etag, this.now());
-    unwrap(result, id);
+    const current = await this.authorized(caller, 'DeleteTopic', id);
+    await guardedDelete({
+      what: 'Topic',
+      id,
+      ifMatch,
+      current,
+      remove: (etag) => this.store.topics.deleteTopic(tenancyId, id, etag, this.now()),
+    });
   }
 
   private async load(tenancyId: string, id: string): Promise<Topic> {
@@ -173,24 +177,18 @@ export class TopicService {
     return topic;
   }
 
-  /**
-   * Read-modify-write under the etag. Without if-match a lost race is retried
-   * (last writer wins, as OCI does); with if-match it is the caller's conflict.
-   */
+  /** Only an ACTIVE topic is written; the etag loop itself is casUpdate's. */
   private async mutate(tenancyId: string, id: string, ifMatch: string | undefined, change: (cur: Topic) => Topic): Promise<Topic> {
-    for (let attempt = 0; ; attempt++) {
-      const cur = await this.load(tenancyId, id);
-      if (ifMatch !== undefined && ifMatch !== cur.etag) throw new NoEtagMatchError(id);
-      if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Topic ${id} is ${cur.lifecycleState}.`);
-      const next: Topic = { ...change(cur), etag: newEtag(), updatedAt: this.now() };
-      const result = await this.store.topics.replaceTopic(next, cur.etag);
-      if (result.ok || ifMatch !== undefined || attempt >= 5) return unwrap(result, id);
-    }
+    return casUpdate({
+      what: 'Topic',
+      id,
+      ifMatch,
+      load: () => this.load(tenancyId, id),
+      check: (cur) => {
+        if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Topic ${id} is ${cur.lifecycleState}.`);
+      },
+      change: (cur) => ({ ...change(cur), updatedAt: this.now() }),
+      replace: (next, etag) => this.store.topics.replaceTopic(next, etag),
+    });
   }
-}
-
-function unwrap<T>(result: CasResult<T>, id: string): T {
-  if (result.ok) return result.value;
-  if (result.reason === 'not-found') throw new NotFoundError('Topic', id);
-  throw new NoEtagMatchError(id);
 }

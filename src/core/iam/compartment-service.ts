@@ -5,13 +5,14 @@
  * children, and the grant is inherited further down.
  */
 import { requireCompartment } from '../compartments.js';
+import { casUpdate, guardedDelete } from '../crud.js';
 import { ConflictError, InvalidParameterError, MissingParameterError, NotFoundError } from '../errors.js';
 import { withRetryToken } from '../idempotency.js';
 import { isOcid, newEtag, newOcid } from '../ids.js';
 import type { Compartment, DefinedTags, Page, Tags, Tenancy } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
-import { casUpdate, checkDescription, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
+import { checkDescription, iamListQuery, type IamListInput } from './iam-writes.js';
 import type { Principal } from './principal.js';
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,100}$/;

@@ -1,21 +1,12 @@
 /** IAM groups and user-group memberships; every call authorized by policy. */
+import { casUpdate, guardedDelete } from '../crud.js';
 import { InvalidParameterError, MissingParameterError, NotFoundError, RelatedResourceNotFoundError } from '../errors.js';
 import { withRetryToken } from '../idempotency.js';
 import { newEtag, newOcid } from '../ids.js';
 import type { DefinedTags, Page, Tags } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
-import {
-  casUpdate,
-  checkDescription,
-  checkIamId,
-  checkIamName,
-  checkTenancyLevel,
-  guardedDelete,
-  iamListQuery,
-  requireTenancyScope,
-  type IamListInput,
-} from './iam-writes.js';
+import { checkDescription, checkIamId, checkIamName, checkTenancyLevel, iamListQuery, requireTenancyScope, type IamListInput } from './iam-writes.js';
 import type { Group, Membership } from './models.js';
 import type { Principal } from './principal.js';
 

@@ -1,47 +1,8 @@
-/** The etag-guarded write loop and list parsing every IAM resource shares. */
-import type { CasResult, GuardedDelete } from '../cas.js';
-import { ConflictError, InvalidParameterError, MissingParameterError, NoEtagMatchError, NotFoundError } from '../errors.js';
-import { isOcid, newEtag, type OcidType } from '../ids.js';
+/** The id, name and list checks every IAM resource shares; their etag-guarded writes are ../crud.ts's. */
+import { InvalidParameterError, MissingParameterError, NotFoundError } from '../errors.js';
+import { isOcid, type OcidType } from '../ids.js';
 import type { IamState, SortOrder } from '../models.js';
 import type { ListIamQuery } from './identity-store.js';
-
-/**
- * Read-modify-write under the etag. Without if-match a lost race is retried
- * (last writer wins, as OCI does); with if-match it is the caller's conflict.
- */
-export async function casUpdate<T extends { etag: string; lifecycleState: string }>(opts: {
-  what: string;
-  id: string;
-  ifMatch: string | undefined;
-  load: () => Promise<T>;
-  change: (cur: T) => T;
-  replace: (next: T, expectedEtag: string) => Promise<CasResult<T>>;
-}): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const cur = await opts.load();
-    if (opts.ifMatch !== undefined && opts.ifMatch !== cur.etag) throw new NoEtagMatchError(opts.id);
-    const result = await opts.replace({ ...opts.change(cur), etag: newEtag() }, cur.etag);
-    if (result.ok) return result.value;
-    if (result.reason === 'not-found') throw new NotFoundError(opts.what, opts.id);
-    if (opts.ifMatch !== undefined || attempt >= 5) throw new NoEtagMatchError(opts.id);
-  }
-}
-
-/** Deletes under the etag; a dependant still in place is OCI's 409 Conflict (never the retryable IncorrectState). */
-export async function guardedDelete<T extends { etag: string }>(opts: {
-  what: string;
-  id: string;
-  ifMatch: string | undefined;
-  current: T;
-  remove: (expectedEtag: string) => Promise<GuardedDelete<T> | CasResult<T>>;
-}): Promise<T> {
-  if (opts.ifMatch !== undefined && opts.ifMatch !== opts.current.etag) throw new NoEtagMatchError(opts.id);
-  const result = await opts.remove(opts.current.etag);
-  if (result.ok) return result.value;
-  if (result.reason === 'not-found') throw new NotFoundError(opts.what, opts.id);
-  if (result.reason === 'not-empty') throw new ConflictError(`${opts.what} ${opts.id} cannot be deleted: ${result.detail}.`);
-  throw new NoEtagMatchError(opts.id);
-}
 
 /**
  * An id from a path is checked for the OCID shape before any lookup: junk (a NUL byte, say, which

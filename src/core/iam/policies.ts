@@ -1,12 +1,13 @@
 /** IAM policies: statements are parsed and their locations resolved when written, so a bad one is a 400 then, not a silent no-grant later. */
 import { requireCompartment } from '../compartments.js';
+import { casUpdate, guardedDelete } from '../crud.js';
 import { InvalidParameterError, MissingParameterError, NotFoundError } from '../errors.js';
 import { withRetryToken } from '../idempotency.js';
 import { newEtag, newOcid } from '../ids.js';
 import type { DefinedTags, Page, Tags } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
-import { casUpdate, checkDescription, checkIamId, checkIamName, guardedDelete, iamListQuery, type IamListInput } from './iam-writes.js';
+import { checkDescription, checkIamId, checkIamName, iamListQuery, type IamListInput } from './iam-writes.js';
 import type { Policy } from './models.js';
 import { parseStatement, PolicySyntaxError } from './policy-parser.js';
 import { compartmentTree, resolveLocation } from './policy-eval.js';

@@ -1,4 +1,5 @@
 /** IAM users and their API keys, as OCI Identity has them; every call authorized by policy. */
+import { casUpdate, guardedDelete } from '../crud.js';
 import { InvalidParameterError, LimitExceededError, ConflictError, NotFoundError } from '../errors.js';
 import { parseRsaPublicKey } from '../identity.js';
 import { withRetryToken } from '../idempotency.js';
@@ -7,13 +8,11 @@ import type { ApiKey, DefinedTags, Page, Tags, User } from '../models.js';
 import { checkDefinedTags, checkFreeformTags } from '../validation.js';
 import type { IamDeps } from './iam-deps.js';
 import {
-  casUpdate,
   checkDescription,
   checkFingerprint,
   checkIamId,
   checkIamName,
   checkTenancyLevel,
-  guardedDelete,
   iamListQuery,
   requireTenancyScope,
   type IamListInput,
