@@ -13,11 +13,6 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Named exports only.' }],
     },
   },
-  {
-    // The domain must not know about HTTP, SQL drivers or protocols.
-    files: ['src/core/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/api/**', '**/store/sqlite/**', '**/store/postgres/**', '**/delivery/**', 'fastify', 'pg', 'better-sqlite3', 'undici'] }],
-    },
-  },
+  // Module boundaries (what src/core and the other folders may import) are checked by dependency-cruiser
+  // (.dependency-cruiser.cjs, run by `npm run lint` after ESLint), type-only imports included.
 );

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { FdkProcess } from './fdk-process.js';
 import { StartError, type CallOutcome } from './outcomes.js';
 import { validateSpec } from './launch.js';
+import { NoSandbox } from './sandbox.js';
 import {
-  DEFAULT_POOL_OPTIONS,
   type CallLogRecord,
   type FunctionSpec,
   type InvokeOptions,
@@ -11,6 +11,21 @@ import {
   type InvokeResult,
   type PoolOptions,
 } from './types.js';
+
+export const DEFAULT_POOL_OPTIONS: PoolOptions = {
+  maxProcesses: 4,
+  maxQueue: 32,
+  idleTimeoutMs: 30_000,
+  startTimeoutMs: 5_000,
+  killGraceMs: 2_000,
+  rssFactor: 1.2,
+  rssAllowanceMb: 32,
+  busyPollMs: 100,
+  idlePollMs: 1_000,
+  maxLogBytes: 1024 * 1024,
+  maxResponseBytes: 6 * 1024 * 1024,
+  sandbox: new NoSandbox({ python3: 'python3', node: process.execPath, path: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin' }),
+};
 
 export interface PoolStats {
   version: string;

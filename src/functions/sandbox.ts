@@ -1,6 +1,9 @@
 import { chown } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { FunctionSpec } from './types.js';
+import type { FunctionSpec, FunctionView, InsideCommand, LaunchPlan, NetworkMode, Sandbox, SandboxMode } from './types.js';
+
+// The sandbox's shapes live in types.ts with the rest (PoolOptions names a Sandbox); re-exported for its users.
+export type { FunctionView, InsideCommand, LaunchPlan, NetworkMode, Sandbox, SandboxMode };
 
 /**
  * Where a function process runs, and what it sees. `bwrap` puts every process in a
@@ -8,45 +11,6 @@ import type { FunctionSpec } from './types.js';
  * at /python); `none` runs it as Herald's own user with the host paths (only behind
  * --functions-sandbox none, which warns at start).
  */
-export type SandboxMode = 'bwrap' | 'none';
-export type NetworkMode = 'shared' | 'isolated';
-
-/** The paths and tools a function's argv and environment name, as the function sees them. */
-export interface FunctionView {
-  /** Its code folder (Fn's /function). */
-  code: string;
-  /** Its Python packages (Fn's /python), when its bundle has some. */
-  python: string | undefined;
-  /** The folder of its FDK socket. */
-  listenerDir: string;
-  home: string;
-  path: string;
-  /** The interpreters a bare `python3`/`python` or `node` resolves to. */
-  python3: string;
-  node: string;
-}
-
-/** How to spawn one function process. */
-export interface LaunchPlan {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd: string;
-  uid?: number;
-  gid?: number;
-}
-
-/** The function as its process must be built: the argv and environment it sees (from launch.ts). */
-export type InsideCommand = (view: FunctionView) => { argv: string[]; env: Record<string, string> };
-
-export interface Sandbox {
-  readonly mode: SandboxMode;
-  readonly network: NetworkMode;
-  /** Makes a fresh per-process socket dir usable by the process's user. */
-  prepareSocketDir(dir: string): Promise<void>;
-  plan(spec: FunctionSpec, socketDir: string, inside: InsideCommand): LaunchPlan;
-}
-
 /** Fn's /function and /python, as func.yaml entrypoints name them. */
 export const FN_CODE = '/function';
 export const FN_PYTHON = '/python';

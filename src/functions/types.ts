@@ -1,4 +1,3 @@
-import { NoSandbox, type Sandbox } from './sandbox.js';
 
 /**
  * Shapes shared by the Docker-free Fn runtime. One OS child process plays the
@@ -116,17 +115,42 @@ export interface PoolOptions {
   sandbox: Sandbox;
 }
 
-export const DEFAULT_POOL_OPTIONS: PoolOptions = {
-  maxProcesses: 4,
-  maxQueue: 32,
-  idleTimeoutMs: 30_000,
-  startTimeoutMs: 5_000,
-  killGraceMs: 2_000,
-  rssFactor: 1.2,
-  rssAllowanceMb: 32,
-  busyPollMs: 100,
-  idlePollMs: 1_000,
-  maxLogBytes: 1024 * 1024,
-  maxResponseBytes: 6 * 1024 * 1024,
-  sandbox: new NoSandbox({ python3: 'python3', node: process.execPath, path: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin' }),
-};
+/** Sandbox modes: see sandbox.ts. */
+export type SandboxMode = 'bwrap' | 'none';
+export type NetworkMode = 'shared' | 'isolated';
+
+/** The paths and tools a function's argv and environment name, as the function sees them. */
+export interface FunctionView {
+  /** Its code folder (Fn's /function). */
+  code: string;
+  /** Its Python packages (Fn's /python), when its bundle has some. */
+  python: string | undefined;
+  /** The folder of its FDK socket. */
+  listenerDir: string;
+  home: string;
+  path: string;
+  /** The interpreters a bare `python3`/`python` or `node` resolves to. */
+  python3: string;
+  node: string;
+}
+
+/** How to spawn one function process. */
+export interface LaunchPlan {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** The function as its process must be built: the argv and environment it sees (from launch.ts). */
+export type InsideCommand = (view: FunctionView) => { argv: string[]; env: Record<string, string> };
+
+export interface Sandbox {
+  readonly mode: SandboxMode;
+  readonly network: NetworkMode;
+  /** Makes a fresh per-process socket dir usable by the process's user. */
+  prepareSocketDir(dir: string): Promise<void>;
+  plan(spec: FunctionSpec, socketDir: string, inside: InsideCommand): LaunchPlan;
+}

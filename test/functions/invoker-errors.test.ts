@@ -121,7 +121,7 @@ describe('invoke errors through the real runtime: timeout, out of memory and cra
     const bad = await failThenRecover(patient, 'hog', (e) => {
       assert.equal(e.statusCode, 502, e.message);
       assert.equal(e.serviceCode, 'FunctionInvokeExecutionFailed');
-      // 128 MB × 1.2 + 32 MB of RSS allowed (src/functions/types.ts DEFAULT_POOL_OPTIONS).
+      // 128 MB × 1.2 + 32 MB of RSS allowed (src/functions/pool.ts DEFAULT_POOL_OPTIONS).
       assert.match(e.message, /^memory limit exceeded: RSS \d+ MB > limit 186 MB \(memory 128 MB\)$/);
       assert.ok(e.opcRequestId);
     });
