@@ -36,7 +36,7 @@ export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: Att
   const base = { deliveryId: d.id, attemptNo, startedAt, node: deps.nodeId };
   const skip = skipReason(d, ctx);
   if (skip !== undefined) {
-    deps.metrics.finished(d.protocol, 'CANCELLED');
+    deps.metrics.finished(d, 'CANCELLED', ctx.message?.publishedAt ?? null);
     return {
       deliveryId: d.id,
       leaseOwner: deps.nodeId,
@@ -71,7 +71,7 @@ export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: Att
     }
   }
   const durationMs = Date.now() - startedAt;
-  deps.metrics.attempt(d.protocol, result.ok ? 'success' : 'failure', durationMs);
+  deps.metrics.attempt(d, result.ok ? 'success' : 'failure', durationMs);
   let transition: DeliveryTransition;
   if (result.ok) {
     transition = { state: 'DELIVERED' };
@@ -88,7 +88,7 @@ export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: Att
     });
     transition = plan.retry ? { state: 'PENDING', nextAttemptAt: plan.at } : { state: 'DEAD' };
   }
-  if (transition.state !== 'PENDING') deps.metrics.finished(d.protocol, transition.state);
+  if (transition.state !== 'PENDING') deps.metrics.finished(d, transition.state, ctx.message?.publishedAt ?? null);
   return {
     deliveryId: d.id,
     leaseOwner: deps.nodeId,

@@ -1,7 +1,14 @@
-/** What the delivery engine reports; the server backs it with Prometheus counters. */
+import type { Delivery } from '../core/deliveries.js';
+
+/**
+ * What the delivery engine reports of each attempt and each delivery that ends; the server backs it with
+ * Prometheus counters. The delivery itself is passed (its protocol, kind, tenancy, topic and subscription),
+ * and the message's publishedAt when it has one, so a consumer can tell notifications from confirmation
+ * handshakes and measure publish→delivery.
+ */
 export interface DeliveryMetrics {
-  attempt(protocol: string, outcome: 'success' | 'failure', durationMs: number): void;
-  finished(protocol: string, state: 'DELIVERED' | 'DEAD' | 'CANCELLED'): void;
+  attempt(d: Delivery, outcome: 'success' | 'failure', durationMs: number): void;
+  finished(d: Delivery, state: 'DELIVERED' | 'DEAD' | 'CANCELLED', publishedAt: number | null): void;
 }
 
 export const NO_METRICS: DeliveryMetrics = {

@@ -1,3 +1,4 @@
+import type { Delivery } from '../core/deliveries.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RetentionStats } from '../core/retention.js';
 import type { DeliveryMetrics } from '../delivery/metrics.js';
@@ -76,12 +77,12 @@ export class HeraldMetrics implements DeliveryMetrics {
     this.published.inc(n);
   }
 
-  attempt(protocol: string, outcome: 'success' | 'failure', durationMs: number): void {
-    this.attempts.inc({ protocol, outcome });
-    this.latency.observe({ protocol }, durationMs / 1000);
+  attempt(d: Delivery, outcome: 'success' | 'failure', durationMs: number): void {
+    this.attempts.inc({ protocol: d.protocol, outcome });
+    this.latency.observe({ protocol: d.protocol }, durationMs / 1000);
   }
 
-  finished(protocol: string, state: 'DELIVERED' | 'DEAD' | 'CANCELLED'): void {
-    this.finishedTotal.inc({ protocol, state });
+  finished(d: Delivery, state: 'DELIVERED' | 'DEAD' | 'CANCELLED'): void {
+    this.finishedTotal.inc({ protocol: d.protocol, state });
   }
 }
