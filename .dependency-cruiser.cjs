@@ -13,7 +13,7 @@ module.exports = {
         'the CLI, the composition root and the configuration all depend on it (adapters implement its ports).',
       severity: 'error',
       from: { path: '^src/core/' },
-      to: { path: '^src/(store|api|delivery|functions|console|cli|server|config)/' },
+      to: { path: '^src/(store|api|delivery|functions|console|cli|server|config|telemetry)/' },
     },
     {
       name: 'core-no-io-packages',
@@ -22,7 +22,7 @@ module.exports = {
         'no-restricted-imports rule on src/core/**, so the boundaries are checked in one place).',
       severity: 'error',
       from: { path: '^src/core/' },
-      to: { path: '(^|/)node_modules/(@types/)?(fastify|@fastify/[^/]+|pg|better-sqlite3|undici|nodemailer)/' },
+      to: { path: '(^|/)node_modules/(@types/)?(fastify|@fastify/[^/]+|pg|better-sqlite3|undici|nodemailer|@opentelemetry/[^/]+)/' },
     },
     {
       name: 'api-not-store-or-console',
@@ -39,6 +39,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/(store|delivery|functions)/' },
       to: { path: '^src/api/' },
+    },
+    {
+      name: 'telemetry-is-leaf',
+      comment:
+        'src/telemetry (the OpenTelemetry SDK behind a small tracing facade) is used by the server, the API, ' +
+        'delivery and the function runtime, and imports none of src/: spans carry plain traceparent strings.',
+      severity: 'error',
+      from: { path: '^src/telemetry/' },
+      to: { path: '^src/(?!telemetry/)' },
     },
     {
       name: 'no-circular',

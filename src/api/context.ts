@@ -13,6 +13,7 @@ import type { CompartmentService } from '../core/iam/compartment-service.js';
 import type { GroupService } from '../core/iam/groups.js';
 import type { PolicyService } from '../core/iam/policies.js';
 import type { UserService } from '../core/iam/users.js';
+import type { Tracing } from '../telemetry/tracing.js';
 
 /**
  * What routes are given, in a leaf module: route files (and the console's, mounted by the composition root) import
@@ -48,6 +49,8 @@ export interface ApiDeps {
   /** Prometheus exposition for /metrics. */
   metrics: () => Promise<{ contentType: string; body: string }>;
   logger: Logger;
+  /** Spans for publishes (absent: no tracing). */
+  tracing?: Tracing;
 }
 
 /**

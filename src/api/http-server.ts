@@ -26,8 +26,10 @@ const BODY_LIMIT = 1024 * 1024;
  * (src/api/error-reply.ts). `extension` is what the composition root mounts beside the API (the web console):
  * its plugins come first, its session check before the signature's, its routes after the API's.
  */
-export function buildHttpServer(deps: ApiDeps, extension: ServerExtension = {}): FastifyInstance {
+export function buildHttpServer(deps: ApiDeps, extension: ServerExtension = {}, tls?: { cert: Buffer; key: Buffer }): FastifyInstance {
   const app: FastifyInstance = Fastify({
+    // HTTPS when the composition root has a certificate (its https.Server is where a reload swaps it in).
+    ...(tls === undefined ? {} : { https: tls }),
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request log lines cost more than the request on the publish hot path.
     logController: new LogController({ disableRequestLogging: true }),

@@ -1,5 +1,7 @@
 #!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.trim_threshold=1048576 node --max-old-space-size=256 --max-semi-space-size=8
 import { Command } from 'commander';
+import { registerBackupCommand } from './commands/backup.js';
+import { registerConsoleCommands } from './commands/console.js';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerFunctionCommands } from './commands/functions.js';
 import { registerIamCommands } from './commands/iam.js';
@@ -20,5 +22,7 @@ registerTopicCommands(program);
 registerSubscriptionCommands(program);
 registerPublishCommand(program);
 registerIamCommands(program);
+registerBackupCommand(program);
+registerConsoleCommands(program);
 // Every error a command throws ends here, to be printed once, the same way, with its exit code.
 await program.parseAsync(process.argv).catch(exitWithError);

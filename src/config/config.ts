@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readConfigFile, type FileValueKind } from './config-file.js';
 import { parseDuration } from './duration.js';
+import { ConfigError } from './errors.js';
+
+export { ConfigError };
 
 export interface SmsConfig {
   readonly baseUrl: string;
@@ -17,7 +21,7 @@ export interface HeraldConfig {
   readonly dataDir: string;
   /** 'sqlite' (file in dataDir) or a postgres:// URL. */
   readonly store: string;
-  /** Base of confirmation/unsubscribe links; undefined means http://HOST:PORT once listening. */
+  /** Base of confirmation/unsubscribe links; undefined means http(s)://HOST:PORT once listening. */
   readonly publicUrl: string | undefined;
   readonly logLevel: string;
   /** smtp://user:pass@host:port; undefined keeps email in the dev mailbox. */
@@ -43,7 +47,18 @@ export interface HeraldConfig {
   readonly functionsPython: string;
   /** The bubblewrap executable. */
   readonly functionsBwrap: string;
+  /** Serve HTTPS with this certificate chain and key (absolute paths, re-read on SIGHUP); undefined serves HTTP. */
+  readonly tls: TlsFiles | undefined;
+  /** Forced log format; undefined picks pretty on a terminal and JSON otherwise. */
+  readonly logFormat: LogFormat | undefined;
 }
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export type LogFormat = 'json' | 'pretty';
 
 export interface ServeFlags {
   port?: string;
@@ -68,6 +83,11 @@ export interface ServeFlags {
   functionsNetwork?: string;
   functionsPython?: string;
   functionsBwrap?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logFormat?: string;
+  /** A YAML file with any of the keys above; flags and env win over it. */
+  config?: string;
 }
 
 export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
@@ -93,9 +113,40 @@ export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   functionsNetwork: 'HERALD_FUNCTIONS_NETWORK',
   functionsPython: 'HERALD_FUNCTIONS_PYTHON',
   functionsBwrap: 'HERALD_FUNCTIONS_BWRAP',
+  tlsCert: 'HERALD_TLS_CERT',
+  tlsKey: 'HERALD_TLS_KEY',
+  logFormat: 'HERALD_LOG_FORMAT',
+  config: 'HERALD_CONFIG',
 };
 
-export class ConfigError extends Error {}
+/** The keys a config file may hold (every flag but `config`) and how each is written there. */
+export const FILE_KEYS: Readonly<Record<Exclude<keyof ServeFlags, 'config'>, FileValueKind>> = {
+  port: 'number',
+  host: 'string',
+  dataDir: 'path',
+  store: 'string',
+  publicUrl: 'string',
+  logLevel: 'string',
+  logFormat: 'string',
+  smtpUrl: 'string',
+  mailFrom: 'string',
+  retryTimeScale: 'number',
+  allowPrivateEndpoints: 'boolean',
+  smsBaseUrl: 'string',
+  smsAccountSid: 'string',
+  smsAuthToken: 'string',
+  smsFrom: 'string',
+  nodeId: 'string',
+  deliveryTimeoutMs: 'number',
+  maxBacklog: 'number',
+  messageRetention: 'string',
+  functionsSandbox: 'string',
+  functionsNetwork: 'string',
+  functionsPython: 'command',
+  functionsBwrap: 'command',
+  tlsCert: 'path',
+  tlsKey: 'path',
+};
 
 function parseBool(v: string | boolean | undefined): boolean {
   if (typeof v === 'boolean') return v;
@@ -113,14 +164,17 @@ function checkUrl(raw: string, what: string, schemes: string[]): URL {
   return u;
 }
 
-/** Precedence: flag, then environment variable, then default. */
+/** Precedence: flag, then environment variable, then the config file (--config / HERALD_CONFIG), then default. */
 export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): HeraldConfig {
-  const pick = (k: keyof ServeFlags): string | undefined => {
+  const fromFlagOrEnv = (k: keyof ServeFlags): string | undefined => {
     const f = flags[k];
     if (f !== undefined) return String(f);
     const e = env[ENV[k]];
     return e === '' ? undefined : e;
   };
+  const configFile = fromFlagOrEnv('config');
+  const file: Record<string, string> = configFile === undefined ? {} : readConfigFile(configFile, FILE_KEYS);
+  const pick = (k: keyof ServeFlags): string | undefined => fromFlagOrEnv(k) ?? file[k];
   const portText = pick('port') ?? '8080';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`Invalid port: ${portText}`);
@@ -176,6 +230,16 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   if (functionsNetwork !== 'shared' && functionsNetwork !== 'isolated') {
     throw new ConfigError(`--functions-network must be "shared" or "isolated", got: ${functionsNetwork}`);
   }
+  const tlsCert = pick('tlsCert');
+  const tlsKey = pick('tlsKey');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError(`HTTPS needs both --tls-cert and --tls-key (HERALD_TLS_CERT, HERALD_TLS_KEY); only ${tlsCert === undefined ? '--tls-key' : '--tls-cert'} is set.`);
+  }
+  const tls = tlsCert === undefined || tlsKey === undefined ? undefined : { certFile: resolve(tlsCert), keyFile: resolve(tlsKey) };
+  const logFormat = pick('logFormat');
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new ConfigError(`--log-format must be "json" or "pretty", got: ${logFormat}`);
+  }
   const functionsPython = pick('functionsPython') ?? '/usr/bin/python3';
   if (!functionsPython.startsWith('/')) throw new ConfigError(`--functions-python must be an absolute path, got: ${functionsPython}`);
   return Object.freeze({
@@ -198,5 +262,7 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     functionsNetwork,
     functionsPython,
     functionsBwrap: pick('functionsBwrap') ?? 'bwrap',
+    tls: tls === undefined ? undefined : Object.freeze(tls),
+    logFormat,
   });
 }

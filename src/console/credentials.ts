@@ -18,6 +18,8 @@ export class ConsoleCredentials implements ConsolePasswords {
     if (existing !== undefined) {
       if (existing.tenancyId !== user.tenancyId || existing.userId !== user.id) return { ok: false };
       await this.store.setConsolePassword(user.name, passwordHash);
+      // A reset is what an administrator does after a suspected leak: sessions opened with the old password end.
+      await this.store.deleteConsoleSessionsOf(user.name);
       return { ok: true, password };
     }
     const inserted = await this.store.insertConsoleUserIfAbsent({ username: user.name, passwordHash, tenancyId: user.tenancyId, userId: user.id, createdAt: Date.now() });

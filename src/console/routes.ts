@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { ApiDeps, SessionAuth } from '../api/context.js';
 import { HERALD_PREFIX } from '../api/prefixes.js';
 import { parseJson } from '../api/request.js';
-import { NotAuthenticatedError, TooManyRequestsError } from '../core/errors.js';
+import { InvalidParameterError, NotAuthenticatedError, TooManyRequestsError } from '../core/errors.js';
+import { STATS_RANGES, type StatsRange } from '../core/stats.js';
 import { CSRF_HEADER, SESSION_COOKIE, SESSION_TTL_SECONDS, sessionCookie, type ConsoleAuth } from './auth.js';
 
 const loginBody = z.object({ username: z.string().max(200), password: z.string().max(1000) });
@@ -79,6 +80,14 @@ export function registerConsoleOverviewRoute(app: FastifyInstance, deps: Pick<Ap
       deadLetters: c.dead,
       publishedLastMinute: c.published,
     };
+  });
+
+  // The overview's history, from the stored per-minute counters: the last hour by minute or the last day by 15 minutes.
+  app.get(`${HERALD_PREFIX}/console/stats`, async (req) => {
+    if (req.caller === null) throw new NotAuthenticatedError();
+    const range = (req.query as Record<string, unknown>).range ?? 'hour';
+    if (typeof range !== 'string' || !Object.hasOwn(STATS_RANGES, range)) throw new InvalidParameterError('range must be hour or day.');
+    return deps.activity.stats(req.caller, range as StatsRange);
   });
 }
 

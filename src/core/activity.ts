@@ -15,6 +15,7 @@ import { checkSubscriptionId, type SubscriptionService } from './subscriptions.j
 import { checkTopicId, type TopicService } from './topics.js';
 import type { TenancyCounts } from './ports/activity.js';
 import type { Ports } from './ports/index.js';
+import { addCounts, emptyCounts, latencyQuantile, rangeWindow, type StatsRange } from './stats.js';
 
 /** The window of topicStats' recentMessages. */
 export const RECENT_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -31,7 +32,45 @@ export interface DeliveryScope {
   subscriptionId?: string;
 }
 
-type ActivityPorts = Pick<Ports, 'messages' | 'activity' | 'mailbox' | 'subscriptions'>;
+/** How many topics the console's stats list. */
+export const MAX_HEALTH_TOPICS = 50;
+
+export interface StatsPoint {
+  /** Bucket start, epoch ms. */
+  t: number;
+  published: number;
+  delivered: number;
+  failedAttempts: number;
+  deadLetters: number;
+  confirmations: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+export interface TopicHealth {
+  topicId: string;
+  name: string;
+  published: number;
+  delivered: number;
+  failedAttempts: number;
+  /** delivered ÷ (delivered + dead letters) over the range; null when neither. */
+  successRate: number | null;
+  backlog: number;
+  oldestPendingAt: number | null;
+}
+
+/** The console's stored history of one tenancy: every bucket of the range, oldest first, and its busiest topics. */
+export interface TenancyStats {
+  range: StatsRange;
+  bucketSeconds: number;
+  from: number;
+  /** End of the last bucket (exclusive): the points cover [from, to). */
+  to: number;
+  points: StatsPoint[];
+  topics: TopicHealth[];
+}
+
+type ActivityPorts = Pick<Ports, 'messages' | 'activity' | 'mailbox' | 'subscriptions' | 'stats'>;
 
 export class ActivityService {
   constructor(
@@ -96,6 +135,44 @@ export class ActivityService {
   async overview(caller: Principal, publishedSince: number): Promise<TenancyCounts> {
     await this.authz.require(caller, 'ListTopicActivity', caller.tenancyId);
     return this.store.activity.countTenancy(caller.tenancyId, publishedSince);
+  }
+
+  /**
+   * The console's history from the stored per-minute counters, tenancy-wide like the overview (and authorized
+   * like it). The topic list names live topics only; the points count deleted topics' past traffic too.
+   */
+  async stats(caller: Principal, range: StatsRange): Promise<TenancyStats> {
+    await this.authz.require(caller, 'ListTopicActivity', caller.tenancyId);
+    const w = rangeWindow(range, this.now());
+    const [buckets, rows] = await Promise.all([
+      this.store.stats.statsByBucket(caller.tenancyId, w.from, w.to, w.bucketMs),
+      this.store.stats.topicActivity(caller.tenancyId, w.from, w.to, MAX_HEALTH_TOPICS),
+    ]);
+    const byStart = new Map(buckets.map((b) => [b.start, b]));
+    const points: StatsPoint[] = [];
+    for (let i = 0; i < w.buckets; i++) {
+      const t = w.from + i * w.bucketMs;
+      const c = emptyCounts();
+      const hit = byStart.get(t);
+      if (hit !== undefined) addCounts(c, hit);
+      const { published, delivered, failedAttempts, deadLetters, confirmations } = c;
+      points.push({ t, published, delivered, failedAttempts, deadLetters, confirmations, p50Ms: latencyQuantile(c.latency, 0.5), p99Ms: latencyQuantile(c.latency, 0.99) });
+    }
+    // Rights held in the tenancy hold in every compartment below it; the filter stays so a narrower rule never leaks.
+    const allowed = await this.authz.filterAllowed(caller, 'ListTopicActivity', rows.map((r) => r.compartmentId));
+    const topics = rows
+      .filter((r) => allowed.has(r.compartmentId))
+      .map((r): TopicHealth => ({
+        topicId: r.topicId,
+        name: r.name,
+        published: r.published,
+        delivered: r.delivered,
+        failedAttempts: r.failedAttempts,
+        successRate: r.delivered + r.deadLetters === 0 ? null : r.delivered / (r.delivered + r.deadLetters),
+        backlog: r.backlog,
+        oldestPendingAt: r.oldestPendingAt,
+      }));
+    return { range, bucketSeconds: w.bucketMs / 1000, from: w.from, to: w.to, points, topics };
   }
 
   /** The tenancy's captured mail, only that sent for topics the caller may read. */

@@ -26,6 +26,12 @@ export interface PublishInput {
   body?: string;
 }
 
+/** How a publish is made, beside what is published. */
+export interface PublishOptions {
+  /** The publish span's W3C traceparent, stored with the message (the API passes it when tracing is on). */
+  traceParent?: string | null;
+}
+
 export interface PublishResult {
   messageId: string;
   publishedAt: number;
@@ -105,7 +111,13 @@ export class MessageService {
     }
   }
 
-  async publish(caller: Principal, topicId: string, input: PublishInput, messageType: string | undefined): Promise<PublishResult> {
+  async publish(
+    caller: Principal,
+    topicId: string,
+    input: PublishInput,
+    messageType: string | undefined,
+    opts: PublishOptions = {},
+  ): Promise<PublishResult> {
     const { tenancyId } = caller;
     checkTopicId(topicId);
     const home = await this.topicHome(tenancyId, topicId);
@@ -121,7 +133,16 @@ export class MessageService {
     // The HTTP route already refused before the signature check; this covers every other caller.
     this.checkBackpressure();
     // The topic is checked inside the group's transaction: no read of its own per publish.
-    const message: Message = { id: newMessageId(), tenancyId, topicId, title, body, messageType: type, publishedAt: this.now() };
+    const message: Message = {
+      id: newMessageId(),
+      tenancyId,
+      topicId,
+      title,
+      body,
+      messageType: type,
+      publishedAt: this.now(),
+      traceParent: opts.traceParent ?? null,
+    };
     await this.enqueue(message);
     return { messageId: message.id, publishedAt: message.publishedAt };
   }

@@ -108,6 +108,11 @@ export interface Message {
   body: string;
   messageType: MessageType;
   publishedAt: number;
+  /**
+   * The W3C traceparent of the publish (its span), kept so deliveries made later, on any node,
+   * continue the same trace; null when tracing was off.
+   */
+  traceParent: string | null;
 }
 
 export interface RetryTokenRecord {

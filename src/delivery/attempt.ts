@@ -6,6 +6,7 @@ import type { AttemptResult, Delivery, DeliveryTransition } from '../core/delive
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Protocol } from '../core/models.js';
 import { planRetry } from '../core/retry-schedule.js';
+import type { TraceSpan, Tracing } from '../telemetry/tracing.js';
 
 export interface AttemptDeps {
   registry: ReadonlyMap<Protocol, ProtocolHandler>;
@@ -17,6 +18,41 @@ export interface AttemptDeps {
   attemptTimeoutMs: number;
   /** The attempt's time limit, cut short on shutdown so in-flight sends stop promptly. */
   deadlines: AttemptDeadlines;
+  /** One span per attempt, a child of the message's publish span. */
+  tracing: Tracing;
+}
+
+/** The attempt's span: a child of the publish (its traceparent stored with the message); a confirmation starts a trace. */
+function attemptSpan(d: Delivery, ctx: LoadedContext, attemptNo: number, tracing: Tracing): TraceSpan {
+  return tracing.startSpan(`deliver ${d.protocol}`, {
+    kind: 'client',
+    parent: ctx.message?.traceParent ?? null,
+    attributes: {
+      'messaging.system': 'herald',
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'deliver',
+      'messaging.destination.name': d.topicId,
+      'messaging.message.id': d.messageId,
+      'herald.delivery.id': d.id,
+      'herald.delivery.kind': d.kind,
+      'herald.delivery.attempt': attemptNo,
+      'herald.subscription.id': d.subscriptionId,
+      'herald.protocol': d.protocol,
+      'herald.tenancy.id': d.tenancyId,
+    },
+  });
+}
+
+/** Records how the attempt went on its span and ends it. */
+function endAttemptSpan(span: TraceSpan, result: AttemptResult): void {
+  const { attempt, transition } = result;
+  span.setAttributes({
+    'herald.delivery.outcome': attempt.outcome,
+    'herald.delivery.next_state': transition.state,
+    'http.response.status_code': attempt.statusCode,
+  });
+  if (attempt.outcome === 'FAILURE') span.fail(attempt.error ?? 'failed');
+  span.end();
 }
 
 /** Why a delivery will never be attempted, or undefined when it should be. */
@@ -31,6 +67,21 @@ function skipReason(d: Delivery, ctx: LoadedContext): string | undefined {
 
 /** Makes one attempt of one claimed delivery and decides what happens to it next. */
 export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: AttemptDeps): Promise<AttemptResult> {
+  const span = attemptSpan(d, ctx, d.attempts + 1, deps.tracing);
+  let result: AttemptResult | undefined;
+  try {
+    result = await attemptOnce(d, ctx, deps, span.traceParent);
+    return result;
+  } finally {
+    if (result !== undefined) endAttemptSpan(span, result);
+    else {
+      span.fail('The attempt crashed.');
+      span.end();
+    }
+  }
+}
+
+async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, traceParent: string | null): Promise<AttemptResult> {
   const startedAt = Date.now();
   const attemptNo = d.attempts + 1;
   const base = { deliveryId: d.id, attemptNo, startedAt, node: deps.nodeId };
@@ -65,6 +116,7 @@ export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: Att
         confirmationUrl: d.kind === 'CONFIRMATION' ? deps.links.confirmationUrl(sub) : null,
         unsubscribeUrl: deps.links.unsubscribeUrl(sub),
         signal,
+        traceParent,
       }));
     } catch (err) {
       result = { ok: false, retryable: true, error: err instanceof Error ? err.message : String(err) };

@@ -12,6 +12,7 @@ import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
 import { INLINE_FANOUT, type Fanout } from '../core/messages.js';
 import type { DeliveryStore, ReleasedClaim } from '../core/ports/deliveries.js';
+import { NO_TRACING, type TraceSpan, type Tracing } from '../telemetry/tracing.js';
 
 export interface EngineOptions {
   nodeId: string;
@@ -92,6 +93,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     private readonly metrics: DeliveryMetrics,
     private readonly logger: Logger,
     private readonly opts: EngineOptions,
+    private readonly tracing: Tracing = NO_TRACING,
   ) {
     this.loader = new ContextLoader(store);
     this.limiter = new KeyedLimiter(opts.perEndpoint);
@@ -230,16 +232,42 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     const messages = await this.store.claimFanout(FANOUT_CLAIM, now, now + this.opts.leaseMs, this.opts.nodeId);
     if (messages.length === 0) return 0;
     for (const m of messages) this.loader.remember(m);
+    // One span per message, a child of its publish, from this claim until its last batch.
+    const spans = new Map<string, TraceSpan>(messages.map((m) => [m.id, this.fanoutSpan(m)]));
     let created = 0;
     let pending = messages.map((m) => m.id);
-    while (pending.length > 0) {
-      const r = await this.store.fanoutMany(pending, this.opts.fanoutBatch, Date.now());
-      created += r.created;
-      pending = r.unfinished;
-      // A big topic takes many batches: let requests in between them.
-      if (pending.length > 0) await yieldToEventLoop();
+    try {
+      while (pending.length > 0) {
+        const r = await this.store.fanoutMany(pending, this.opts.fanoutBatch, Date.now());
+        created += r.created;
+        const unfinished = new Set(r.unfinished);
+        for (const id of pending) if (!unfinished.has(id)) spans.get(id)?.end();
+        pending = r.unfinished;
+        // A big topic takes many batches: let requests in between them.
+        if (pending.length > 0) await yieldToEventLoop();
+      }
+    } catch (err) {
+      // The lease brings the rest back; their spans say this round failed.
+      for (const id of pending) spans.get(id)?.fail(err instanceof Error ? err.message : String(err));
+      throw err;
+    } finally {
+      for (const span of spans.values()) span.end();
     }
     return messages.length + created;
+  }
+
+  private fanoutSpan(m: Message): TraceSpan {
+    return this.tracing.startSpan('fanout', {
+      parent: m.traceParent,
+      attributes: {
+        'messaging.system': 'herald',
+        'messaging.operation.name': 'fanout',
+        'messaging.destination.name': m.topicId,
+        'messaging.message.id': m.id,
+        'herald.tenancy.id': m.tenancyId,
+        'herald.node': this.opts.nodeId,
+      },
+    });
   }
 
   private async claimStep(): Promise<number> {
@@ -294,6 +322,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       timeScale: this.opts.timeScale,
       attemptTimeoutMs: this.opts.attemptTimeoutMs,
       deadlines: this.deadlines,
+      tracing: this.tracing,
     };
     // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
     void this.limiter

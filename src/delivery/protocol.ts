@@ -16,6 +16,13 @@ export interface SendContext {
   unsubscribeUrl: string;
   /** Aborted when the attempt times out or the node shuts down. */
   signal: AbortSignal;
+  /** The attempt span's W3C traceparent, sent on HTTP requests and function calls; null when tracing is off. */
+  traceParent: string | null;
+}
+
+/** The `traceparent` header an HTTP send carries, when the attempt is traced. */
+export function traceHeaders(ctx: Pick<SendContext, 'traceParent'>): Record<string, string> {
+  return ctx.traceParent === null ? {} : { traceparent: ctx.traceParent };
 }
 
 /**

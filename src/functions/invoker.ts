@@ -9,6 +9,7 @@ import type { FunctionSpec } from './types.js';
 import type { Application, FnFunction } from '../core/function-models.js';
 import type { FunctionInvoker } from '../core/functions.js';
 import type { FunctionStore } from '../core/ports/functions.js';
+import { NO_TRACING, type Tracing } from '../telemetry/tracing.js';
 
 interface Prepared {
   dir: string;
@@ -62,6 +63,7 @@ export class RuntimeInvoker implements FunctionInvoker {
     private readonly runtime: FunctionRuntime,
     private readonly bundlesDir: string,
     private readonly logger: Logger,
+    private readonly tracing: Tracing = NO_TRACING,
   ) {}
 
   async invoke(
@@ -69,6 +71,34 @@ export class RuntimeInvoker implements FunctionInvoker {
     request: { body: Buffer; contentType?: string; headers: Record<string, string> },
     opts: { signal?: AbortSignal; detached?: boolean } = {},
   ): Promise<{ status: number; body: Buffer; headers: Record<string, string>; error?: string }> {
+    const { fn, app } = target;
+    // A child of the caller's span (a delivery attempt's traceparent header); the function is handed this span's.
+    const span = this.tracing.startSpan(`invoke ${fn.displayName}`, {
+      kind: 'client',
+      parent: request.headers.traceparent ?? null,
+      attributes: {
+        'faas.invoked_name': fn.displayName,
+        'herald.function.id': fn.id,
+        'herald.application.id': app.id,
+        'herald.tenancy.id': fn.tenancyId,
+      },
+    });
+    const headers = span.traceParent === null ? request.headers : { ...request.headers, traceparent: span.traceParent };
+    try {
+      const r = await this.invokeOnce(target, { ...request, headers }, opts);
+      span.setAttributes({ 'herald.function.status': r.status, 'herald.function.call_id': r.callId });
+      if (r.status < 200 || r.status >= 300) span.fail(r.error ?? `The function answered ${r.status}.`);
+      return { status: r.status, body: r.body, headers: r.headers, error: r.error };
+    } finally {
+      span.end();
+    }
+  }
+
+  private async invokeOnce(
+    target: { fn: FnFunction; app: Application },
+    request: { body: Buffer; contentType?: string; headers: Record<string, string> },
+    opts: { signal?: AbortSignal; detached?: boolean },
+  ): Promise<{ status: number; body: Buffer; headers: Record<string, string>; error?: string; callId?: string }> {
     const { fn, app } = target;
     let prepared: Prepared;
     try {
@@ -107,7 +137,7 @@ export class RuntimeInvoker implements FunctionInvoker {
     this.store
       .insertFunctionCall({ functionId: fn.id, callId: result.callId, startedAt, durationMs: Math.round(result.durationMs), status, logs: callLogs(result) })
       .catch((err: unknown) => this.logger.warn({ err, functionId: fn.id }, 'could not record the function call'));
-    return { status: result.status, body: result.body, headers: result.headers, error: result.error };
+    return { status: result.status, body: result.body, headers: result.headers, error: result.error, callId: result.callId };
   }
 
   private prepare(digest: string): Promise<Prepared> {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { writeOciConfig } from './oci-config-file.js';
 import type { PublicKeyLookup } from '../api/auth/signature.js';
 import type { ApiDeps } from '../api/context.js';
 import { buildHttpServer } from '../api/http-server.js';
-import type { HeraldConfig } from '../config/config.js';
+import { ConfigError, type HeraldConfig } from '../config/config.js';
 import { bootstrapTenancy } from '../core/identity.js';
 import { ActivityService } from '../core/activity.js';
 import { ACCESS_SNAPSHOT_TTL_MS, Authorizer } from '../core/iam/authorizer.js';
@@ -32,7 +32,11 @@ import { RuntimeInvoker } from '../functions/invoker.js';
 import { FunctionRuntime } from '../functions/runtime.js';
 import { functionsCacheDir, setUpSandbox } from '../functions/sandbox-setup.js';
 import { HeraldMetrics } from './metrics.js';
+import { MinuteStatsRecorder, teeMetrics } from './minute-stats.js';
+import { chooseLogFormat, createLogger } from './logging.js';
+import { keyFileWarning, readTlsPair, reloadTls, type SecureContextTarget, type TlsPair } from './tls.js';
 import { openStore } from '../store/open-store.js';
+import { startTracing } from '../telemetry/tracing.js';
 import type { Store } from '../store/store.js';
 import { ConsoleAuth, ensureConsoleAdmin } from '../console/auth.js';
 import { ConsoleCredentials } from '../console/credentials.js';
@@ -48,6 +52,13 @@ export interface RunningHerald {
   readonly ociConfigPath: string | undefined;
   /** The web console's generated `admin` password, set only on the start that created it. */
   readonly consolePassword: string | undefined;
+  /** Writes the console's per-minute counters now rather than at the next flush (tests). */
+  flushStats(): Promise<void>;
+  /**
+   * Re-reads --tls-cert/--tls-key into the listening server (what SIGHUP does); false, with the error logged
+   * and the old certificate still served, when the new pair does not load. Always false without TLS.
+   */
+  reloadTls(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -104,7 +115,20 @@ function bracketHost(host: string): string {
 
 /** The composition root: the only place that builds concrete objects and wires them together. */
 export async function startHerald(config: HeraldConfig, opts: StartOptions = {}): Promise<RunningHerald> {
-  const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'herald' } });
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, format: chooseLogFormat(config.logFormat, process.stdout.isTTY === true) });
+  // The certificate is read before anything opens, so a bad pair stops the start with its reason.
+  let tlsPair: TlsPair | undefined;
+  if (config.tls !== undefined) {
+    try {
+      tlsPair = await readTlsPair(config.tls);
+    } catch (err) {
+      throw new ConfigError(`Cannot use --tls-cert ${config.tls.certFile} with --tls-key ${config.tls.keyFile}: ${(err as Error).message}`);
+    }
+    const warning = await keyFileWarning(config.tls.keyFile);
+    if (warning !== undefined) logger.warn({ keyFile: config.tls.keyFile }, warning);
+  }
+  // OpenTelemetry, when an OTLP endpoint is set (OTEL_* variables); otherwise a no-op and the SDK is never loaded.
+  const tracing = await startTracing();
   const store = await openStore(config.store, config.dataDir, { schema: opts.schema });
   let publicUrl = config.publicUrl ?? '';
   try {
@@ -129,6 +153,8 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       logger.warn({ err }, 'a retention sweep failed; the next one retries'),
     );
     const metrics = new HeraldMetrics(store, { publishBacklog: () => backlog.backlog(), retention: () => retention.stats() });
+    // The console's stored history: counted beside the Prometheus metrics, written every few seconds.
+    const minuteStats = new MinuteStatsRecorder(store.stats, { onError: (err) => logger.warn({ err }, 'writing the per-minute stats failed; the next flush retries') });
 
     if ((await store.storageStats()).autovacuum === false) {
       logger.warn('PostgreSQL runs with autovacuum off: Herald VACUUMs the tables it prunes itself after each retention sweep (at most every 10 s).');
@@ -146,7 +172,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       logger.error({ problem: sandbox.problem }, `Functions will not run: the bubblewrap sandbox does not work here: ${sandbox.problem}. Fix it, or pass --functions-sandbox none to run them unisolated.`);
     }
     const runtime = new FunctionRuntime({ sandbox: sandbox.sandbox });
-    const invoker: FunctionInvoker = opts.functionInvoker ?? new RuntimeInvoker(store.functions, runtime, join(functionsDir, 'bundles'), logger.child({ component: 'functions' }));
+    const invoker: FunctionInvoker = opts.functionInvoker ?? new RuntimeInvoker(store.functions, runtime, join(functionsDir, 'bundles'), logger.child({ component: 'functions' }), tracing);
     const registry = buildProtocolRegistry({
       allowPrivateEndpoints: config.allowPrivateEndpoints,
       signingSecret: (sub) => links.signingSecret(sub.id),
@@ -164,13 +190,13 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         invoker,
       },
     });
-    const engine = new DeliveryEngine(store.deliveries, registry, links, metrics, logger.child({ component: 'delivery' }), {
+    const engine = new DeliveryEngine(store.deliveries, registry, links, teeMetrics(metrics, minuteStats), logger.child({ component: 'delivery' }), {
       ...DEFAULT_ENGINE_OPTIONS,
       nodeId: config.nodeId,
       timeScale: config.retryTimeScale,
       attemptTimeoutMs: config.deliveryTimeoutMs,
       leaseMs: config.deliveryTimeoutMs * 2 + 5000,
-    });
+    }, tracing);
     // The publish path: route -> MessageService -> store.publishing (one transaction, fan-out planned by the
     // engine) -> engine.published. Metrics and the backlog count are told of each durable group too.
     const topics = new TopicService(store, authz);
@@ -181,6 +207,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       listeners: [
         (batch, outcome) => {
           metrics.messagesPublished(batch.length);
+          minuteStats.published(batch);
           backlog.added(outcome.backlogAdded);
         },
       ],
@@ -229,6 +256,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         compartments: new CompartmentService(iamDeps),
       },
       logger,
+      tracing,
     };
     // The web console, mounted beside the API: cookie parsing before the authentication hook (which reads the
     // session cookie), the session standing in for a signature (with the CSRF header on writes), then its routes
@@ -242,13 +270,14 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         registerConsoleOverviewRoute(server, apiDeps);
         registerConsoleStatic(server);
       },
-    });
+    }, tlsPair);
     await app.listen({ port: config.port, host: config.host });
     await engine.start();
     retention.start();
+    minuteStats.start();
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
-    const url = `http://${bracketHost(config.host)}:${port}`;
+    const url = `${tlsPair === undefined ? 'http' : 'https'}://${bracketHost(config.host)}:${port}`;
     if (publicUrl === '') publicUrl = url;
     if (consolePassword !== undefined) {
       logger.warn(
@@ -278,6 +307,12 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       store,
       ociConfigPath,
       consolePassword,
+      flushStats: () => minuteStats.flush(),
+      async reloadTls() {
+        if (config.tls === undefined) return false;
+        // With `https` set, fastify's server is a node https.Server, which has setSecureContext.
+        return reloadTls(app.server as unknown as SecureContextTarget, config.tls, logger);
+      },
       async close() {
         if (closed) return;
         closed = true;
@@ -287,12 +322,16 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         backlog.stop();
         await retention.stop();
         await engine.stop();
+        await minuteStats.stop();
         await runtime.close();
         await store.close();
+        // Last: the spans of the attempts finished above are exported before we return.
+        await tracing.shutdown();
       },
     };
   } catch (err) {
     await store.close();
+    await tracing.shutdown();
     throw err;
   }
 }

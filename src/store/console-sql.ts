@@ -13,6 +13,7 @@ export const CONSOLE_SQL = {
   pruneSessions: 'DELETE FROM console_sessions WHERE expires_at <= ?',
   getSession: 'SELECT id_hash, username, csrf_token, created_at, expires_at FROM console_sessions WHERE id_hash = ? AND expires_at > ?',
   deleteSession: 'DELETE FROM console_sessions WHERE id_hash = ?',
+  deleteSessionsOf: 'DELETE FROM console_sessions WHERE username = ?',
 } as const;
 
 type Row = Record<string, unknown>;

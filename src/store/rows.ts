@@ -248,7 +248,7 @@ export const toSubscription = (r: Row): Subscription => ({
   deletedAt: numOrNull(r.deleted_at),
 });
 
-export const MESSAGE_COLUMNS = ['id', 'tenancy_id', 'topic_id', 'title', 'body', 'message_type', 'published_at'] as const;
+export const MESSAGE_COLUMNS = ['id', 'tenancy_id', 'topic_id', 'title', 'body', 'message_type', 'published_at', 'trace_parent'] as const;
 export const messageValues = (m: Message): SqlValue[] => [
   m.id,
   m.tenancyId,
@@ -257,6 +257,7 @@ export const messageValues = (m: Message): SqlValue[] => [
   m.body,
   m.messageType,
   m.publishedAt,
+  m.traceParent,
 ];
 export const toMessage = (r: Row): Message => ({
   id: str(r.id),
@@ -266,6 +267,7 @@ export const toMessage = (r: Row): Message => ({
   body: str(r.body),
   messageType: str(r.message_type) as MessageType,
   publishedAt: num(r.published_at),
+  traceParent: strOrNull(r.trace_parent),
 });
 
 export const toRetryToken = (r: Row): RetryTokenRecord => ({

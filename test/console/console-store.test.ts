@@ -39,6 +39,28 @@ for (const kind of STORE_KINDS) {
       await s.console.deleteConsoleSession('h2');
       assert.equal(await s.console.getConsoleSession('h2', 6000), undefined);
     });
+
+    it("ends every session of one login, and only that login's, when asked to", async () => {
+      const s = t.store;
+      for (const username of ['ops', 'dev']) {
+        const user = { username, passwordHash: await hashPassword('pw'), tenancyId: TENANCY, userId: USER, createdAt: 1000 };
+        assert.equal(await s.console.insertConsoleUserIfAbsent(user), true);
+      }
+      const session = (idHash: string, username: string) => ({ idHash, username, csrfToken: `c-${idHash}`, createdAt: 2000, expiresAt: 9000 });
+      await s.console.insertConsoleSession(session('ops-1', 'ops'));
+      await s.console.insertConsoleSession(session('ops-2', 'ops'));
+      await s.console.insertConsoleSession(session('dev-1', 'dev'));
+
+      assert.equal(await s.console.deleteConsoleSessionsOf('ops'), 2);
+      assert.equal(await s.console.getConsoleSession('ops-1', 3000), undefined);
+      assert.equal(await s.console.getConsoleSession('ops-2', 3000), undefined);
+      assert.deepEqual(await s.console.getConsoleSession('dev-1', 3000), session('dev-1', 'dev'));
+      // Nothing left to end: not an error, and it says so.
+      assert.equal(await s.console.deleteConsoleSessionsOf('ops'), 0);
+      assert.equal(await s.console.deleteConsoleSessionsOf('nobody'), 0);
+      // The login itself stays.
+      assert.equal((await s.console.getConsoleUser('ops'))?.username, 'ops');
+    });
   });
 
   /** ConsoleAuth on a real store, with a clock the test moves by hand (no sleeping, no wall-clock). */

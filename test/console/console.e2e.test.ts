@@ -91,9 +91,15 @@ describe('web console in headless Chromium', () => {
       await page.getByRole('link', { name: 'Dead letters' }).click();
       const dead = page.getByRole('table', { name: 'Dead letters' });
       await dead.getByRole('button', { name: 'Re-drive' }).first().click();
-      await page.getByRole('status').getByText(/re-driven/).waitFor();
+      await page.getByRole('status').getByText(`Re-drove 1 dead delivery of subscription CUSTOM_HTTPS ${rx.url}/hook (topic OrderProcessing).`).waitFor();
       await page.goBack();
       await deliveries.getByTestId('delivery-state').getByText('DELIVERED').waitFor({ timeout: 20_000 });
+      // The trace tells the re-drive's attempts from the ones before it: the last (successful) one is marked.
+      const redriven = deliveries.locator('ol.attempts li[data-redriven="true"]');
+      await redriven.last().getByText('after re-drive').waitFor();
+      assert.match((await redriven.last().textContent()) ?? '', /SUCCESS/);
+      assert.doesNotMatch((await attempts.first().textContent()) ?? '', /after re-drive/);
+      await page.getByTestId('trace-topic').getByText('OrderProcessing').waitFor();
       assert.ok(rx.requests.filter((r) => r.body === '{"orderId": 43}').length >= 4);
       // HERALD_CONSOLE_SCREENSHOT=docs/console-trace.png refreshes the README's screenshot.
       if (process.env.HERALD_CONSOLE_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.HERALD_CONSOLE_SCREENSHOT });

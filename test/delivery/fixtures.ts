@@ -65,6 +65,7 @@ export function message(body: string, overrides: Partial<Message> = {}): Message
     body,
     messageType: 'RAW_TEXT',
     publishedAt: Date.UTC(2024, 0, 2, 3, 4, 5, 678),
+    traceParent: null,
     ...overrides,
   };
 }
@@ -80,6 +81,7 @@ export function messageCtx(sub: Subscription, msg: Message, overrides: Partial<S
     confirmationUrl: null,
     unsubscribeUrl: UNSUBSCRIBE_URL,
     signal: new AbortController().signal,
+    traceParent: null,
     ...overrides,
   };
 }
@@ -95,6 +97,7 @@ export function confirmationCtx(sub: Subscription, overrides: Partial<SendContex
     confirmationUrl: CONFIRM_URL,
     unsubscribeUrl: UNSUBSCRIBE_URL,
     signal: new AbortController().signal,
+    traceParent: null,
     ...overrides,
   };
 }

@@ -23,7 +23,7 @@ export async function spawnHerald(env: Record<string, string>, args: string[] = 
     child.stdout!.on('data', (d: Buffer) => {
       logs.push(d.toString());
       const all = logs.join('');
-      const m = /"url":"(http:\/\/[^"]+)"[^\n]*Herald is listening/.exec(all);
+      const m = /"url":"(https?:\/\/[^"]+)"[^\n]*Herald is listening/.exec(all);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);

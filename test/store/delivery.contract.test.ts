@@ -285,6 +285,22 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await store.deliveries.getMessagesByIds(skipped.map((m) => m.id)), []);
       });
 
+      it("keeps each message's traceparent through publish, lookups and the fan-out claim, null when it had none", async () => {
+        const f = await fresh();
+        const s = f.store;
+        const topic = await seedTopic(s);
+        await s.subscriptions.insertSubscription(subscriptionFixture(topic, active(T0)));
+        const traced = messageFixture(topic, { traceParent: `00-${'0af7651916cd43dd8448eb211c80319c'}-b7ad6b7169203331-01` });
+        const untraced = messageFixture(topic);
+        // inlineFanout 0: nothing is fanned out inline, so claimFanout hands both messages back as stored.
+        await s.publishing.publishMessages([traced, untraced], { now: NOW, inlineFanout: 0 });
+        for (const m of [traced, untraced]) assert.deepEqual(await s.messages.getMessage(m.tenancyId, m.id), m);
+        const byId = new Map((await s.deliveries.getMessagesByIds([traced.id, untraced.id])).map((m) => [m.id, m.traceParent]));
+        assert.deepEqual(byId, new Map([[traced.id, traced.traceParent], [untraced.id, null]]));
+        const claimed = await s.deliveries.claimFanout(10, NOW, NOW + 5000, 'node');
+        assert.deepEqual(new Map(claimed.map((m) => [m.id, m.traceParent])), byId);
+      });
+
       it('fans a topic with fewer than inlineFanout subscriptions out at once, to those ACTIVE at publish time', async () => {
         const f = await fresh();
         const s = f.store;

@@ -128,6 +128,7 @@ export function messageFixture(topic: Topic, over: Partial<Message> = {}): Messa
     body: 'world',
     messageType: 'RAW_TEXT',
     publishedAt: T0,
+    traceParent: null,
     ...over,
   };
 }

@@ -330,7 +330,13 @@ for (const kind of STORE_KINDS) {
         const topic = topicFixture(a.tenancy.id);
         await store.topics.insertTopic(topic);
         const batch = Array.from({ length: 300 }, (_, i) =>
-          messageFixture(topic, { publishedAt: T0 + i, title: i % 2 ? null : `t${i}`, messageType: i % 3 ? 'RAW_TEXT' : 'JSON' }),
+          messageFixture(topic, {
+            publishedAt: T0 + i,
+            title: i % 2 ? null : `t${i}`,
+            messageType: i % 3 ? 'RAW_TEXT' : 'JSON',
+            // The publish span's W3C traceparent, or null when tracing was off.
+            traceParent: i % 2 ? `00-${'ab'.repeat(16)}-${i.toString(16).padStart(16, '0')}-01` : null,
+          }),
         );
         await store.messages.insertMessages(batch);
         await store.messages.insertMessages([]);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError, resolveConfig } from '../../config/config.js';
+import { ConfigError, resolveConfig, type HeraldConfig } from '../../config/config.js';
 
 /**
  * The server's module graph (fastify, both database drivers, the delivery engine, the functions runtime)
@@ -11,12 +11,16 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('Run the Herald server')
+    .option('--config <file>', 'read settings from this YAML file (keys as the flags, camelCase); flags and env win over it (env HERALD_CONFIG)')
     .option('--port <port>', 'port to listen on (env HERALD_PORT, default 8080)')
     .option('--host <host>', 'address to bind (env HERALD_HOST, default 127.0.0.1)')
     .option('--data-dir <dir>', 'where state lives (env HERALD_DATA_DIR, default ~/.herald)')
     .option('--store <spec>', '"sqlite" (default, in the data dir) or a postgres:// URL (env HERALD_STORE)')
-    .option('--public-url <url>', 'base URL for confirmation/unsubscribe links (env HERALD_PUBLIC_URL, default http://HOST:PORT)')
+    .option('--public-url <url>', 'base URL for confirmation/unsubscribe links (env HERALD_PUBLIC_URL, default http(s)://HOST:PORT)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain, re-read on SIGHUP (env HERALD_TLS_CERT; needs --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert, unencrypted (env HERALD_TLS_KEY)')
     .option('--log-level <level>', 'pino log level (env HERALD_LOG_LEVEL, default info)')
+    .option('--log-format <format>', 'json or pretty (env HERALD_LOG_FORMAT; default pretty on a terminal, json otherwise)')
     .option('--smtp-url <url>', 'send EMAIL through smtp://user:pass@host:port (env HERALD_SMTP_URL); without it mail goes to the dev mailbox')
     .option('--mail-from <address>', 'From: of Herald emails (env HERALD_MAIL_FROM)')
     .option('--retry-time-scale <factor>', 'multiply every retry delay and window, e.g. 0.001 for demos (env HERALD_RETRY_TIME_SCALE, default 1)')
@@ -34,17 +38,20 @@ export function registerServeCommand(program: Command): void {
     .option('--sms-from <number>', 'SMS sender number (env HERALD_SMS_FROM)')
     .option('--node-id <id>', 'this node\'s name in leases and traces (env HERALD_NODE_ID)')
     .action(async (flags: Record<string, string | undefined>) => {
-      let config;
-      try {
-        config = resolveConfig(flags);
-      } catch (err) {
+      const configError = (err: unknown): never => {
         if (err instanceof ConfigError) {
           process.stderr.write(`herald: ${err.message}\n`);
           process.exit(2);
         }
         throw err;
+      };
+      let config: HeraldConfig;
+      try {
+        config = resolveConfig(flags);
+      } catch (err) {
+        return configError(err);
       }
-      const herald = await (await loadServer()).startHerald(config);
+      const herald = await (await loadServer()).startHerald(config).catch(configError);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
@@ -60,5 +67,12 @@ export function registerServeCommand(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      // SIGHUP re-reads a renewed certificate (systemd's ExecReload, certbot's deploy hook). Without TLS it
+      // keeps its default meaning (the terminal went away: stop).
+      if (config.tls !== undefined) {
+        process.on('SIGHUP', () => {
+          if (!stopping) void herald.reloadTls();
+        });
+      }
     });
 }

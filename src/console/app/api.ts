@@ -92,9 +92,12 @@ export interface Attempt {
 
 export interface Delivery {
   id: string;
+  /** MESSAGE, or CONFIRMATION (the subscription's confirmation request, which carries no message). */
+  kind?: 'MESSAGE' | 'CONFIRMATION';
   subscriptionId: string;
   topicId: string;
-  messageId: string;
+  /** null for a CONFIRMATION delivery. */
+  messageId: string | null;
   protocol: string;
   state: string;
   attempts: number;
@@ -102,6 +105,9 @@ export interface Delivery {
   lastError: string | null;
   lastStatus: number | null;
   timeDelivered: string | null;
+  /** Start of the retry window: the delivery's creation, or its last re-drive. */
+  timeWindowStart?: string | null;
+  timeUpdated?: string | null;
   endpoint?: string | null;
   attemptHistory?: Attempt[];
 }
@@ -125,6 +131,48 @@ export interface RecentMessage {
 
 /** GET /herald/v1/topicStats: live subscriptions and messages of the last 24 hours, per topic. */
 export type TopicStats = Record<string, { subscriptions: number; recentMessages: number }>;
+
+/** POST /herald/v1/deadLetters/actions/redrive: how many dead deliveries went back to PENDING. */
+export interface RedriveResult {
+  redriven: number;
+}
+
+/** GET /herald/v1/console/stats?range=hour|day: stored history, one point per bucket, oldest first. */
+export type StatsRange = 'hour' | 'day';
+
+export interface StatsPoint {
+  /** Bucket start, epoch ms. */
+  t: number;
+  published: number;
+  /** Notification deliveries only; confirmation handshakes are `confirmations`. */
+  delivered: number;
+  failedAttempts: number;
+  deadLetters: number;
+  confirmations: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+export interface TopicHealth {
+  topicId: string;
+  name: string;
+  published: number;
+  delivered: number;
+  failedAttempts: number;
+  successRate: number | null;
+  backlog: number;
+  oldestPendingAt: number | null;
+}
+
+export interface Stats {
+  range: StatsRange;
+  bucketSeconds: number;
+  from: number;
+  to: number;
+  points: StatsPoint[];
+  /** Busiest first, at most 50. */
+  topics: TopicHealth[];
+}
 
 export const q = (params: Record<string, string>): string => new URLSearchParams(params).toString();
 export const enc = encodeURIComponent;

@@ -31,5 +31,7 @@ export interface ConsoleStore {
   /** The session when it exists and has not expired at `now`. */
   getConsoleSession(idHash: string, now: number): Promise<ConsoleSession | undefined>;
   deleteConsoleSession(idHash: string): Promise<void>;
+  /** Ends every session of that login (a password reset locks out whoever held one); returns how many. */
+  deleteConsoleSessionsOf(username: string): Promise<number>;
 }
 

@@ -13,6 +13,7 @@ import type { MailboxStore } from './mailbox.js';
 import type { MessageStore, PublishStore } from './messages.js';
 import type { RetryTokenStore } from './retry-tokens.js';
 import type { SettingsStore } from './settings.js';
+import type { StatsStore } from './stats.js';
 import type { SubscriptionStore } from './subscriptions.js';
 import type { TopicStore } from './topics.js';
 
@@ -34,4 +35,6 @@ export interface Ports {
   readonly console: ConsoleStore;
   /** Pruning of what is older than the retention window. */
   readonly retention: RetentionStore;
+  /** Per-minute counters of each topic: the console's stored history. */
+  readonly stats: StatsStore;
 }

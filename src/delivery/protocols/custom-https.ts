@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import { memoize } from '../../core/memo.js';
 import type { Protocol, Subscription } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
-import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
+import { traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
 import { bodyFor, confirmationText, ociTimestamp, originKey, permanentFailure, postForResult } from './shared.js';
 
 export interface CustomHttpsDeps {
@@ -52,6 +52,7 @@ export class CustomHttpsHandler implements ProtocolHandler {
       'X-OCI-NS-TopicName': topic.name,
       'X-OCI-NS-UnsubscribeURL': ctx.unsubscribeUrl,
       'X-OCI-NS-Timestamp': ociTimestamp(now),
+      ...traceHeaders(ctx),
     };
     let id: string;
     let body: string;

@@ -1,8 +1,7 @@
 import type { Application, FnFunction } from '../../core/function-models.js';
 import type { FunctionInvoker } from '../../core/functions.js';
 import type { Subscription } from '../../core/models.js';
-import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
-import { EXCERPT_LIMIT } from '../protocol.js';
+import { EXCERPT_LIMIT, traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
 
 /** Finds a subscription's function (by the OCID in its endpoint) and its application, in the subscription's tenancy. */
 export type FunctionLookup = (tenancyId: string, functionId: string) => Promise<{ fn: FnFunction; app: Application } | undefined>;
@@ -44,6 +43,7 @@ export class FunctionsHandler implements ProtocolHandler {
       'x-oci-ns-messagetype': 'Notification',
       'x-oci-ns-unsubscribeurl': ctx.unsubscribeUrl,
       'x-oci-ns-timestamp': ociTimestamp(new Date()),
+      ...traceHeaders(ctx),
     };
     if (ctx.message.title !== null) headers['x-oci-ns-title'] = ctx.message.title;
     const contentType = looksLikeJson(ctx.message.body) ? 'application/json' : 'text/plain; charset=utf-8';

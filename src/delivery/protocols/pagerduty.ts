@@ -8,7 +8,7 @@
  */
 import type { Protocol, Subscription } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
-import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
+import { traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
 import { bodyFor, originKey, permanentFailure, postForResult, truncate, tryJson, withDetail } from './shared.js';
 
 /** PagerDuty rejects a summary longer than this. */
@@ -102,7 +102,7 @@ export class PagerDutyHandler implements ProtocolHandler {
     const result = await postForResult(
       this.deps.client,
       target.url,
-      { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(event), signal: ctx.signal },
+      { headers: { 'Content-Type': 'application/json', ...traceHeaders(ctx) }, body: JSON.stringify(event), signal: ctx.signal },
       this.#now,
     );
     const answer = tryJson(result.responseExcerpt);

@@ -11,7 +11,7 @@
  */
 import type { Protocol, Subscription } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
-import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
+import { traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
 import { bodyFor, originKey, permanentFailure, postForResult, truncate, withDetail } from './shared.js';
 
 /** Block Kit limits: a section's text and a header's plain_text. */
@@ -106,7 +106,7 @@ export class SlackHandler implements ProtocolHandler {
     const result = await postForResult(
       this.deps.client,
       ctx.subscription.endpoint,
-      { headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: JSON.stringify(payload), signal: ctx.signal },
+      { headers: { 'Content-Type': 'application/json; charset=utf-8', ...traceHeaders(ctx) }, body: JSON.stringify(payload), signal: ctx.signal },
       this.#now,
     );
     if (result.ok) return { ...result, reply: result.responseExcerpt ?? 'ok' };

@@ -9,7 +9,7 @@ import type { ListTopicsQuery, TopicStore } from '../../core/ports/topics.js';
 import { subscriptionValues, toMessage, toRetryToken, toSubscription, topicValues, toTopic, type Row, type SqlValue } from '../rows.js';
 import { countsByTopic, countSubscriptionsByTopicSql, etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate } from '../sql.js';
 import { first, rows, transaction, type Queryable } from './pg-query.js';
-import { inList, WAKE_SQL } from './postgres-delivery-sql.js';
+import { inList, messageArrays, WAKE_SQL } from './postgres-delivery-sql.js';
 
 const COUNT_SUBSCRIPTIONS = countSubscriptionsByTopicSql(inList);
 
@@ -123,13 +123,15 @@ export class PostgresCatalog implements TopicStore, SubscriptionStore, MessageSt
    */
   async insertMessages(messages: Message[]): Promise<void> {
     if (messages.length === 0) return;
-    const col = <K extends keyof Message>(k: K) => messages.map((m) => m[k]);
     await rows(
       this.pool,
-      'WITH inserted AS (INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at) ' +
-        'SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])) ' +
+      'WITH inserted AS (INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent) ' +
+        'SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])) ' +
         WAKE_SQL,
-      [col('id'), col('tenancyId'), col('topicId'), col('title'), col('body'), col('messageType'), col('publishedAt'), this.channel],
+      [
+        ...messageArrays(messages),
+        this.channel,
+      ],
     );
   }
 

@@ -44,4 +44,8 @@ export class PostgresConsole implements ConsoleStore {
   async deleteConsoleSession(idHash: string): Promise<void> {
     await execute(this.pool, SQL.deleteSession, [idHash]);
   }
+
+  async deleteConsoleSessionsOf(username: string): Promise<number> {
+    return execute(this.pool, SQL.deleteSessionsOf, [username]);
+  }
 }

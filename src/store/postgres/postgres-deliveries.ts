@@ -37,6 +37,7 @@ import {
   INSERT_DELIVERIES,
   LOCK_DELIVERIES,
   MESSAGE_TRACE,
+  messageArrays,
   NEXT_DUE_EXCLUDING,
   PUBLISH,
   RELEASE_CHUNK,
@@ -66,16 +67,9 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
   async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {
     if (messages.length === 0) return { stored: new Set(), claimed: [], leftover: false, backlogAdded: 0 };
     const { now, inlineFanout, claim } = plan;
-    const col = <K extends keyof Message>(k: K) => messages.map((m) => m[k]);
     const max = claim?.max ?? 0;
     const [row] = await rows(this.pool, PUBLISH, [
-      col('id'),
-      col('tenancyId'),
-      col('topicId'),
-      col('title'),
-      col('body'),
-      col('messageType'),
-      col('publishedAt'),
+      ...messageArrays(messages),
       inlineFanout,
       inlineFanout,
       inlineFanout,

@@ -1,3 +1,4 @@
+import type { Message } from '../../core/models.js';
 import type { CompletionValues } from '../delivery-rows.js';
 import { DUE, nextDueAtExcludingSql } from '../delivery-sql.js';
 import type { InList, NotInList } from '../sql.js';
@@ -50,15 +51,15 @@ export const INSERT_DELIVERIES =
  * node ($10 until $11); other nodes are notified only when work is left for them.
  */
 export const PUBLISH = `WITH input AS (
-  SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])
-    WITH ORDINALITY AS i(id, tenancy_id, topic_id, title, body, message_type, published_at, ord)
+  SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+    WITH ORDINALITY AS i(id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent, ord)
 ), valid AS (
   SELECT i.*, (SELECT COUNT(*) FROM (SELECT 1 FROM subscriptions s WHERE s.topic_id = i.topic_id LIMIT ?::int) x) AS n
   FROM input i WHERE EXISTS (
     SELECT 1 FROM topics t WHERE t.tenancy_id = i.tenancy_id AND t.id = i.topic_id AND t.lifecycle_state <> 'DELETED')
 ), stored AS (
-  INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, fanout_state)
-  SELECT id, tenancy_id, topic_id, title, body, message_type, published_at, CASE WHEN n < ?::int THEN 1 ELSE 0 END FROM valid
+  INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent, fanout_state)
+  SELECT id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent, CASE WHEN n < ?::int THEN 1 ELSE 0 END FROM valid
   RETURNING id, fanout_state
 ), fan AS (
   SELECT v.tenancy_id, s.topic_id, s.id AS subscription_id, v.id AS message_id, s.protocol,
@@ -151,4 +152,13 @@ export function columns(values: CompletionValues[]): unknown[] {
     col('nextAttemptAt'),
     col('lastStatus'),
   ];
+}
+
+/**
+ * A group of messages as the parallel arrays the message inserts unnest (id, tenancy, topic, title, body, type,
+ * publishedAt, traceparent): one statement for any group size, the same column order in both statements.
+ */
+export function messageArrays(messages: readonly Message[]): unknown[][] {
+  const col = <K extends keyof Message>(k: K): unknown[] => messages.map((m) => m[k]);
+  return [col('id'), col('tenancyId'), col('topicId'), col('title'), col('body'), col('messageType'), col('publishedAt'), col('traceParent')];
 }

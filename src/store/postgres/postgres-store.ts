@@ -10,6 +10,7 @@ import { PostgresDirectory } from './postgres-directory.js';
 import { PostgresFunctions } from './postgres-functions.js';
 import { PostgresIdentity } from './postgres-identity.js';
 import { PostgresRetention } from './postgres-retention.js';
+import { PostgresStats } from './postgres-stats.js';
 
 /** Unquoted identifiers only, so the name means the same in search_path and in SQL. */
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -45,6 +46,7 @@ export class PostgresStore implements Store {
   readonly functions: PostgresFunctions;
   readonly console: PostgresConsole;
   readonly retention: PostgresRetention;
+  readonly stats: PostgresStats;
 
   private constructor(
     private readonly pool: Pool,
@@ -58,6 +60,7 @@ export class PostgresStore implements Store {
     this.functions = new PostgresFunctions(pool);
     this.console = new PostgresConsole(pool);
     this.retention = new PostgresRetention(pool);
+    this.stats = new PostgresStats(pool);
   }
 
   static async open(opts: { connectionString: string; schema?: string; poolSize?: number }): Promise<PostgresStore> {

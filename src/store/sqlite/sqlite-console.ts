@@ -47,4 +47,9 @@ export class SqliteConsole implements ConsoleStore {
     await this.sql.pass();
     this.sql.run(SQL.deleteSession, idHash);
   }
+
+  async deleteConsoleSessionsOf(username: string): Promise<number> {
+    await this.sql.pass();
+    return this.sql.run(SQL.deleteSessionsOf, username);
+  }
 }

@@ -52,7 +52,7 @@ const NEXT_DUE_EXCLUDING = nextDueAtExcludingSql(notIn);
 /** Publishing to a missing or deleted topic stores nothing (the caller answers 404). */
 const TOPIC_LIVE = "SELECT 1 AS live FROM topics WHERE tenancy_id = ? AND id = ? AND lifecycle_state <> 'DELETED'";
 const INSERT_MESSAGE =
-  'INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, fanout_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent, fanout_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
 /** Inline fan-out of a whole (small) topic, created already claimed by the publishing node. */
 const FANOUT_CLAIMED =
   'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts, ' +
@@ -114,7 +114,7 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
         if (!topic.live) continue;
         const subs = topic.subs;
         const inline = subs < inlineFanout;
-        this.sql.run(INSERT_MESSAGE, m.id, m.tenancyId, m.topicId, m.title, m.body, m.messageType, m.publishedAt, inline ? 1 : 0);
+        this.sql.run(INSERT_MESSAGE, m.id, m.tenancyId, m.topicId, m.title, m.body, m.messageType, m.publishedAt, m.traceParent, inline ? 1 : 0);
         stored.add(m.id);
         if (!inline) {
           leftover = true;

@@ -11,6 +11,7 @@ import { SqliteDirectory } from './sqlite-directory.js';
 import { SqliteFunctions } from './sqlite-functions.js';
 import { SqliteIdentity } from './sqlite-identity.js';
 import { SqliteRetention } from './sqlite-retention.js';
+import { SqliteStats } from './sqlite-stats.js';
 import { WriteGate } from './write-gate.js';
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
@@ -36,6 +37,7 @@ export class SqliteStore implements Store {
   readonly functions: SqliteFunctions;
   readonly console: SqliteConsole;
   readonly retention: SqliteRetention;
+  readonly stats: SqliteStats;
   private readonly checkpointer: WalCheckpointer | undefined;
 
   private constructor(
@@ -52,6 +54,7 @@ export class SqliteStore implements Store {
     this.functions = new SqliteFunctions(sql);
     this.console = new SqliteConsole(sql);
     this.retention = new SqliteRetention(sql);
+    this.stats = new SqliteStats(sql);
     this.checkpointer = backgroundCheckpoints ? WalCheckpointer.start(db, db.name, gate) : undefined;
   }
 

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, enc, fmtTime, get, HERALD, OCI, q } from '../api';
+import { EmptyRow } from '../empty-row';
 
 interface App { id: string; displayName: string; lifecycleState: string }
 interface Fn { id: string; displayName: string; lifecycleState: string; memoryInMBs: number; timeoutInSeconds: number; config?: Record<string, string>; etag?: string }
@@ -70,6 +71,7 @@ function FunctionDetail({ fnId }: { fnId: string }) {
       <table aria-label="Recent calls">
         <thead><tr><th>Started</th><th>Duration</th><th>Status</th><th>Logs</th></tr></thead>
         <tbody>
+          {logs.length === 0 && <EmptyRow columns={4} text="No calls yet." />}
           {logs.map((c) => (
             <tr key={c.callId}><td>{fmtTime(c.timeStarted)}</td><td>{c.durationMs} ms</td><td>{c.status}</td><td><pre>{c.logs.slice(-2000)}</pre></td></tr>
           ))}
@@ -102,6 +104,7 @@ export function FunctionsPage({ compartmentId }: { compartmentId: string }) {
         <div class="card" key={a.id}>
           <h2>Application {a.displayName} <span class={`state state-${a.lifecycleState}`}>{a.lifecycleState}</span></h2>
           <ul>
+            {fns[a.id]?.length === 0 && <li class="hint">No functions in this application.</li>}
             {(fns[a.id] ?? []).map((f) => (
               <li key={f.id}>
                 <button type="button" class="secondary" aria-pressed={selected === f.id} onClick={() => setSelected(f.id)}>{f.displayName}</button>

@@ -1,6 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, get, HERALD } from '../api';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, get, HERALD, type Stats, type StatsRange } from '../api';
+import { COUNT_SERIES, HistoryChart, LATENCY_SERIES, LatencyChart, Legend } from '../chart';
 import { NotAllowed } from './iam-common';
+import { TopicHealthTable } from './topic-health';
 
 /** The signed-in tenancy's own figures (GET /herald/v1/console/overview). */
 interface Overview {
@@ -12,51 +14,71 @@ interface Overview {
   deadLetters: number;
   publishedLastMinute: number;
 }
-type Series = 'publishedLastMinute' | 'pending' | 'deadLetters';
-type Point = Pick<Overview, Series>;
 
-const LINES: readonly [Series, string, string][] = [
-  ['publishedLastMinute', '#0b5cad', 'published in the last minute'],
-  ['pending', '#13602d', 'queue depth'],
-  ['deadLetters', '#b02a1e', 'dead letters'],
-];
+/** Both the live counts and the stored history are read again this often. */
+const REFRESH_MS = 5000;
 
-/** A tiny inline SVG line chart of the samples taken since the page opened (no chart library, no network). */
-function Chart({ points }: { points: Point[] }) {
-  const w = 600;
-  const h = 140;
-  const max = Math.max(1, ...points.flatMap((p) => LINES.map(([key]) => p[key])));
-  const line = (key: Series): string => points.map((p, i) => `${(i / Math.max(1, points.length - 1)) * w},${h - (p[key] / max) * (h - 10)}`).join(' ');
+const RANGE_TEXT: Record<StatsRange, string> = { hour: 'the last hour', day: 'the last day' };
+
+const problemOf = (e: unknown): string => (e instanceof ApiError && e.code === 'NotAuthorizedOrNotFound' ? 'not-allowed' : e instanceof Error ? e.message : String(e));
+
+/**
+ * Polls `read` now and every REFRESH_MS while `key` stays the same. The last answer stays on screen until the next
+ * one arrives (no blank between polls), and an answer to an older key is dropped when it comes in late.
+ */
+function usePoll<T>(key: string, read: () => Promise<T>): { data: T | null; error: string } {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState('');
+  const current = useRef(key);
+  useEffect(() => {
+    current.current = key;
+    let stopped = false;
+    const poll = (): void => {
+      read().then((d) => {
+        if (stopped || current.current !== key) return;
+        setData(d);
+        setError('');
+      }, (e: unknown) => {
+        if (!stopped) setError(problemOf(e));
+      });
+    };
+    poll();
+    const t = setInterval(poll, REFRESH_MS);
+    return () => {
+      stopped = true;
+      clearInterval(t);
+    };
+  }, [key]);
+  return { data, error };
+}
+
+function RangeToggle({ range, onChange }: { range: StatsRange; onChange: (r: StatsRange) => void }) {
   return (
-    <svg viewBox={`0 0 ${w} ${h}`} width="100%" height={h} role="img" aria-label="Published messages, queue depth and dead letters every 5 seconds">
-      <rect width={w} height={h} fill="#fff" />
-      {LINES.map(([key, color]) => (
-        <polyline key={key} points={line(key)} fill="none" stroke={color} stroke-width="2" />
+    <div class="toggle" role="group" aria-label="Range">
+      {(['hour', 'day'] as const).map((r) => (
+        <button key={r} type="button" class="secondary" aria-pressed={range === r} onClick={() => onChange(r)}>
+          {r === 'hour' ? 'Last hour' : 'Last day'}
+        </button>
       ))}
-    </svg>
+    </div>
   );
 }
 
 export function OverviewPage() {
-  const [points, setPoints] = useState<Point[]>([]);
-  const [last, setLast] = useState<Overview | null>(null);
-  const [error, setError] = useState('');
-  useEffect(() => {
-    const poll = (): void => {
-      get<Overview>(`${HERALD}/console/overview`).then((o) => {
-        setLast(o);
-        setPoints((prev) => [...prev.slice(-59), { publishedLastMinute: o.publishedLastMinute, pending: o.pending, deadLetters: o.deadLetters }]);
-      }, (e: Error) => setError(e instanceof ApiError && e.code === 'NotAuthorizedOrNotFound' ? 'not-allowed' : e.message));
-    };
-    poll();
-    const t = setInterval(poll, 5000);
-    return () => clearInterval(t);
-  }, []);
+  const [range, setRange] = useState<StatsRange>('hour');
+  const live = usePoll('overview', () => get<Overview>(`${HERALD}/console/overview`));
+  const history = usePoll(range, () => get<Stats>(`${HERALD}/console/stats?range=${range}`));
+  const last = live.data;
+  // While the other range loads, the chart keeps the previous one (marked busy) instead of going blank.
+  const stats = history.data;
+  const loading = stats !== null && stats.range !== range;
+  const minutes = stats === null ? 0 : stats.bucketSeconds / 60;
+  const notAllowed = live.error === 'not-allowed' || history.error === 'not-allowed';
   return (
     <section aria-labelledby="ov-h">
       <h1 id="ov-h">Overview</h1>
-      {error === 'not-allowed' && <NotAllowed text="You are not allowed to see this: the overview counts the whole tenancy and needs inspect ons-topics in the tenancy." />}
-      {error !== '' && error !== 'not-allowed' && <p role="alert" class="error">{error}</p>}
+      {notAllowed && <NotAllowed text="You are not allowed to see this: the overview counts the whole tenancy and needs inspect ons-topics in the tenancy." />}
+      {live.error !== '' && live.error !== 'not-allowed' && <p role="alert" class="error">{live.error}</p>}
       <div class="kpis">
         <div class="kpi">Topics<b>{last?.topics ?? 0}</b></div>
         <div class="kpi">Subscriptions<b>{last?.subscriptions ?? 0}</b></div>
@@ -65,14 +87,23 @@ export function OverviewPage() {
         <div class="kpi">In flight<b>{last?.inFlight ?? 0}</b></div>
         <div class="kpi">Dead letters<b><a href="#/dead-letters">{last?.deadLetters ?? 0}</a></b></div>
       </div>
-      <div class="card">
-        <h2>Since this page opened</h2>
-        <p class="hint">
-          {LINES.map(([key, color, label]) => (
-            <span key={key} style={{ color }}>■ {label} </span>
-          ))}
-        </p>
-        <Chart points={points} />
+      <div class="card" role="region" aria-label="History" aria-busy={loading || stats === null}>
+        <div class="row spread">
+          <h2>{range === 'hour' ? 'Last hour' : 'Last day'}{stats !== null && !loading && <span class="hint"> · per {minutes} min, local time</span>}</h2>
+          <RangeToggle range={range} onChange={setRange} />
+        </div>
+        {history.error !== '' && history.error !== 'not-allowed' && <p role="alert" class="error">History is not available: {history.error}</p>}
+        {stats !== null && (
+          <>
+            <Legend series={COUNT_SERIES} label="Chart legend" />
+            <HistoryChart points={stats.points} bucketSeconds={stats.bucketSeconds} emptyText={`No traffic in ${RANGE_TEXT[stats.range]}.`} />
+            <h3>Delivery latency</h3>
+            <Legend series={LATENCY_SERIES} label="Latency legend" />
+            <LatencyChart points={stats.points} bucketSeconds={stats.bucketSeconds} />
+            <h3>Topic health</h3>
+            <TopicHealthTable topics={stats.topics} rangeText={RANGE_TEXT[stats.range]} now={Date.now()} />
+          </>
+        )}
       </div>
     </section>
   );

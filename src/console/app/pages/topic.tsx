@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, enc, fmtTime, get, HERALD, OCI, q, type RecentMessage, type Subscription, type Topic } from '../api';
+import { EmptyRow } from '../empty-row';
 
 /** How many of the topic's newest messages its page lists. */
 const RECENT_LIMIT = 20;
@@ -38,7 +39,7 @@ export function endpointProblem(protocol: string, endpoint: string): string | un
 export function TopicPage({ compartmentId, topicId }: { compartmentId: string; topicId: string }) {
   const [topic, setTopic] = useState<Topic | null>(null);
   const [subs, setSubs] = useState<Subscription[]>([]);
-  const [recent, setRecent] = useState<RecentMessage[]>([]);
+  const [recent, setRecent] = useState<RecentMessage[] | null>(null);
   const [protocol, setProtocol] = useState<string>('CUSTOM_HTTPS');
   const [endpoint, setEndpoint] = useState('');
   const [touched, setTouched] = useState(false);
@@ -90,6 +91,7 @@ export function TopicPage({ compartmentId, topicId }: { compartmentId: string; t
           <tr><th>Protocol</th><th>Endpoint</th><th>State</th><th>Retry window</th><th><span class="hint">Actions</span></th></tr>
         </thead>
         <tbody>
+          {topic !== null && subs.length === 0 && <EmptyRow columns={5} text="No subscriptions yet: add one below." />}
           {subs.map((s) => (
             <tr key={s.id} data-subscription-id={s.id}>
               <td>{s.protocol}</td>
@@ -181,7 +183,8 @@ export function TopicPage({ compartmentId, topicId }: { compartmentId: string; t
           <tr><th>Title</th><th>Published</th></tr>
         </thead>
         <tbody>
-          {recent.map((m) => (
+          {recent?.length === 0 && <EmptyRow columns={2} text="No messages yet." />}
+          {(recent ?? []).map((m) => (
             <tr key={m.id} data-message-id={m.id}>
               <td><a href={`#/messages/${enc(m.id)}`} title={m.body}>{m.title ?? '(untitled)'}</a></td>
               <td>{fmtTime(m.timePublished)}</td>
@@ -189,7 +192,6 @@ export function TopicPage({ compartmentId, topicId }: { compartmentId: string; t
           ))}
         </tbody>
       </table>
-      {recent.length === 0 && <p class="hint">No messages yet.</p>}
     </section>
   );
 }
