@@ -1,14 +1,17 @@
 /**
  * The ceilings, measured in the same run on this machine, each in its own process:
  * publish (bare node:http driven by the same closed-loop client as Herald), delivery
- * (bare undici Pool client to the bench receiver) and RabbitMQ durable fan-out.
+ * (bare undici Pool client to the bench receiver) and RabbitMQ durable fan-out; when
+ * the sustained scenario (j) runs, RabbitMQ doing its job on the same rate ladder too.
  */
 import type { BenchConfig } from '../lib/config.js';
 import { Child } from '../lib/children.js';
+import { summariseLadder, type LadderFigures, type LadderRun } from '../lib/ladder.js';
 import { CpuMeter } from '../lib/cpu.js';
 import { closedLoop } from '../lib/load.js';
 import { presign, publishBody, throwawayCredentials } from '../lib/signing.js';
 import { summarise, type Summary } from '../lib/stats.js';
+import { measureRabbitSustained } from './rabbitmq-sustained.js';
 
 export interface CeilingResults {
   publish: Summary;
@@ -18,6 +21,10 @@ export interface CeilingResults {
   rabbit: Summary | undefined;
   rabbitRuns: unknown[];
   rabbitError?: string;
+  /** (j): RabbitMQ doing the sustained fan-out job (when the sustained scenario runs). */
+  rabbitSustained?: LadderFigures;
+  rabbitSustainedRuns?: LadderRun[];
+  rabbitSustainedError?: string;
 }
 
 export const DELIVERY_CEILING_CONNECTIONS = 64;
@@ -64,6 +71,18 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
   }
   await rabbit.stop();
 
+  let rabbitSustainedRuns: LadderRun[] | undefined;
+  let rabbitSustainedError: string | undefined;
+  if (cfg.scenarios.has('sustained')) {
+    log(`  RabbitMQ doing (j)'s job: open loop at ${cfg.sustainedRates.join(', ')}/s into a fanout exchange → 10 durable queues, confirms, 10 acking consumers`);
+    try {
+      rabbitSustainedRuns = await measureRabbitSustained(cfg, log);
+    } catch (err) {
+      rabbitSustainedError = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      log(`  RabbitMQ sustained fan-out unavailable: ${rabbitSustainedError}`);
+    }
+  }
+
   return {
     publish: summarise(publishRuns.map((r) => r.rate)),
     publishRuns,
@@ -72,5 +91,7 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
     rabbit: rabbitRuns.length > 0 ? summarise(rabbitRuns.map((r) => r.rate)) : undefined,
     rabbitRuns,
     rabbitError,
+    ...(rabbitSustainedRuns !== undefined ? { rabbitSustained: summariseLadder(rabbitSustainedRuns, 10), rabbitSustainedRuns } : {}),
+    ...(rabbitSustainedError !== undefined ? { rabbitSustainedError } : {}),
   };
 }

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 
 export type StoreKind = 'sqlite' | 'postgres';
-export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'fanout', 'overload', 'isolation', 'functions', 'rss', 'soak'] as const;
+export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'sustained', 'fanout', 'overload', 'isolation', 'functions', 'rss', 'soak'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -42,6 +42,11 @@ export interface BenchConfig {
   /** (g): measured warm calls per layer, and cold starts per layer. */
   functionCalls: number;
   functionColdStarts: number;
+  /** (j) sustained fan-out: the rising open-loop publish rates (× 10 subscriptions), seconds per rate, seconds the deliveries get after each window, and bisection steps after the first failing rate. */
+  sustainedRates: number[];
+  sustainedSeconds: number;
+  sustainedGraceSeconds: number;
+  sustainedRefine: number;
   /** (i): soak length, open-loop publishes/s, seconds between samples, and Herald's HERALD_MESSAGE_RETENTION for the second run. */
   soakSeconds: number;
   soakRate: number;
@@ -64,6 +69,14 @@ function num(name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const v = Number(raw);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
+  return v;
+}
+
+function nonNegative(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number ≥ 0, got ${raw}`);
   return v;
 }
 
@@ -125,6 +138,16 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     rssMaxBacklog: Math.round(num('BENCH_RSS_MAX_BACKLOG', 2_000_000)),
     functionCalls: Math.round(num('BENCH_FUNCTION_CALLS', quick ? 300 : 1000)),
     functionColdStarts: Math.round(num('BENCH_FUNCTION_COLD', quick ? 3 : 6)),
+    sustainedRates: list('BENCH_SUSTAINED_RATES', '200,400,800,1600,3200,6400')
+      .map(Number)
+      .map((r) => {
+        if (!Number.isFinite(r) || r <= 0) throw new Error(`BENCH_SUSTAINED_RATES must list positive rates, got ${process.env.BENCH_SUSTAINED_RATES}`);
+        return r;
+      })
+      .sort((a, b) => a - b),
+    sustainedSeconds: num('BENCH_SUSTAINED_SECONDS', quick ? 2 : 5),
+    sustainedGraceSeconds: num('BENCH_SUSTAINED_GRACE', 3),
+    sustainedRefine: Math.round(nonNegative('BENCH_SUSTAINED_REFINE', 1)),
     // Minutes, not seconds: the unbounded WAL and RSS growth (issue) never showed in 3 s windows.
     soakSeconds: num('BENCH_SOAK_SECONDS', quick ? 30 : 180),
     soakRate: num('BENCH_SOAK_RATE', 500),

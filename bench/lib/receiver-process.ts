@@ -25,6 +25,10 @@ interface LatencyRun {
   seen: Set<string>;
   latencies: number[];
   dupes: number;
+  /** hrtime of the last first-seen delivery of the tag (0n: none yet). */
+  lastAt: bigint;
+  /** (j) counts only: no latency per delivery is kept. */
+  countOnly: boolean;
 }
 let latency: LatencyRun | undefined;
 let waiter: { target: number; resolve: (v: unknown) => void; timer: NodeJS.Timeout; releasedAt: bigint } | undefined;
@@ -76,7 +80,8 @@ const server = createServer((req, res) => {
         if (latency.seen.has(key)) latency.dupes++;
         else {
           latency.seen.add(key);
-          latency.latencies.push(Number(hr() - (latency.t0 + BigInt(m[2]!))) / 1e6);
+          latency.lastAt = hr();
+          if (!latency.countOnly) latency.latencies.push(Number(latency.lastAt - (latency.t0 + BigInt(m[2]!))) / 1e6);
         }
       }
     }
@@ -172,8 +177,16 @@ serveParent(
     },
     /** Starts recording latencies of bodies tagged `tag`, relative to the run's epoch t0 (hrtime ns as text). */
     latencyStart: (m) => {
-      latency = { tag: String(m.tag), t0: BigInt(String(m.t0)), seen: new Set(), latencies: [], dupes: 0 };
+      latency = { tag: String(m.tag), t0: BigInt(String(m.t0)), seen: new Set(), latencies: [], dupes: 0, lastAt: 0n, countOnly: m.countOnly === true };
       return stats();
+    },
+    /** (j): distinct (message id, path) deliveries of the tag so far, duplicates, and when the last distinct one arrived (CLOCK_MONOTONIC ms, NaN if none). */
+    tagCount: () => ({ count: latency?.seen.size ?? 0, dupes: latency?.dupes ?? 0, lastAtMs: latency === undefined || latency.lastAt === 0n ? Number.NaN : Number(latency.lastAt) / 1e6 }),
+    /** Stops recording without sending the latencies back. */
+    latencyStop: () => {
+      const l = latency;
+      latency = undefined;
+      return { count: l?.seen.size ?? 0, dupes: l?.dupes ?? 0 };
     },
     /** Starts an extra origin ('slow' or 'fail') and returns its URL. */
     startAux: async (m) => ({ url: await startAux(m.kind === 'fail' ? 'fail' : 'slow', Number(m.delayMs ?? 1000)) }),

@@ -18,7 +18,9 @@ import type { OverloadFigures } from '../scenarios/overload.js';
 import type { PublishFigures } from '../scenarios/publish.js';
 import type { RssFigures } from '../scenarios/rss.js';
 import type { SoakFigures } from '../scenarios/soak.js';
+import type { SustainedFigures } from '../scenarios/sustained.js';
 import type { BenchConfig, StoreKind } from './config.js';
+import { describeLadder } from './ladder.js';
 import { soakRows, soakVerdicts } from './report-soak.js';
 import { fmtNum, fmtRatio, fmtSummary, ratio, summarise, type Summary } from './stats.js';
 
@@ -31,6 +33,7 @@ export interface StoreResults {
   isolation?: IsolationFigures;
   rss?: RssFigures;
   soak?: SoakFigures;
+  sustained?: SustainedFigures;
   errors: string[];
 }
 
@@ -120,6 +123,14 @@ export function buildRows(results: BenchResults): Row[] {
   const add = (figure: string, pick: (s: StoreResults) => Summary | undefined, ceiling: string, against: Summary | undefined, target: string, unit = ''): void => {
     rows.push({ figure, ...storeCells(results, pick, unit), ceiling, ...ratios(results, pick, against), target });
   };
+  /** A row of words (yes/no, all/some) rather than figures: no ratio. */
+  const text = (figure: string, cell: (s: StoreResults) => string, ceiling: string, target: string): void => {
+    const v = (k: StoreKind): string => {
+      const s = results.stores[k];
+      return s === undefined ? '—' : cell(s);
+    };
+    rows.push({ figure, sqlite: v('sqlite'), postgres: v('postgres'), ceiling, rSqlite: '—', rPostgres: '—', target });
+  };
   for (const subs of cfg.subCounts) {
     const pick = (s: StoreResults): Summary | undefined => s.publish?.find((p) => p.subs === subs)?.rate;
     add(`(a) durable publishes/s, ${subs} subscription${subs === 1 ? '' : 's'}, c=${cfg.connections}`, pick, httpCeil, c?.publish, '≥ 0.60×');
@@ -145,20 +156,54 @@ export function buildRows(results: BenchResults): Row[] {
     add(`(c) ${rate}/s × 10: publish→delivery p99.9`, (s) => lat(s)?.e2eP999, '—', undefined, '—', ' ms');
     add(`(c) ${rate}/s × 10: deliveries not arrived ${cfg.latencyWaitSeconds} s after the last send`, (s) => lat(s)?.missingShare, '—', undefined, '0%', '%');
   }
+  if (cfg.scenarios.includes('sustained')) {
+    const j = `(j) sustained fan-out, open loop × 10 subscriptions, ${fmtNum(cfg.sustainedSeconds)} s per rate (${cfg.sustainedRates.join(', ')}/s, then ${cfg.sustainedRefine} bisection${cfg.sustainedRefine === 1 ? '' : 's'}), all deliveries within ${fmtNum(cfg.sustainedGraceSeconds)} s`;
+    const rs = c?.rabbitSustained;
+    const lowerBound = (k: StoreKind): number => results.stores[k]?.sustained?.topPassedRuns ?? 0;
+    const bound = lowerBound('sqlite') + lowerBound('postgres') > 0 || (rs?.topPassedRuns ?? 0) > 0 ? ' (top rate held in some runs: a lower bound, see the ladder)' : '';
+    const rabbitSus = rs
+      ? `RabbitMQ same job (fanout → 10 durable queues, confirms, 10 acking consumers): ${fmtSummary(rs.rate)} msg/s${rs.topPassedRuns > 0 ? ' (top rate held: ≥)' : ''}`
+      : `RabbitMQ n/a${c?.rabbitSustainedError ? ` (${c.rabbitSustainedError})` : ''}`;
+    add(`${j}: highest sustained publishes/s${bound}`, (s) => s.sustained?.rate, rabbitSus, rs?.rate, '— (Herald ÷ RabbitMQ)');
+    add('(j) sustained deliveries/s (highest sustained rate × 10)', (s) => s.sustained?.deliveries, undiciCeil, c?.delivery, '≥ 0.50×');
+    add(
+      '(j) that window\'s deliveries ÷ (window + catch-up to its last delivery), deliveries/s (below rate × 10 when the grace absorbed a backlog)',
+      (s) => s.sustained?.achieved,
+      rs ? `RabbitMQ same job, same measure: ${fmtSummary(rs.achieved)}/s` : 'RabbitMQ n/a',
+      rs?.achieved,
+      '— (Herald ÷ RabbitMQ)',
+    );
+    // The yardstick is each store's own sustained figure: ratios per store.
+    const own = (k: StoreKind): string => fmtSummary(results.stores[k]?.sustained?.deliveries);
+    const fr = (k: StoreKind): string => {
+      const x = results.stores[k]?.sustained;
+      return x === undefined ? '—' : fmtRatio(ratio(x.fullDeliveries, x.deliveries));
+    };
+    rows.push({
+      figure: `(j) under publishers at full speed (closed loop c=${cfg.connections}, 10 subscriptions, ${fmtNum(cfg.sustainedSeconds)} s): deliveries/s during the window`,
+      ...storeCells(results, (s) => s.sustained?.fullDeliveries),
+      ceiling: `sustained deliveries/s, same run: SQLite ${own('sqlite')}, PostgreSQL ${own('postgres')}`,
+      rSqlite: fr('sqlite'),
+      rPostgres: fr('postgres'),
+      target: '≥ 0.90×',
+    });
+    add('(j) under publishers at full speed: publishes/s accepted (2xx) meanwhile', (s) => s.sustained?.fullPublishes, httpCeil, c?.publish, '—');
+    text(
+      '(j) rates tried, first run (✓ sustained, ✗ not)',
+      (s) => {
+        const run = s.sustained?.runs[0]?.ladder;
+        return run === undefined ? 'n/a' : describeLadder(run);
+      },
+      c?.rabbitSustainedRuns?.[0] ? `RabbitMQ: ${describeLadder(c.rabbitSustainedRuns[0])}` : '—',
+      '—',
+    );
+  }
   if (cfg.scenarios.includes('fanout')) {
     const f = `(d) ${fmtNum(cfg.fanoutSubs)} subscriptions`;
     add(`${f}: publish ack p50 (${cfg.fanoutPublishes + cfg.runs} publishes)`, (s) => s.fanout?.ackP50, '—', undefined, '—', ' ms');
     add(`${f}: publish ack p99`, (s) => s.fanout?.ackP99, 'target 10 ms', targetSummary(10), '≤ 10 ms (≤ 1.00×)', ' ms');
     add(`${f}: fan-out of one message, deliveries/s`, (s) => s.fanout?.fanoutRate, undiciCeil, c?.delivery, '—');
   }
-  /** A row of words (yes/no, all/some) rather than figures: no ratio. */
-  const text = (figure: string, cell: (s: StoreResults) => string, ceiling: string, target: string): void => {
-    const v = (k: StoreKind): string => {
-      const s = results.stores[k];
-      return s === undefined ? '—' : cell(s);
-    };
-    rows.push({ figure, sqlite: v('sqlite'), postgres: v('postgres'), ceiling, rSqlite: '—', rPostgres: '—', target });
-  };
   if (cfg.scenarios.includes('overload')) {
     const max = cfg.overloadMaxBacklog;
     const e = `(e) overload ${cfg.overloadSeconds} s, c=${cfg.connections}, HERALD_MAX_BACKLOG=${fmtNum(max)}`;
@@ -296,6 +341,18 @@ function verdicts(results: BenchResults): string[] {
           `Herald's own backlog peaked at ${fmtSummary(o.maxHeraldBacklog)} against HERALD_MAX_BACKLOG ${fmtNum(o.maxBacklogSetting)}, ` +
           `${fmtSummary(o.refused429)} publishes were refused with 429, every one with Retry-After in ${o.retryAfterRuns} of the ${o.runsWith429} runs that had any. ` +
           `Publishes were answered ${JSON.stringify(o.runs[0]?.statuses ?? {})} (first run).`,
+      );
+    }
+    if (s.sustained) {
+      const x = s.sustained;
+      const meets = (r: number, t: number): string => (Number.isFinite(r) ? (r >= t ? 'meets' : 'misses') : 'cannot judge');
+      const vsUndici = ratio(x.deliveries, results.ceilings?.delivery);
+      const full = ratio(x.fullDeliveries, x.deliveries);
+      out.push(
+        `- ${store}, sustained fan-out (j): highest sustained ${fmtSummary(x.rate)} publishes/s = ${fmtSummary(x.deliveries)} deliveries/s, ` +
+          `${fmtRatio(vsUndici)} the bare undici ceiling (${meets(vsUndici, 0.5)} ≥ 0.50×); under publishers at full speed ${fmtSummary(x.fullDeliveries)} deliveries/s, ` +
+          `${fmtRatio(full)} the sustained figure (${meets(full, 0.9)} ≥ 0.90×) while ${fmtSummary(x.fullPublishes)} publishes/s were accepted ` +
+          `(first run: statuses ${JSON.stringify(x.runs[0]?.full.statuses ?? {})}, Herald's backlog ${fmtNum(x.runs[0]?.full.backlogAtEnd ?? Number.NaN)} at the end).`,
       );
     }
     if (s.soak) out.push(...soakVerdicts(store, s.soak));
