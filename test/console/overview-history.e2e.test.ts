@@ -110,6 +110,8 @@ describe('console overview history and dead-letter wording in headless Chromium'
       assert.equal(await row.getByRole('link', { name: 'history' }).getAttribute('href'), `#/topics/${topicId}`);
       // A delivery took some time: the latency chart has a point.
       await page.getByRole('img', { name: 'Delivery latency p50 and p99' }).locator('g.latency').first().waitFor({ timeout: 30_000 });
+      // HERALD_OVERVIEW_SCREENSHOT=docs/console-overview.png refreshes the README's screenshot.
+      if (process.env.HERALD_OVERVIEW_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.HERALD_OVERVIEW_SCREENSHOT, fullPage: true });
     });
   });
 
