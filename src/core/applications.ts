@@ -1,6 +1,6 @@
 import { requireCompartment } from './compartments.js';
-import { casUpdate, guardedDelete, moveToCompartment } from './crud.js';
-import { ConflictError, IncorrectStateError, InvalidParameterError, NotFoundError } from './errors.js';
+import { activeOnly, casUpdate, guardedDelete, moveToCompartment } from './crud.js';
+import { ConflictError, InvalidParameterError, NotFoundError } from './errors.js';
 import { FN_STATES, type Application, type FnConfig, type FnLifecycleState } from './function-models.js';
 import { withRetryToken } from './idempotency.js';
 import { isOcid, newEtag, newOcid } from './ids.js';
@@ -214,9 +214,7 @@ export class ApplicationService {
       id,
       ifMatch,
       load: () => this.load(tenancyId, id),
-      check: (cur) => {
-        if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Application ${id} is ${cur.lifecycleState}.`);
-      },
+      check: activeOnly('Application', id),
       change: (cur) => ({ ...change(cur), updatedAt: this.now() }),
       replace: (next, etag) => this.store.functions.replaceApplication(next, etag),
     });

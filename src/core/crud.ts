@@ -6,7 +6,7 @@
  */
 import type { CasResult, GuardedDelete } from './cas.js';
 import { requireCompartment } from './compartments.js';
-import { ConflictError, NoEtagMatchError, NotFoundError } from './errors.js';
+import { ConflictError, IncorrectStateError, NoEtagMatchError, NotFoundError } from './errors.js';
 import { withRetryToken } from './idempotency.js';
 import { newEtag } from './ids.js';
 import { requireString } from './validation.js';
@@ -48,6 +48,13 @@ export async function casUpdate<T extends { etag: string }>(opts: CasUpdate<T>):
     if (result.reason === 'not-found') throw new NotFoundError(opts.what, opts.id);
     if (opts.ifMatch !== undefined || attempt >= CAS_RETRIES) throw new NoEtagMatchError(opts.id);
   }
+}
+
+/** A `check` for casUpdate: only an ACTIVE row is written (topics, applications, functions). */
+export function activeOnly(what: string, id: string): (cur: { lifecycleState: string }) => void {
+  return (cur) => {
+    if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`${what} ${id} is ${cur.lifecycleState}.`);
+  };
 }
 
 /**

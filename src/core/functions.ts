@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkConfig, checkFnId, checkFnName, parseFnList, type FnListInput } from './applications.js';
-import { casUpdate, guardedDelete } from './crud.js';
+import { activeOnly, casUpdate, guardedDelete } from './crud.js';
 import { IncorrectStateError, InvalidParameterError, NotFoundError } from './errors.js';
 import type { Application, FnConfig, FnFunction, FunctionCallRecord } from './function-models.js';
 import { withRetryToken } from './idempotency.js';
@@ -267,9 +267,7 @@ export class FunctionService {
       id,
       ifMatch,
       load: () => this.load(tenancyId, id),
-      check: (cur) => {
-        if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Function ${id} is ${cur.lifecycleState}.`);
-      },
+      check: activeOnly('Function', id),
       change: (cur) => ({ ...change(cur), updatedAt: this.now() }),
       replace: (next, etag) => this.store.functions.replaceFunction(next, etag),
     });

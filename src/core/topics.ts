@@ -1,6 +1,6 @@
 import { requireCompartment } from './compartments.js';
-import { casUpdate, guardedDelete, moveToCompartment } from './crud.js';
-import { IncorrectStateError, InvalidParameterError, NotFoundError } from './errors.js';
+import { activeOnly, casUpdate, guardedDelete, moveToCompartment } from './crud.js';
+import { InvalidParameterError, NotFoundError } from './errors.js';
 import { withRetryToken } from './idempotency.js';
 import { isOcid, newEtag, newOcid, newShortId } from './ids.js';
 import type { DefinedTags, Page, SortOrder, Tags, Topic, TopicState } from './models.js';
@@ -184,9 +184,7 @@ export class TopicService {
       id,
       ifMatch,
       load: () => this.load(tenancyId, id),
-      check: (cur) => {
-        if (cur.lifecycleState !== 'ACTIVE') throw new IncorrectStateError(`Topic ${id} is ${cur.lifecycleState}.`);
-      },
+      check: activeOnly('Topic', id),
       change: (cur) => ({ ...change(cur), updatedAt: this.now() }),
       replace: (next, etag) => this.store.topics.replaceTopic(next, etag),
     });

@@ -3,10 +3,11 @@ import { attemptDelivery } from './attempt.js';
 import { KeyedLimiter, Waker } from './concurrency.js';
 import { EndpointCaps, endpointCap, PARK_MS } from './endpoint-caps.js';
 import { AttemptDeadlines } from './deadline.js';
+import { CompletionWriter } from './completions.js';
 import { ContextLoader } from './context-loader.js';
 import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler } from './protocol.js';
-import type { AttemptResult, Delivery, PublishOutcome, PublishPlan } from '../core/deliveries.js';
+import type { Delivery, PublishOutcome, PublishPlan } from '../core/deliveries.js';
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
@@ -41,13 +42,7 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
 
 type Context = Awaited<ReturnType<ContextLoader['load']>>[number];
 
-const COMPLETION_BATCH = 500;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-/**
- * Completions commit at most this often (unless a batch fills): a commit per event-loop
- * turn would be a few attempts per fsync, and fsync blocks the loop.
- */
-const COMPLETION_INTERVAL_MS = 5;
 /** Messages fanned out per round; with group-committed publishes a round often covers several publish groups. */
 const FANOUT_CLAIM = 256;
 /** The endpoint key of deliveries without a subscription or handler: they are settled without a request. */
@@ -69,10 +64,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private running = false;
   private loop: Promise<void> = Promise.resolve();
   private inFlight = 0;
-  private results: AttemptResult[] = [];
-  private flushScheduled = false;
-  private lastFlushAt = 0;
-  private flushChain: Promise<void> = Promise.resolve();
+  private readonly completions: CompletionWriter;
   private unlisten: (() => Promise<void>) | undefined;
   /** Claims to hand back (their endpoint was at its cap), written in one batch per event-loop turn. */
   private releases: { claim: ReleasedClaim; key: string }[] = [];
@@ -96,6 +88,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     private readonly tracing: Tracing = NO_TRACING,
   ) {
     this.loader = new ContextLoader(store);
+    this.completions = new CompletionWriter(store, logger, () => this.wake());
     this.limiter = new KeyedLimiter(opts.perEndpoint);
     this.protocolLimiter = new KeyedLimiter(opts.perProtocol);
     this.caps = new EndpointCaps({
@@ -189,11 +182,9 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.deadlines.abortAll();
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
-    this.scheduleFlush();
     this.caps.handBackAll();
     this.flushReleases();
-    await new Promise((r) => setImmediate(r));
-    await this.flushChain;
+    await this.completions.drain();
     await this.releaseChain;
     await this.unlisten?.();
     for (const h of new Set(this.registry.values())) await h.close();
@@ -337,8 +328,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       .then(
         (result) => {
           if (result === undefined) return;
-          this.results.push(result);
-          this.scheduleFlush();
+          this.completions.add(result);
         },
         (err: unknown) => this.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed; the lease will bring it back'),
       )
@@ -374,35 +364,5 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       // An endpoint that reopened before they were back found nothing to claim: look again.
       if (batch.some((r) => !this.caps.isClosed(r.key))) this.wake();
     });
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    const run = (): void => {
-      this.flushScheduled = false;
-      this.lastFlushAt = Date.now();
-      this.flushChain = this.flushChain.then(() => this.flush());
-    };
-    const wait = this.lastFlushAt + COMPLETION_INTERVAL_MS - Date.now();
-    if (wait <= 0 || this.results.length >= COMPLETION_BATCH || !this.running) setImmediate(run);
-    else setTimeout(run, wait);
-  }
-
-  /** One transaction per batch of finished attempts: per-delivery commits would cap us at the fsync rate. */
-  private async flush(): Promise<void> {
-    let retrying = false;
-    while (this.results.length > 0) {
-      const batch = this.results.splice(0, COMPLETION_BATCH);
-      retrying ||= batch.some((r) => r.transition.state === 'PENDING');
-      try {
-        await this.store.completeAttempts(batch, Date.now());
-      } catch (err) {
-        // The deliveries stay IN_FLIGHT and come back when their lease expires: at least once, never lost.
-        this.logger.error({ err, count: batch.length }, 'could not record delivery attempts');
-      }
-    }
-    // A retry may be due at once (the first one is immediate): look for it now, not at the next poll.
-    if (retrying) this.wake();
   }
 }

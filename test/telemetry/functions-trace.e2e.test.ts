@@ -5,27 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/eventually.js';
 import { heraldClient } from '../helpers/oci.js';
-import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { KINDS, type TestHerald } from '../helpers/herald.js';
+import { attr, spansOf, startWithEnv, traceparentParts } from '../helpers/otlp.js';
 import { cliFor as cli } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
 import { vendorPackage } from '../helpers/vendor.js';
 
-/** A span as the OTLP/HTTP JSON exporter sends it (ids in hex). */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
-}
-interface OtlpExport {
-  resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
-}
-
 /** OTLP's SPAN_KIND_CLIENT. */
 const CLIENT = 3;
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 const FN_NAME = 'trace-echo';
 
 // The real Node FDK: answers with the traceparent header the call carried (ctx.getHeader reads the call's headers).
@@ -34,37 +21,6 @@ fdk.handle(function (input, ctx) {
   return { traceparent: ctx.getHeader('traceparent') || null, input: input };
 });
 `;
-
-function spansOf(otlp: Receiver): OtlpSpan[] {
-  return otlp.requests
-    .filter((r) => r.method === 'POST' && r.path === '/v1/traces')
-    .flatMap((r) => (JSON.parse(r.body) as OtlpExport).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
-}
-
-function attr(span: OtlpSpan, key: string): string | number | undefined {
-  const v = span.attributes.find((a) => a.key === key)?.value;
-  return v?.stringValue ?? (v?.intValue === undefined ? undefined : Number(v.intValue));
-}
-
-const parts = (tp: unknown): { traceId: string; spanId: string } => {
-  const m = TRACEPARENT.exec(typeof tp === 'string' ? tp : '');
-  assert.ok(m, `a sampled W3C traceparent, got ${String(tp)}`);
-  return { traceId: m[1]!, spanId: m[2]! };
-};
-
-/** Starts Herald with the OTEL_* variables set only while it starts (the SDK reads them then). */
-async function startWithEnv(kind: (typeof KINDS)[number], env: Record<string, string>): Promise<TestHerald> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    return await startTestHerald(kind);
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 interface TraceWire {
   deliveries: { protocol: string; state: string; attemptHistory: { outcome: string; statusCode: number | null; responseExcerpt: string | null }[] }[];
@@ -124,7 +80,7 @@ for (const kind of KINDS) {
       assert.deepEqual(delivery.attemptHistory.map((a) => a.outcome), ['SUCCESS']);
       const answer = JSON.parse(delivery.attemptHistory[0]!.responseExcerpt ?? 'null') as { traceparent: unknown; input: unknown };
       assert.deepEqual(answer.input, { orderId: 7 });
-      const seen = parts(answer.traceparent);
+      const seen = traceparentParts(answer.traceparent);
       assert.equal(seen.traceId, traceId, 'the function saw the publisher\'s trace');
 
       const { pub, attempt, invoke } = await eventually(() => {
@@ -155,7 +111,7 @@ for (const kind of KINDS) {
       assert.equal(res.status, 200, res.text);
       const answer = JSON.parse(res.text) as { traceparent: unknown; input: unknown };
       assert.deepEqual(answer.input, { direct: true });
-      const seen = parts(answer.traceparent);
+      const seen = traceparentParts(answer.traceparent);
       assert.equal(seen.traceId, traceId, 'the function saw the caller\'s trace');
       assert.notEqual(seen.spanId, callerSpan, 'the function is handed the invoke span, not the caller\'s');
 

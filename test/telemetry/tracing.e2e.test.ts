@@ -3,58 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { INLINE_FANOUT } from '../../src/core/messages.js';
 import { eventually } from '../helpers/eventually.js';
 import { heraldClient } from '../helpers/oci.js';
-import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { KINDS, type TestHerald } from '../helpers/herald.js';
+import { attr, spansOf, startWithEnv, traceparentParts, type OtlpExport } from '../helpers/otlp.js';
 import { confirming, Receiver, type Received } from '../helpers/receiver.js';
 import { subscriptionFixture } from '../store/fixtures.js';
 
-/** A span as the OTLP/HTTP JSON exporter sends it (ids in hex). */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
-}
-interface OtlpExport {
-  resourceSpans: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
-}
-
+/** The receivers listen on loopback. */
+const PRIVATE = { allowPrivateEndpoints: true };
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 const INCOMING = `00-${TRACE_ID}-${CALLER_SPAN}-01`;
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
-
-function spansOf(otlp: Receiver): OtlpSpan[] {
-  return otlp.requests
-    .filter((r) => r.method === 'POST' && r.path === '/v1/traces')
-    .flatMap((r) => (JSON.parse(r.body) as OtlpExport).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
-}
-
-function attr(span: OtlpSpan, key: string): string | number | undefined {
-  const v = span.attributes.find((a) => a.key === key)?.value;
-  return v?.stringValue ?? (v?.intValue === undefined ? undefined : Number(v.intValue));
-}
-
-const parts = (tp: string | undefined): { traceId: string; spanId: string } => {
-  const m = TRACEPARENT.exec(tp ?? '');
-  assert.ok(m, `a sampled W3C traceparent, got ${tp}`);
-  return { traceId: m[1]!, spanId: m[2]! };
-};
-
-/** Starts Herald with the OTEL_* variables set only while it starts (the SDK reads them then). */
-async function startWithEnv(kind: (typeof KINDS)[number], env: Record<string, string>): Promise<TestHerald> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    return await startTestHerald(kind, { allowPrivateEndpoints: true });
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 async function createTopic(h: TestHerald, name: string): Promise<string> {
   return (await h.cp.createTopic({ createTopicDetails: { name, compartmentId: h.tenancyId } })).notificationTopic.topicId;
@@ -87,7 +45,7 @@ for (const kind of KINDS) {
         OTEL_SERVICE_NAME: 'herald-e2e',
         // Export soon after each span ends rather than every 5 s (the test waits on what arrives, not on time).
         OTEL_BSP_SCHEDULE_DELAY: '20',
-      });
+      }, PRIVATE);
     });
     after(async () => {
       await h.stop();
@@ -102,7 +60,7 @@ for (const kind of KINDS) {
 
       // The webhook carries a traceparent of the publisher's trace: the attempt span's.
       await rx.waitFor(() => deliveryOf(rx, messageId) !== undefined, 15_000, 'the delivery');
-      const sent = parts(deliveryOf(rx, messageId)!.headers.traceparent as string | undefined);
+      const sent = traceparentParts(deliveryOf(rx, messageId)!.headers.traceparent as string | undefined);
       assert.equal(sent.traceId, TRACE_ID);
 
       const spans = await eventually(() => {
@@ -139,7 +97,7 @@ for (const kind of KINDS) {
       }
       const messageId = await publish(h, topicId, 'to many', INCOMING);
       await rx.waitFor((r) => r.filter((x) => x.headers['x-oci-ns-messageid'] === messageId).length === INLINE_FANOUT, 30_000, 'every delivery');
-      for (const r of rx.requests.filter((x) => x.headers['x-oci-ns-messageid'] === messageId)) assert.equal(parts(r.headers.traceparent as string).traceId, TRACE_ID);
+      for (const r of rx.requests.filter((x) => x.headers['x-oci-ns-messageid'] === messageId)) assert.equal(traceparentParts(r.headers.traceparent as string).traceId, TRACE_ID);
 
       const { pub, fanout, attempts } = await eventually(() => {
         const all = spansOf(otlp).filter((s) => s.traceId === TRACE_ID && attr(s, 'messaging.message.id') === messageId);
@@ -158,7 +116,7 @@ for (const kind of KINDS) {
       // Version ff is forbidden; the rest of it is well formed.
       const messageId = await publish(h, topicId, 'fresh', `ff-${TRACE_ID}-${CALLER_SPAN}-01`);
       await rx.waitFor(() => deliveryOf(rx, messageId) !== undefined, 15_000, 'the delivery');
-      const sent = parts(deliveryOf(rx, messageId)!.headers.traceparent as string | undefined);
+      const sent = traceparentParts(deliveryOf(rx, messageId)!.headers.traceparent as string | undefined);
       assert.notEqual(sent.traceId, TRACE_ID);
       const pub = await eventually(() => spansOf(otlp).find((s) => s.name === 'publish' && attr(s, 'messaging.message.id') === messageId), 15_000, 'the publish span');
       assert.equal(pub.traceId, sent.traceId);
@@ -171,7 +129,7 @@ for (const kind of KINDS) {
     let rx: Receiver;
     before(async () => {
       rx = await new Receiver(confirming()).start();
-      h = await startWithEnv(kind, {});
+      h = await startWithEnv(kind, {}, PRIVATE);
       assert.equal(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, undefined, 'the suite runs without OTEL endpoints');
     });
     after(async () => {
