@@ -48,3 +48,13 @@ export async function transaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<
 export async function execute(db: Queryable, sql: string, params: unknown[] = []): Promise<number> {
   return (await db.query(numbered(sql), params)).rowCount ?? 0;
 }
+
+/**
+ * Explains a compare-and-swap miss by looking the row up afterwards with `etagSql` (tenancy id, id):
+ * etag-mismatch when it is there, not-found otherwise. The answer is what was true at that later
+ * instant, which is as good as any linearisation.
+ */
+export async function casMiss(db: Queryable, etagSql: string, tenancyId: string, id: string): Promise<{ ok: false; reason: 'not-found' | 'etag-mismatch' }> {
+  const exists = (await first(db, etagSql, [tenancyId, id])) !== undefined;
+  return { ok: false, reason: exists ? 'etag-mismatch' : 'not-found' };
+}

@@ -8,7 +8,7 @@ import type { ListSubscriptionsQuery, SubscriptionStore } from '../../core/ports
 import type { ListTopicsQuery, TopicStore } from '../../core/ports/topics.js';
 import { subscriptionValues, toMessage, toRetryToken, toSubscription, topicValues, toTopic, type Row, type SqlValue } from '../rows.js';
 import { countsByTopic, countSubscriptionsByTopicSql, etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate } from '../sql.js';
-import { first, rows, transaction, type Queryable } from './pg-query.js';
+import { casMiss, first, rows, transaction } from './pg-query.js';
 import { inList, messageArrays, WAKE_SQL } from './postgres-delivery-sql.js';
 
 const COUNT_SUBSCRIPTIONS = countSubscriptionsByTopicSql(inList);
@@ -50,15 +50,6 @@ export class PostgresCatalog implements TopicStore, SubscriptionStore, MessageSt
     return toPage(await rows(this.pool, sql, params), q.offset, q.limit, toTopic);
   }
 
-  /**
-   * Explains a CAS miss by looking the row up afterwards. The answer is what
-   * was true at that later instant, which is as good as any linearisation.
-   */
-  private async casMiss(db: Queryable, table: 'topics' | 'subscriptions', tenancyId: string, id: string) {
-    const exists = (await first(db, etagLookupSql(table), [tenancyId, id])) !== undefined;
-    return { ok: false as const, reason: exists ? ('etag-mismatch' as const) : ('not-found' as const) };
-  }
-
   private async casUpdate<T>(
     u: CasUpdate,
     table: 'topics' | 'subscriptions',
@@ -69,7 +60,7 @@ export class PostgresCatalog implements TopicStore, SubscriptionStore, MessageSt
     map: (r: Row) => T,
   ): Promise<CasResult<T>> {
     const row = await first(this.pool, u.sql, u.params(values, tenancyId, id, expectedEtag));
-    return row !== undefined ? { ok: true, value: map(row) } : this.casMiss(this.pool, table, tenancyId, id);
+    return row !== undefined ? { ok: true, value: map(row) } : casMiss(this.pool, etagLookupSql(table), tenancyId, id);
   }
 
   async replaceTopic(next: Topic, expectedEtag: string): Promise<CasResult<Topic>> {
@@ -83,7 +74,7 @@ export class PostgresCatalog implements TopicStore, SubscriptionStore, MessageSt
   async deleteTopic(tenancyId: string, id: string, expectedEtag: string, now: number): Promise<CasResult<Topic>> {
     return this.tx(async (c) => {
       const row = await first(c, SQL.deleteTopic, [now, tenancyId, id, expectedEtag]);
-      if (row === undefined) return this.casMiss(c, 'topics', tenancyId, id);
+      if (row === undefined) return casMiss(c, etagLookupSql('topics'), tenancyId, id);
       await rows(c, SQL.cascadeDeleteSubscriptions, [now, now, id]);
       return { ok: true, value: toTopic(row) };
     });

@@ -14,7 +14,7 @@ import {
 import { num, type Row } from '../rows.js';
 import { toPage } from '../sql.js';
 import type { CasResult } from '../../core/cas.js';
-import { first, rows, transaction, type Queryable } from './pg-query.js';
+import { casMiss, first, rows, transaction } from './pg-query.js';
 
 function nameConflict(err: unknown, table: 'applications' | 'functions', name: string): unknown {
   if (err instanceof DatabaseError && err.code === '23505' && err.constraint === `${table}_live_name`) {
@@ -35,12 +35,6 @@ export class PostgresFunctions implements FunctionStore {
 
   private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     return transaction(this.pool, fn);
-  }
-
-  /** Explains a CAS miss by looking the row up afterwards. */
-  private async casMiss(db: Queryable, etagSql: string, tenancyId: string, id: string) {
-    const exists = (await first(db, etagSql, [tenancyId, id])) !== undefined;
-    return { ok: false as const, reason: exists ? ('etag-mismatch' as const) : ('not-found' as const) };
   }
 
   async insertApplication(a: Application): Promise<void> {
@@ -66,7 +60,7 @@ export class PostgresFunctions implements FunctionStore {
     try {
       return await this.tx(async (c): Promise<CasResult<Application>> => {
         const row = await first(c, u.sql, u.params(applicationValues(next), next.tenancyId, next.id, expectedEtag));
-        if (row === undefined) return this.casMiss(c, SQL.applicationEtag, next.tenancyId, next.id);
+        if (row === undefined) return casMiss(c, SQL.applicationEtag, next.tenancyId, next.id);
         await rows(c, SQL.syncFunctionCompartments, [next.compartmentId, next.id, next.compartmentId]);
         return { ok: true, value: toApplication(row) };
       });
@@ -117,7 +111,7 @@ export class PostgresFunctions implements FunctionStore {
     const u = SQL.replaceFunction;
     try {
       const row = await first(this.pool, u.sql, u.params(functionValues(next), next.tenancyId, next.id, expectedEtag));
-      return row !== undefined ? { ok: true, value: toFunction(row) } : await this.casMiss(this.pool, SQL.functionEtag, next.tenancyId, next.id);
+      return row !== undefined ? { ok: true, value: toFunction(row) } : await casMiss(this.pool, SQL.functionEtag, next.tenancyId, next.id);
     } catch (err) {
       throw nameConflict(err, 'functions', next.displayName);
     }
@@ -125,7 +119,7 @@ export class PostgresFunctions implements FunctionStore {
 
   async deleteFunction(tenancyId: string, id: string, expectedEtag: string, now: number): Promise<CasResult<FnFunction>> {
     const row = await first(this.pool, SQL.deleteFunction, [now, tenancyId, id, expectedEtag]);
-    return row !== undefined ? { ok: true, value: toFunction(row) } : this.casMiss(this.pool, SQL.functionEtag, tenancyId, id);
+    return row !== undefined ? { ok: true, value: toFunction(row) } : casMiss(this.pool, SQL.functionEtag, tenancyId, id);
   }
 
   async putBundle(tenancyId: string, b: FunctionBundle): Promise<void> {

@@ -30,7 +30,7 @@ import {
 } from '../identity-sql.js';
 import { apiKeyValues, compartmentValues, num, str, toCompartment, toUser, userValues, type Row, type SqlValue } from '../rows.js';
 import { toPage, type CasUpdate } from '../sql.js';
-import { execute, first, rows, transaction, type Queryable } from './pg-query.js';
+import { casMiss, execute, first, rows, transaction, type Queryable } from './pg-query.js';
 
 type NamedTable = 'users' | 'iam_groups' | 'policies';
 const ENTITY: Record<NamedTable, string> = { users: 'User', iam_groups: 'Group', policies: 'Policy' };
@@ -77,7 +77,7 @@ export class PostgresIdentity implements IdentityStore {
   private async cas<T>(etagSql: string, u: CasUpdate, values: SqlValue[], tenancyId: string, id: string, etag: string, map: (r: Row) => T): Promise<CasResult<T>> {
     const row = await first(this.pool, u.sql, u.params(values, tenancyId, id, etag));
     if (row !== undefined) return { ok: true, value: map(row) };
-    return { ok: false, reason: (await first(this.pool, etagSql, [tenancyId, id])) === undefined ? 'not-found' : 'etag-mismatch' };
+    return casMiss(this.pool, etagSql, tenancyId, id);
   }
 
   /** Locks the live row, checks its etag, then `blocked`, deletes it and runs `after`, in one transaction. */

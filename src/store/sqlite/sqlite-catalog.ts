@@ -6,8 +6,8 @@ import type { MessageStore } from '../../core/ports/messages.js';
 import type { RetryTokenStore } from '../../core/ports/retry-tokens.js';
 import type { ListSubscriptionsQuery, SubscriptionStore } from '../../core/ports/subscriptions.js';
 import type { ListTopicsQuery, TopicStore } from '../../core/ports/topics.js';
-import { messageValues, subscriptionValues, toMessage, toRetryToken, toSubscription, topicValues, toTopic, type Row, type SqlValue } from '../rows.js';
-import { countsByTopic, countSubscriptionsByTopicSql, etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type CasUpdate, type InList } from '../sql.js';
+import { messageValues, subscriptionValues, toMessage, toRetryToken, toSubscription, topicValues, toTopic } from '../rows.js';
+import { countsByTopic, countSubscriptionsByTopicSql, etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type InList } from '../sql.js';
 import type { SqliteDb } from './sqlite-db.js';
 
 const inList: InList = (column) => `${column} IN (SELECT value FROM json_each(?))`;
@@ -48,34 +48,14 @@ export class SqliteCatalog implements TopicStore, SubscriptionStore, MessageStor
     return toPage(this.sql.all(sql, ...params), q.offset, q.limit, toTopic);
   }
 
-  /** Runs an etag-guarded UPDATE ... RETURNING and explains a miss. */
-  private cas<T>(
-    table: 'topics' | 'subscriptions',
-    tenancyId: string,
-    id: string,
-    write: () => Row | undefined,
-    map: (r: Row) => T,
-  ): CasResult<T> {
-    return this.sql.tx(() => {
-      const row = write();
-      if (row !== undefined) return { ok: true, value: map(row) };
-      const exists = this.sql.get(etagLookupSql(table), tenancyId, id) !== undefined;
-      return { ok: false, reason: exists ? 'etag-mismatch' : 'not-found' };
-    });
-  }
-
-  private casUpdate(u: CasUpdate, values: SqlValue[], tenancyId: string, id: string, etag: string): Row | undefined {
-    return this.sql.get(u.sql, ...u.params(values, tenancyId, id, etag));
-  }
-
   async replaceTopic(next: Topic, expectedEtag: string): Promise<CasResult<Topic>> {
     await this.sql.pass();
     try {
-      return this.cas(
-        'topics',
+      return this.sql.cas(
+        etagLookupSql('topics'),
         next.tenancyId,
         next.id,
-        () => this.casUpdate(SQL.replaceTopic, topicValues(next), next.tenancyId, next.id, expectedEtag),
+        () => this.sql.casUpdate(SQL.replaceTopic, topicValues(next), next.tenancyId, next.id, expectedEtag),
         toTopic,
       );
     } catch (err) {
@@ -85,8 +65,8 @@ export class SqliteCatalog implements TopicStore, SubscriptionStore, MessageStor
 
   async deleteTopic(tenancyId: string, id: string, expectedEtag: string, now: number): Promise<CasResult<Topic>> {
     await this.sql.pass();
-    return this.cas(
-      'topics',
+    return this.sql.cas(
+      etagLookupSql('topics'),
       tenancyId,
       id,
       () => {
@@ -120,11 +100,11 @@ export class SqliteCatalog implements TopicStore, SubscriptionStore, MessageStor
 
   async replaceSubscription(next: Subscription, expectedEtag: string): Promise<CasResult<Subscription>> {
     await this.sql.pass();
-    return this.cas(
-      'subscriptions',
+    return this.sql.cas(
+      etagLookupSql('subscriptions'),
       next.tenancyId,
       next.id,
-      () => this.casUpdate(SQL.replaceSubscription, subscriptionValues(next), next.tenancyId, next.id, expectedEtag),
+      () => this.sql.casUpdate(SQL.replaceSubscription, subscriptionValues(next), next.tenancyId, next.id, expectedEtag),
       toSubscription,
     );
   }

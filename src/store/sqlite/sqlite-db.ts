@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
+import type { CasResult } from '../../core/cas.js';
 import type { Row, SqlValue } from '../rows.js';
+import type { CasUpdate } from '../sql.js';
 import type { WriteGate } from './write-gate.js';
 
 /**
@@ -70,5 +72,22 @@ export class SqliteDb {
     } finally {
       this.stmt('PRAGMA synchronous = FULL').run();
     }
+  }
+
+  /**
+   * An etag-guarded write (`write` runs an UPDATE ... RETURNING) in one transaction, a miss explained by
+   * looking the row up with `etagSql` (tenancy id, id): etag-mismatch when it is there, not-found otherwise.
+   */
+  cas<T>(etagSql: string, tenancyId: string, id: string, write: () => Row | undefined, map: (r: Row) => T): CasResult<T> {
+    return this.tx(() => {
+      const row = write();
+      if (row !== undefined) return { ok: true, value: map(row) };
+      return { ok: false, reason: this.get(etagSql, tenancyId, id) === undefined ? 'not-found' : 'etag-mismatch' };
+    });
+  }
+
+  /** Runs a generated compare-and-swap UPDATE (sql.ts casUpdate) for the row's values. */
+  casUpdate(u: CasUpdate, values: SqlValue[], tenancyId: string, id: string, expectedEtag: string): Row | undefined {
+    return this.get(u.sql, ...u.params(values, tenancyId, id, expectedEtag));
   }
 }

@@ -11,7 +11,7 @@ import {
   type ListApplicationsQuery,
   type ListFunctionsQuery,
 } from '../../core/ports/functions.js';
-import { num, type Row } from '../rows.js';
+import { num } from '../rows.js';
 import { toPage } from '../sql.js';
 import type { CasResult } from '../../core/cas.js';
 import type { SqliteDb } from './sqlite-db.js';
@@ -30,18 +30,7 @@ function nameConflict(err: unknown, table: 'applications' | 'functions', name: s
  * writer and transactions are IMMEDIATE, so checks and writes inside one are atomic.
  */
 export class SqliteFunctions implements FunctionStore {
-
   constructor(private readonly sql: SqliteDb) {}
-
-  /** Runs an etag-guarded write and explains a miss by looking the row up in the same transaction. */
-  private cas<T>(etagSql: string, tenancyId: string, id: string, write: () => Row | undefined, map: (r: Row) => T): CasResult<T> {
-    return this.sql.tx(() => {
-      const row = write();
-      if (row !== undefined) return { ok: true, value: map(row) };
-      const exists = this.sql.get(etagSql, tenancyId, id) !== undefined;
-      return { ok: false, reason: exists ? 'etag-mismatch' : 'not-found' };
-    });
-  }
 
   async insertApplication(a: Application): Promise<void> {
     await this.sql.pass();
@@ -66,7 +55,7 @@ export class SqliteFunctions implements FunctionStore {
     await this.sql.pass();
     const u = SQL.replaceApplication;
     try {
-      return this.cas(SQL.applicationEtag, next.tenancyId, next.id, () => {
+      return this.sql.cas(SQL.applicationEtag, next.tenancyId, next.id, () => {
         const row = this.sql.get(u.sql, ...u.params(applicationValues(next), next.tenancyId, next.id, expectedEtag));
         if (row !== undefined) this.sql.run(SQL.syncFunctionCompartments, next.compartmentId, next.id, next.compartmentId);
         return row;
@@ -120,7 +109,7 @@ export class SqliteFunctions implements FunctionStore {
     await this.sql.pass();
     const u = SQL.replaceFunction;
     try {
-      return this.cas(SQL.functionEtag, next.tenancyId, next.id, () => this.sql.get(u.sql, ...u.params(functionValues(next), next.tenancyId, next.id, expectedEtag)), toFunction);
+      return this.sql.cas(SQL.functionEtag, next.tenancyId, next.id, () => this.sql.get(u.sql, ...u.params(functionValues(next), next.tenancyId, next.id, expectedEtag)), toFunction);
     } catch (err) {
       throw nameConflict(err, 'functions', next.displayName);
     }
@@ -128,7 +117,7 @@ export class SqliteFunctions implements FunctionStore {
 
   async deleteFunction(tenancyId: string, id: string, expectedEtag: string, now: number): Promise<CasResult<FnFunction>> {
     await this.sql.pass();
-    return this.cas(SQL.functionEtag, tenancyId, id, () => this.sql.get(SQL.deleteFunction, now, tenancyId, id, expectedEtag), toFunction);
+    return this.sql.cas(SQL.functionEtag, tenancyId, id, () => this.sql.get(SQL.deleteFunction, now, tenancyId, id, expectedEtag), toFunction);
   }
 
   async putBundle(tenancyId: string, b: FunctionBundle): Promise<void> {

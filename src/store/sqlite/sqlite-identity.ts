@@ -64,11 +64,7 @@ export class SqliteIdentity implements IdentityStore {
   /** An etag-guarded UPDATE; a miss is explained by the live row's etag, read in the same transaction. */
   private async cas<T>(etagSql: string, u: CasUpdate, values: SqlValue[], tenancyId: string, id: string, etag: string, map: (r: Row) => T): Promise<CasResult<T>> {
     await this.sql.pass();
-    return this.sql.tx((): CasResult<T> => {
-      const row = this.sql.get(u.sql, ...u.params(values, tenancyId, id, etag));
-      if (row !== undefined) return { ok: true, value: map(row) };
-      return { ok: false, reason: this.sql.get(etagSql, tenancyId, id) === undefined ? 'not-found' : 'etag-mismatch' };
-    });
+    return this.sql.cas(etagSql, tenancyId, id, () => this.sql.casUpdate(u, values, tenancyId, id, etag), map);
   }
 
   /**
