@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Caller, PublicKeyLookup } from './auth/signature.js';
 import type { ActivityService } from '../core/activity.js';
 import type { ApplicationService } from '../core/applications.js';
+import type { DeliveryControlService } from '../core/delivery-control.js';
 import { NotAuthenticatedError } from '../core/errors.js';
 import type { FunctionInvoker, FunctionService } from '../core/functions.js';
 import type { SubscriptionLinks } from '../core/links.js';
@@ -42,6 +43,8 @@ export interface ApiDeps {
   iam: IamServices;
   /** Traces, dead letters, recent messages, mailbox, signing secrets. */
   activity: ActivityService;
+  /** Filter policies, endpoint health, replay and rate limits. */
+  deliveryControl: DeliveryControlService;
   /** The origin clients reach Herald at; it is the topic's apiEndpoint. */
   publicUrl: () => string;
   /** Tells the delivery engine that work may be due (after a re-drive). */

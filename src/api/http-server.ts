@@ -11,6 +11,7 @@ import { registerCompartmentRoutes } from './routes/compartments.js';
 import { registerIdentityRoutes } from './routes/identity/index.js';
 import { registerConfirmationRoutes } from './routes/confirmation.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
+import { registerDeliveryControlRoutes } from './routes/delivery-control.js';
 import { registerFunctionRoutes } from './routes/functions.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerSubscriptionRoutes } from './routes/subscriptions.js';
@@ -104,6 +105,7 @@ export function buildHttpServer(deps: ApiDeps, extension: ServerExtension = {}, 
   registerCompartmentRoutes(app, deps);
   registerIdentityRoutes(app, deps);
   registerDeliveryRoutes(app, deps);
+  registerDeliveryControlRoutes(app, deps);
   registerTopicActivityRoutes(app, deps);
   registerApplicationRoutes(app, deps);
   registerFunctionRoutes(app, deps);

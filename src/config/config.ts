@@ -39,6 +39,8 @@ export interface HeraldConfig {
   readonly maxBacklog: number;
   /** Messages older than this are pruned, with their deliveries, once every delivery finished. */
   readonly messageRetentionMs: number;
+  /** A subscription with no successful delivery for this long (from its first failure) is disabled. */
+  readonly endpointDisableAfterMs: number;
   /** `bwrap`: every function process in a bubblewrap sandbox; `none`: as Herald's own user (warned at start). */
   readonly functionsSandbox: 'bwrap' | 'none';
   /** `shared`: functions use the host's network (its loopback included); `isolated`: a network namespace of their own. */
@@ -79,6 +81,7 @@ export interface ServeFlags {
   deliveryTimeoutMs?: string;
   maxBacklog?: string;
   messageRetention?: string;
+  endpointDisableAfter?: string;
   functionsSandbox?: string;
   functionsNetwork?: string;
   functionsPython?: string;
@@ -109,6 +112,7 @@ export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   deliveryTimeoutMs: 'HERALD_DELIVERY_TIMEOUT_MS',
   maxBacklog: 'HERALD_MAX_BACKLOG',
   messageRetention: 'HERALD_MESSAGE_RETENTION',
+  endpointDisableAfter: 'HERALD_ENDPOINT_DISABLE_AFTER',
   functionsSandbox: 'HERALD_FUNCTIONS_SANDBOX',
   functionsNetwork: 'HERALD_FUNCTIONS_NETWORK',
   functionsPython: 'HERALD_FUNCTIONS_PYTHON',
@@ -140,6 +144,7 @@ export const FILE_KEYS: Readonly<Record<Exclude<keyof ServeFlags, 'config'>, Fil
   deliveryTimeoutMs: 'number',
   maxBacklog: 'number',
   messageRetention: 'string',
+  endpointDisableAfter: 'string',
   functionsSandbox: 'string',
   functionsNetwork: 'string',
   functionsPython: 'command',
@@ -222,6 +227,11 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   if (messageRetentionMs === undefined || messageRetentionMs < 1000) {
     throw new ConfigError(`--message-retention must be a duration of at least 1s, such as 7d, 12h or 30s; got: ${retentionText}`);
   }
+  const disableText = pick('endpointDisableAfter') ?? '5d';
+  const endpointDisableAfterMs = parseDuration(disableText);
+  if (endpointDisableAfterMs === undefined || endpointDisableAfterMs < 1000) {
+    throw new ConfigError(`--endpoint-disable-after must be a duration of at least 1s, such as 5d, 12h or 3s; got: ${disableText}`);
+  }
   const functionsSandbox = pick('functionsSandbox') ?? 'bwrap';
   if (functionsSandbox !== 'bwrap' && functionsSandbox !== 'none') {
     throw new ConfigError(`--functions-sandbox must be "bwrap" or "none", got: ${functionsSandbox}`);
@@ -258,6 +268,7 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     deliveryTimeoutMs,
     maxBacklog,
     messageRetentionMs,
+    endpointDisableAfterMs,
     functionsSandbox,
     functionsNetwork,
     functionsPython,

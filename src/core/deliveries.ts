@@ -1,13 +1,17 @@
 /** Delivery records: one per (message, subscription), plus confirmation sends. */
 
+import type { LastFailure } from './models.js';
+
 export type DeliveryKind = 'MESSAGE' | 'CONFIRMATION';
 
 /**
  * PENDING: waiting for nextAttemptAt. IN_FLIGHT: leased by a node until nextAttemptAt
  * (an expired lease makes it claimable again). DELIVERED and DEAD are final until a
- * re-drive; CANCELLED means the subscription went away before delivery.
+ * re-drive or replay; CANCELLED means the subscription went away before delivery;
+ * FILTERED means its filter policy refused the message (final until a replay). HELD:
+ * its subscription is disabled; not attempted, its retry window paused, until enabled.
  */
-export type DeliveryState = 'PENDING' | 'IN_FLIGHT' | 'DELIVERED' | 'DEAD' | 'CANCELLED';
+export type DeliveryState = 'PENDING' | 'IN_FLIGHT' | 'DELIVERED' | 'DEAD' | 'CANCELLED' | 'FILTERED' | 'HELD';
 
 export interface Delivery {
   id: number;
@@ -68,6 +72,41 @@ export interface AttemptResult {
   leaseOwner: string;
   attempt: DeliveryAttempt;
   transition: DeliveryTransition;
+  /**
+   * How the attempt reflects on the endpoint's health: set when the endpoint was actually tried
+   * with a message (not for confirmations, cancellations or a message that no longer exists).
+   */
+  health?: 'success' | 'failure';
+  /** The delivery's subscription: set with `health`. */
+  subscriptionId?: string;
+}
+
+/** Claims settled without an attempt: FILTERED (final) or HELD (the subscription is disabled). */
+export interface SettledClaim {
+  id: number;
+  subscriptionId: string;
+  state: 'FILTERED' | 'HELD';
+}
+
+/** A subscription the completion of a batch disabled: no success for longer than the window. */
+export interface DisabledSubscription {
+  subscriptionId: string;
+  tenancyId: string;
+  topicId: string;
+  protocol: string;
+  endpoint: string;
+  failingSince: number;
+  disabledAt: number;
+  consecutiveFailures: number;
+  lastFailure: LastFailure | null;
+  /** Its pending deliveries that became HELD with it. */
+  heldCount: number;
+}
+
+/** Endpoint-health settings the completion of attempts applies. */
+export interface HealthPolicy {
+  /** Disable a subscription after this long without a successful delivery (from its first failure). */
+  disableAfterMs: number;
 }
 
 export interface NewDelivery {

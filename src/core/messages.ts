@@ -148,6 +148,26 @@ export class MessageService {
   }
 
   /**
+   * A message Herald itself publishes (operations events): no caller, so no policy applies, and
+   * no backpressure either (an operator must hear of a disabled endpoint most when Herald is behind).
+   */
+  async publishAsHerald(tenancyId: string, topicId: string, title: string, body: string): Promise<PublishResult> {
+    const message: Message = {
+      id: newMessageId(),
+      tenancyId,
+      topicId,
+      title: title.slice(0, MAX_TITLE_LENGTH),
+      body,
+      // RAW_TEXT: OCI's JSON type means per-protocol variants; the body is plain JSON text.
+      messageType: 'RAW_TEXT',
+      publishedAt: this.now(),
+      traceParent: null,
+    };
+    await this.enqueue(message);
+    return { messageId: message.id, publishedAt: message.publishedAt };
+  }
+
+  /**
    * The compartment a topic lives in, remembered as long as a policy snapshot is: a topic
    * moved to another compartment is authorized there within that time, as a policy change is.
    */

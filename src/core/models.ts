@@ -96,7 +96,34 @@ export interface Subscription {
   /** When the subscription became ACTIVE; fan-out compares it with the message's publish time. */
   activatedAt: number | null;
   deletedAt: number | null;
+  /** Herald extension: the SNS filter policy (JSON text) a message body must match to be delivered; null = everything. */
+  filterPolicy: string | null;
+  /** Herald extension: most deliveries per second (token bucket, burst = rate); null = unlimited. */
+  rateLimitPerSecond: number | null;
+  /** Herald extension: written by the delivery engine, never by an etag write. */
+  health: SubscriptionHealthRecord;
 }
+
+/** What went wrong on a subscription's latest failed attempt. */
+export interface LastFailure {
+  at: number;
+  /** The HTTP status, when there was an answer. */
+  statusCode: number | null;
+  error: string;
+}
+
+/**
+ * An endpoint's health: failing since its first failed attempt after a success, disabled once
+ * that has lasted longer than the disable-after window (then its deliveries are held).
+ */
+export interface SubscriptionHealthRecord {
+  failingSince: number | null;
+  consecutiveFailures: number;
+  lastFailure: LastFailure | null;
+  disabledAt: number | null;
+}
+
+export const HEALTHY: SubscriptionHealthRecord = { failingSince: null, consecutiveFailures: 0, lastFailure: null, disabledAt: null };
 
 export type MessageType = 'RAW_TEXT' | 'JSON';
 

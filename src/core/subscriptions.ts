@@ -5,7 +5,7 @@ import { IncorrectStateError, InvalidParameterError, NotFoundError, RelatedResou
 import { withRetryToken } from './idempotency.js';
 import { isOcid, newEtag, newOcid, sha256b64url } from './ids.js';
 import type { SubscriptionLinks } from './links.js';
-import type { DefinedTags, Page, Subscription, Tags } from './models.js';
+import { HEALTHY, type DefinedTags, type Page, type Subscription, type Tags } from './models.js';
 import { checkTopicId } from './topics.js';
 import { checkDefinedTags, checkFreeformTags, checkLength, requireString } from './validation.js';
 import type { Ports } from './ports/index.js';
@@ -118,6 +118,9 @@ export class SubscriptionService {
         unsubscribeTokenHash: sha256b64url(this.links.unsubscribeToken(id)),
         activatedAt: needsConfirmation ? null : t,
         deletedAt: null,
+        filterPolicy: null,
+        rateLimitPerSecond: null,
+        health: { ...HEALTHY },
       };
       await this.store.subscriptions.insertSubscription(s);
       created = true;
@@ -167,6 +170,21 @@ export class SubscriptionService {
       maxRetryDurationMs: maxRetry ?? cur.maxRetryDurationMs,
       freeformTags: freeformTags ?? cur.freeformTags,
       definedTags: definedTags ?? cur.definedTags,
+    }));
+  }
+
+  /** Herald's delivery controls (filter policy, rate limit): an update of the subscription, etag and all. */
+  async updateControls(
+    caller: Principal,
+    id: string,
+    controls: { filterPolicy?: string | null; rateLimitPerSecond?: number | null },
+    ifMatch?: string,
+  ): Promise<Subscription> {
+    await this.authorized(caller, 'UpdateSubscription', id);
+    return this.mutate(caller.tenancyId, id, ifMatch, (cur) => ({
+      ...cur,
+      filterPolicy: controls.filterPolicy === undefined ? cur.filterPolicy : controls.filterPolicy,
+      rateLimitPerSecond: controls.rateLimitPerSecond === undefined ? cur.rateLimitPerSecond : controls.rateLimitPerSecond,
     }));
   }
 

@@ -97,6 +97,8 @@ async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, t
   }
   const sub = ctx.subscription!;
   let result: SendResult;
+  /** Whether the endpoint itself was tried with a message: only that says anything about its health. */
+  let tried = false;
   const handler = deps.registry.get(sub.protocol);
   if (ctx.topic === undefined || (d.kind === 'MESSAGE' && ctx.message === null)) {
     result = { ok: false, retryable: false, error: 'The message or its topic no longer exists.' };
@@ -105,6 +107,7 @@ async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, t
     result = { ok: false, retryable: true, error: `No delivery handler for protocol ${sub.protocol} on this node.` };
   } else {
     const topic = ctx.topic;
+    tried = d.kind === 'MESSAGE';
     try {
       result = await deps.deadlines.run(deps.attemptTimeoutMs, (signal) => handler.send({
         kind: d.kind,
@@ -154,5 +157,6 @@ async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, t
       responseExcerpt: result.responseExcerpt ?? null,
     },
     transition,
+    ...(tried ? { health: result.ok ? ('success' as const) : ('failure' as const), subscriptionId: d.subscriptionId } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AttemptResult } from '../core/deliveries.js';
+import type { AttemptResult, DisabledSubscription, HealthPolicy } from '../core/deliveries.js';
 import type { DeliveryStore } from '../core/ports/deliveries.js';
 
 /** Finished attempts recorded per transaction, at most. */
@@ -25,6 +25,10 @@ export class CompletionWriter {
     private readonly logger: Logger,
     /** Told after a batch that holds a retry: the first retry is immediate, so look for it now, not at the next poll. */
     private readonly retryQueued: () => void,
+    /** Endpoint health applied with each batch; absent, subscriptions are never disabled. */
+    private readonly health?: HealthPolicy,
+    /** Told of the subscriptions a batch disabled. */
+    private readonly disabled: (subs: DisabledSubscription[]) => void = () => {},
   ) {}
 
   add(result: AttemptResult): void {
@@ -62,7 +66,8 @@ export class CompletionWriter {
       const batch = this.results.splice(0, COMPLETION_BATCH);
       retrying ||= batch.some((r) => r.transition.state === 'PENDING');
       try {
-        await this.store.completeAttempts(batch, Date.now());
+        const disabled = await this.store.completeAttempts(batch, Date.now(), this.health);
+        if (disabled.length > 0) this.disabled(disabled);
       } catch (err) {
         // The deliveries stay IN_FLIGHT and come back when their lease expires: at least once, never lost.
         this.logger.error({ err, count: batch.length }, 'could not record delivery attempts');

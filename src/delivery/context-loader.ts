@@ -54,6 +54,11 @@ export class ContextLoader {
     }));
   }
 
+  /** The subscription changed (its controls were set on this node): read it afresh next time. */
+  forget(subscriptionId: string): void {
+    this.subscriptions.delete(subscriptionId);
+  }
+
   /** Messages just published are already in hand; keep them so the first delivery needs no read. */
   remember(m: Message): void {
     if (this.messages.has(m.id)) return;

@@ -7,7 +7,9 @@ import { CompletionWriter } from './completions.js';
 import { ContextLoader } from './context-loader.js';
 import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler } from './protocol.js';
-import type { Delivery, PublishOutcome, PublishPlan } from '../core/deliveries.js';
+import { FilterCache } from './filters.js';
+import { RateGates } from './rate-gate.js';
+import type { Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan, SettledClaim } from '../core/deliveries.js';
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
@@ -30,6 +32,16 @@ export interface EngineOptions {
   idlePollMs: number;
   fanoutBatch: number;
 }
+
+/** Delivery control the composition root wires in: endpoint health and who hears of disabled subscriptions. */
+export interface DeliveryControlWiring {
+  /** Absent: subscriptions are never disabled. */
+  health?: HealthPolicy;
+  onDisabled?: (subs: DisabledSubscription[]) => void;
+}
+
+/** Longest a rate-limited delivery waits in memory for its token (further capped by the lease). */
+const RATE_WAIT_MS = 10_000;
 
 export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' | 'attemptTimeoutMs' | 'leaseMs'> = {
   claimBatch: 256,
@@ -59,6 +71,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private readonly limiter: KeyedLimiter;
   private readonly protocolLimiter: KeyedLimiter;
   private readonly caps: EndpointCaps<{ claim: ReleasedClaim; key: string }>;
+  private readonly rates: RateGates<{ claim: ReleasedClaim; key: string }>;
+  private readonly filters = new FilterCache();
+  /** Claims settled without an attempt (filtered, held), written in one batch per event-loop turn. */
+  private settles: SettledClaim[] = [];
   private readonly waker = new Waker();
   private readonly deadlines = new AttemptDeadlines();
   private running = false;
@@ -86,9 +102,13 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     private readonly logger: Logger,
     private readonly opts: EngineOptions,
     private readonly tracing: Tracing = NO_TRACING,
+    control: DeliveryControlWiring = {},
   ) {
     this.loader = new ContextLoader(store);
-    this.completions = new CompletionWriter(store, logger, () => this.wake());
+    this.completions = new CompletionWriter(store, logger, () => this.wake(), control.health, (subs) => {
+      for (const s of subs) this.loader.forget(s.subscriptionId);
+      control.onDisabled?.(subs);
+    });
     this.limiter = new KeyedLimiter(opts.perEndpoint);
     this.protocolLimiter = new KeyedLimiter(opts.perProtocol);
     this.caps = new EndpointCaps({
@@ -97,6 +117,18 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       onReopen: () => this.waker.wake(),
       handBack: (parked) => this.release(parked.map((p) => p.claim)),
     });
+    this.rates = new RateGates({
+      // The claim's lease must outlast the wait and then the attempt.
+      maxWaitMs: Math.max(0, Math.min(RATE_WAIT_MS, opts.leaseMs - opts.attemptTimeoutMs - 1000)),
+      handBack: (items) => this.release(items),
+      onReopen: () => this.waker.wake(),
+    });
+  }
+
+  /** A subscription's controls changed on this node (filter policy, rate limit, enabled): apply them from the next delivery. */
+  subscriptionChanged(subscriptionId: string): void {
+    this.loader.forget(subscriptionId);
+    this.wake();
   }
 
   async start(): Promise<void> {
@@ -178,12 +210,15 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     await this.loop;
     // Parked claims are not started any more: they go back to the store now.
     this.caps.handBackAll();
+    this.rates.handBackAll();
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.deadlines.abortAll();
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     this.caps.handBackAll();
+    this.rates.handBackAll();
     this.flushReleases();
+    this.flushSettles();
     await this.completions.drain();
     await this.releaseChain;
     await this.unlisten?.();
@@ -266,7 +301,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     // Claim in batches: refilling one slot at a time would cost a transaction per delivery.
     if (room <= 0 || (this.inFlight > 0 && room < Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2))) return 0;
     const now = Date.now();
-    const excluded = this.caps.excluded();
+    const excluded = this.excluded();
     const skip = this.nothingElseDue;
     if (skip !== undefined && now >= skip.until) this.nothingElseDue = undefined;
     else if (skip !== undefined) {
@@ -286,19 +321,64 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     return claimed.length;
   }
 
+  /** Subscriptions claims leave alone: those of endpoints at their cap, and those waiting for rate-limit tokens. */
+  private excluded(): string[] {
+    const capped = this.caps.excluded();
+    const limited = this.rates.excluded();
+    return limited.length === 0 ? capped : capped.length === 0 ? limited : [...new Set([...capped, ...limited])];
+  }
+
   /**
    * Queues a claimed delivery for its endpoint; past the endpoint's cap it is parked, or handed
-   * back (due at `dueAt` again, the time its claim replaced).
+   * back (due at `dueAt` again, the time its claim replaced). A message its subscription's filter
+   * policy refuses is settled FILTERED, one for a disabled subscription HELD, without an attempt;
+   * a rate-limited subscription's waits for its token first.
    */
   private dispatch(d: Delivery, ctx: Context, dueAt: number): void {
-    const handler = ctx.subscription === undefined ? undefined : this.registry.get(ctx.subscription.protocol);
-    if (handler === undefined || ctx.subscription === undefined) {
+    const sub = ctx.subscription;
+    const handler = sub === undefined ? undefined : this.registry.get(sub.protocol);
+    if (handler === undefined || sub === undefined) {
       this.attempt(d, ctx, NO_ENDPOINT);
       return;
     }
-    const key = `${ctx.subscription.protocol}:${handler.endpointKey(ctx.subscription)}`;
-    const start = (): void => this.attempt(d, ctx, key);
-    this.caps.offer(key, { subscriptionId: d.subscriptionId, claim: { claim: { id: d.id, dueAt }, key }, start }, Date.now());
+    if (d.kind === 'MESSAGE' && sub.lifecycleState === 'ACTIVE') {
+      if (sub.health.disabledAt !== null) {
+        this.settle({ id: d.id, subscriptionId: d.subscriptionId, state: 'HELD' });
+        return;
+      }
+      if (sub.filterPolicy !== null && ctx.message !== null && !this.filters.matches(sub.filterPolicy, ctx.message)) {
+        this.settle({ id: d.id, subscriptionId: d.subscriptionId, state: 'FILTERED' });
+        return;
+      }
+    }
+    const key = `${sub.protocol}:${handler.endpointKey(sub)}`;
+    const claim = { claim: { id: d.id, dueAt }, key };
+    const admit = (): void => this.caps.offer(key, { subscriptionId: d.subscriptionId, claim, start: () => this.attempt(d, ctx, key) }, Date.now());
+    if (d.kind === 'MESSAGE' && sub.rateLimitPerSecond !== null) this.rates.offer(d.subscriptionId, sub.rateLimitPerSecond, claim, admit);
+    else admit();
+  }
+
+  private settle(c: SettledClaim): void {
+    const first = this.settles.length === 0;
+    this.settles.push(c);
+    if (first) setImmediate(() => this.flushSettles());
+  }
+
+  /** Writes the collected settlements in one transaction; the lease would bring back any this fails for. */
+  private flushSettles(): void {
+    if (this.settles.length === 0) return;
+    const batch = this.settles;
+    this.settles = [];
+    this.releaseChain = this.releaseChain.then(async () => {
+      try {
+        await this.store.settleClaims(batch, this.opts.nodeId, Date.now());
+      } catch (err) {
+        this.logger.error({ err, count: batch.length }, 'could not settle filtered or held deliveries; their leases will bring them back');
+        return;
+      }
+      // A hold that found its subscription enabled meanwhile put the delivery back: read the subscription afresh.
+      for (const c of batch) if (c.state === 'HELD') this.loader.forget(c.subscriptionId);
+    });
   }
 
   /** Runs the attempt under the endpoint's and the protocol's limits, and records its result. */

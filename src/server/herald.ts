@@ -10,6 +10,8 @@ import { bootstrapTenancy } from '../core/identity.js';
 import { ActivityService } from '../core/activity.js';
 import { Authorizer } from '../core/iam/authorizer.js';
 import { seedAllTenancies } from '../core/iam/bootstrap.js';
+import { DeliveryControlService } from '../core/delivery-control.js';
+import { disabledEvent, OperationsEvents } from '../core/operations-events.js';
 import { CompartmentService } from '../core/iam/compartment-service.js';
 import { GroupService } from '../core/iam/groups.js';
 import type { IamDeps } from '../core/iam/iam-deps.js';
@@ -157,7 +159,16 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       timeScale: config.retryTimeScale,
       attemptTimeoutMs: config.deliveryTimeoutMs,
       leaseMs: config.deliveryTimeoutMs * 2 + 5000,
-    }, tracing);
+    }, tracing, {
+      health: { disableAfterMs: config.endpointDisableAfterMs },
+      // Declared below (it publishes through the message service, which needs the engine); called only once delivering.
+      onDisabled: (subs) => {
+        for (const d of subs) {
+          logger.warn({ subscriptionId: d.subscriptionId, failingSince: new Date(d.failingSince).toISOString(), held: d.heldCount }, 'subscription disabled: no successful delivery within --endpoint-disable-after');
+          void operations.publish(d.tenancyId, disabledEvent(d));
+        }
+      },
+    });
     // The publish path: route -> MessageService -> store.publishing (one transaction, fan-out planned by the
     // engine) -> engine.published. Metrics and the backlog count are told of each durable group too.
     const topics = new TopicService(store, authz);
@@ -173,11 +184,15 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         },
       ],
     });
+    const operations = new OperationsEvents(store, messages, (err, event) =>
+      logger.error({ err, event: event.type, subscriptionId: event.subscriptionId }, 'could not publish an operations event'),
+    );
     await backlog.start();
 
     const boot = await bootstrapTenancy(store);
     // Installations made before IAM get their Administrators group and policy now.
     await seedAllTenancies(store, Date.now());
+    await operations.ensureTopics();
     let ociConfigPath: string | undefined;
     if (boot !== undefined) {
       const written = await writeOciConfig(join(config.dataDir, 'oci'), {
@@ -204,6 +219,10 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       applications: new ApplicationService(store, authz),
       functions: new FunctionService(store, authz),
       activity: new ActivityService(store, topics, subscriptions, links, authz),
+      deliveryControl: new DeliveryControlService(store, subscriptions, engine, operations, {
+        disableAfterMs: config.endpointDisableAfterMs,
+        messageRetentionMs: config.messageRetentionMs,
+      }),
       functionInvoker: invoker,
       links,
       publicUrl: () => publicUrl,

@@ -4,8 +4,8 @@
  */
 import type { InList } from './sql.js';
 
-/** A delivery in one of these states will not be attempted again (unless re-driven from DEAD). */
-export const FINISHED_STATES: ReadonlySet<string> = new Set(['DELIVERED', 'DEAD', 'CANCELLED']);
+/** A delivery in one of these states will not be attempted again (unless re-driven from DEAD or replayed); HELD pins its message. */
+export const FINISHED_STATES: ReadonlySet<string> = new Set(['DELIVERED', 'DEAD', 'CANCELLED', 'FILTERED']);
 /** The same, as an SQL list. */
 export const FINISHED = `(${[...FINISHED_STATES].map((s) => `'${s}'`).join(', ')})`;
 

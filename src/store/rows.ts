@@ -4,6 +4,7 @@ import type {
   CompartmentState,
   DefinedTags,
   IamState,
+  LastFailure,
   Message,
   MessageType,
   Protocol,
@@ -202,6 +203,8 @@ export const SUBSCRIPTION_COLUMNS = [
   'unsubscribe_token_hash',
   'activated_at',
   'deleted_at',
+  'filter_policy',
+  'rate_limit',
 ] as const;
 export const subscriptionValues = (s: Subscription): SqlValue[] => [
   s.id,
@@ -224,6 +227,8 @@ export const subscriptionValues = (s: Subscription): SqlValue[] => [
   s.unsubscribeTokenHash,
   s.activatedAt,
   s.deletedAt,
+  s.filterPolicy,
+  s.rateLimitPerSecond,
 ];
 export const toSubscription = (r: Row): Subscription => ({
   id: str(r.id),
@@ -246,6 +251,14 @@ export const toSubscription = (r: Row): Subscription => ({
   unsubscribeTokenHash: str(r.unsubscribe_token_hash),
   activatedAt: numOrNull(r.activated_at),
   deletedAt: numOrNull(r.deleted_at),
+  filterPolicy: strOrNull(r.filter_policy),
+  rateLimitPerSecond: numOrNull(r.rate_limit),
+  health: {
+    failingSince: numOrNull(r.failing_since),
+    consecutiveFailures: num(r.consecutive_failures ?? 0),
+    lastFailure: r.last_failure === null || r.last_failure === undefined ? null : json<LastFailure>(r.last_failure),
+    disabledAt: numOrNull(r.disabled_at),
+  },
 });
 
 export const MESSAGE_COLUMNS = ['id', 'tenancy_id', 'topic_id', 'title', 'body', 'message_type', 'published_at', 'trace_parent'] as const;

@@ -27,6 +27,7 @@ nodeId: node-a
 deliveryTimeoutMs: 10000
 maxBacklog: 5000
 messageRetention: 3d
+endpointDisableAfter: 12h
 functionsSandbox: none
 functionsNetwork: isolated
 functionsPython: /usr/bin/python3.11
@@ -72,6 +73,7 @@ describe('the config file (--config / HERALD_CONFIG)', () => {
     assert.equal(c.deliveryTimeoutMs, 10_000);
     assert.equal(c.maxBacklog, 5000);
     assert.equal(c.messageRetentionMs, 3 * 86_400_000);
+    assert.equal(c.endpointDisableAfterMs, 12 * 3_600_000);
     assert.equal(c.functionsSandbox, 'none');
     assert.equal(c.functionsNetwork, 'isolated');
     assert.equal(c.functionsPython, '/usr/bin/python3.11');

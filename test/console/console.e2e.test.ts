@@ -38,7 +38,7 @@ describe('web console in headless Chromium', () => {
       // Topics: create one.
       await page.getByRole('link', { name: 'Topics' }).click();
       await page.getByLabel('Topic name').fill('OrderProcessing');
-      await page.getByLabel('Description').fill('Orders placed in the shop');
+      await page.getByRole('textbox', { name: 'Description' }).fill('Orders placed in the shop');
       await page.getByRole('button', { name: 'Create topic' }).click();
       const topics = page.getByRole('table', { name: 'Topics' });
       await topics.getByRole('link', { name: 'OrderProcessing' }).click();

@@ -135,7 +135,9 @@ for (const kind of KINDS) {
         day.topics.map((t) => ({ ...t })),
         [
           { topicId, name: 'stats-a', published: 3, delivered: 3, failedAttempts: 3, successRate: 0.5, backlog: 1, oldestPendingAt: waitingSince },
-          { topicId: day.topics[1]?.topicId, name: 'stats-idle', published: 0, delivered: 0, failedAttempts: 0, successRate: null, backlog: 0, oldestPendingAt: null },
+          // Idle topics too, by name: herald-operations (made at bootstrap), then stats-idle.
+          { topicId: day.topics[1]?.topicId, name: 'herald-operations', published: 0, delivered: 0, failedAttempts: 0, successRate: null, backlog: 0, oldestPendingAt: null },
+          { topicId: day.topics[2]?.topicId, name: 'stats-idle', published: 0, delivered: 0, failedAttempts: 0, successRate: null, backlog: 0, oldestPendingAt: null },
         ],
       );
     });

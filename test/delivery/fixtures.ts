@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Message, Protocol, Subscription, Topic } from '../../src/core/models.js';
+import { HEALTHY } from '../../src/core/models.js';
 import type { SendContext } from '../../src/delivery/protocol.js';
 
 export const TOPIC_ID = 'ocid1.onstopic.oc1.iad.aaaaaaaatopictopictopictopic';
@@ -52,6 +53,9 @@ export function subscription(protocol: Protocol, endpoint: string, overrides: Pa
     unsubscribeTokenHash: 'hash',
     activatedAt: 0,
     deletedAt: null,
+    filterPolicy: null,
+    rateLimitPerSecond: null,
+    health: { ...HEALTHY },
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { newEtag, newMessageId, newOcid, newShortId, sha256b64url } from '../../src/core/ids.js';
 import type { ApiKey, Compartment, Message, Subscription, Tenancy, Topic, User } from '../../src/core/models.js';
+import { HEALTHY } from '../../src/core/models.js';
 import type { Store } from '../../src/store/store.js';
 import { Authorizer } from '../../src/core/iam/authorizer.js';
 import { seedAdministrators } from '../../src/core/iam/bootstrap.js';
@@ -115,6 +116,9 @@ export function subscriptionFixture(topic: Topic, over: Partial<Subscription> = 
     unsubscribeTokenHash: sha256b64url('unsubscribe'),
     activatedAt: null,
     deletedAt: null,
+    filterPolicy: null,
+    rateLimitPerSecond: null,
+    health: { ...HEALTHY },
     ...over,
   };
 }

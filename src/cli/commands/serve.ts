@@ -27,6 +27,7 @@ export function registerServeCommand(program: Command): void {
     .option('--allow-private-endpoints', 'allow deliveries to loopback/private addresses (env HERALD_ALLOW_PRIVATE_ENDPOINTS=1)')
     .option('--max-backlog <n>', 'refuse publishes with 429 while more deliveries than this wait (env HERALD_MAX_BACKLOG, default 200000)')
     .option('--message-retention <duration>', 'prune messages older than this (once delivered or dead), e.g. 7d, 12h, 30s (env HERALD_MESSAGE_RETENTION, default 7d)')
+    .option('--endpoint-disable-after <duration>', 'disable a subscription after this long without a successful delivery, holding its deliveries until enabled, e.g. 5d, 12h, 3s (env HERALD_ENDPOINT_DISABLE_AFTER, default 5d)')
     .option('--functions-sandbox <mode>', 'bwrap (default: each function process in a bubblewrap sandbox) or none (as Herald\'s user; warned at start) (env HERALD_FUNCTIONS_SANDBOX)')
     .option('--functions-network <mode>', 'shared (default: the host\'s network, loopback included) or isolated (a network namespace of their own) (env HERALD_FUNCTIONS_NETWORK)')
     .option('--functions-python <path>', 'the Python interpreter functions run with (env HERALD_FUNCTIONS_PYTHON, default /usr/bin/python3)')

@@ -1,4 +1,4 @@
-import type { AttemptResult, Delivery, DeliveryCounts, NewDelivery } from '../deliveries.js';
+import type { AttemptResult, Delivery, DeliveryCounts, DisabledSubscription, HealthPolicy, NewDelivery, SettledClaim } from '../deliveries.js';
 import type { Message, Subscription, Topic } from '../models.js';
 
 /** A claimed delivery; its nextAttemptAt is the lease's end, `dueAt` when it was due before the claim. */
@@ -51,8 +51,20 @@ export interface DeliveryStore {
    * Returns how many were handed back.
    */
   releaseClaims(claims: readonly ReleasedClaim[], owner: string): Promise<number>;
-  /** Records every attempt and applies each transition, all in one transaction. */
-  completeAttempts(results: AttemptResult[], now: number): Promise<void>;
+  /**
+   * Records every attempt and applies each transition, all in one transaction. With a health
+   * policy, also applies the batch's health deltas (see healthDeltas) to the subscriptions and
+   * disables those that have had no success for longer than its window: their PENDING deliveries
+   * become HELD in the same transaction. Returns the subscriptions it disabled.
+   */
+  completeAttempts(results: AttemptResult[], now: number, health?: HealthPolicy): Promise<DisabledSubscription[]>;
+  /**
+   * Settles claims without an attempt, only those still IN_FLIGHT under `owner`'s lease:
+   * FILTERED is final; HELD keeps the delivery, paused from `now`, but only while its
+   * subscription is still disabled (checked under a lock against a concurrent enable); a
+   * claim to hold whose subscription was enabled meanwhile goes back PENDING, due now.
+   */
+  settleClaims(claims: readonly SettledClaim[], owner: string, now: number): Promise<void>;
   /**
    * Earliest nextAttemptAt of any PENDING or IN_FLIGHT delivery, or unfinished fan-out
    * (as 0). Deliveries of the excluded subscriptions are not counted (as in claimDeliveries),

@@ -7,6 +7,7 @@ import type { RetentionStore } from '../retention.js';
 import type { ActivityStore } from './activity.js';
 import type { ConsoleStore } from './console.js';
 import type { DeliveryStore } from './deliveries.js';
+import type { DeliveryControlStore } from './delivery-control.js';
 import type { DirectoryStore } from './directory.js';
 import type { FunctionStore } from './functions.js';
 import type { MailboxStore } from './mailbox.js';
@@ -29,6 +30,8 @@ export interface Ports {
   readonly messages: MessageStore;
   readonly publishing: PublishStore;
   readonly deliveries: DeliveryStore;
+  /** Enabling disabled subscriptions, replay. */
+  readonly deliveryControl: DeliveryControlStore;
   readonly activity: ActivityStore;
   readonly mailbox: MailboxStore;
   readonly functions: FunctionStore;

@@ -4,10 +4,13 @@ import type {
   Delivery,
   DeliveryAttempt,
   DeliveryCounts,
+  DisabledSubscription,
+  HealthPolicy,
   MailRecord,
   NewDelivery,
   PublishOutcome,
   PublishPlan,
+  SettledClaim,
 } from '../../core/deliveries.js';
 import type { Message, Page, Subscription, Topic } from '../../core/models.js';
 import { completionValues, mailValues, tenancyCountValues, toAttempt, toCounts, toDelivery, toMail, toTenancyCounts } from '../delivery-rows.js';
@@ -27,6 +30,7 @@ import type { ClaimedDelivery, DeliveryStore, ReleasedClaim } from '../../core/p
 import type { MailboxStore } from '../../core/ports/mailbox.js';
 import type { PublishStore } from '../../core/ports/messages.js';
 import { WakeListener } from './notifier.js';
+import { applyHealth, settleClaims } from './postgres-delivery-control.js';
 import {
   CLAIM_DELIVERIES,
   CLAIM_DELIVERIES_EXCLUDING,
@@ -158,14 +162,19 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     });
   }
 
-  async completeAttempts(results: AttemptResult[], now: number): Promise<void> {
-    if (results.length === 0) return;
+  async completeAttempts(results: AttemptResult[], now: number, health?: HealthPolicy): Promise<DisabledSubscription[]> {
+    if (results.length === 0) return [];
     const values = results.map(completionValues);
     const shard = Math.floor(Math.random() * STATS_SHARDS);
-    await transaction(this.pool, async (c) => {
+    return transaction(this.pool, async (c) => {
       await rows(c, LOCK_DELIVERIES, [[...new Set(values.map((v) => v.deliveryId))]]);
       await rows(c, COMPLETE_ATTEMPTS, [...columns(values), now, now, shard]);
+      return health === undefined ? [] : applyHealth(c, results, now, health);
     });
+  }
+
+  async settleClaims(claims: readonly SettledClaim[], owner: string, now: number): Promise<void> {
+    await settleClaims(this.pool, claims, owner, now);
   }
 
   async nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null> {

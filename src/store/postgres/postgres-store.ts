@@ -5,6 +5,7 @@ import { wakeChannel } from './notifier.js';
 import { first } from './pg-query.js';
 import { PostgresCatalog } from './postgres-catalog.js';
 import { PostgresConsole } from './postgres-console.js';
+import { PostgresDeliveryControl } from './postgres-delivery-control.js';
 import { PostgresDeliveries } from './postgres-deliveries.js';
 import { PostgresDirectory } from './postgres-directory.js';
 import { PostgresFunctions } from './postgres-functions.js';
@@ -42,6 +43,7 @@ export class PostgresStore implements Store {
   readonly publishing: PostgresDeliveries;
   readonly deliveries: PostgresDeliveries;
   readonly activity: PostgresDeliveries;
+  readonly deliveryControl: PostgresDeliveryControl;
   readonly mailbox: PostgresDeliveries;
   readonly functions: PostgresFunctions;
   readonly console: PostgresConsole;
@@ -57,6 +59,7 @@ export class PostgresStore implements Store {
     this.identity = new PostgresIdentity(pool);
     this.retryTokens = this.topics = this.subscriptions = this.messages = new PostgresCatalog(pool, channel);
     this.publishing = this.deliveries = this.activity = this.mailbox = deliveries;
+    this.deliveryControl = new PostgresDeliveryControl(pool);
     this.functions = new PostgresFunctions(pool);
     this.console = new PostgresConsole(pool);
     this.retention = new PostgresRetention(pool);

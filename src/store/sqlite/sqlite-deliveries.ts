@@ -3,10 +3,13 @@ import type {
   Delivery,
   DeliveryAttempt,
   DeliveryCounts,
+  DisabledSubscription,
+  HealthPolicy,
   MailRecord,
   NewDelivery,
   PublishOutcome,
   PublishPlan,
+  SettledClaim,
 } from '../../core/deliveries.js';
 import type { Message, Page, Subscription, Topic } from '../../core/models.js';
 import { completionValues, mailValues, newDeliveryValues, tenancyCountValues, toAttempt, toCounts, toDelivery, toMail, toTenancyCounts } from '../delivery-rows.js';
@@ -23,6 +26,7 @@ import {
 import { num, toMessage, toSubscription, toTopic } from '../rows.js';
 import { countsByTopic, toPage, type InList, type NotInList } from '../sql.js';
 import type { SqliteDb } from './sqlite-db.js';
+import { applyHealth, settleClaims } from './sqlite-delivery-control.js';
 import { WalSync } from './wal-sync.js';
 import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
 import type { ClaimedDelivery, DeliveryStore, ReleasedClaim } from '../../core/ports/deliveries.js';
@@ -218,11 +222,11 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
     });
   }
 
-  async completeAttempts(results: AttemptResult[], now: number): Promise<void> {
+  async completeAttempts(results: AttemptResult[], now: number, health?: HealthPolicy): Promise<DisabledSubscription[]> {
     await this.sql.pass();
-    if (results.length === 0) return;
+    if (results.length === 0) return [];
     const values = results.map(completionValues);
-    this.sql.relaxedTx(() => {
+    return this.sql.relaxedTx(() => {
       let delivered = 0;
       for (const v of values) {
         this.sql.run(
@@ -253,7 +257,14 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
         if (applied > 0 && v.nextState === 'DELIVERED') delivered++;
       }
       if (delivered > 0) this.sql.run(SQL.addDelivered, 0, delivered);
+      return health === undefined ? [] : applyHealth(this.sql, results, now, health);
     });
+  }
+
+  async settleClaims(claims: readonly SettledClaim[], owner: string, now: number): Promise<void> {
+    if (claims.length === 0) return;
+    await this.sql.pass();
+    this.sql.relaxedTx(() => settleClaims(this.sql, claims, owner, now));
   }
 
   async nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null> {

@@ -7,6 +7,7 @@ import { SqliteCatalog } from './sqlite-catalog.js';
 import { SqliteConsole } from './sqlite-console.js';
 import { SqliteDb } from './sqlite-db.js';
 import { SqliteDeliveries } from './sqlite-deliveries.js';
+import { SqliteDeliveryControl } from './sqlite-delivery-control.js';
 import { SqliteDirectory } from './sqlite-directory.js';
 import { SqliteFunctions } from './sqlite-functions.js';
 import { SqliteIdentity } from './sqlite-identity.js';
@@ -33,6 +34,7 @@ export class SqliteStore implements Store {
   readonly publishing: SqliteDeliveries;
   readonly deliveries: SqliteDeliveries;
   readonly activity: SqliteDeliveries;
+  readonly deliveryControl: SqliteDeliveryControl;
   readonly mailbox: SqliteDeliveries;
   readonly functions: SqliteFunctions;
   readonly console: SqliteConsole;
@@ -51,6 +53,7 @@ export class SqliteStore implements Store {
     this.identity = new SqliteIdentity(sql);
     this.retryTokens = this.topics = this.subscriptions = this.messages = new SqliteCatalog(sql);
     this.publishing = this.deliveries = this.activity = this.mailbox = new SqliteDeliveries(sql);
+    this.deliveryControl = new SqliteDeliveryControl(sql);
     this.functions = new SqliteFunctions(sql);
     this.console = new SqliteConsole(sql);
     this.retention = new SqliteRetention(sql);
