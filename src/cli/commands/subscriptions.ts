@@ -3,6 +3,7 @@ import { usageError } from '../errors.js';
 import { addClientOptions } from '../options.js';
 import { printObject, printRows } from '../output.js';
 import { checkSubscriptionRef, enc, listAll, ONS, resolveTopic, withOns, type Row } from '../resolve.js';
+import { checkFilterPolicy, putFilterPolicy, readFilterPolicy, registerDeliveryControlCommands, undoCreate } from './delivery-control.js';
 
 const SUB_COLUMNS = ['id', 'protocol', 'endpoint', 'lifecycleState', 'topicId'];
 
@@ -14,7 +15,9 @@ function parseRetryDuration(raw: unknown): number | undefined {
 }
 
 export function registerSubscriptionCommands(program: Command): void {
-  const sub = program.command('subscription').description('Subscriptions of topics (OCI Notifications data plane)');
+  const sub = program
+    .command('subscription')
+    .description("Subscriptions of topics (OCI Notifications data plane), and Herald's delivery controls: filter policies, rate limits, health, enable, replay");
 
   addClientOptions(
     sub
@@ -25,12 +28,16 @@ export function registerSubscriptionCommands(program: Command): void {
       // Not --endpoint: every command's --endpoint is the Herald server (as in the OCI CLI, which names this --subscription-endpoint too).
       .requiredOption('--subscription-endpoint <endpoint>', 'email address, URL, phone number or function OCID')
       .option('--max-retry-duration <ms>', 'how long failed deliveries are retried, in milliseconds (default 7200000)')
-      .option('--compartment <ocid>', "the subscription's compartment (default: the topic's)"),
+      .option('--compartment <ocid>', "the subscription's compartment (default: the topic's)")
+      .option('--filter-policy <policy>', 'deliver only messages this SNS filter policy passes: JSON, or @file to read it from a file'),
   ).action(async (opts: Row) =>
     withOns(opts, async (ons, format) => {
       // Checked before anything is created, so a typo does not leave a half-configured subscription behind.
       const maxRetry = parseRetryDuration(opts.maxRetryDuration);
+      const policy = opts.filterPolicy === undefined ? undefined : await readFilterPolicy(String(opts.filterPolicy), '--filter-policy');
       const topic = await resolveTopic(ons, String(opts.topic));
+      // The server's own check, storing nothing: a policy it refuses is reported before the subscription exists.
+      if (policy !== undefined) await checkFilterPolicy(ons.client, policy);
       const details = {
         topicId: topic.topicId,
         compartmentId: (opts.compartment as string | undefined) ?? topic.compartmentId,
@@ -38,10 +45,20 @@ export function registerSubscriptionCommands(program: Command): void {
         endpoint: opts.subscriptionEndpoint,
       };
       let s = await ons.client.call<Row>('POST', `${ONS}/subscriptions`, details);
-      if (maxRetry !== undefined) {
-        // OCI creates with the default policy; the retry window is set by an update, as the OCI console does.
-        await ons.client.call('PUT', `${ONS}/subscriptions/${enc(String(s.id))}`, { deliveryPolicy: { backoffRetryPolicy: { maxRetryDuration: maxRetry, policyType: 'EXPONENTIAL' } } });
-        s = await ons.client.call<Row>('GET', `${ONS}/subscriptions/${enc(String(s.id))}`);
+      const id = String(s.id);
+      if (maxRetry !== undefined || policy !== undefined) {
+        try {
+          // OCI creates with the default policy; the retry window is set by an update, as the OCI console does.
+          if (maxRetry !== undefined) {
+            await ons.client.call('PUT', `${ONS}/subscriptions/${enc(id)}`, { deliveryPolicy: { backoffRetryPolicy: { maxRetryDuration: maxRetry, policyType: 'EXPONENTIAL' } } });
+          }
+          if (policy !== undefined) await putFilterPolicy(ons.client, id, policy);
+        } catch (err) {
+          // Checked above, so rare (a policy over the size limit, a lost connection): none is left half-configured.
+          await undoCreate(ons.client, id);
+          throw err;
+        }
+        s = await ons.client.call<Row>('GET', `${ONS}/subscriptions/${enc(id)}`);
       }
       if (format === 'json') printObject(s);
       else process.stdout.write(`${String(s.id)}\n`);
@@ -87,4 +104,6 @@ export function registerSubscriptionCommands(program: Command): void {
       else process.stdout.write(`Confirmation re-sent to ${String(s.endpoint)}\n`);
     }),
   );
+
+  registerDeliveryControlCommands(sub);
 }
