@@ -174,6 +174,58 @@ export interface Stats {
   topics: TopicHealth[];
 }
 
+// --- Delivery control (/herald/v1/subscriptions/{id}/...): filter policy, rate limit, health, enable, replay ---
+
+export type HealthState = 'HEALTHY' | 'FAILING' | 'DISABLED';
+
+/** GET /herald/v1/subscriptions/{id}/health (and the answer of actions/enable). */
+/** One row of GET /herald/v1/topics/{id}/subscriptionHealth: the badge of a subscription. */
+export interface HealthSummary {
+  subscriptionId: string;
+  state: HealthState;
+  since: string | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+}
+
+export interface SubscriptionHealth {
+  subscriptionId: string;
+  state: HealthState;
+  /** When the state began; null when HEALTHY. */
+  since: string | null;
+  timeFailingSince: string | null;
+  timeDisabled: string | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  lastFailure: { time: string | null; statusCode: number | null; error: string } | null;
+  /** Deliveries held (not attempted, not lost) while the subscription is disabled. */
+  heldDeliveries: number;
+  /** The server's --endpoint-disable-after, such as "5d". */
+  disableAfter: string;
+}
+
+/** GET/PUT /herald/v1/subscriptions/{id}/filterPolicy: an SNS filter policy, or null for none. */
+export interface FilterPolicyAnswer {
+  subscriptionId: string;
+  filterPolicy: unknown;
+}
+
+/** POST /herald/v1/filterPolicy/actions/test. */
+export interface FilterTestResult {
+  matches: boolean;
+}
+
+/** GET/PUT /herald/v1/subscriptions/{id}/rateLimit: deliveries per second, null when unlimited. */
+export interface RateLimitAnswer {
+  subscriptionId: string;
+  perSecond: number | null;
+}
+
+/** POST /herald/v1/subscriptions/{id}/actions/replay (202): how many deliveries were queued. */
+export interface ReplayResult {
+  replayed: number;
+}
+
 export const q = (params: Record<string, string>): string => new URLSearchParams(params).toString();
 export const enc = encodeURIComponent;
 

@@ -7,6 +7,7 @@ import { GroupPage, GroupsPage } from './pages/groups';
 import { MailboxPage } from './pages/mailbox';
 import { OverviewPage } from './pages/overview';
 import { PoliciesPage, PolicyPage } from './pages/policies';
+import { SubscriptionPage } from './pages/subscription';
 import { TopicPage } from './pages/topic';
 import { TopicsPage } from './pages/topics';
 import { TracePage } from './pages/trace';
@@ -89,6 +90,8 @@ function Page({ path, session }: { path: string; session: Session }) {
   switch (parts[0]) {
     case 'topics':
       return parts[1] ? <TopicPage compartmentId={c} topicId={parts[1]} /> : <TopicsPage compartmentId={c} />;
+    case 'subscriptions':
+      return parts[1] ? <SubscriptionPage key={parts[1]} subscriptionId={parts[1]} /> : <TopicsPage compartmentId={c} />;
     case 'messages':
       return <TracePage messageId={parts[1]} />;
     case 'dead-letters':
@@ -136,7 +139,9 @@ function App() {
     await call('DELETE', `${HERALD}/console/session`).catch(() => undefined);
     setSession(null);
   };
-  const section = '/' + (path.split('/')[1] ?? '');
+  // A subscription belongs to a topic: its page keeps Topics current in the menu.
+  const first = path.split('/')[1] ?? '';
+  const section = '/' + (first === 'subscriptions' ? 'topics' : first);
   return (
     <div class="shell">
       <header>

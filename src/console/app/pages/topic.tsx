@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, call, enc, fmtTime, get, HERALD, OCI, q, type RecentMessage, type Subscription, type Topic } from '../api';
+import { ApiError, call, enc, fmtTime, get, HERALD, OCI, q, type RecentMessage, type Subscription, type HealthSummary, type Topic } from '../api';
 import { EmptyRow } from '../empty-row';
+import { HealthBadge } from '../health-badge';
 
 /** How many of the topic's newest messages its page lists. */
 const RECENT_LIMIT = 20;
@@ -39,6 +40,8 @@ export function endpointProblem(protocol: string, endpoint: string): string | un
 export function TopicPage({ compartmentId, topicId }: { compartmentId: string; topicId: string }) {
   const [topic, setTopic] = useState<Topic | null>(null);
   const [subs, setSubs] = useState<Subscription[]>([]);
+  /** Endpoint health of the ACTIVE subscriptions, by id (missing: not read, or not readable). */
+  const [health, setHealth] = useState<Record<string, HealthSummary>>({});
   const [recent, setRecent] = useState<RecentMessage[] | null>(null);
   const [protocol, setProtocol] = useState<string>('CUSTOM_HTTPS');
   const [endpoint, setEndpoint] = useState('');
@@ -51,11 +54,15 @@ export function TopicPage({ compartmentId, topicId }: { compartmentId: string; t
 
   const load = async (): Promise<void> => {
     setTopic(await get<Topic>(`${OCI}/topics/${enc(topicId)}`));
-    const [all, messages] = await Promise.all([
+    const [all, messages, read] = await Promise.all([
       get<Subscription[]>(`${OCI}/subscriptions?${q({ compartmentId, topicId, limit: '100' })}`),
       get<RecentMessage[]>(`${HERALD}/topics/${enc(topicId)}/messages?${q({ limit: String(RECENT_LIMIT) })}`),
+      // One request for every badge, not one per subscription every refresh.
+      get<HealthSummary[]>(`${HERALD}/topics/${enc(topicId)}/subscriptionHealth?${q({ limit: '100' })}`).catch(() => []),
     ]);
-    setSubs(all.filter((s) => s.lifecycleState !== 'DELETED'));
+    const live = all.filter((s) => s.lifecycleState !== 'DELETED');
+    setSubs(live);
+    setHealth(Object.fromEntries(read.map((h) => [h.subscriptionId, h])));
     setRecent(messages);
   };
   useEffect(() => {
@@ -88,15 +95,16 @@ export function TopicPage({ compartmentId, topicId }: { compartmentId: string; t
       <h2>Subscriptions</h2>
       <table aria-label="Subscriptions">
         <thead>
-          <tr><th>Protocol</th><th>Endpoint</th><th>State</th><th>Retry window</th><th><span class="hint">Actions</span></th></tr>
+          <tr><th>Protocol</th><th>Endpoint</th><th>State</th><th>Health</th><th>Retry window</th><th><span class="hint">Actions</span></th></tr>
         </thead>
         <tbody>
-          {topic !== null && subs.length === 0 && <EmptyRow columns={5} text="No subscriptions yet: add one below." />}
+          {topic !== null && subs.length === 0 && <EmptyRow columns={6} text="No subscriptions yet: add one below." />}
           {subs.map((s) => (
             <tr key={s.id} data-subscription-id={s.id}>
               <td>{s.protocol}</td>
-              <td><code>{s.endpoint}</code></td>
+              <td><a href={`#/subscriptions/${enc(s.id)}`} title="Health, filter policy, rate limit and replay"><code>{s.endpoint}</code></a></td>
               <td><span class={`state state-${s.lifecycleState}`}>{s.lifecycleState}</span></td>
+              <td><HealthBadge state={s.lifecycleState === 'ACTIVE' ? health[s.id]?.state : undefined} /></td>
               <td>{Math.round((s.deliveryPolicy?.backoffRetryPolicy.maxRetryDuration ?? 0) / 60000)} min</td>
               <td class="row">
                 {s.lifecycleState === 'PENDING' && (

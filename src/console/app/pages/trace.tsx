@@ -5,7 +5,8 @@ import { EmptyRow } from '../empty-row';
 import { useNames } from '../names';
 import { RedriveButton, redriveText, subscriptionText } from './dead-letters';
 
-const FINAL = new Set(['DELIVERED', 'DEAD', 'CANCELLED']);
+// HELD is not final, but nothing happens to it until an enable: the page stops polling too.
+const FINAL = new Set(['DELIVERED', 'DEAD', 'CANCELLED', 'FILTERED', 'HELD']);
 
 function MessagePicker() {
   const [id, setId] = useState('');
