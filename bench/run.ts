@@ -4,7 +4,7 @@
  *
  *   BENCH_RUNS=3 BENCH_SECONDS=3 BENCH_WARMUP=0.5 BENCH_CONNECTIONS=50
  *   BENCH_STORES=sqlite,postgres BENCH_SCENARIOS=ceilings,publish,drain,latency,overload
- *   BENCH_SCENARIOS may also name fanout (d), isolation (f), functions (g), rss (h), soak (i), sustained (j)
+ *   BENCH_SCENARIOS may also name fanout (d), isolation (f), functions (g), rss (h), soak (i), sustained (j), filter (k)
  *   BENCH_SUSTAINED_RATES=200,400,800,1600,3200,6400 BENCH_SUSTAINED_SECONDS=5 BENCH_SUSTAINED_GRACE=3 BENCH_SUSTAINED_REFINE=1 (quick: 2 s windows)
  *   BENCH_SOAK_SECONDS=180 BENCH_SOAK_RATE=500 BENCH_SOAK_SAMPLE=5 BENCH_SOAK_RETENTION=60s (quick: 30, 500, 2, 10s)
  *   BENCH_OVERLOAD_MAX_BACKLOG=20000 (quick: 5000; Herald's HERALD_MAX_BACKLOG in (e): 429 + Retry-After above it)
@@ -26,6 +26,7 @@ import type { BenchContext } from './lib/context.js';
 import { buildRows, markdownSection, markdownTable, newResults, writeDocs, writeJson, DOC_PATH, type StoreResults } from './lib/report.js';
 import { drainScenario } from './scenarios/drain.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { filterScenario } from './scenarios/filter.js';
 import { isolationScenario } from './scenarios/isolation.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { overloadScenario } from './scenarios/overload.js';
@@ -80,6 +81,7 @@ async function runStore(ctx: BenchContext, store: StoreKind): Promise<StoreResul
   if (cfg.scenarios.has('drain')) out.drain = await step('(b) backlog drain', () => drainScenario(ctx, store));
   if (cfg.scenarios.has('latency')) out.latency = await step('(c) publish→delivery latency', () => latencyScenario(ctx, store));
   if (cfg.scenarios.has('sustained')) out.sustained = await step('(j) sustained fan-out', () => sustainedScenario(ctx, store));
+  if (cfg.scenarios.has('filter')) out.filter = await step('(k) filter policies', () => filterScenario(ctx, store));
   if (cfg.scenarios.has('fanout')) out.fanout = await step(`(d) ${cfg.fanoutSubs} subscriptions`, () => fanoutScenario(ctx, store));
   if (cfg.scenarios.has('overload')) out.overload = await step('(e) overload', () => overloadScenario(ctx, store));
   if (cfg.scenarios.has('isolation')) out.isolation = await step('(f) per-endpoint isolation', () => isolationScenario(ctx, store));

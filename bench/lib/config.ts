@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 
 export type StoreKind = 'sqlite' | 'postgres';
-export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'sustained', 'fanout', 'overload', 'isolation', 'functions', 'rss', 'soak'] as const;
+export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'sustained', 'filter', 'fanout', 'overload', 'isolation', 'functions', 'rss', 'soak'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {

@@ -159,7 +159,7 @@ export class HeraldApi {
     private readonly creds: Credentials,
   ) {}
 
-  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
     const req = presign(this.url, this.creds, method, path, body === undefined ? undefined : JSON.stringify(body));
     const res = await request(this.url + req.path, { method, headers: req.headers, body: req.body });
     const text = await res.body.text();

@@ -17,6 +17,7 @@ import type { LatencyFigures } from '../scenarios/latency.js';
 import type { OverloadFigures } from '../scenarios/overload.js';
 import type { PublishFigures } from '../scenarios/publish.js';
 import type { RssFigures } from '../scenarios/rss.js';
+import type { FilterFigures } from '../scenarios/filter.js';
 import type { SoakFigures } from '../scenarios/soak.js';
 import type { SustainedFigures } from '../scenarios/sustained.js';
 import type { BenchConfig, StoreKind } from './config.js';
@@ -34,6 +35,7 @@ export interface StoreResults {
   rss?: RssFigures;
   soak?: SoakFigures;
   sustained?: SustainedFigures;
+  filter?: FilterFigures;
   errors: string[];
 }
 
@@ -197,6 +199,22 @@ export function buildRows(results: BenchResults): Row[] {
       c?.rabbitSustainedRuns?.[0] ? `RabbitMQ: ${describeLadder(c.rabbitSustainedRuns[0])}` : '—',
       '—',
     );
+  }
+  if (cfg.scenarios.includes('filter')) {
+    const plain = (k: StoreKind): string => fmtSummary(results.stores[k]?.filter?.plain);
+    const r = (k: StoreKind): string => {
+      const x = results.stores[k]?.filter;
+      return x === undefined ? '—' : fmtRatio(ratio(x.filtered, x.plain));
+    };
+    rows.push({
+      figure: '(k) durable publishes/s, 10 subscriptions each with a 10-key filter policy (every message passes)',
+      ...storeCells(results, (s) => s.filter?.filtered),
+      ceiling: `the same without policies, same run: SQLite ${plain('sqlite')}, PostgreSQL ${plain('postgres')}`,
+      rSqlite: r('sqlite'),
+      rPostgres: r('postgres'),
+      target: '≥ 0.95×',
+    });
+    add('(k) deliveries/s meanwhile, with the policies', (s) => s.filter?.deliveriesFiltered, undiciCeil, c?.delivery, '—');
   }
   if (cfg.scenarios.includes('fanout')) {
     const f = `(d) ${fmtNum(cfg.fanoutSubs)} subscriptions`;
