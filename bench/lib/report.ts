@@ -215,6 +215,20 @@ export function buildRows(results: BenchResults): Row[] {
       target: '≥ 0.95×',
     });
     add('(k) deliveries/s meanwhile, with the policies', (s) => s.filter?.deliveriesFiltered, undiciCeil, c?.delivery, '—');
+    const share = (k: StoreKind): string => {
+      const x = results.stores[k]?.filter;
+      // A few thousandths: a percentage says more than a ratio rounded to 0.00×.
+      return x === undefined ? '—' : `${((100 * x.evalPerMessageUs) / x.cpuPerPublishUs.median).toFixed(2)} %`;
+    };
+    const evalUs = results.stores.sqlite?.filter?.evalPerMessageUs ?? results.stores.postgres?.filter?.evalPerMessageUs;
+    rows.push({
+      figure: `(k) evaluating the 10 policies for one message: ${evalUs === undefined ? 'n/a' : evalUs.toFixed(2)} µs, ÷ Herald's CPU per publish without policies`,
+      ...storeCells(results, (s) => s.filter?.cpuPerPublishUs, ' µs'),
+      ceiling: 'Herald CPU per publish (process CPU time ÷ publishes), no policies',
+      rSqlite: share('sqlite'),
+      rPostgres: share('postgres'),
+      target: '≤ 5 %',
+    });
   }
   if (cfg.scenarios.includes('fanout')) {
     const f = `(d) ${fmtNum(cfg.fanoutSubs)} subscriptions`;

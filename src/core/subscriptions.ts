@@ -61,7 +61,7 @@ export function checkMaxRetryDuration(ms: number): number {
 /** Subscription lifecycle: PENDING → (confirmation link) ACTIVE → (unsubscribe link or delete) DELETED. */
 export class SubscriptionService {
   constructor(
-    private readonly store: Pick<Ports, 'directory' | 'retryTokens' | 'subscriptions' | 'topics'>,
+    private readonly store: Pick<Ports, 'deliveryControl' | 'directory' | 'retryTokens' | 'subscriptions' | 'topics'>,
     private readonly links: SubscriptionLinks,
     private readonly authz: Authorizer,
     /** Sends confirmation links (the delivery engine). */
@@ -193,6 +193,7 @@ export class SubscriptionService {
     const { tenancyId } = caller;
     const t = this.now();
     await this.mutate(tenancyId, id, ifMatch, (cur) => ({ ...cur, lifecycleState: 'DELETED', deletedAt: t, confirmationTokenHash: null }));
+    await this.store.deliveryControl.releaseHeldOf({ subscriptionId: id }, t);
   }
 
   /** Moving needs the right in both the source and the destination compartment, as in OCI. */
@@ -260,6 +261,7 @@ export class SubscriptionService {
     if (sha256b64url(requireString(token, 'token')) !== sub.unsubscribeTokenHash) throw new NotFoundError('Subscription', id);
     const t = this.now();
     await this.mutate(sub.tenancyId, id, undefined, (cur) => ({ ...cur, lifecycleState: 'DELETED', deletedAt: t, confirmationTokenHash: null }));
+    await this.store.deliveryControl.releaseHeldOf({ subscriptionId: id }, t);
     return 'You have been unsubscribed.';
   }
 

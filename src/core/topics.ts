@@ -53,7 +53,7 @@ export function parseSortOrder(raw: string | undefined): SortOrder {
 /** Topic rules: names unique per tenancy and immutable, etag-guarded writes, cascade on delete. */
 export class TopicService {
   constructor(
-    private readonly store: Pick<Ports, 'directory' | 'retryTokens' | 'topics'>,
+    private readonly store: Pick<Ports, 'deliveryControl' | 'directory' | 'retryTokens' | 'topics'>,
     private readonly authz: Authorizer,
     private readonly now: () => number = Date.now,
   ) {}
@@ -169,6 +169,8 @@ export class TopicService {
       current,
       remove: (etag) => this.store.topics.deleteTopic(tenancyId, id, etag, this.now()),
     });
+    // Its subscriptions went with it: their held deliveries go back to the queue, to be cancelled.
+    await this.store.deliveryControl.releaseHeldOf({ topicId: id }, this.now());
   }
 
   private async load(tenancyId: string, id: string): Promise<Topic> {

@@ -32,11 +32,11 @@ export const CONTROL_SQL = {
   settleFiltered:
     "UPDATE deliveries SET state = 'FILTERED', lease_owner = NULL, updated_at = CAST(? AS BIGINT) " +
     "WHERE id = ? AND state = 'IN_FLIGHT' AND lease_owner = ?",
-  /** Binds now, now, id, owner, subscription id: only while the subscription is still disabled. */
+  /** Binds now, now, id, owner, subscription id: only while the subscription is still disabled (and not deleted meanwhile). */
   settleHeld:
     "UPDATE deliveries SET state = 'HELD', held_at = CAST(? AS BIGINT), lease_owner = NULL, updated_at = CAST(? AS BIGINT) " +
     "WHERE id = ? AND state = 'IN_FLIGHT' AND lease_owner = ? " +
-    'AND EXISTS (SELECT 1 FROM subscriptions WHERE id = ? AND disabled_at IS NOT NULL)',
+    "AND EXISTS (SELECT 1 FROM subscriptions WHERE id = ? AND disabled_at IS NOT NULL AND lifecycle_state = 'ACTIVE')",
   /** A hold that lost to an enable: back in the queue, due now (binds now, id, owner). */
   unclaimNow:
     "UPDATE deliveries SET state = 'PENDING', lease_owner = NULL, next_attempt_at = CAST(? AS BIGINT) " +
@@ -52,6 +52,10 @@ export const CONTROL_SQL = {
   releaseHeld:
     "UPDATE deliveries SET state = 'PENDING', window_start_at = window_start_at + (CAST(? AS BIGINT) - COALESCE(held_at, CAST(? AS BIGINT))), " +
     "next_attempt_at = CAST(? AS BIGINT), held_at = NULL, lease_owner = NULL, updated_at = CAST(? AS BIGINT) WHERE state = 'HELD' AND subscription_id = ?",
+  /** releaseHeld for every subscription of a topic (binds now x4, topic id): walks deliveries_held, held rows only. */
+  releaseHeldOfTopic:
+    "UPDATE deliveries SET state = 'PENDING', window_start_at = window_start_at + (CAST(? AS BIGINT) - COALESCE(held_at, CAST(? AS BIGINT))), " +
+    "next_attempt_at = CAST(? AS BIGINT), held_at = NULL, lease_owner = NULL, updated_at = CAST(? AS BIGINT) WHERE state = 'HELD' AND topic_id = ?",
   countHeld: "SELECT COUNT(*) AS n FROM deliveries WHERE state = 'HELD' AND subscription_id = ?",
   isDisabled: 'SELECT disabled_at FROM subscriptions WHERE id = ?',
   /** Served by messages_topic_recent (topic_id, published_at, id). Binds topic, tenancy, since, until, after-time twice, after-id, limit. */

@@ -224,6 +224,17 @@ for (const kind of KINDS) {
       assert.equal((await api.call<HealthWire>('POST', `/herald/v1/subscriptions/${e}/actions/enable`)).state, 'HEALTHY');
     });
 
+    it('cancels the held deliveries of a disabled subscription that is deleted, so retention can prune their messages', async () => {
+      const rxG = await receiver(confirming(() => ({ status: 503, body: 'gone for good' })));
+      const g = await subscribe(rxG);
+      const id = await publish('to an endpoint that never recovers');
+      await eventually(async () => (await api.call<HealthWire>('GET', `/herald/v1/subscriptions/${g}/health`)).state === 'DISABLED', 30_000, 'the endpoint DISABLED');
+      await settled(id, g, ['HELD']);
+      await h.dp.deleteSubscription({ subscriptionId: g });
+      const cancelled = await settled(id, g, ['CANCELLED']);
+      assert.equal(cancelled.state, 'CANCELLED');
+    });
+
     it('replays retained messages of a window through the current filter policy, with their message ids', async () => {
       const rxF = await receiver();
       const f = await subscribe(rxF);

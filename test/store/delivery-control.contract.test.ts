@@ -188,6 +188,31 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(await s.deliveryControl.enableSubscription(sub.tenancyId, sub.id, T0 + 11_000), { wasDisabled: false, released: 0 });
     });
 
+    it('releases the held deliveries of a deleted subscription or topic, and a hold never sticks to a deleted one', async () => {
+      await setup();
+      const other = subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 });
+      await s.subscriptions.insertSubscription(other);
+      const [m1, m2, m3] = [await message(), await message(), await message()];
+      await s.deliveries.insertDeliveries([deliveryFixture(m1, { subscriptionId: sub.id }), deliveryFixture(m2, { subscriptionId: other.id }), deliveryFixture(m3, { subscriptionId: sub.id })]);
+      const [d1, d2, d3] = (await claim(T0 + 10)).sort((a, b) => a.id - b.id);
+      assert.ok(d1 && d2 && d3);
+      await rawExec(t, 'UPDATE subscriptions SET disabled_at = ?', [T0 + 20]);
+      await s.deliveries.settleClaims([d1, d2].map((d) => ({ id: d.id, subscriptionId: d.subscriptionId, state: 'HELD' as const })), OWNER, T0 + 30);
+      assert.equal(await s.deliveryControl.countHeld(sub.id), 1);
+
+      assert.equal(await s.deliveryControl.releaseHeldOf({ subscriptionId: sub.id }, T0 + 40), 1);
+      assert.equal((await stateOf(s, m1, d1.id))?.state, 'PENDING');
+      assert.equal((await stateOf(s, m2, d2.id))?.state, 'HELD');
+      assert.equal(await s.deliveryControl.releaseHeldOf({ topicId: topic.id }, T0 + 50), 1);
+      assert.equal((await stateOf(s, m2, d2.id))?.state, 'PENDING');
+      assert.equal((await stateOf(s, m2, d2.id))?.nextAttemptAt, T0 + 50);
+
+      // Deleted while still marked disabled: a hold decided on a stale copy goes back to the queue instead.
+      await rawExec(t, "UPDATE subscriptions SET lifecycle_state = 'DELETED' WHERE id = ?", [sub.id]);
+      await s.deliveries.settleClaims([{ id: d3.id, subscriptionId: sub.id, state: 'HELD' }], OWNER, T0 + 60);
+      assert.deepEqual([(await stateOf(s, m3, d3.id))?.state, (await stateOf(s, m3, d3.id))?.nextAttemptAt], ['PENDING', T0 + 60]);
+    });
+
     it('replay restarts finished deliveries, creates missing ones, skips those still to make, and holds when disabled', async () => {
       await setup();
       const [m1, m2, m3, m4] = [

@@ -24,6 +24,12 @@ export interface DeliveryControlStore {
    */
   enableSubscription(tenancyId: string, id: string, now: number): Promise<{ wasDisabled: boolean; released: number }>;
   countHeld(subscriptionId: string): Promise<number>;
+  /**
+   * A deleted subscription's (or every subscription of a deleted topic's) HELD deliveries go back to
+   * the queue, due now, where the engine cancels them: held ones would otherwise pin their messages
+   * against retention for ever. Returns how many.
+   */
+  releaseHeldOf(scope: { subscriptionId: string } | { topicId: string }, now: number): Promise<number>;
   /** Retained messages of a topic in a time window, oldest first, a page at a time. */
   listMessagesInWindow(q: ReplayWindowQuery): Promise<Message[]>;
   /**

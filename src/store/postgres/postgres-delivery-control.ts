@@ -66,6 +66,12 @@ export class PostgresDeliveryControl implements DeliveryControlStore {
     });
   }
 
+  async releaseHeldOf(scope: { subscriptionId: string } | { topicId: string }, now: number): Promise<number> {
+    return 'topicId' in scope
+      ? execute(this.pool, SQL.releaseHeldOfTopic, [now, now, now, now, scope.topicId])
+      : execute(this.pool, SQL.releaseHeld, [now, now, now, now, scope.subscriptionId]);
+  }
+
   async countHeld(subscriptionId: string): Promise<number> {
     return num((await first(this.pool, SQL.countHeld, [subscriptionId]))?.n ?? 0);
   }

@@ -54,6 +54,13 @@ export class SqliteDeliveryControl implements DeliveryControlStore {
     });
   }
 
+  async releaseHeldOf(scope: { subscriptionId: string } | { topicId: string }, now: number): Promise<number> {
+    await this.sql.pass();
+    return 'topicId' in scope
+      ? this.sql.tx(() => this.sql.run(SQL.releaseHeldOfTopic, now, now, now, now, scope.topicId))
+      : this.sql.tx(() => this.sql.run(SQL.releaseHeld, now, now, now, now, scope.subscriptionId));
+  }
+
   async countHeld(subscriptionId: string): Promise<number> {
     return num(this.sql.get(SQL.countHeld, subscriptionId)?.n ?? 0);
   }
