@@ -3,18 +3,19 @@ import { attemptDelivery } from './attempt.js';
 import { KeyedLimiter, Waker } from './concurrency.js';
 import { EndpointCaps, endpointCap, PARK_MS } from './endpoint-caps.js';
 import { AttemptDeadlines } from './deadline.js';
+import { ClaimReturns, type KeyedClaim } from './claim-returns.js';
 import { CompletionWriter } from './completions.js';
 import { ContextLoader } from './context-loader.js';
 import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler } from './protocol.js';
 import { FilterCache } from './filters.js';
 import { RateGates } from './rate-gate.js';
-import type { Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan, SettledClaim } from '../core/deliveries.js';
+import type { Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan } from '../core/deliveries.js';
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
 import { INLINE_FANOUT, type Fanout } from '../core/messages.js';
-import type { DeliveryStore, ReleasedClaim } from '../core/ports/deliveries.js';
+import type { DeliveryStore } from '../core/ports/deliveries.js';
 import { NO_TRACING, type TraceSpan, type Tracing } from '../telemetry/tracing.js';
 
 export interface EngineOptions {
@@ -70,11 +71,11 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private readonly loader: ContextLoader;
   private readonly limiter: KeyedLimiter;
   private readonly protocolLimiter: KeyedLimiter;
-  private readonly caps: EndpointCaps<{ claim: ReleasedClaim; key: string }>;
-  private readonly rates: RateGates<{ claim: ReleasedClaim; key: string }>;
+  private readonly caps: EndpointCaps<KeyedClaim>;
+  private readonly rates: RateGates<KeyedClaim>;
   private readonly filters = new FilterCache();
-  /** Claims settled without an attempt (filtered, held), written in one batch per event-loop turn. */
-  private settles: SettledClaim[] = [];
+  /** Claims handed back or settled without an attempt, written in batches. */
+  private readonly returns: ClaimReturns;
   private readonly waker = new Waker();
   private readonly deadlines = new AttemptDeadlines();
   private running = false;
@@ -82,9 +83,6 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private inFlight = 0;
   private readonly completions: CompletionWriter;
   private unlisten: (() => Promise<void>) | undefined;
-  /** Claims to hand back (their endpoint was at its cap), written in one batch per event-loop turn. */
-  private releases: { claim: ReleasedClaim; key: string }[] = [];
-  private releaseChain: Promise<void> = Promise.resolve();
   /**
    * Set when a claim that left out closed endpoints came back short: nothing else was due at
    * `at`. Until new work is signalled (wake), `until` passes, or one of those endpoints
@@ -105,6 +103,16 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     control: DeliveryControlWiring = {},
   ) {
     this.loader = new ContextLoader(store);
+    this.returns = new ClaimReturns(store, opts.nodeId, logger, {
+      // An endpoint that reopened before they were back found nothing to claim: look again.
+      released: (batch) => {
+        if (batch.some((r) => !this.caps.isClosed(r.key))) this.wake();
+      },
+      // A hold that found its subscription enabled meanwhile put the delivery back: read the subscription afresh.
+      settled: (batch) => {
+        for (const c of batch) if (c.state === 'HELD') this.loader.forget(c.subscriptionId);
+      },
+    });
     this.completions = new CompletionWriter(store, logger, () => this.wake(), control.health, (subs) => {
       for (const s of subs) this.loader.forget(s.subscriptionId);
       control.onDisabled?.(subs);
@@ -115,12 +123,12 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       ...endpointCap(opts),
       parkMs: PARK_MS,
       onReopen: () => this.waker.wake(),
-      handBack: (parked) => this.release(parked.map((p) => p.claim)),
+      handBack: (parked) => this.returns.release(parked.map((p) => p.claim)),
     });
     this.rates = new RateGates({
       // The claim's lease must outlast the wait and then the attempt.
       maxWaitMs: Math.max(0, Math.min(RATE_WAIT_MS, opts.leaseMs - opts.attemptTimeoutMs - 1000)),
-      handBack: (items) => this.release(items),
+      handBack: (items) => this.returns.release(items),
       onReopen: () => this.waker.wake(),
     });
   }
@@ -217,10 +225,8 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     this.caps.handBackAll();
     this.rates.handBackAll();
-    this.flushReleases();
-    this.flushSettles();
     await this.completions.drain();
-    await this.releaseChain;
+    await this.returns.drain();
     await this.unlisten?.();
     for (const h of new Set(this.registry.values())) await h.close();
   }
@@ -343,11 +349,11 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     }
     if (d.kind === 'MESSAGE' && sub.lifecycleState === 'ACTIVE') {
       if (sub.health.disabledAt !== null) {
-        this.settle({ id: d.id, subscriptionId: d.subscriptionId, state: 'HELD' });
+        this.returns.settle({ id: d.id, subscriptionId: d.subscriptionId, state: 'HELD' });
         return;
       }
       if (sub.filterPolicy !== null && ctx.message !== null && !this.filters.matches(sub.filterPolicy, ctx.message)) {
-        this.settle({ id: d.id, subscriptionId: d.subscriptionId, state: 'FILTERED' });
+        this.returns.settle({ id: d.id, subscriptionId: d.subscriptionId, state: 'FILTERED' });
         return;
       }
     }
@@ -356,29 +362,6 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     const admit = (): void => this.caps.offer(key, { subscriptionId: d.subscriptionId, claim, start: () => this.attempt(d, ctx, key) }, Date.now());
     if (d.kind === 'MESSAGE' && sub.rateLimitPerSecond !== null) this.rates.offer(d.subscriptionId, sub.rateLimitPerSecond, claim, admit);
     else admit();
-  }
-
-  private settle(c: SettledClaim): void {
-    const first = this.settles.length === 0;
-    this.settles.push(c);
-    if (first) setImmediate(() => this.flushSettles());
-  }
-
-  /** Writes the collected settlements in one transaction; the lease would bring back any this fails for. */
-  private flushSettles(): void {
-    if (this.settles.length === 0) return;
-    const batch = this.settles;
-    this.settles = [];
-    this.releaseChain = this.releaseChain.then(async () => {
-      try {
-        await this.store.settleClaims(batch, this.opts.nodeId, Date.now());
-      } catch (err) {
-        this.logger.error({ err, count: batch.length }, 'could not settle filtered or held deliveries; their leases will bring them back');
-        return;
-      }
-      // A hold that found its subscription enabled meanwhile put the delivery back: read the subscription afresh.
-      for (const c of batch) if (c.state === 'HELD') this.loader.forget(c.subscriptionId);
-    });
   }
 
   /** Runs the attempt under the endpoint's and the protocol's limits, and records its result. */
@@ -420,29 +403,5 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         const room = this.opts.maxInFlight - this.inFlight;
         if (this.inFlight === 0 || room === Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2)) this.waker.wake();
       });
-  }
-
-  private release(claims: { claim: ReleasedClaim; key: string }[]): void {
-    if (claims.length === 0) return;
-    const first = this.releases.length === 0;
-    this.releases.push(...claims);
-    if (first) setImmediate(() => this.flushReleases());
-  }
-
-  /** Hands the collected claims back in one write; the lease would bring back any this fails for. */
-  private flushReleases(): void {
-    if (this.releases.length === 0) return;
-    const batch = this.releases;
-    this.releases = [];
-    this.releaseChain = this.releaseChain.then(async () => {
-      try {
-        await this.store.releaseClaims(batch.map((r) => r.claim), this.opts.nodeId);
-      } catch (err) {
-        this.logger.error({ err, count: batch.length }, 'could not hand claims back; their leases will bring them back');
-        return;
-      }
-      // An endpoint that reopened before they were back found nothing to claim: look again.
-      if (batch.some((r) => !this.caps.isClosed(r.key))) this.wake();
-    });
   }
 }
