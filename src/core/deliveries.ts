@@ -13,6 +13,9 @@ export type DeliveryKind = 'MESSAGE' | 'CONFIRMATION';
  */
 export type DeliveryState = 'PENDING' | 'IN_FLIGHT' | 'DELIVERED' | 'DEAD' | 'CANCELLED' | 'FILTERED' | 'HELD';
 
+/** The final states a delivery reaches on a node (metrics count them). */
+export type FinalState = 'DELIVERED' | 'DEAD' | 'CANCELLED' | 'FILTERED';
+
 export interface Delivery {
   id: number;
   tenancyId: string;
@@ -142,6 +145,8 @@ export interface DeliveryCounts {
   dead: number;
   /** Messages whose fan-out has not finished. */
   fanoutBacklog: number;
+  /** Deliveries of disabled subscriptions, kept until they are enabled (not part of the backlog). */
+  held: number;
 }
 
 /**

@@ -3,7 +3,7 @@
  * per-minute tally a node keeps between flushes, and the ranges the console reads. No IO here: the
  * recorder that flushes the tally on a timer is src/server/minute-stats.ts.
  */
-import type { DeliveryKind } from './deliveries.js';
+import type { DeliveryKind, FinalState } from './deliveries.js';
 import type { MinuteStatsRow, StatsCounts } from './ports/stats.js';
 
 /**
@@ -94,8 +94,9 @@ export class MinuteTally {
    * A delivery that ended. A delivered notification also adds its publish→delivery latency (when the
    * message's publishedAt is known); a delivered confirmation is a handshake, counted apart.
    */
-  finished(d: CountedDelivery, state: 'DELIVERED' | 'DEAD' | 'CANCELLED', publishedAt: number | null, at: number): void {
-    if (state === 'CANCELLED') return;
+  finished(d: CountedDelivery, state: FinalState, publishedAt: number | null, at: number): void {
+    // Neither was sent: a cancelled delivery's subscription went away, a filtered one's policy refused the message.
+    if (state === 'CANCELLED' || state === 'FILTERED') return;
     if (d.kind === 'CONFIRMATION') {
       if (state === 'DELIVERED') this.row(d.tenancyId, d.topicId, at).confirmations++;
       return;

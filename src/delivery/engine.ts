@@ -353,6 +353,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         return;
       }
       if (sub.filterPolicy !== null && ctx.message !== null && !this.filters.matches(sub.filterPolicy, ctx.message)) {
+        this.metrics.finished(d, 'FILTERED', ctx.message.publishedAt);
         this.returns.settle({ id: d.id, subscriptionId: d.subscriptionId, state: 'FILTERED' });
         return;
       }

@@ -1,4 +1,4 @@
-import type { Delivery } from '../core/deliveries.js';
+import type { Delivery, FinalState } from '../core/deliveries.js';
 
 /**
  * What the delivery engine reports of each attempt and each delivery that ends; the server backs it with
@@ -8,7 +8,7 @@ import type { Delivery } from '../core/deliveries.js';
  */
 export interface DeliveryMetrics {
   attempt(d: Delivery, outcome: 'success' | 'failure', durationMs: number): void;
-  finished(d: Delivery, state: 'DELIVERED' | 'DEAD' | 'CANCELLED', publishedAt: number | null): void;
+  finished(d: Delivery, state: FinalState, publishedAt: number | null): void;
 }
 
 export const NO_METRICS: DeliveryMetrics = {

@@ -163,6 +163,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       health: { disableAfterMs: config.endpointDisableAfterMs },
       // Declared below (it publishes through the message service, which needs the engine); called only once delivering.
       onDisabled: (subs) => {
+        metrics.subscriptionsDisabled(subs.length);
         for (const d of subs) {
           logger.warn({ subscriptionId: d.subscriptionId, failingSince: new Date(d.failingSince).toISOString(), held: d.heldCount }, 'subscription disabled: no successful delivery within --endpoint-disable-after');
           void operations.publish(d.tenancyId, disabledEvent(d));

@@ -1,4 +1,4 @@
-import type { Delivery } from '../core/deliveries.js';
+import type { Delivery, FinalState } from '../core/deliveries.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RetentionStats } from '../core/retention.js';
 import type { DeliveryMetrics } from '../delivery/metrics.js';
@@ -12,6 +12,7 @@ export class HeraldMetrics implements DeliveryMetrics {
   private readonly attempts: Counter;
   private readonly finishedTotal: Counter;
   private readonly latency: Histogram;
+  private readonly disabled: Counter;
 
   constructor(store: Store, sources: { publishBacklog: () => number; retention: () => RetentionStats }) {
     const { publishBacklog } = sources;
@@ -26,7 +27,7 @@ export class HeraldMetrics implements DeliveryMetrics {
     });
     this.finishedTotal = new Counter({
       name: 'herald_deliveries_finished_total',
-      help: 'Deliveries that reached a final state on this node: DELIVERED, DEAD (dead letter) or CANCELLED.',
+      help: 'Deliveries that reached a final state on this node: DELIVERED, DEAD (dead letter), CANCELLED or FILTERED (by the subscription\'s filter policy).',
       labelNames: ['protocol', 'state'],
       registers: [this.registry],
     });
@@ -37,6 +38,11 @@ export class HeraldMetrics implements DeliveryMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
     });
+    this.disabled = new Counter({
+      name: 'herald_subscriptions_disabled_total',
+      help: 'Subscriptions this node disabled after no successful delivery within --endpoint-disable-after.',
+      registers: [this.registry],
+    });
     const counts = new Map<string, number>();
     let readAt = 0;
     const refresh = async (): Promise<void> => {
@@ -44,7 +50,7 @@ export class HeraldMetrics implements DeliveryMetrics {
       if (Date.now() - readAt < 500) return;
       const c = await store.deliveries.countDeliveries();
       readAt = Date.now();
-      counts.set('pending', c.pending).set('inFlight', c.inFlight).set('dead', c.dead).set('delivered', c.delivered).set('fanout', c.fanoutBacklog);
+      counts.set('pending', c.pending).set('inFlight', c.inFlight).set('dead', c.dead).set('delivered', c.delivered).set('fanout', c.fanoutBacklog).set('held', c.held);
     };
     const gauge = (name: string, help: string, key: string): void => {
       new Gauge({
@@ -70,7 +76,12 @@ export class HeraldMetrics implements DeliveryMetrics {
     gauge('herald_dead_letters', 'Deliveries whose retry window closed (kept and re-drivable).', 'dead');
     gauge('herald_deliveries_delivered', 'Deliveries delivered (all time, pruned ones included).', 'delivered');
     gauge('herald_fanout_backlog', 'Published messages whose fan-out has not finished.', 'fanout');
+    gauge('herald_deliveries_held', 'Deliveries of disabled subscriptions, held until they are enabled.', 'held');
     registerStorageMetrics(this.registry, store, sources.retention);
+  }
+
+  subscriptionsDisabled(n: number): void {
+    this.disabled.inc(n);
   }
 
   messagesPublished(n: number): void {
@@ -82,7 +93,7 @@ export class HeraldMetrics implements DeliveryMetrics {
     this.latency.observe({ protocol: d.protocol }, durationMs / 1000);
   }
 
-  finished(d: Delivery, state: 'DELIVERED' | 'DEAD' | 'CANCELLED'): void {
+  finished(d: Delivery, state: FinalState): void {
     this.finishedTotal.inc({ protocol: d.protocol, state });
   }
 }

@@ -1,4 +1,4 @@
-import type { Delivery } from '../core/deliveries.js';
+import type { Delivery, FinalState } from '../core/deliveries.js';
 import type { Message } from '../core/models.js';
 import type { StatsStore } from '../core/ports/stats.js';
 import { MINUTE_MS, MinuteTally, STATS_RETENTION_MS } from '../core/stats.js';
@@ -51,7 +51,7 @@ export class MinuteStatsRecorder implements DeliveryMetrics {
     this.tally.attempt(d, outcome, this.now());
   }
 
-  finished(d: Delivery, state: 'DELIVERED' | 'DEAD' | 'CANCELLED', publishedAt: number | null): void {
+  finished(d: Delivery, state: FinalState, publishedAt: number | null): void {
     this.tally.finished(d, state, publishedAt, this.now());
   }
 

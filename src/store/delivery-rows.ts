@@ -77,6 +77,7 @@ export const toCounts = (r: Row | undefined): DeliveryCounts => ({
   delivered: num(r?.delivered ?? 0),
   dead: num(r?.dead ?? 0),
   fanoutBacklog: num(r?.backlog ?? 0),
+  held: num(r?.held ?? 0),
 });
 
 export const toTenancyCounts = (r: Row | undefined): TenancyCounts => ({

@@ -77,7 +77,9 @@ export const DELIVERY_SQL = {
     `(SELECT COUNT(*) FROM deliveries WHERE ${DUE} AND state = 'IN_FLIGHT') AS in_flight, ` +
     "(SELECT COUNT(*) FROM deliveries WHERE state = 'DEAD') AS dead, " +
     '(SELECT COALESCE(SUM(delivered), 0) FROM delivery_stats) AS delivered, ' +
-    '(SELECT COUNT(*) FROM messages WHERE fanout_state = 0) AS backlog',
+    '(SELECT COUNT(*) FROM messages WHERE fanout_state = 0) AS backlog, ' +
+    // Through the deliveries_held partial index (held rows only).
+    "(SELECT COUNT(*) FROM deliveries WHERE state = 'HELD') AS held",
   /**
    * One tenancy's figures; binds the tenancy id five times, then `since` and the tenancy id again. Each count
    * walks an index that starts with the tenancy, the topic or the due time (topics_compartment,

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { signRequest } from '../../src/api/auth/signature.js';
 import { OPERATIONS_TOPIC } from '../../src/core/operations-events.js';
 import { eventually } from '../helpers/eventually.js';
-import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { KINDS, metricValue, startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { heraldClient, send, type SignedCaller } from '../helpers/oci.js';
 import { confirming, Receiver, type Received } from '../helpers/receiver.js';
 import { addTenancy } from '../helpers/tenancies.js';
@@ -119,6 +119,9 @@ for (const kind of KINDS) {
         assert.deepEqual([d.state, d.attempts], ['FILTERED', 0], id);
       }
       assert.deepEqual(bodies(rxA), [sent[0]]);
+      const text = await (await fetch(`${h.herald.url}/metrics`)).text();
+      const filtered = /^herald_deliveries_finished_total\{protocol="CUSTOM_HTTPS",state="FILTERED"\} (\d+)$/m.exec(text);
+      assert.ok(filtered !== null && Number(filtered[1]) >= 3, `FILTERED in /metrics: ${filtered?.[0] ?? 'absent'}`);
 
       // The console's test box answers with the same evaluation.
       assert.deepEqual(await api.call('POST', '/herald/v1/filterPolicy/actions/test', { filterPolicy: policy, message: sent[0] }), { matches: true });
@@ -209,6 +212,8 @@ for (const kind of KINDS) {
       assert.equal((await settled(second, e, ['HELD'])).attempts, 0);
       assert.equal(messages(rxE).length, tried);
       assert.equal((await healthOf()).heldDeliveries, 2);
+      assert.ok(((await metricValue(h.herald.url, 'herald_subscriptions_disabled_total')) ?? 0) >= 1);
+      await eventually(async () => ((await metricValue(h.herald.url, 'herald_deliveries_held')) ?? 0) >= 2, 10_000, 'herald_deliveries_held to count the two');
 
       failing = false;
       const enabled = await api.call<HealthWire>('POST', `/herald/v1/subscriptions/${e}/actions/enable`);

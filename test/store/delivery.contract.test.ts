@@ -356,7 +356,7 @@ for (const kind of STORE_KINDS) {
         assert.equal(Number((await rawRow(f, 'messages', m.id))?.fanout_state), 1);
         assert.deepEqual(await s.deliveries.claimFanout(10, NOW, NOW + 100, 'engine'), []);
         assert.deepEqual(await s.deliveries.fanoutMany([m.id], 10, NOW + 1), { created: 0, unfinished: [] });
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0, held: 0 });
 
         // A small topic with no eligible subscription, or none at all, is finished with nothing left over.
         const quiet = await seedTopic(s, topic.tenancyId);
@@ -367,7 +367,7 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(outcome(none), { stored: new Set(idle.map((x) => x.id)), claimed: [], leftover: false });
         assert.deepEqual(await deliveriesOfGroup(s, idle), []);
         for (const x of idle) assert.equal(Number((await rawRow(f, 'messages', x.id))?.fanout_state), 1);
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0, held: 0 });
       });
 
       it('creates up to claim.max deliveries IN_FLIGHT for the publisher; the rest are PENDING for the engine', async () => {
@@ -395,7 +395,7 @@ for (const kind of STORE_KINDS) {
           assert.deepEqual(d, { ...d, ...common, state: 'IN_FLIGHT', leaseOwner: claim.owner, nextAttemptAt: claim.leaseUntil });
         }
         for (const d of pending) assert.deepEqual(d, { ...d, ...common, state: 'PENDING', leaseOwner: null, nextAttemptAt: NOW });
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 9 - c, inFlight: c, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 9 - c, inFlight: c, delivered: 0, dead: 0, fanoutBacklog: 0, held: 0 });
         assert.equal(await s.deliveries.nextDueAt(), NOW);
 
         // Another node claims the PENDING rest (due at plan.now), not the publisher's deliveries.
@@ -426,7 +426,7 @@ for (const kind of STORE_KINDS) {
         assert.ok(out.claimed.every((d) => d.state === 'IN_FLIGHT' && d.leaseOwner === claim.owner && d.nextAttemptAt === claim.leaseUntil));
         assert.deepEqual(byDeliveryId(out.claimed), await deliveriesOfGroup(s, ms));
         assert.deepEqual(await s.deliveries.claimDeliveries(10, NOW, NOW + 100, 'engine'), []);
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 3, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 3, delivered: 0, dead: 0, fanoutBacklog: 0, held: 0 });
         assert.equal(await s.deliveries.nextDueAt(), claim.leaseUntil);
       });
 
@@ -471,7 +471,7 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await deliveriesOfGroup(s, [mAt, mOver]), []);
         const fanoutState = async (m: Message) => Number((await rawRow(f, 'messages', m.id))?.fanout_state);
         assert.deepEqual(await Promise.all(group.map(fanoutState)), [0, 0, 1]);
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 2 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 2, held: 0 });
         // What the backlog monitor adds between readings matches what the next reading counts.
         assert.equal(out.backlogAdded, 2 + 2);
         assert.equal(await s.deliveries.nextDueAt(), 0);
@@ -492,7 +492,7 @@ for (const kind of STORE_KINDS) {
         assert.ok(all.filter((d) => d.messageId !== mUnder.id).every((d) => d.state === 'PENDING' && d.nextAttemptAt === NOW + 1));
         assert.deepEqual(await Promise.all(group.map(fanoutState)), [1, 1, 1]);
         assert.deepEqual(await s.deliveries.claimFanout(10, NOW + 10_000, NOW + 10_100, 'engine'), []);
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 7, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 7, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 0, held: 0 });
 
         // Replaying every fan-out, the inline one included, adds nothing.
         await rawExec(f, 'UPDATE messages SET fanout_state = 0, fanout_cursor = NULL WHERE id IN (?, ?, ?)', group.map((m) => m.id));
@@ -505,7 +505,7 @@ for (const kind of STORE_KINDS) {
         const { topic } = await seedTopicWith(s, (await seedTenancy(s)).tenancy.id, 1);
         const [m1, m2] = [messageFixture(topic, { publishedAt: T0 + 1 }), messageFixture(topic, { publishedAt: T0 + 1 })] as [Message, Message];
         const plan = { now: NOW, inlineFanout: 10, claim: lease(10) };
-        const zero = { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 };
+        const zero = { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0, held: 0 };
         await assert.rejects(s.publishing.publishMessages([m1, m2, { ...m1, body: 'again' }], plan));
         assert.deepEqual(await s.deliveries.getMessagesByIds([m1.id, m2.id]), []);
         assert.deepEqual(await s.deliveries.countDeliveries(), zero);
@@ -655,7 +655,7 @@ for (const kind of STORE_KINDS) {
         }
         for (const d of [d2, d4]) assert.deepEqual(after.get(d.id), before.get(d.id));
         assert.equal(after.get(d4.id)?.delivery.leaseOwner, 'n2');
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 1, delivered: 1, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 1, delivered: 1, dead: 0, fanoutBacklog: 0, held: 0 });
         assert.equal(await s.deliveries.nextDueAt(), T0 + 1);
         // Nothing is left to hand back: not twice, not by a stranger, not an empty list.
         assert.equal(await s.deliveries.releaseClaims([back(d1), back(d3)], 'n1'), 0);
@@ -727,7 +727,7 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(after.get(stale.id)?.delivery, stale);
         assert.deepEqual(after.get(ok.id)?.attempts, [{ ...resultFor(ok, { state: 'DELIVERED' }).attempt, durationMs: 13 }]);
         assert.deepEqual(after.get(stale.id)?.attempts, [resultFor(stale, { state: 'DELIVERED' }, { leaseOwner: 'someone-else' }).attempt]);
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 1, inFlight: 1, delivered: 1, dead: 2, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 1, inFlight: 1, delivered: 1, dead: 2, fanoutBacklog: 0, held: 0 });
 
         // The retry comes due and succeeds on its second attempt (stale's lease ran out too).
         const again = await s.deliveries.claimDeliveries(10, T0 + 1010, T0 + 2000, 'node-b');
@@ -738,7 +738,7 @@ for (const kind of STORE_KINDS) {
         const trace = (await deliveriesOf(s, m)).get(retry.id);
         assert.equal(trace?.delivery.attempts, 2);
         assert.deepEqual(trace?.attempts.map((a) => a.attemptNo), [1, 2]);
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 1, delivered: 2, dead: 2, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 1, delivered: 2, dead: 2, fanoutBacklog: 0, held: 0 });
       });
 
       it('keeps late duplicate attempts and unknown deliveries from failing the batch', async () => {
@@ -1005,7 +1005,7 @@ for (const kind of STORE_KINDS) {
     describe('queue state', () => {
       it('countDeliveries counts deliveries by state and unfinished fan-outs', async () => {
         const { store: s } = await fresh();
-        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0 });
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0, held: 0 });
         const topic = await seedTopic(s);
         const ms = [messageFixture(topic), messageFixture(topic), messageFixture(topic)];
         await s.messages.insertMessages(ms);
@@ -1019,6 +1019,7 @@ for (const kind of STORE_KINDS) {
           delivered: over.DELIVERED ?? 0,
           dead: over.DEAD ?? 0,
           fanoutBacklog: 2,
+          held: 0,
         });
         assert.deepEqual(await s.deliveries.countDeliveries(), expected({ PENDING: 2, IN_FLIGHT: 2 }));
         await s.deliveries.completeAttempts([resultFor(a, { state: 'DELIVERED' }), resultFor(b, { state: 'CANCELLED' })], T0 + 1);
