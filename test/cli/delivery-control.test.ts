@@ -6,33 +6,16 @@ import { after, before, describe, it } from 'node:test';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { heraldClient, type SignedCaller } from '../helpers/oci.js';
 import { eventually } from '../helpers/eventually.js';
+import { deliveryIn, messagesAt } from '../helpers/delivery-state.js';
 import { cliFor as cli } from '../helpers/process.js';
+import { type Row, fails, json, ok } from '../helpers/cli.js';
 import { confirming, Receiver, type Received, type Responder } from '../helpers/receiver.js';
 
-type Row = Record<string, unknown>;
-const json = <T = Row>(s: string): T => JSON.parse(s) as T;
-
-async function ok(h: TestHerald, args: string[]): Promise<string> {
-  const r = await cli(h, args);
-  assert.equal(r.code, 0, `herald ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function fails(h: TestHerald, args: string[], pattern: RegExp): Promise<void> {
-  const r = await cli(h, args);
-  assert.equal(r.code, 1, `herald ${args.join(' ')} should fail: ${r.stdout}`);
-  assert.match(r.stderr, pattern);
-}
-
-/** What a receiver got apart from the confirmation handshake. */
-const messages = (rx: Receiver): Received[] => rx.requests.filter((r) => r.headers['x-oci-ns-confirmationurl'] === undefined);
+const messages = messagesAt;
 
 /** A line of `subscription health` for a person: the label padded to the longest one ("consecutive failures"). */
 const line = (label: string, value: unknown): string => `${label.padEnd(20)}  ${value === null ? '-' : String(value)}\n`;
 
-interface TraceWire {
-  deliveries: { subscriptionId: string; state: string; attempts: number }[];
-}
 
 describe('herald CLI: delivery control (filter policies, rate limits, health, enable, replay)', () => {
   let h: TestHerald;
@@ -74,14 +57,8 @@ describe('herald CLI: delivery control (filter policies, rate limits, health, en
     return (await h.dp.publishMessage({ topicId, messageDetails: { body } })).publishResult.messageId;
   }
 
-  /** The message's delivery to the subscription, once the trace shows it in one of `states`. */
-  async function settled(messageId: string, subscriptionId: string, states: string[]): Promise<{ state: string; attempts: number }> {
-    return eventually(async () => {
-      const t = await api.call<TraceWire>('GET', `/herald/v1/messages/${messageId}`);
-      const d = t.deliveries.find((x) => x.subscriptionId === subscriptionId);
-      return d !== undefined && states.includes(d.state) ? d : undefined;
-    }, 20_000, `the delivery of ${messageId} to ${subscriptionId} in ${states.join('/')}`);
-  }
+  const settled = (messageId: string, subscriptionId: string, states: string[]): Promise<{ state: string; attempts: number }> =>
+    deliveryIn(api, messageId, subscriptionId, states);
 
   const subscriptionsTo = async (topicName: string, rx: Receiver): Promise<Row[]> =>
     json<Row[]>(await ok(h, ['subscription', 'list', '--topic', topicName, '--output', 'json'])).filter((s) => s.endpoint === `${rx.url}/hook`);

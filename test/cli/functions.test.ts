@@ -6,17 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import * as fnsdk from 'oci-functions';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { cliFor as cli } from '../helpers/process.js';
+import { ok } from '../helpers/cli.js';
 import { vendorPackage } from '../helpers/vendor.js';
 
 const SOURCE = join(process.cwd(), 'test', 'fixtures', 'deploy', 'hello');
 let FIXTURE = SOURCE;
-
-
-async function ok(h: TestHerald, args: string[]): Promise<string> {
-  const r = await cli(h, args);
-  assert.equal(r.code, 0, `herald ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 describe('herald CLI: applications and functions', () => {
   let h: TestHerald;

@@ -6,21 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { cliFor as cli, runCli, type CliRun } from '../helpers/process.js';
-
-async function ok(h: TestHerald, args: string[]): Promise<string> {
-  const r = await cli(h, args);
-  assert.equal(r.code, 0, `herald ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function fails(h: TestHerald, args: string[], pattern: RegExp): Promise<void> {
-  const r = await cli(h, args);
-  assert.equal(r.code, 1, `herald ${args.join(' ')} should fail: ${r.stdout}`);
-  assert.match(r.stderr, pattern);
-}
-
-type Row = Record<string, unknown>;
-const json = <T = Row>(s: string): T => JSON.parse(s) as T;
+import { type Row, fails, json, ok } from '../helpers/cli.js';
 
 /** OCI's fingerprint: MD5 of the DER SubjectPublicKeyInfo, lowercase colon-separated hex. */
 const fingerprintOf = (publicPem: string): string =>

@@ -10,22 +10,8 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { heraldClient } from '../helpers/oci.js';
 import { eventually } from '../helpers/eventually.js';
 import { cliFor as cli } from '../helpers/process.js';
+import { type Row, fails, json, ok } from '../helpers/cli.js';
 import { confirming, Receiver } from '../helpers/receiver.js';
-
-async function ok(h: TestHerald, args: string[], stdin?: string): Promise<string> {
-  const r = await cli(h, args, stdin);
-  assert.equal(r.code, 0, `herald ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function fails(h: TestHerald, args: string[], pattern: RegExp): Promise<void> {
-  const r = await cli(h, args);
-  assert.equal(r.code, 1, `herald ${args.join(' ')} should fail: ${r.stdout}`);
-  assert.match(r.stderr, pattern);
-}
-
-type Row = Record<string, unknown>;
-const json = <T = Row>(s: string): T => JSON.parse(s) as T;
 
 describe('herald CLI: topics, subscriptions and publish', () => {
   let h: TestHerald;

@@ -3,14 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import { signRequest } from '../../src/api/auth/signature.js';
 import { OPERATIONS_TOPIC } from '../../src/core/operations-events.js';
 import { eventually } from '../helpers/eventually.js';
+import { deliveryIn, messagesAt } from '../helpers/delivery-state.js';
 import { KINDS, metricValue, startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { heraldClient, send, type SignedCaller } from '../helpers/oci.js';
-import { confirming, Receiver, type Received } from '../helpers/receiver.js';
+import { confirming, Receiver } from '../helpers/receiver.js';
 import { addTenancy } from '../helpers/tenancies.js';
 
-interface TraceWire {
-  deliveries: { subscriptionId: string; state: string; attempts: number }[];
-}
 interface HealthWire {
   state: string;
   since: string | null;
@@ -33,8 +31,7 @@ interface OperationsEventWire {
   deliveries: number;
 }
 
-/** What the receiver got apart from the confirmation handshake. */
-const messages = (rx: Receiver): Received[] => rx.requests.filter((r) => r.headers['x-oci-ns-confirmationurl'] === undefined);
+const messages = messagesAt;
 const bodies = (rx: Receiver): string[] => messages(rx).map((r) => r.body);
 
 for (const kind of KINDS) {
@@ -72,14 +69,8 @@ for (const kind of KINDS) {
       return (await h.dp.publishMessage({ topicId, messageDetails: { body } })).publishResult.messageId;
     }
 
-    /** The state of the message's delivery to the subscription, once it is one of `states`. */
-    async function settled(messageId: string, subscriptionId: string, states: string[]): Promise<{ state: string; attempts: number }> {
-      return eventually(async () => {
-        const t = await api.call<TraceWire>('GET', `/herald/v1/messages/${messageId}`);
-        const d = t.deliveries.find((x) => x.subscriptionId === subscriptionId);
-        return d !== undefined && states.includes(d.state) ? d : undefined;
-      }, 20_000, `the delivery of ${messageId} to ${subscriptionId} in ${states.join('/')}`);
-    }
+    const settled = (messageId: string, subscriptionId: string, states: string[]): Promise<{ state: string; attempts: number }> =>
+      deliveryIn(api, messageId, subscriptionId, states);
 
     it('delivers only what a subscription\'s filter policy passes, shows the rest FILTERED, and applies changes at once', async () => {
       const rxA = await receiver();

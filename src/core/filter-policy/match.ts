@@ -32,48 +32,29 @@ function lookup(obj: object, route: Route): unknown {
   return undefined;
 }
 
-/** Whether some value on the field's path (from `at` segments into `value`) satisfies the field's test. */
-function findMatch(f: Field, test: ValueTest, value: unknown, at: number): Outcome {
-  if (Array.isArray(value)) {
-    if (at <= f.shared) return BAIL;
-    for (let i = 0; i < value.length; i++) {
-      const r = findMatch(f, test, value[i], at);
-      if (r !== NO) return r;
-    }
-    return NO;
-  }
-  if (at === f.length) return test.matches(value) ? YES : NO;
-  if (value === null || typeof value !== 'object') return NO;
-  const routes = f.routes[at]!;
-  for (let i = 0; i < routes.length; i++) {
-    const route = routes[i]!;
-    const v = lookup(value, route);
-    if (v !== undefined) {
-      const r = findMatch(f, test, v, route.next);
-      if (r !== NO) return r;
-    }
-  }
-  return NO;
-}
+/** What a leaf on a field's path must satisfy: the field's value test, or just being there. */
+type LeafCheck = Pick<ValueTest, 'matches'>;
+/** The question `{"exists": false}` asks of a path: does it hold any value at all. */
+const PRESENT: LeafCheck = { matches: isLeafValue };
 
-/** Whether the field's path holds any value at all (the question `{"exists": false}` asks). */
-function findValue(f: Field, value: unknown, at: number): Outcome {
+/** Whether some value on the field's path (from `at` segments into `value`) satisfies `leaf`. */
+function find(f: Field, leaf: LeafCheck, value: unknown, at: number): Outcome {
   if (Array.isArray(value)) {
     if (at <= f.shared) return BAIL;
     for (let i = 0; i < value.length; i++) {
-      const r = findValue(f, value[i], at);
+      const r = find(f, leaf, value[i], at);
       if (r !== NO) return r;
     }
     return NO;
   }
-  if (at === f.length) return isLeafValue(value) ? YES : NO;
+  if (at === f.length) return leaf.matches(value) ? YES : NO;
   if (value === null || typeof value !== 'object') return NO;
   const routes = f.routes[at]!;
   for (let i = 0; i < routes.length; i++) {
     const route = routes[i]!;
     const v = lookup(value, route);
     if (v !== undefined) {
-      const r = findValue(f, v, route.next);
+      const r = find(f, leaf, v, route.next);
       if (r !== NO) return r;
     }
   }
@@ -87,10 +68,10 @@ function matchesRule(rule: SubRule, root: object): boolean {
     const f = fields[i]!;
     let r: Outcome;
     if (f.test === null) {
-      const found = findValue(f, root, 0);
+      const found = find(f, PRESENT, root, 0);
       r = found === BAIL ? BAIL : found === YES ? NO : YES;
     } else {
-      r = findMatch(f, f.test, root, 0);
+      r = find(f, f.test, root, 0);
     }
     // A definite NO stands: the field failed without touching an array it shares, so no pairing can save it.
     if (r === NO) return false;
