@@ -213,6 +213,28 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual([(await stateOf(s, m3, d3.id))?.state, (await stateOf(s, m3, d3.id))?.nextAttemptAt], ['PENDING', T0 + 60]);
     });
 
+    it('a hold racing an enable on another node never leaves a delivery held on an enabled subscription', async () => {
+      await setup();
+      const node2 = await t.openAnother();
+      // Rounds of: disable, claim a few deliveries, then at once node 1 holds them while node 2 enables.
+      for (let round = 0; round < 15; round++) {
+        const ms = [await message(), await message(), await message()];
+        await s.deliveries.insertDeliveries(ms.map((m) => deliveryFixture(m, { subscriptionId: sub.id, nextAttemptAt: T0 })));
+        await rawExec(t, 'UPDATE subscriptions SET disabled_at = ? WHERE id = ?', [T0, sub.id]);
+        const claimed = (await claim(T0 + 10 + round)).sort((a, b) => a.id - b.id);
+        assert.equal(claimed.length, 3);
+        const holds = s.deliveries.settleClaims(claimed.map((d) => ({ id: d.id, subscriptionId: sub.id, state: 'HELD' as const })), OWNER, T0 + 20);
+        const enable = node2.deliveryControl.enableSubscription(sub.tenancyId, sub.id, T0 + 30);
+        await Promise.all([holds, enable]);
+        // Whichever order they ran in, the subscription is enabled and nothing of it may stay held.
+        assert.equal(await s.deliveryControl.countHeld(sub.id), 0, `round ${round}`);
+        for (const [i, m] of ms.entries()) assert.equal((await stateOf(s, m, claimed[i]!.id))?.state, 'PENDING', `round ${round}`);
+        // Out of the way for the next round.
+        const again = await claim(T0 + 100_000);
+        await s.deliveries.completeAttempts(again.map((d) => tried(d, { state: 'DELIVERED' }, T0 + 40)), T0 + 41, LONG);
+      }
+    });
+
     it('replay restarts finished deliveries, creates missing ones, skips those still to make, and holds when disabled', async () => {
       await setup();
       const [m1, m2, m3, m4] = [

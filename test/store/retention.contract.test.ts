@@ -9,7 +9,7 @@ import { RETRY_TOKEN_TTL_MS } from '../../src/core/idempotency.js';
 import type { Store } from '../../src/store/store.js';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
 import { withPg } from '../helpers/pg.js';
-import { confirmationFixture, rawRows, resultFor } from './delivery-fixtures.js';
+import { confirmationFixture, rawExec, rawRows, resultFor } from './delivery-fixtures.js';
 import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture } from './fixtures.js';
 
 /**
@@ -177,6 +177,51 @@ for (const kind of STORE_KINDS) {
       assert.equal(await store.messages.getMessage(tenancyId, s.retrying.id), undefined);
       assert.equal(await store.messages.getMessage(tenancyId, s.inFlight.id), undefined);
       assert.equal(service.stats().heldMessages, 1);
+    });
+  });
+
+  describe(`retention of filtered and held deliveries (${kind})`, () => {
+    let t: TestStore;
+    before(async () => {
+      t = await makeTestStore(kind);
+    });
+    after(async () => {
+      await t.cleanup();
+    });
+
+    it('prunes a message whose delivery was FILTERED, and keeps one HELD for a disabled subscription until it goes out', async () => {
+      const { store } = t;
+      const tenancyId = (await seedTenancy(store)).tenancy.id;
+      const topic = topicFixture(tenancyId);
+      await store.topics.insertTopic(topic);
+      const [open, disabled] = [subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }), subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 })];
+      for (const sub of [open, disabled]) await store.subscriptions.insertSubscription(sub);
+      const filtered = messageFixture(topic, { publishedAt: T0 + 10 });
+      const held = messageFixture(topic, { publishedAt: T0 + 20 });
+      const plan = { now: T0 + 100, inlineFanout: 64, claim: { owner: OWNER, leaseUntil: NOW + 600_000, max: 1000 } };
+      const out = await store.publishing.publishMessages([filtered, held], plan);
+      const of = (m: Message, sub: { id: string }): Delivery => out.claimed.find((d) => d.messageId === m.id && d.subscriptionId === sub.id)!;
+      await store.deliveries.completeAttempts([of(filtered, open), of(held, open)].map((d) => resultFor(d, delivered)), T0 + 200);
+      await rawExec(t, 'UPDATE subscriptions SET disabled_at = ? WHERE id = ?', [T0 + 250, disabled.id]);
+      await store.deliveries.settleClaims(
+        [
+          { id: of(filtered, disabled).id, subscriptionId: disabled.id, state: 'FILTERED' },
+          { id: of(held, disabled).id, subscriptionId: disabled.id, state: 'HELD' },
+        ],
+        OWNER,
+        T0 + 300,
+      );
+      const service = new RetentionService(store.retention, PAGED, (err) => assert.fail(String(err)), () => NOW);
+      assert.deepEqual(await service.sweep(), { pruned: 1, held: 1, oldestHeldAt: held.publishedAt, records: 0 });
+      assert.equal(await store.messages.getMessage(tenancyId, filtered.id), undefined);
+      assert.deepEqual(await store.messages.getMessage(tenancyId, held.id), held);
+
+      // Enabled, delivered: then it goes too.
+      await store.deliveryControl.enableSubscription(tenancyId, disabled.id, NOW);
+      const again = await store.deliveries.claimDeliveries(10, NOW, NOW + 60_000, OWNER);
+      assert.deepEqual(again.map((d) => d.messageId), [held.id]);
+      await store.deliveries.completeAttempts(again.map((d) => resultFor(d, delivered)), NOW + 1);
+      assert.deepEqual(await service.sweep(), { pruned: 1, held: 0, oldestHeldAt: null, records: 0 });
     });
   });
 
