@@ -8,6 +8,7 @@ import { CompletionWriter } from './completions.js';
 import { ContextLoader } from './context-loader.js';
 import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler } from './protocol.js';
+import { fanoutRound } from './fanout-round.js';
 import { FilterCache } from './filters.js';
 import { RateGates } from './rate-gate.js';
 import type { Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan } from '../core/deliveries.js';
@@ -16,7 +17,7 @@ import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
 import { INLINE_FANOUT, type Fanout } from '../core/messages.js';
 import type { DeliveryStore } from '../core/ports/deliveries.js';
-import { NO_TRACING, type TraceSpan, type Tracing } from '../telemetry/tracing.js';
+import { NO_TRACING, type Tracing } from '../telemetry/tracing.js';
 
 export interface EngineOptions {
   nodeId: string;
@@ -56,8 +57,6 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
 type Context = Awaited<ReturnType<ContextLoader['load']>>[number];
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-/** Messages fanned out per round; with group-committed publishes a round often covers several publish groups. */
-const FANOUT_CLAIM = 256;
 /** The endpoint key of deliveries without a subscription or handler: they are settled without a request. */
 const NO_ENDPOINT = 'none';
 
@@ -234,7 +233,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const worked = (await this.fanoutStep()) + (await this.claimStep());
+        const worked = (await fanoutRound(this.store, this.loader, this.tracing, this.opts)) + (await this.claimStep());
         // SQLite answers synchronously, so without this the loop would run on microtasks
         // alone and keep requests (publishes waiting for their ack) off the event loop.
         if (worked > 0) {
@@ -253,53 +252,6 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         await this.waker.sleep(this.opts.idlePollMs);
       }
     }
-  }
-
-  /**
-   * Fans out a claimed group of messages in one transaction per round (one fsync for the
-   * group, not one per message); big topics take further rounds for their remaining batches.
-   */
-  private async fanoutStep(): Promise<number> {
-    const now = Date.now();
-    const messages = await this.store.claimFanout(FANOUT_CLAIM, now, now + this.opts.leaseMs, this.opts.nodeId);
-    if (messages.length === 0) return 0;
-    for (const m of messages) this.loader.remember(m);
-    // One span per message, a child of its publish, from this claim until its last batch.
-    const spans = new Map<string, TraceSpan>(messages.map((m) => [m.id, this.fanoutSpan(m)]));
-    let created = 0;
-    let pending = messages.map((m) => m.id);
-    try {
-      while (pending.length > 0) {
-        const r = await this.store.fanoutMany(pending, this.opts.fanoutBatch, Date.now());
-        created += r.created;
-        const unfinished = new Set(r.unfinished);
-        for (const id of pending) if (!unfinished.has(id)) spans.get(id)?.end();
-        pending = r.unfinished;
-        // A big topic takes many batches: let requests in between them.
-        if (pending.length > 0) await yieldToEventLoop();
-      }
-    } catch (err) {
-      // The lease brings the rest back; their spans say this round failed.
-      for (const id of pending) spans.get(id)?.fail(err instanceof Error ? err.message : String(err));
-      throw err;
-    } finally {
-      for (const span of spans.values()) span.end();
-    }
-    return messages.length + created;
-  }
-
-  private fanoutSpan(m: Message): TraceSpan {
-    return this.tracing.startSpan('fanout', {
-      parent: m.traceParent,
-      attributes: {
-        'messaging.system': 'herald',
-        'messaging.operation.name': 'fanout',
-        'messaging.destination.name': m.topicId,
-        'messaging.message.id': m.id,
-        'herald.tenancy.id': m.tenancyId,
-        'herald.node': this.opts.nodeId,
-      },
-    });
   }
 
   private async claimStep(): Promise<number> {

@@ -4,6 +4,14 @@ import type { LastFailure } from '../core/models.js';
 import { json, num, str, type Row, type SqlValue } from './rows.js';
 import type { InList } from './sql.js';
 
+/** Held deliveries of a subscription or a topic (the column bound last) back to the queue, due now. */
+function releaseHeldSql(scope: 'subscription_id' | 'topic_id'): string {
+  return (
+    "UPDATE deliveries SET state = 'PENDING', window_start_at = window_start_at + (CAST(? AS BIGINT) - COALESCE(held_at, CAST(? AS BIGINT))), " +
+    `next_attempt_at = CAST(? AS BIGINT), held_at = NULL, lease_owner = NULL, updated_at = CAST(? AS BIGINT) WHERE state = 'HELD' AND ${scope} = ?`
+  );
+}
+
 /**
  * SQL of delivery control (endpoint health, held deliveries, replay) that both backends run
  * verbatim (`?` placeholders, numbered for pg). Casts give pg the parameter types.
@@ -49,13 +57,9 @@ export const CONTROL_SQL = {
    * Held deliveries go out now, oldest (lowest id) first through the queue's order; the retry
    * window moves on by the time held. Binds now, now, now, now, subscription id.
    */
-  releaseHeld:
-    "UPDATE deliveries SET state = 'PENDING', window_start_at = window_start_at + (CAST(? AS BIGINT) - COALESCE(held_at, CAST(? AS BIGINT))), " +
-    "next_attempt_at = CAST(? AS BIGINT), held_at = NULL, lease_owner = NULL, updated_at = CAST(? AS BIGINT) WHERE state = 'HELD' AND subscription_id = ?",
+  releaseHeld: releaseHeldSql('subscription_id'),
   /** releaseHeld for every subscription of a topic (binds now x4, topic id): walks deliveries_held, held rows only. */
-  releaseHeldOfTopic:
-    "UPDATE deliveries SET state = 'PENDING', window_start_at = window_start_at + (CAST(? AS BIGINT) - COALESCE(held_at, CAST(? AS BIGINT))), " +
-    "next_attempt_at = CAST(? AS BIGINT), held_at = NULL, lease_owner = NULL, updated_at = CAST(? AS BIGINT) WHERE state = 'HELD' AND topic_id = ?",
+  releaseHeldOfTopic: releaseHeldSql('topic_id'),
   countHeld: "SELECT COUNT(*) AS n FROM deliveries WHERE state = 'HELD' AND subscription_id = ?",
   isDisabled: 'SELECT disabled_at FROM subscriptions WHERE id = ?',
   /** Served by messages_topic_recent (topic_id, published_at, id). Binds topic, tenancy, since, until, after-time twice, after-id, limit. */
