@@ -23,6 +23,8 @@ export interface TestStore {
   readonly dataDir: string;
   /** Set for postgres only. */
   readonly schema: string | undefined;
+  /** The PostgreSQL database the schema lives in (postgres only). */
+  readonly pgUrl: string;
   /**
    * Opens another, independent handle on the same data, without migrating: a
    * second node, or this node after a restart. cleanup() closes it too.
@@ -32,18 +34,22 @@ export interface TestStore {
   cleanup(): Promise<void>;
 }
 
-/** A store on fresh, private storage; migrated unless `migrate: false`. */
-export async function makeTestStore(kind: StoreKind, opts: { migrate?: boolean } = {}): Promise<TestStore> {
+/**
+ * A store on fresh, private storage; migrated unless `migrate: false`. On PostgreSQL it is a schema of the shared
+ * test database, or of `pgUrl`'s database when given.
+ */
+export async function makeTestStore(kind: StoreKind, opts: { migrate?: boolean; pgUrl?: string } = {}): Promise<TestStore> {
+  const pgUrl = opts.pgUrl ?? PG_URL;
   const dataDir = await mkdtemp(join(tmpdir(), `herald-${kind}-`));
   const schema = kind === 'postgres' ? `herald_test_${randomBytes(6).toString('hex')}` : undefined;
-  const spec = kind === 'postgres' ? PG_URL : 'sqlite';
+  const spec = kind === 'postgres' ? pgUrl : 'sqlite';
   const handles: Store[] = [];
 
   const openRaw = async (): Promise<Store> => {
     const s =
       kind === 'sqlite'
         ? SqliteStore.open({ file: join(dataDir, 'herald.db') })
-        : await PostgresStore.open({ connectionString: PG_URL, schema, poolSize: 4 });
+        : await PostgresStore.open({ connectionString: pgUrl, schema, poolSize: 4 });
     handles.push(s);
     return s;
   };
@@ -62,11 +68,12 @@ export async function makeTestStore(kind: StoreKind, opts: { migrate?: boolean }
     spec,
     dataDir,
     schema,
+    pgUrl,
     openAnother: openRaw,
     async cleanup() {
       await Promise.all(handles.map((h) => h.close()));
       await rm(dataDir, { recursive: true, force: true });
-      if (schema !== undefined) await dropSchema(schema);
+      if (schema !== undefined) await dropSchema(schema, pgUrl);
     },
   };
 }

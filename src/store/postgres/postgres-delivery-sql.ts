@@ -108,14 +108,14 @@ export const COMPLETE_ATTEMPTS = `WITH input AS (
                          error, response_excerpt, node, next_state, next_attempt_at, last_status, ord)
 ), known AS (
   SELECT i.*, d.state AS cur_state, d.lease_owner AS cur_owner FROM input i JOIN deliveries d ON d.id = i.delivery_id
-), prior AS (
-  SELECT delivery_id, MAX(attempt_no) AS max_no FROM delivery_attempts
-  WHERE delivery_id IN (SELECT delivery_id FROM known) GROUP BY delivery_id
 ), recorded AS (
   INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, duration_ms, outcome, status_code, reply, error, response_excerpt, node)
   SELECT k.delivery_id, GREATEST(k.attempt_no, COALESCE(p.max_no, 0) + row_number() OVER (PARTITION BY k.delivery_id ORDER BY k.ord)),
          k.started_at, k.duration_ms, k.outcome, k.status_code, k.reply, k.error, k.response_excerpt, k.node
-  FROM known k LEFT JOIN prior p ON p.delivery_id = k.delivery_id
+  FROM known k
+  -- One descent of the primary key per delivery, whatever the planner believes of the table's size: a
+  -- never-analyzed table (autovacuum off) otherwise got a nested loop over the whole index per delivery.
+  LEFT JOIN LATERAL (SELECT MAX(a.attempt_no) AS max_no FROM delivery_attempts a WHERE a.delivery_id = k.delivery_id) p ON true
   ON CONFLICT DO NOTHING
 ), winners AS (
   SELECT DISTINCT ON (delivery_id) * FROM known
