@@ -95,6 +95,8 @@ export async function startHerald(cfg: BenchConfig, store: StoreKind, extraEnv: 
       HERALD_STORE: db?.url ?? 'sqlite',
       HERALD_ALLOW_PRIVATE_ENDPOINTS: '1',
       HERALD_LOG_LEVEL: 'warn',
+      // BENCH_HERALD_ENV="HERALD_DELIVERY_LAG_TARGET=off ..." sets Herald's own settings for a run (e.g. to compare).
+      ...Object.fromEntries((process.env.BENCH_HERALD_ENV ?? '').split(/\s+/).filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -37,6 +37,8 @@ export interface HeraldConfig {
   readonly deliveryTimeoutMs: number;
   /** Publishes are refused with 429 while more than this many deliveries wait. */
   readonly maxBacklog: number;
+  /** Publishes are paced while deliveries are later than this and publishing keeps the thread busy; 0: never paced. */
+  readonly deliveryLagTargetMs: number;
   /** Messages older than this are pruned, with their deliveries, once every delivery finished. */
   readonly messageRetentionMs: number;
   /** A subscription with no successful delivery for this long (from its first failure) is disabled. */
@@ -80,6 +82,7 @@ export interface ServeFlags {
   nodeId?: string;
   deliveryTimeoutMs?: string;
   maxBacklog?: string;
+  deliveryLagTarget?: string;
   messageRetention?: string;
   endpointDisableAfter?: string;
   functionsSandbox?: string;
@@ -111,6 +114,7 @@ export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   nodeId: 'HERALD_NODE_ID',
   deliveryTimeoutMs: 'HERALD_DELIVERY_TIMEOUT_MS',
   maxBacklog: 'HERALD_MAX_BACKLOG',
+  deliveryLagTarget: 'HERALD_DELIVERY_LAG_TARGET',
   messageRetention: 'HERALD_MESSAGE_RETENTION',
   endpointDisableAfter: 'HERALD_ENDPOINT_DISABLE_AFTER',
   functionsSandbox: 'HERALD_FUNCTIONS_SANDBOX',
@@ -143,6 +147,7 @@ export const FILE_KEYS: Readonly<Record<Exclude<keyof ServeFlags, 'config'>, Fil
   nodeId: 'string',
   deliveryTimeoutMs: 'number',
   maxBacklog: 'number',
+  deliveryLagTarget: 'string',
   messageRetention: 'string',
   endpointDisableAfter: 'string',
   functionsSandbox: 'string',
@@ -222,6 +227,11 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   const backlogText = pick('maxBacklog') ?? '200000';
   const maxBacklog = Number(backlogText);
   if (!Number.isInteger(maxBacklog) || maxBacklog < 1) throw new ConfigError(`--max-backlog must be a positive integer, got: ${backlogText}`);
+  const lagText = pick('deliveryLagTarget') ?? '500ms';
+  const deliveryLagTargetMs = lagText.trim().toLowerCase() === 'off' ? 0 : parseDuration(lagText);
+  if (deliveryLagTargetMs === undefined || deliveryLagTargetMs > 600_000) {
+    throw new ConfigError(`--delivery-lag-target must be a duration up to 10m, such as 500ms or 2s, or off; got: ${lagText}`);
+  }
   const retentionText = pick('messageRetention') ?? '7d';
   const messageRetentionMs = parseDuration(retentionText);
   if (messageRetentionMs === undefined || messageRetentionMs < 1000) {
@@ -267,6 +277,7 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     nodeId: pick('nodeId') ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     deliveryTimeoutMs,
     maxBacklog,
+    deliveryLagTargetMs,
     messageRetentionMs,
     endpointDisableAfterMs,
     functionsSandbox,

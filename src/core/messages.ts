@@ -1,4 +1,5 @@
 import { InvalidParameterError, NotFoundError, PayloadTooLargeError, TooManyRequestsError } from './errors.js';
+import type { PublishPacer } from './publish-pacer.js';
 import { newMessageId } from './ids.js';
 import type { PublishOutcome, PublishPlan } from './deliveries.js';
 import type { Message, MessageType } from './models.js';
@@ -49,10 +50,14 @@ export interface Fanout {
   published(messages: readonly Message[], outcome: PublishOutcome): void;
 }
 
-/** Refuse publishes (429 + Retry-After) while more than `max` deliveries wait. */
+/**
+ * Refuse publishes (429 + Retry-After) while more than `max` deliveries wait; below that, a pacer may make
+ * them wait their turn so that publishing does not starve delivery (see PublishPacer).
+ */
 export interface Backpressure {
   backlog: () => number;
   max: number;
+  pacer?: Pick<PublishPacer, 'admit'>;
 }
 
 export interface PublishWiring {
@@ -104,11 +109,16 @@ export class MessageService {
     this.listeners = wiring.listeners ?? [];
   }
 
-  /** Throws TooManyRequests while the undelivered backlog is above the limit. */
-  checkBackpressure(): void {
-    if (this.backpressure !== undefined && this.backpressure.backlog() > this.backpressure.max) {
+  /**
+   * Throws TooManyRequests while the undelivered backlog is above the limit; otherwise resolves when the
+   * pacer lets the publish through (undefined: at once).
+   */
+  checkBackpressure(): Promise<void> | undefined {
+    if (this.backpressure === undefined) return undefined;
+    if (this.backpressure.backlog() > this.backpressure.max) {
       throw new TooManyRequestsError(`Herald is behind on deliveries (more than ${this.backpressure.max} waiting); retry shortly.`, 1);
     }
+    return this.backpressure.pacer?.admit();
   }
 
   async publish(

@@ -10,6 +10,7 @@ import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler } from './protocol.js';
 import { fanoutRound } from './fanout-round.js';
 import { FilterCache } from './filters.js';
+import { LagMeter } from './lag-meter.js';
 import { RateGates } from './rate-gate.js';
 import type { Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan } from '../core/deliveries.js';
 import type { SubscriptionLinks } from '../core/links.js';
@@ -88,8 +89,16 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * reopens, claiming again would only walk their backlog again.
    */
   private nothingElseDue: { at: number; until: number; excluded: ReadonlySet<string> } | undefined;
+  /**
+   * Set while due deliveries wait in the store (a publish left some unclaimed, a claim came back full, or
+   * an endpoint at its cap handed claims back):
+   * publishes then claim nothing inline, so the claims take the oldest first and new messages do not
+   * overtake a backlog (which would starve it for as long as publishes keep the room full).
+   */
+  private backlogged = false;
   /** Counts wake(): a claim that came back short proves nothing about work signalled while it ran. */
   private wakes = 0;
+  private readonly lag = new LagMeter();
 
   constructor(
     private readonly store: DeliveryStore,
@@ -122,7 +131,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       ...endpointCap(opts),
       parkMs: PARK_MS,
       onReopen: () => this.waker.wake(),
-      handBack: (parked) => this.returns.release(parked.map((p) => p.claim)),
+      handBack: (parked) => {
+        this.backlogged = true;
+        this.returns.release(parked.map((p) => p.claim));
+      },
     });
     this.rates = new RateGates({
       // The claim's lease must outlast the wait and then the attempt.
@@ -144,6 +156,14 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     this.loop = this.run();
   }
 
+  /**
+   * The median time from due to sent of the attempts this node started since the previous call, ms (the
+   * publish pacer's signal, read once per tick).
+   */
+  deliveryLagMs(): number {
+    return this.lag.take();
+  }
+
   /** New work may be due (a publish left some, another node, a retry, a re-drive): look for it now. */
   wake(): void {
     this.wakes++;
@@ -157,7 +177,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * claim transaction. The room is a soft bound (a claim step may run meanwhile).
    */
   planPublish(now: number): PublishPlan {
-    const room = this.running ? this.opts.maxInFlight - this.inFlight : 0;
+    const room = this.running && !this.backlogged ? this.opts.maxInFlight - this.inFlight : 0;
     return {
       now,
       inlineFanout: INLINE_FANOUT,
@@ -184,7 +204,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         },
       );
     }
-    if (outcome.leftover) this.wake();
+    if (outcome.leftover) {
+      this.backlogged = true;
+      this.wake();
+    }
   }
 
   confirmationRequested(sub: Subscription): void {
@@ -270,6 +293,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     const limit = Math.min(room, this.opts.claimBatch);
     const wakes = this.wakes;
     const claimed = await this.store.claimDeliveries(limit, now, now + this.opts.leaseMs, this.opts.nodeId, excluded);
+    // A short claim took everything due, unless it left out endpoints at their cap (their handed-back claims
+    // wait in the store): only then may publishes claim their own again.
+    if (claimed.length === limit) this.backlogged = true;
+    else if (this.caps.excluded().length === 0) this.backlogged = false;
     if (excluded.length > 0 && claimed.length < limit && wakes === this.wakes) {
       this.nothingElseDue = { at: now, until: now + this.opts.idlePollMs, excluded: new Set(excluded) };
     }
@@ -296,7 +323,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     const sub = ctx.subscription;
     const handler = sub === undefined ? undefined : this.registry.get(sub.protocol);
     if (handler === undefined || sub === undefined) {
-      this.attempt(d, ctx, NO_ENDPOINT);
+      this.attempt(d, ctx, NO_ENDPOINT, dueAt);
       return;
     }
     if (d.kind === 'MESSAGE' && sub.lifecycleState === 'ACTIVE') {
@@ -312,13 +339,13 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     }
     const key = `${sub.protocol}:${handler.endpointKey(sub)}`;
     const claim = { claim: { id: d.id, dueAt }, key };
-    const admit = (): void => this.caps.offer(key, { subscriptionId: d.subscriptionId, claim, start: () => this.attempt(d, ctx, key) }, Date.now());
+    const admit = (): void => this.caps.offer(key, { subscriptionId: d.subscriptionId, claim, start: () => this.attempt(d, ctx, key, dueAt) }, Date.now());
     if (d.kind === 'MESSAGE' && sub.rateLimitPerSecond !== null) this.rates.offer(d.subscriptionId, sub.rateLimitPerSecond, claim, admit);
     else admit();
   }
 
   /** Runs the attempt under the endpoint's and the protocol's limits, and records its result. */
-  private attempt(d: Delivery, ctx: Context, key: string): void {
+  private attempt(d: Delivery, ctx: Context, key: string, dueAt: number): void {
     this.inFlight++;
     const deps = {
       registry: this.registry,
@@ -337,7 +364,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         this.protocolLimiter.run(d.protocol, async () => {
           // A claim that waited in the queues until its lease could run out mid-attempt is left for
           // the lease to return it: attempting now could send it twice (another claim may follow).
-          if (Date.now() + this.opts.attemptTimeoutMs > d.nextAttemptAt) return undefined;
+          const now = Date.now();
+          if (now + this.opts.attemptTimeoutMs > d.nextAttemptAt) return undefined;
+          // A rate-limited subscription's deliveries wait for their tokens on purpose: not lag.
+          if (ctx.subscription?.rateLimitPerSecond == null) this.lag.sample(now - dueAt);
           return attemptDelivery(d, ctx, deps);
         }),
       )

@@ -41,6 +41,7 @@ import { openStore } from '../store/open-store.js';
 import { startTracing } from '../telemetry/tracing.js';
 import type { Store } from '../store/store.js';
 import { ConsoleAuth, ensureConsoleAdmin } from '../console/auth.js';
+import { startPublishPacing } from './publish-pacing.js';
 import { ConsoleCredentials } from '../console/credentials.js';
 import { consoleSessionAuth, registerConsoleCookies, registerConsoleOverviewRoute, registerConsoleSessionRoutes } from '../console/routes.js';
 import { registerConsoleStatic } from '../console/static.js';
@@ -115,7 +116,8 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const retention = new RetentionService(store.retention, retentionOptions(config.messageRetentionMs), (err) =>
       logger.warn({ err }, 'a retention sweep failed; the next one retries'),
     );
-    const metrics = new HeraldMetrics(store, { publishBacklog: () => backlog.backlog(), retention: () => retention.stats() });
+    // The publish pacer (declared below, once the engine that measures the lag exists) is read at scrape time only.
+    const metrics = new HeraldMetrics(store, { publishBacklog: () => backlog.backlog(), retention: () => retention.stats(), pacing: () => pacing.pacer?.state });
     // The console's stored history: counted beside the Prometheus metrics, written every few seconds.
     const minuteStats = new MinuteStatsRecorder(store.stats, { onError: (err) => logger.warn({ err }, 'writing the per-minute stats failed; the next flush retries') });
 
@@ -153,7 +155,10 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         invoker,
       },
     });
-    const engine = new DeliveryEngine(store.deliveries, registry, links, teeMetrics(metrics, minuteStats), logger.child({ component: 'delivery' }), {
+    // Paces publishes while they starve deliveries (see PublishPacer). Made just before the engine that measures
+    // the lag, with nothing awaited between: its first tick comes after both exist.
+    const pacing = startPublishPacing(() => engine.deliveryLagMs(), config.deliveryLagTargetMs);
+    const engine = new DeliveryEngine(store.deliveries, registry, links, teeMetrics(metrics, minuteStats, pacing.deliveries), logger.child({ component: 'delivery' }), {
       ...DEFAULT_ENGINE_OPTIONS,
       nodeId: config.nodeId,
       timeScale: config.retryTimeScale,
@@ -176,8 +181,9 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const subscriptions = new SubscriptionService(store, links, authz, engine);
     const messages = new MessageService(store, authz, {
       fanout: engine,
-      backpressure: { backlog: () => backlog.backlog(), max: config.maxBacklog },
+      backpressure: { backlog: () => backlog.backlog(), max: config.maxBacklog, ...(pacing.pacer === undefined ? {} : { pacer: pacing.pacer }) },
       listeners: [
+        pacing.published,
         (batch, outcome) => {
           metrics.messagesPublished(batch.length);
           minuteStats.published(batch);
@@ -297,7 +303,9 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       async close() {
         if (closed) return;
         closed = true;
-        // Stop taking requests, let accepted publishes commit, finish in-flight deliveries, then release the store.
+        // Let paced publishes through, stop taking requests, let accepted publishes commit, finish in-flight
+        // deliveries, then release the store.
+        pacing.stop();
         await app.close();
         await messages.drain();
         backlog.stop();

@@ -1,5 +1,6 @@
 import type { Delivery, FinalState } from '../core/deliveries.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PacerState } from '../core/publish-pacer.js';
 import type { RetentionStats } from '../core/retention.js';
 import type { DeliveryMetrics } from '../delivery/metrics.js';
 import { registerStorageMetrics } from './storage-metrics.js';
@@ -14,7 +15,7 @@ export class HeraldMetrics implements DeliveryMetrics {
   private readonly latency: Histogram;
   private readonly disabled: Counter;
 
-  constructor(store: Store, sources: { publishBacklog: () => number; retention: () => RetentionStats }) {
+  constructor(store: Store, sources: { publishBacklog: () => number; retention: () => RetentionStats; pacing?: () => PacerState | undefined }) {
     const { publishBacklog } = sources;
     // process_* and nodejs_* (memory, heap, event-loop lag, GC): what an operator reads first.
     collectDefaultMetrics({ register: this.registry });
@@ -69,6 +70,31 @@ export class HeraldMetrics implements DeliveryMetrics {
       registers: [this.registry],
       collect() {
         this.set(publishBacklog());
+      },
+    });
+    const pacing = sources.pacing ?? (() => undefined);
+    new Gauge({
+      name: 'herald_publish_paced',
+      help: 'Whether this node is pacing publishes so that deliveries keep up (1) or not (0); see --delivery-lag-target.',
+      registers: [this.registry],
+      collect() {
+        this.set(pacing()?.paced === true ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_publishes_paced_total',
+      help: 'Publishes this node made wait for their turn while pacing (a counter, read from the pacer).',
+      registers: [this.registry],
+      collect() {
+        this.set(pacing()?.delayed ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_publishes_pacing_refused_total',
+      help: 'Publishes this node refused with 429 while pacing, their turn being too far away (a counter, read from the pacer).',
+      registers: [this.registry],
+      collect() {
+        this.set(pacing()?.refused ?? 0);
       },
     });
     gauge('herald_queue_depth', 'Deliveries waiting for an attempt (PENDING).', 'pending');

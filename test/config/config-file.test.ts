@@ -26,6 +26,7 @@ smsFrom: "+15550100"
 nodeId: node-a
 deliveryTimeoutMs: 10000
 maxBacklog: 5000
+deliveryLagTarget: 2s
 messageRetention: 3d
 endpointDisableAfter: 12h
 functionsSandbox: none
@@ -72,6 +73,7 @@ describe('the config file (--config / HERALD_CONFIG)', () => {
     assert.equal(c.nodeId, 'node-a');
     assert.equal(c.deliveryTimeoutMs, 10_000);
     assert.equal(c.maxBacklog, 5000);
+    assert.equal(c.deliveryLagTargetMs, 2000);
     assert.equal(c.messageRetentionMs, 3 * 86_400_000);
     assert.equal(c.endpointDisableAfterMs, 12 * 3_600_000);
     assert.equal(c.functionsSandbox, 'none');
@@ -149,6 +151,16 @@ describe('the config file (--config / HERALD_CONFIG)', () => {
   it('checks file values like flag values', async () => {
     const path = await file('store: mysql://nope\n');
     refused(() => resolveConfig({ config: path }, {}), /--store must be "sqlite" or a postgres/);
+  });
+});
+
+describe('publish pacing setting', () => {
+  it('paces at 500 ms by default, takes a duration or off, and refuses anything else', () => {
+    assert.equal(resolveConfig({}, {}).deliveryLagTargetMs, 500);
+    assert.equal(resolveConfig({ deliveryLagTarget: '1500ms' }, {}).deliveryLagTargetMs, 1500);
+    assert.equal(resolveConfig({}, { HERALD_DELIVERY_LAG_TARGET: 'off' }).deliveryLagTargetMs, 0);
+    assert.throws(() => resolveConfig({ deliveryLagTarget: '500' }, {}), (e: unknown) => e instanceof ConfigError && /--delivery-lag-target must be a duration/.test(e.message));
+    assert.throws(() => resolveConfig({ deliveryLagTarget: '1h' }, {}), (e: unknown) => e instanceof ConfigError && /up to 10m/.test(e.message));
   });
 });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FunctionRuntime } from '../../src/functions/runtime.js';
 import { functionsCacheDir, setUpSandbox } from '../../src/functions/sandbox-setup.js';
+import { eventually } from '../helpers/eventually.js';
 import { heraldClient } from '../helpers/oci.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { cliFor as cli, runCli, spawnHerald } from '../helpers/process.js';
@@ -263,7 +264,9 @@ for (const network of ['shared', 'isolated'] as const) {
         const invoked = await runCli(['fn', 'invoke', fnId, '--body', JSON.stringify({ seconds }), ...target]);
         assert.equal(invoked.code, 0, invoked.stderr);
         const sleeper = ['sleep', String(seconds)];
-        assert.ok(hostPidsRunning(sleeper).length > 0, 'the function left its child running in the warm sandbox');
+        // The function answers as soon as it has spawned the child, which execs `sleep` a moment later (later
+        // still on a busy machine): wait for it to be there before killing Herald.
+        await eventually(async () => hostPidsRunning(sleeper).length > 0, 15_000, 'the function left its child running in the warm sandbox');
         server.child.kill('SIGKILL');
         await server.exited;
         const deadline = Date.now() + 10_000;

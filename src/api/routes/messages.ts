@@ -11,8 +11,9 @@ const messageDetails = z.object({ title: z.string().optional(), body: z.string()
 export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const tracing = deps.tracing ?? NO_TRACING;
   app.post<{ Params: { topicId: string } }>(`${OCI_PREFIX}/topics/:topicId/messages`, {
-    // Refused before the signature check: under overload a 429 must cost next to nothing,
-    // or clients ignoring Retry-After would take the CPU the deliveries need.
+    // Refused, or paced, before the signature check and before the body is read: under overload a 429 must
+    // cost next to nothing, or clients ignoring Retry-After would take the CPU the deliveries need, and a
+    // publish waiting for its turn holds no body and has spent no CPU.
     onRequest: async () => deps.messages.checkBackpressure(),
   }, async (req, reply) => {
     // Continues the publisher's trace (W3C traceparent; an invalid one starts a new trace). The span's own

@@ -1,0 +1,162 @@
+import { TooManyRequestsError } from './errors.js';
+
+/**
+ * What the pacer reads at each tick: how late deliveries start (measured by the delivery engine) and how
+ * busy the thread that runs both publishes and deliveries is (its event loop).
+ */
+export interface PacingSignals {
+  /** How long after becoming due the deliveries started lately were sent, ms (a median). */
+  deliveryLagMs(): number;
+  /** Share of the last tick the thread was busy, 0 to 1. */
+  busy(): number;
+}
+
+export interface PacerOptions {
+  /** Deliveries may start this late before publishes are paced; 0 turns pacing off. */
+  readonly targetLagMs: number;
+  /** A publish whose turn is further away than this is refused with 429 instead of waiting. */
+  readonly maxWaitMs: number;
+  /** How often the server calls tick(). */
+  readonly tickMs: number;
+  /** Publishing is only to blame when the thread is at least this busy; otherwise deliveries wait on their endpoints. */
+  readonly busyAbove: number;
+}
+
+export const DEFAULT_PACER_OPTIONS: Omit<PacerOptions, 'targetLagMs'> = {
+  maxWaitMs: 2000,
+  tickMs: 100,
+  busyAbove: 0.9,
+};
+
+/** While paced, publishes may add this share of what was delivered meanwhile: the backlog shrinks by the rest. */
+const REFILL = 0.9;
+/** Ticks the thread must stay below busyAbove before pacing stops (a lull between bursts is not the end). */
+const CALM_TICKS = 5;
+/** Weight of the newest reading in the running averages. */
+const EWMA = 0.2;
+
+/** The pacer's state, for metrics. */
+export interface PacerState {
+  readonly paced: boolean;
+  readonly waiting: number;
+  /** Publishes that waited for their turn, and publishes refused because it was too far away, since start. */
+  readonly delayed: number;
+  readonly refused: number;
+}
+
+/** Clock and timer, injected so the policy is tested without waiting. */
+export interface PacerClock {
+  now(): number;
+}
+
+/**
+ * Keeps publishing from starving delivery. Publishes and deliveries share one thread, and a publisher at
+ * full speed can take it all and leave the deliveries it causes to pile up. While deliveries start later
+ * than the target and the thread is saturated, publishes are clocked by deliveries: each delivery made
+ * earns 0.9 of a delivery's worth of publishing, and a publish costs the deliveries a publish makes on
+ * average. Publishers are so shaped to what delivery keeps up with, and the backlog shrinks meanwhile: a
+ * closed-loop publisher gets slower acknowledgements, an open-loop one waits or, when its turn is more
+ * than maxWaitMs away, gets 429 with Retry-After. Nothing is paced while deliveries keep up, so bursts are
+ * still taken at full speed and the backlog is still Herald's to absorb.
+ */
+export class PublishPacer {
+  #paced = false;
+  #credits = 0;
+  /** Deliveries a publish makes, on average. */
+  #cost = 0;
+  /** Deliveries made per second, on average (measured while paced, to estimate a wait). */
+  #deliveryRate = 0;
+  #deliveredThisTick = 0;
+  #tickAt: number;
+  #calm = 0;
+  #queue: Array<{ resolve: () => void; at: number }> = [];
+  #delayed = 0;
+  #refused = 0;
+
+  constructor(
+    private readonly signals: PacingSignals,
+    private readonly opts: PacerOptions,
+    private readonly clock: PacerClock,
+  ) {
+    this.#tickAt = clock.now();
+  }
+
+  get state(): PacerState {
+    return { paced: this.#paced, waiting: this.#queue.length, delayed: this.#delayed, refused: this.#refused };
+  }
+
+  /**
+   * Resolves when the publish may go on: at once (undefined, no promise) while publishes are not paced.
+   * Throws TooManyRequests when its turn is further away than maxWaitMs.
+   */
+  admit(): Promise<void> | undefined {
+    if (!this.#paced) return undefined;
+    if (this.#queue.length === 0 && this.#credits >= this.#cost) {
+      this.#credits -= this.#cost;
+      return undefined;
+    }
+    const owed = (this.#queue.length + 1) * this.#cost - this.#credits;
+    const waitMs = this.#deliveryRate > 0 ? (owed / (this.#deliveryRate * REFILL)) * 1000 : Infinity;
+    if (waitMs > this.opts.maxWaitMs) {
+      this.#refused++;
+      const seconds = Number.isFinite(waitMs) ? Math.ceil(waitMs / 1000) : 1;
+      throw new TooManyRequestsError('Herald is pacing publishes so that deliveries keep up; retry shortly.', Math.min(60, Math.max(1, seconds)));
+    }
+    this.#delayed++;
+    return new Promise<void>((resolve) => this.#queue.push({ resolve, at: this.clock.now() }));
+  }
+
+  /** A group of `messages` publishes made `deliveries` deliveries: what a publish costs. */
+  published(messages: number, deliveries: number): void {
+    if (messages <= 0) return;
+    this.#cost = this.#cost === 0 ? deliveries / messages : this.#cost * (1 - EWMA) + (deliveries / messages) * EWMA;
+  }
+
+  /** `n` deliveries were made (attempted or settled): while paced, they earn the waiting publishes their turn. */
+  delivered(n: number): void {
+    this.#deliveredThisTick += n;
+    if (!this.#paced) return;
+    // At most a tick's deliveries are banked, so a pause is not followed by a burst.
+    this.#credits = Math.min(this.#credits + n * REFILL, Math.max(this.#cost, (this.#deliveryRate * this.opts.tickMs) / 1000));
+    while (this.#queue.length > 0 && this.#credits >= this.#cost) {
+      this.#credits -= this.#cost;
+      this.#queue.shift()!.resolve();
+    }
+  }
+
+  /** Reads the signals and turns pacing on or off; the server calls it every tickMs. */
+  tick(): void {
+    const now = this.clock.now();
+    const rate = (this.#deliveredThisTick * 1000) / Math.max(1, now - this.#tickAt);
+    this.#deliveryRate = this.#deliveryRate === 0 ? rate : this.#deliveryRate * (1 - EWMA) + rate * EWMA;
+    this.#deliveredThisTick = 0;
+    this.#tickAt = now;
+    // A publish let in to wait is never kept past maxWaitMs, even if deliveries stalled meanwhile.
+    while (this.#queue.length > 0 && now - this.#queue[0]!.at >= this.opts.maxWaitMs) this.#queue.shift()!.resolve();
+    const lag = this.signals.deliveryLagMs();
+    const busy = this.signals.busy() >= this.opts.busyAbove;
+    if (!this.#paced) {
+      if (this.opts.targetLagMs > 0 && lag > this.opts.targetLagMs && busy) {
+        this.#paced = true;
+        this.#credits = 0;
+        this.#calm = 0;
+      }
+      return;
+    }
+    this.#calm = busy ? 0 : this.#calm + 1;
+    // Caught up (with margin, or it would flap at the target), or the thread has room again.
+    if (lag <= this.opts.targetLagMs / 2 || this.#calm >= CALM_TICKS) this.#stop();
+  }
+
+  /** Lets everything waiting through (shutdown). */
+  close(): void {
+    this.#stop();
+  }
+
+  #stop(): void {
+    this.#paced = false;
+    const waiting = this.#queue;
+    this.#queue = [];
+    for (const w of waiting) w.resolve();
+  }
+}

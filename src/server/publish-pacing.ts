@@ -1,0 +1,54 @@
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_PACER_OPTIONS, PublishPacer, type PacerClock } from '../core/publish-pacer.js';
+import type { PublishedListener } from '../core/messages.js';
+import { NO_METRICS, type DeliveryMetrics } from '../delivery/metrics.js';
+
+/** Real time for the pacer. */
+const REAL_CLOCK: PacerClock = { now: Date.now };
+
+/** The share of time since the previous call that this thread's event loop was busy (0 to 1). */
+function loopBusy(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const share = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    return share;
+  };
+}
+
+export interface PublishPacing {
+  /** Undefined when pacing is off (--delivery-lag-target off). */
+  readonly pacer: PublishPacer | undefined;
+  /** Tells the pacer of every delivery made (a DeliveryMetrics target beside the Prometheus one). */
+  readonly deliveries: DeliveryMetrics;
+  /** Tells the pacer what each durable group of publishes made (a MessageService listener). */
+  readonly published: PublishedListener;
+  stop(): void;
+}
+
+/**
+ * The publish pacer of this process, ticking on a timer: deliveries' lag from the engine, the busy share
+ * from the event loop that runs both publishes and deliveries.
+ */
+export function startPublishPacing(deliveryLagMs: () => number, targetLagMs: number): PublishPacing {
+  if (targetLagMs <= 0) return { pacer: undefined, deliveries: NO_METRICS, published: () => {}, stop: () => {} };
+  const pacer = new PublishPacer({ deliveryLagMs, busy: loopBusy() }, { ...DEFAULT_PACER_OPTIONS, targetLagMs }, REAL_CLOCK);
+  const timer = setInterval(() => pacer.tick(), DEFAULT_PACER_OPTIONS.tickMs);
+  timer.unref();
+  return {
+    pacer,
+    deliveries: {
+      attempt: () => pacer.delivered(1),
+      // Settled without an attempt: the pacer counts the work done all the same (attempted ones were counted above).
+      finished: (_d, state) => {
+        if (state === 'FILTERED') pacer.delivered(1);
+      },
+    },
+    published: (batch, outcome) => pacer.published(batch.length, outcome.backlogAdded),
+    stop() {
+      clearInterval(timer);
+      pacer.close();
+    },
+  };
+}
