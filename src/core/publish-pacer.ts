@@ -5,8 +5,10 @@ import { TooManyRequestsError } from './errors.js';
  * busy the thread that runs both publishes and deliveries is (its event loop).
  */
 export interface PacingSignals {
-  /** How long after becoming due the deliveries started lately were sent, ms (a median). */
+  /** How long after becoming due the deliveries started since the previous call were sent, ms (a median). */
   deliveryLagMs(): number;
+  /** How long the oldest due delivery has waited, ms (a store read: asked only while the thread is saturated). */
+  oldestDueMs(): number;
   /** Share of the last tick the thread was busy, 0 to 1. */
   busy(): number;
 }
@@ -28,8 +30,12 @@ export const DEFAULT_PACER_OPTIONS: Omit<PacerOptions, 'targetLagMs'> = {
   busyAbove: 0.9,
 };
 
-/** While paced, publishes may add this share of what was delivered meanwhile: the backlog shrinks by the rest. */
-const REFILL = 0.9;
+/**
+ * While paced, publishes may add this share of what was delivered meanwhile. 1 holds the backlog where it
+ * is and leaves delivery all the thread it needs; below 1 forced it to shrink, but then an open-loop
+ * publisher just under capacity queued in the pacer after every hiccup and recovered slower than unpaced.
+ */
+const REFILL = 1;
 /** Ticks the thread must stay below busyAbove before pacing stops (a lull between bursts is not the end). */
 const CALM_TICKS = 5;
 /** Weight of the newest reading in the running averages. */
@@ -53,9 +59,9 @@ export interface PacerClock {
  * Keeps publishing from starving delivery. Publishes and deliveries share one thread, and a publisher at
  * full speed can take it all and leave the deliveries it causes to pile up. While deliveries start later
  * than the target and the thread is saturated, publishes are clocked by deliveries: each delivery made
- * earns 0.9 of a delivery's worth of publishing, and a publish costs the deliveries a publish makes on
- * average. Publishers are so shaped to what delivery keeps up with, and the backlog shrinks meanwhile: a
- * closed-loop publisher gets slower acknowledgements, an open-loop one waits or, when its turn is more
+ * earns a delivery's worth of publishing, and a publish costs the deliveries a publish makes on average.
+ * Publishers are so shaped to what delivery keeps up with and the backlog stops growing: a closed-loop
+ * publisher gets slower acknowledgements, an open-loop one waits or, when its turn is more
  * than maxWaitMs away, gets 429 with Retry-After. Nothing is paced while deliveries keep up, so bursts are
  * still taken at full speed and the backlog is still Herald's to absorb.
  */
@@ -133,8 +139,10 @@ export class PublishPacer {
     this.#tickAt = now;
     // A publish let in to wait is never kept past maxWaitMs, even if deliveries stalled meanwhile.
     while (this.#queue.length > 0 && now - this.#queue[0]!.at >= this.opts.maxWaitMs) this.#queue.shift()!.resolve();
-    const lag = this.signals.deliveryLagMs();
     const busy = this.signals.busy() >= this.opts.busyAbove;
+    // Deliveries are as late as those sent lately were, or as the oldest still waiting is, if more.
+    const median = this.signals.deliveryLagMs();
+    const lag = busy ? Math.max(median, this.signals.oldestDueMs()) : median;
     if (!this.#paced) {
       if (this.opts.targetLagMs > 0 && lag > this.opts.targetLagMs && busy) {
         this.#paced = true;

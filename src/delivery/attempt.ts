@@ -24,6 +24,8 @@ export interface AttemptDeps {
 
 /** The attempt's span: a child of the publish (its traceparent stored with the message); a confirmation starts a trace. */
 function attemptSpan(d: Delivery, ctx: LoadedContext, attemptNo: number, tracing: Tracing): TraceSpan {
+  // Without tracing, the attributes would be built for nothing on every delivery.
+  if (!tracing.enabled) return tracing.startSpan(`deliver ${d.protocol}`, { kind: 'client', parent: null, attributes: {} });
   return tracing.startSpan(`deliver ${d.protocol}`, {
     kind: 'client',
     parent: ctx.message?.traceParent ?? null,

@@ -10,6 +10,7 @@ import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler } from './protocol.js';
 import { fanoutRound } from './fanout-round.js';
 import { FilterCache } from './filters.js';
+import { DueProbe } from './due-probe.js';
 import { LagMeter } from './lag-meter.js';
 import { RateGates } from './rate-gate.js';
 import type { Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan } from '../core/deliveries.js';
@@ -89,16 +90,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * reopens, claiming again would only walk their backlog again.
    */
   private nothingElseDue: { at: number; until: number; excluded: ReadonlySet<string> } | undefined;
-  /**
-   * Set while due deliveries wait in the store (a publish left some unclaimed, a claim came back full, or
-   * an endpoint at its cap handed claims back):
-   * publishes then claim nothing inline, so the claims take the oldest first and new messages do not
-   * overtake a backlog (which would starve it for as long as publishes keep the room full).
-   */
-  private backlogged = false;
   /** Counts wake(): a claim that came back short proves nothing about work signalled while it ran. */
   private wakes = 0;
   private readonly lag = new LagMeter();
+  private readonly oldestDue: DueProbe;
 
   constructor(
     private readonly store: DeliveryStore,
@@ -111,6 +106,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     control: DeliveryControlWiring = {},
   ) {
     this.loader = new ContextLoader(store);
+    this.oldestDue = new DueProbe(store, logger);
     this.returns = new ClaimReturns(store, opts.nodeId, logger, {
       // An endpoint that reopened before they were back found nothing to claim: look again.
       released: (batch) => {
@@ -131,10 +127,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       ...endpointCap(opts),
       parkMs: PARK_MS,
       onReopen: () => this.waker.wake(),
-      handBack: (parked) => {
-        this.backlogged = true;
-        this.returns.release(parked.map((p) => p.claim));
-      },
+      handBack: (parked) => this.returns.release(parked.map((p) => p.claim)),
     });
     this.rates = new RateGates({
       // The claim's lease must outlast the wait and then the attempt.
@@ -164,6 +157,11 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     return this.lag.take();
   }
 
+  /** How long the oldest due delivery in the store has waited, ms, as last read; asking starts the next read. */
+  oldestDueMs(): number {
+    return this.running ? this.oldestDue.ageMs() : 0;
+  }
+
   /** New work may be due (a publish left some, another node, a retry, a re-drive): look for it now. */
   wake(): void {
     this.wakes++;
@@ -177,7 +175,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * claim transaction. The room is a soft bound (a claim step may run meanwhile).
    */
   planPublish(now: number): PublishPlan {
-    const room = this.running && !this.backlogged ? this.opts.maxInFlight - this.inFlight : 0;
+    const room = this.running ? this.opts.maxInFlight - this.inFlight : 0;
     return {
       now,
       inlineFanout: INLINE_FANOUT,
@@ -204,10 +202,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         },
       );
     }
-    if (outcome.leftover) {
-      this.backlogged = true;
-      this.wake();
-    }
+    if (outcome.leftover) this.wake();
   }
 
   confirmationRequested(sub: Subscription): void {
@@ -293,10 +288,6 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     const limit = Math.min(room, this.opts.claimBatch);
     const wakes = this.wakes;
     const claimed = await this.store.claimDeliveries(limit, now, now + this.opts.leaseMs, this.opts.nodeId, excluded);
-    // A short claim took everything due, unless it left out endpoints at their cap (their handed-back claims
-    // wait in the store): only then may publishes claim their own again.
-    if (claimed.length === limit) this.backlogged = true;
-    else if (this.caps.excluded().length === 0) this.backlogged = false;
     if (excluded.length > 0 && claimed.length < limit && wakes === this.wakes) {
       this.nothingElseDue = { at: now, until: now + this.opts.idlePollMs, excluded: new Set(excluded) };
     }

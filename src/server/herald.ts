@@ -157,7 +157,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     });
     // Paces publishes while they starve deliveries (see PublishPacer). Made just before the engine that measures
     // the lag, with nothing awaited between: its first tick comes after both exist.
-    const pacing = startPublishPacing(() => engine.deliveryLagMs(), config.deliveryLagTargetMs);
+    const pacing = startPublishPacing({ deliveryLagMs: () => engine.deliveryLagMs(), oldestDueMs: () => engine.oldestDueMs() }, config.deliveryLagTargetMs);
     const engine = new DeliveryEngine(store.deliveries, registry, links, teeMetrics(metrics, minuteStats, pacing.deliveries), logger.child({ component: 'delivery' }), {
       ...DEFAULT_ENGINE_OPTIONS,
       nodeId: config.nodeId,

@@ -114,12 +114,24 @@ export class HeraldMetrics implements DeliveryMetrics {
     this.published.inc(n);
   }
 
+  // Children per label set, made once: inc/observe with a labels object hashes it on every delivery.
+  readonly #children = new Map<string, { inc(): void } | { observe(v: number): void }>();
+
+  #child<T extends { inc(): void } | { observe(v: number): void }>(key: string, make: () => T): T {
+    let c = this.#children.get(key) as T | undefined;
+    if (c === undefined) {
+      c = make();
+      this.#children.set(key, c);
+    }
+    return c;
+  }
+
   attempt(d: Delivery, outcome: 'success' | 'failure', durationMs: number): void {
-    this.attempts.inc({ protocol: d.protocol, outcome });
-    this.latency.observe({ protocol: d.protocol }, durationMs / 1000);
+    this.#child(`a:${d.protocol}:${outcome}`, () => this.attempts.labels({ protocol: d.protocol, outcome })).inc();
+    this.#child(`l:${d.protocol}`, () => this.latency.labels({ protocol: d.protocol })).observe(durationMs / 1000);
   }
 
   finished(d: Delivery, state: FinalState): void {
-    this.finishedTotal.inc({ protocol: d.protocol, state });
+    this.#child(`f:${d.protocol}:${state}`, () => this.finishedTotal.labels({ protocol: d.protocol, state })).inc();
   }
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_PACER_OPTIONS, PublishPacer, type PacerClock } from '../core/publish-pacer.js';
+import { DEFAULT_PACER_OPTIONS, PublishPacer, type PacerClock, type PacingSignals } from '../core/publish-pacer.js';
 import type { PublishedListener } from '../core/messages.js';
 import { NO_METRICS, type DeliveryMetrics } from '../delivery/metrics.js';
 
@@ -31,9 +31,9 @@ export interface PublishPacing {
  * The publish pacer of this process, ticking on a timer: deliveries' lag from the engine, the busy share
  * from the event loop that runs both publishes and deliveries.
  */
-export function startPublishPacing(deliveryLagMs: () => number, targetLagMs: number): PublishPacing {
+export function startPublishPacing(lag: Pick<PacingSignals, 'deliveryLagMs' | 'oldestDueMs'>, targetLagMs: number): PublishPacing {
   if (targetLagMs <= 0) return { pacer: undefined, deliveries: NO_METRICS, published: () => {}, stop: () => {} };
-  const pacer = new PublishPacer({ deliveryLagMs, busy: loopBusy() }, { ...DEFAULT_PACER_OPTIONS, targetLagMs }, REAL_CLOCK);
+  const pacer = new PublishPacer({ deliveryLagMs: () => lag.deliveryLagMs(), oldestDueMs: () => lag.oldestDueMs(), busy: loopBusy() }, { ...DEFAULT_PACER_OPTIONS, targetLagMs }, REAL_CLOCK);
   const timer = setInterval(() => pacer.tick(), DEFAULT_PACER_OPTIONS.tickMs);
   timer.unref();
   return {

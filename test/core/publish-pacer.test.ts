@@ -7,8 +7,12 @@ const OPTS: PacerOptions = { targetLagMs: 500, maxWaitMs: 2000, tickMs: 100, bus
 
 /** A pacer on a hand-moved clock, with signals the test sets. */
 function rig(opts: PacerOptions = OPTS) {
-  const s = { lag: 0, busy: 0, now: 0 };
-  const pacer = new PublishPacer({ deliveryLagMs: () => s.lag, busy: () => s.busy }, opts, { now: () => s.now });
+  const s = { lag: 0, oldest: 0, busy: 0, now: 0, oldestAsked: 0 };
+  const oldestDueMs = (): number => {
+    s.oldestAsked++;
+    return s.oldest;
+  };
+  const pacer = new PublishPacer({ deliveryLagMs: () => s.lag, oldestDueMs, busy: () => s.busy }, opts, { now: () => s.now });
   /** One tick after `delivered` deliveries were made in its 100 ms. */
   const tick = (delivered = 0): void => {
     pacer.delivered(delivered);
@@ -52,6 +56,21 @@ describe('PublishPacer', () => {
     assert.equal(pacer.admit(), undefined);
   });
 
+  it('paces when the oldest waiting delivery is late though those sent lately were not, asking the store only while saturated', () => {
+    const { s, pacer, tick } = rig();
+    s.oldest = 5000;
+    s.busy = 0.5;
+    for (let i = 0; i < 5; i++) tick(100);
+    assert.equal(s.oldestAsked, 0, 'a thread with room does not read the store');
+    assert.equal(pacer.state.paced, false);
+    s.busy = 1;
+    tick(100);
+    assert.equal(pacer.state.paced, true);
+    s.oldest = 100;
+    tick(100);
+    assert.equal(pacer.state.paced, false, 'caught up');
+  });
+
   it('never paces with a target of 0', () => {
     const { s, pacer, tick } = rig({ ...OPTS, targetLagMs: 0 });
     s.lag = 10_000;
@@ -60,7 +79,7 @@ describe('PublishPacer', () => {
     assert.equal(pacer.state.paced, false);
   });
 
-  it('while paced, lets a publish through for each 0.9 of its deliveries made, in arrival order', async () => {
+  it('while paced, lets a publish through for each publish worth of deliveries made, in arrival order', async () => {
     const { pacer } = paced();
     const order: number[] = [];
     const waits = [0, 1, 2].map((i) => {
@@ -69,13 +88,13 @@ describe('PublishPacer', () => {
       return p.then(() => order.push(i));
     });
     assert.equal(pacer.state.waiting, 3);
-    pacer.delivered(10); // 9 of the 10 a publish costs
+    pacer.delivered(9); // 9 of the 10 a publish costs
     await flush();
     assert.deepEqual(order, []);
-    pacer.delivered(2); // 10.8
+    pacer.delivered(2); // 11
     await flush();
     assert.deepEqual(order, [0]);
-    pacer.delivered(23); // 31.5: two more
+    pacer.delivered(19); // 1 + 19: two more
     await Promise.all(waits);
     assert.deepEqual(order, [0, 1, 2]);
     assert.equal(pacer.state.delayed, 3);
@@ -83,7 +102,7 @@ describe('PublishPacer', () => {
 
   it('refuses with 429 and Retry-After a publish whose turn is more than maxWaitMs away', () => {
     const { pacer } = paced();
-    // 1,000 deliveries/s × 0.9 pays for 90 publishes a second: the 181st in line would wait over 2 s.
+    // 1,000 deliveries/s pays for 100 publishes a second: the 201st in line would wait over 2 s.
     let refused: unknown;
     for (let i = 0; i < 400 && refused === undefined; i++) {
       try {
@@ -94,7 +113,7 @@ describe('PublishPacer', () => {
     }
     assert.ok(refused instanceof TooManyRequestsError);
     assert.equal(refused.retryAfterSeconds, 3);
-    assert.equal(pacer.state.waiting, 180);
+    assert.equal(pacer.state.waiting, 200);
     assert.equal(pacer.state.refused, 1);
   });
 
@@ -147,7 +166,7 @@ describe('PublishPacer', () => {
 
   it('banks at most a tick of deliveries, so a pause is not followed by a burst', () => {
     const { pacer } = paced();
-    pacer.delivered(10_000); // a tick at 1,000/s is 100 deliveries: 90 credited at most
+    pacer.delivered(10_000); // a tick at 1,000/s is 100 deliveries: 100 credited at most
     let through = 0;
     while (pacer.admit() === undefined) through++;
     assert.ok(through <= 10, `${through} publishes let through at once`);

@@ -6,7 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { memoize } from '../../core/memo.js';
-import type { Protocol, Subscription } from '../../core/models.js';
+import type { Message, Protocol, Subscription } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
 import { traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
 import { bodyFor, confirmationText, ociTimestamp, originKey, permanentFailure, postForResult } from './shared.js';
@@ -84,7 +84,7 @@ export class CustomHttpsHandler implements ProtocolHandler {
       id = ctx.message.id;
       body = bodyFor(ctx.message, sub.protocol);
       headers = {
-        'Content-Type': `${looksLikeJson(body) ? 'application/json' : 'text/plain'}; charset=utf-8`,
+        'Content-Type': contentTypeOf(ctx.message, body),
         'X-OCI-NS-MessageId': id,
         ...common,
         'X-OCI-NS-MessageType': 'Notification',
@@ -103,6 +103,26 @@ export class CustomHttpsHandler implements ProtocolHandler {
   async close(): Promise<void> {
     await this.deps.client.close();
   }
+}
+
+/**
+ * A message goes to each of its topic's subscriptions with the same body: its content type is worked out
+ * once per message (a JSON.parse of up to 64 KB), not once per delivery.
+ */
+const contentTypes = new WeakMap<Message, string>();
+
+function contentTypeOf(message: Message, body: string): string {
+  if (body !== message.body) return contentType(body);
+  let type = contentTypes.get(message);
+  if (type === undefined) {
+    type = contentType(body);
+    contentTypes.set(message, type);
+  }
+  return type;
+}
+
+function contentType(body: string): string {
+  return `${looksLikeJson(body) ? 'application/json' : 'text/plain'}; charset=utf-8`;
 }
 
 /** JSON.parse only when the first character could start JSON: most text bodies are rejected for free. */
