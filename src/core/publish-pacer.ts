@@ -1,5 +1,3 @@
-import { TooManyRequestsError } from './errors.js';
-
 /**
  * What the pacer reads at each tick: how late deliveries start (measured by the delivery engine) and how
  * busy the thread that runs both publishes and deliveries is (its event loop).
@@ -16,7 +14,7 @@ export interface PacingSignals {
 export interface PacerOptions {
   /** Deliveries may start this late before publishes are paced; 0 turns pacing off. */
   readonly targetLagMs: number;
-  /** A publish whose turn is further away than this is refused with 429 instead of waiting. */
+  /** No publish waits longer than this for its turn. */
   readonly maxWaitMs: number;
   /** How often the server calls tick(). */
   readonly tickMs: number;
@@ -45,9 +43,8 @@ const EWMA = 0.2;
 export interface PacerState {
   readonly paced: boolean;
   readonly waiting: number;
-  /** Publishes that waited for their turn, and publishes refused because it was too far away, since start. */
+  /** Publishes that waited for their turn, since start. */
   readonly delayed: number;
-  readonly refused: number;
 }
 
 /** Clock and timer, injected so the policy is tested without waiting. */
@@ -60,24 +57,23 @@ export interface PacerClock {
  * full speed can take it all and leave the deliveries it causes to pile up. While deliveries start later
  * than the target and the thread is saturated, publishes are clocked by deliveries: each delivery made
  * earns a delivery's worth of publishing, and a publish costs the deliveries a publish makes on average.
- * Publishers are so shaped to what delivery keeps up with and the backlog stops growing: a closed-loop
- * publisher gets slower acknowledgements, an open-loop one waits or, when its turn is more
- * than maxWaitMs away, gets 429 with Retry-After. Nothing is paced while deliveries keep up, so bursts are
- * still taken at full speed and the backlog is still Herald's to absorb.
+ * Publishers are so shaped to what delivery keeps up with and the backlog stops growing: a publisher
+ * gets slower acknowledgements, never a refusal, and no publish waits longer than maxWaitMs (the backlog
+ * limit still refuses above it). Nothing is paced while deliveries keep up, so bursts are still taken at
+ * full speed and the backlog is still Herald's to absorb.
  */
 export class PublishPacer {
   #paced = false;
   #credits = 0;
   /** Deliveries a publish makes, on average. */
   #cost = 0;
-  /** Deliveries made per second, on average (measured while paced, to estimate a wait). */
+  /** Deliveries made per second, on average (sizes the credits banked). */
   #deliveryRate = 0;
   #deliveredThisTick = 0;
   #tickAt: number;
   #calm = 0;
   #queue: Array<{ resolve: () => void; at: number }> = [];
   #delayed = 0;
-  #refused = 0;
 
   constructor(
     private readonly signals: PacingSignals,
@@ -88,25 +84,19 @@ export class PublishPacer {
   }
 
   get state(): PacerState {
-    return { paced: this.#paced, waiting: this.#queue.length, delayed: this.#delayed, refused: this.#refused };
+    return { paced: this.#paced, waiting: this.#queue.length, delayed: this.#delayed };
   }
 
   /**
-   * Resolves when the publish may go on: at once (undefined, no promise) while publishes are not paced.
-   * Throws TooManyRequests when its turn is further away than maxWaitMs.
+   * Resolves when the publish may go on: at once (undefined, no promise) while publishes are not paced,
+   * otherwise when deliveries have earned its turn or after maxWaitMs, whichever is first. Pacing only
+   * delays: refusing is the backlog limit's job, so nothing that would be accepted is refused for it.
    */
   admit(): Promise<void> | undefined {
     if (!this.#paced) return undefined;
     if (this.#queue.length === 0 && this.#credits >= this.#cost) {
       this.#credits -= this.#cost;
       return undefined;
-    }
-    const owed = (this.#queue.length + 1) * this.#cost - this.#credits;
-    const waitMs = this.#deliveryRate > 0 ? (owed / (this.#deliveryRate * REFILL)) * 1000 : Infinity;
-    if (waitMs > this.opts.maxWaitMs) {
-      this.#refused++;
-      const seconds = Number.isFinite(waitMs) ? Math.ceil(waitMs / 1000) : 1;
-      throw new TooManyRequestsError('Herald is pacing publishes so that deliveries keep up; retry shortly.', Math.min(60, Math.max(1, seconds)));
     }
     this.#delayed++;
     return new Promise<void>((resolve) => this.#queue.push({ resolve, at: this.clock.now() }));

@@ -89,14 +89,6 @@ export class HeraldMetrics implements DeliveryMetrics {
         this.set(pacing()?.delayed ?? 0);
       },
     });
-    new Gauge({
-      name: 'herald_publishes_pacing_refused_total',
-      help: 'Publishes this node refused with 429 while pacing, their turn being too far away (a counter, read from the pacer).',
-      registers: [this.registry],
-      collect() {
-        this.set(pacing()?.refused ?? 0);
-      },
-    });
     gauge('herald_queue_depth', 'Deliveries waiting for an attempt (PENDING).', 'pending');
     gauge('herald_deliveries_in_flight', 'Deliveries leased by a node and being attempted.', 'inFlight');
     gauge('herald_dead_letters', 'Deliveries whose retry window closed (kept and re-drivable).', 'dead');

@@ -31,7 +31,7 @@ for (const kind of KINDS) {
       await h.stop();
     });
 
-    it('paces publishes while the thread is saturated and deliveries start late, loses none, and stops once it has room', async () => {
+    it('paces publishes while the thread is saturated and deliveries start late, refuses and loses none, and stops once it has room', async () => {
       const topicId = (await h.cp.createTopic({ createTopicDetails: { name: 'paced', compartmentId: h.tenancyId } })).notificationTopic.topicId;
       for (let i = 0; i < 3; i++) {
         const s = await h.dp.createSubscription({ createSubscriptionDetails: { topicId, compartmentId: h.tenancyId, protocol: 'CUSTOM_HTTPS', endpoint: `${rx.url}/s${i}` } });
@@ -69,8 +69,8 @@ for (const kind of KINDS) {
         publishing = false;
         stopHog();
       }
-      // Pacing delays publishes; the only refusal it may make is a 429 with Retry-After.
-      for (const r of refusals) assert.deepEqual([r.status, r.code, typeof r.retryAfter], [429, 'TooManyRequests', 'string']);
+      // Pacing only delays publishes: none is refused.
+      assert.deepEqual(refusals, []);
       assert.ok(accepted.length > 0, 'publishes were accepted while paced');
 
       await eventually(async () => (await metricValue(h.herald.url, 'herald_publish_paced')) === 0, 20_000, 'pacing stopped once the thread had room');
