@@ -117,7 +117,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       logger.warn({ err }, 'a retention sweep failed; the next one retries'),
     );
     // The publish pacer (declared below, once the engine that measures the lag exists) is read at scrape time only.
-    const metrics = new HeraldMetrics(store, { publishBacklog: () => backlog.backlog(), retention: () => retention.stats(), pacing: () => pacing.pacer?.state });
+    const metrics = new HeraldMetrics(store, { publishBacklog: () => backlog.backlog(), retention: () => retention.stats(), pacing: () => pacing.pacer.state });
     // The console's stored history: counted beside the Prometheus metrics, written every few seconds.
     const minuteStats = new MinuteStatsRecorder(store.stats, { onError: (err) => logger.warn({ err }, 'writing the per-minute stats failed; the next flush retries') });
 
@@ -181,7 +181,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     const subscriptions = new SubscriptionService(store, links, authz, engine);
     const messages = new MessageService(store, authz, {
       fanout: engine,
-      backpressure: { backlog: () => backlog.backlog(), max: config.maxBacklog, ...(pacing.pacer === undefined ? {} : { pacer: pacing.pacer }) },
+      backpressure: { backlog: () => backlog.backlog(), max: config.maxBacklog, pacer: pacing.pacer },
       listeners: [
         pacing.published,
         (batch, outcome) => {

@@ -15,7 +15,7 @@ export class HeraldMetrics implements DeliveryMetrics {
   private readonly latency: Histogram;
   private readonly disabled: Counter;
 
-  constructor(store: Store, sources: { publishBacklog: () => number; retention: () => RetentionStats; pacing?: () => PacerState | undefined }) {
+  constructor(store: Store, sources: { publishBacklog: () => number; retention: () => RetentionStats; pacing?: () => PacerState }) {
     const { publishBacklog } = sources;
     // process_* and nodejs_* (memory, heap, event-loop lag, GC): what an operator reads first.
     collectDefaultMetrics({ register: this.registry });

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_PACER_OPTIONS, PublishPacer, type PacerClock, type PacingSignals } from '../core/publish-pacer.js';
 import type { PublishedListener } from '../core/messages.js';
-import { NO_METRICS, type DeliveryMetrics } from '../delivery/metrics.js';
+import type { DeliveryMetrics } from '../delivery/metrics.js';
 
 /** Real time for the pacer. */
 const REAL_CLOCK: PacerClock = { now: Date.now };
@@ -18,8 +18,8 @@ function loopBusy(): () => number {
 }
 
 export interface PublishPacing {
-  /** Undefined when pacing is off (--delivery-lag-target off). */
-  readonly pacer: PublishPacer | undefined;
+  /** Never paces with --delivery-lag-target off (a target of 0), and then does not tick either. */
+  readonly pacer: PublishPacer;
   /** Tells the pacer of every delivery made (a DeliveryMetrics target beside the Prometheus one). */
   readonly deliveries: DeliveryMetrics;
   /** Tells the pacer what each durable group of publishes made (a MessageService listener). */
@@ -32,10 +32,9 @@ export interface PublishPacing {
  * from the event loop that runs both publishes and deliveries.
  */
 export function startPublishPacing(lag: Pick<PacingSignals, 'deliveryLagMs' | 'oldestDueMs'>, targetLagMs: number): PublishPacing {
-  if (targetLagMs <= 0) return { pacer: undefined, deliveries: NO_METRICS, published: () => {}, stop: () => {} };
   const pacer = new PublishPacer({ deliveryLagMs: () => lag.deliveryLagMs(), oldestDueMs: () => lag.oldestDueMs(), busy: loopBusy() }, { ...DEFAULT_PACER_OPTIONS, targetLagMs }, REAL_CLOCK);
-  const timer = setInterval(() => pacer.tick(), DEFAULT_PACER_OPTIONS.tickMs);
-  timer.unref();
+  const timer = targetLagMs > 0 ? setInterval(() => pacer.tick(), DEFAULT_PACER_OPTIONS.tickMs) : undefined;
+  timer?.unref();
   return {
     pacer,
     deliveries: {
@@ -47,7 +46,7 @@ export function startPublishPacing(lag: Pick<PacingSignals, 'deliveryLagMs' | 'o
     },
     published: (batch, outcome) => pacer.published(batch.length, outcome.backlogAdded),
     stop() {
-      clearInterval(timer);
+      if (timer !== undefined) clearInterval(timer);
       pacer.close();
     },
   };
