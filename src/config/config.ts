@@ -39,6 +39,8 @@ export interface HeraldConfig {
   readonly maxBacklog: number;
   /** Publishes are paced while deliveries are later than this and publishing keeps the thread busy; 0: never paced. */
   readonly deliveryLagTargetMs: number;
+  /** Worker threads that make HTTP deliveries (webhooks, Slack, PagerDuty, SMS); 0 makes them on the main thread. */
+  readonly deliveryThreads: number;
   /** Messages older than this are pruned, with their deliveries, once every delivery finished. */
   readonly messageRetentionMs: number;
   /** A subscription with no successful delivery for this long (from its first failure) is disabled. */
@@ -83,6 +85,7 @@ export interface ServeFlags {
   deliveryTimeoutMs?: string;
   maxBacklog?: string;
   deliveryLagTarget?: string;
+  deliveryThreads?: string;
   messageRetention?: string;
   endpointDisableAfter?: string;
   functionsSandbox?: string;
@@ -115,6 +118,7 @@ export const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   deliveryTimeoutMs: 'HERALD_DELIVERY_TIMEOUT_MS',
   maxBacklog: 'HERALD_MAX_BACKLOG',
   deliveryLagTarget: 'HERALD_DELIVERY_LAG_TARGET',
+  deliveryThreads: 'HERALD_DELIVERY_THREADS',
   messageRetention: 'HERALD_MESSAGE_RETENTION',
   endpointDisableAfter: 'HERALD_ENDPOINT_DISABLE_AFTER',
   functionsSandbox: 'HERALD_FUNCTIONS_SANDBOX',
@@ -148,6 +152,7 @@ export const FILE_KEYS: Readonly<Record<Exclude<keyof ServeFlags, 'config'>, Fil
   deliveryTimeoutMs: 'number',
   maxBacklog: 'number',
   deliveryLagTarget: 'string',
+  deliveryThreads: 'number',
   messageRetention: 'string',
   endpointDisableAfter: 'string',
   functionsSandbox: 'string',
@@ -232,6 +237,11 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   if (deliveryLagTargetMs === undefined || deliveryLagTargetMs > 600_000) {
     throw new ConfigError(`--delivery-lag-target must be a duration up to 10m, such as 500ms or 2s, or off; got: ${lagText}`);
   }
+  const threadsText = pick('deliveryThreads') ?? '1';
+  const deliveryThreads = Number(threadsText);
+  if (!/^\s*\d+\s*$/.test(threadsText) || deliveryThreads > 16) {
+    throw new ConfigError(`--delivery-threads must be an integer from 0 to 16, got: ${threadsText}`);
+  }
   const retentionText = pick('messageRetention') ?? '7d';
   const messageRetentionMs = parseDuration(retentionText);
   if (messageRetentionMs === undefined || messageRetentionMs < 1000) {
@@ -278,6 +288,7 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     deliveryTimeoutMs,
     maxBacklog,
     deliveryLagTargetMs,
+    deliveryThreads,
     messageRetentionMs,
     endpointDisableAfterMs,
     functionsSandbox,

@@ -30,6 +30,7 @@ import { BacklogMonitor } from '../delivery/backlog.js';
 import { DeliveryEngine, DEFAULT_ENGINE_OPTIONS } from '../delivery/engine.js';
 import { DevMailbox, SmtpMailSink, type MailSink } from '../delivery/mail-sink.js';
 import { buildProtocolRegistry } from '../delivery/protocols/index.js';
+import { SendThreads } from '../delivery/send-thread/send-threads.js';
 import { RuntimeInvoker } from '../functions/invoker.js';
 import { FunctionRuntime } from '../functions/runtime.js';
 import { functionsCacheDir, setUpSandbox } from '../functions/sandbox-setup.js';
@@ -138,7 +139,16 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
     }
     const runtime = new FunctionRuntime({ sandbox: sandbox.sandbox });
     const invoker: FunctionInvoker = opts.functionInvoker ?? new RuntimeInvoker(store.functions, runtime, join(functionsDir, 'bundles'), logger.child({ component: 'functions' }), tracing);
+    // HTTP sends on delivery threads (a second core); the engine and every decision stay on this thread.
+    const sendThreads =
+      config.deliveryThreads === 0
+        ? undefined
+        : new SendThreads(
+            { allowPrivateEndpoints: config.allowPrivateEndpoints, httpTimeoutMs: config.deliveryTimeoutMs, sms: config.sms, linkSecret: secret },
+            { threads: config.deliveryThreads, onThreadError: (err) => logger.error({ err }, 'a delivery thread failed; its unanswered sends are retried and a new thread takes the next') },
+          );
     const registry = buildProtocolRegistry({
+      wrapHttp: sendThreads === undefined ? undefined : (handler) => sendThreads.wrap(handler),
       allowPrivateEndpoints: config.allowPrivateEndpoints,
       signingSecret: (sub) => links.signingSecret(sub.id),
       mailSink,

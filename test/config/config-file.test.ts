@@ -27,6 +27,7 @@ nodeId: node-a
 deliveryTimeoutMs: 10000
 maxBacklog: 5000
 deliveryLagTarget: 2s
+deliveryThreads: 3
 messageRetention: 3d
 endpointDisableAfter: 12h
 functionsSandbox: none
@@ -74,6 +75,7 @@ describe('the config file (--config / HERALD_CONFIG)', () => {
     assert.equal(c.deliveryTimeoutMs, 10_000);
     assert.equal(c.maxBacklog, 5000);
     assert.equal(c.deliveryLagTargetMs, 2000);
+    assert.equal(c.deliveryThreads, 3);
     assert.equal(c.messageRetentionMs, 3 * 86_400_000);
     assert.equal(c.endpointDisableAfterMs, 12 * 3_600_000);
     assert.equal(c.functionsSandbox, 'none');
@@ -151,6 +153,17 @@ describe('the config file (--config / HERALD_CONFIG)', () => {
   it('checks file values like flag values', async () => {
     const path = await file('store: mysql://nope\n');
     refused(() => resolveConfig({ config: path }, {}), /--store must be "sqlite" or a postgres/);
+  });
+});
+
+describe('delivery threads setting', () => {
+  it('makes HTTP deliveries on one thread by default, on none with 0, and refuses anything but 0 to 16', () => {
+    assert.equal(resolveConfig({}, {}).deliveryThreads, 1);
+    assert.equal(resolveConfig({ deliveryThreads: '0' }, {}).deliveryThreads, 0);
+    assert.equal(resolveConfig({}, { HERALD_DELIVERY_THREADS: '4' }).deliveryThreads, 4);
+    for (const bad of ['-1', '1.5', 'two', '17', '']) {
+      assert.throws(() => resolveConfig({ deliveryThreads: bad }, {}), (e: unknown) => e instanceof ConfigError && /--delivery-threads must be an integer from 0 to 16/.test(e.message), bad);
+    }
   });
 });
 

@@ -27,6 +27,7 @@ export function registerServeCommand(program: Command): void {
     .option('--allow-private-endpoints', 'allow deliveries to loopback/private addresses (env HERALD_ALLOW_PRIVATE_ENDPOINTS=1)')
     .option('--max-backlog <n>', 'refuse publishes with 429 while more deliveries than this wait (env HERALD_MAX_BACKLOG, default 200000)')
     .option('--delivery-lag-target <duration>', 'pace publishes while deliveries are later than this and publishing keeps Herald busy, e.g. 500ms, 2s, or off (env HERALD_DELIVERY_LAG_TARGET, default 500ms)')
+    .option('--delivery-threads <n>', 'worker threads that make HTTP deliveries (webhooks, Slack, PagerDuty, SMS); 0 makes them on the main thread (env HERALD_DELIVERY_THREADS, default 1)')
     .option('--message-retention <duration>', 'prune messages older than this (once delivered or dead), e.g. 7d, 12h, 30s (env HERALD_MESSAGE_RETENTION, default 7d)')
     .option('--endpoint-disable-after <duration>', 'disable a subscription after this long without a successful delivery, holding its deliveries until enabled, e.g. 5d, 12h, 3s (env HERALD_ENDPOINT_DISABLE_AFTER, default 5d)')
     .option('--functions-sandbox <mode>', 'bwrap (default: each function process in a bubblewrap sandbox) or none (as Herald\'s user; warned at start) (env HERALD_FUNCTIONS_SANDBOX)')

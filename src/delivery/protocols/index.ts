@@ -12,19 +12,52 @@ import { PagerDutyHandler } from './pagerduty.js';
 import { SlackHandler } from './slack.js';
 import { SmsHandler } from './sms.js';
 
-export interface ProtocolRegistryDeps {
+/** What the handlers that post over HTTP need; plain data and one function, so a delivery thread can build them too. */
+export interface HttpHandlerDeps {
   /** Lets tenant endpoints reach loopback/private networks (link-local and cloud metadata stay refused). */
   allowPrivateEndpoints: boolean;
   /** `whsec_<base64>` Standard Webhooks secret of a subscription (SubscriptionLinks.signingSecret). */
   signingSecret(subscription: Subscription): string;
-  mailSink: MailSink;
-  mailFrom: string;
   sms?: SmsConfig;
   /** Whole-request timeout for HTTP deliveries. */
   httpTimeoutMs: number;
+  now?: () => number;
+}
+
+export interface ProtocolRegistryDeps extends HttpHandlerDeps {
+  mailSink: MailSink;
+  mailFrom: string;
   /** ORACLE_FUNCTIONS: finds a subscription's function and runs it; without it the protocol has no handler. */
   functions?: { lookup: FunctionLookup; invoker: FunctionInvoker };
-  now?: () => number;
+  /**
+   * Wraps each HTTP handler, e.g. to make its sends on a delivery thread (SendThreads.wrap); without it
+   * they send on the calling thread.
+   */
+  wrapHttp?: (handler: ProtocolHandler) => ProtocolHandler;
+}
+
+/**
+ * The handlers that deliver by HTTP POST (webhooks, Slack, PagerDuty, the SMS gateway). They share one
+ * HTTP client for tenant endpoints; the SMS gateway URL comes from the operator, not a tenant, so its
+ * client may reach a private network.
+ */
+export function buildHttpHandlers(deps: HttpHandlerDeps): ProtocolHandler[] {
+  const now = deps.now ?? Date.now;
+  const client = new HttpClient({ allowPrivate: deps.allowPrivateEndpoints, timeoutMs: deps.httpTimeoutMs });
+  const trusted = new HttpClient({ allowPrivate: true, timeoutMs: deps.httpTimeoutMs });
+  return [
+    new CustomHttpsHandler({ client, signingSecret: (sub) => deps.signingSecret(sub), now }),
+    new SlackHandler({ client, now }),
+    new PagerDutyHandler({ client, now }),
+    new SmsHandler({ client: trusted, config: deps.sms, now }),
+  ];
+}
+
+/** Each protocol's handler, found by protocol name. */
+export function registryOf(handlers: readonly ProtocolHandler[]): Map<Protocol, ProtocolHandler> {
+  const registry = new Map<Protocol, ProtocolHandler>();
+  for (const handler of handlers) for (const protocol of handler.protocols) registry.set(protocol, handler);
+  return registry;
 }
 
 /**
@@ -33,19 +66,11 @@ export interface ProtocolRegistryDeps {
  * of the map at shutdown; that also closes the mail sink.
  */
 export function buildProtocolRegistry(deps: ProtocolRegistryDeps): Map<Protocol, ProtocolHandler> {
-  const now = deps.now ?? Date.now;
-  const client = new HttpClient({ allowPrivate: deps.allowPrivateEndpoints, timeoutMs: deps.httpTimeoutMs });
-  // The SMS gateway URL comes from the operator, not a tenant, so it may live on a private network.
-  const trusted = new HttpClient({ allowPrivate: true, timeoutMs: deps.httpTimeoutMs });
+  const wrap = deps.wrapHttp ?? ((h: ProtocolHandler) => h);
   const handlers: ProtocolHandler[] = [
-    new CustomHttpsHandler({ client, signingSecret: (sub) => deps.signingSecret(sub), now }),
-    new SlackHandler({ client, now }),
-    new PagerDutyHandler({ client, now }),
-    new SmsHandler({ client: trusted, config: deps.sms, now }),
+    ...buildHttpHandlers(deps).map(wrap),
     new EmailHandler({ mailSink: deps.mailSink, mailFrom: deps.mailFrom }),
   ];
   if (deps.functions !== undefined) handlers.push(new FunctionsHandler(deps.functions.lookup, deps.functions.invoker));
-  const registry = new Map<Protocol, ProtocolHandler>();
-  for (const handler of handlers) for (const protocol of handler.protocols) registry.set(protocol, handler);
-  return registry;
+  return registryOf(handlers);
 }

@@ -1,0 +1,205 @@
+/**
+ * The delivery threads: HTTP sends (webhooks, Slack, PagerDuty, SMS) made on worker threads, so building,
+ * signing and posting requests and reading their answers use a second core while the main thread parses
+ * publishes and runs the engine's bookkeeping (claims, completions, limits). The engine still decides
+ * everything (what is due, when, under which limits, what happens next): a delivery thread only turns a
+ * send into a result, exactly as the handler would on the main thread. A thread holds nothing durable, so
+ * losing one loses no delivery: its sends fail as retryable attempts and a new thread takes the next.
+ */
+import { Worker } from 'node:worker_threads';
+import type { SmsConfig } from '../../config/config.js';
+import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
+import { BatchBuilder, type FromThread, type ToThread } from './wire.js';
+
+/** What a delivery thread builds its handlers from (plain data: it crosses to the thread). */
+export interface SendThreadConfig {
+  allowPrivateEndpoints: boolean;
+  httpTimeoutMs: number;
+  sms: SmsConfig | undefined;
+  /** The link secret (base64) the webhook signing secrets derive from. */
+  linkSecret: string;
+}
+
+export interface SendThreadsOptions {
+  /** How many threads; sends of one endpoint always go to the same thread (its keep-alive pool). */
+  threads: number;
+  /** After an abort, how long a thread has to answer before the send is failed without it. */
+  abortGraceMs?: number;
+  /** Told when a thread stops unexpectedly (it is replaced at the next send). */
+  onThreadError?: (err: unknown) => void;
+  /** Starts a thread's worker (spawnSendThread; tests wrap it to reach the worker). */
+  spawn?: (config: SendThreadConfig) => Worker;
+}
+
+interface Pending {
+  resolve(r: SendResult): void;
+  reject(e: Error): void;
+  cleanup(): void;
+}
+
+/** Where a thread's worker module is: its compiled .js beside this file, or the .ts source under tsx (tests). */
+function workerUrl(): URL {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./worker${ext}`, import.meta.url);
+}
+
+/** Starts a delivery thread's worker. */
+export function spawnSendThread(config: SendThreadConfig): Worker {
+  const url = workerUrl();
+  if (url.pathname.endsWith('.js')) return new Worker(url, { workerData: config });
+  // Sources run under tsx, whose loader a worker does not inherit: register it there first.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(boot, { eval: true, workerData: config });
+}
+
+class SendThread {
+  private worker: Worker | undefined;
+  private readonly builder = new BatchBuilder();
+  private flushing = false;
+  readonly pending = new Map<number, Pending>();
+
+  constructor(
+    private readonly config: SendThreadConfig,
+    private readonly spawn: (config: SendThreadConfig) => Worker,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  send(id: number, ctx: SendContext): void {
+    this.builder.add(id, ctx);
+    this.schedule();
+  }
+
+  abort(id: number, reason: unknown): void {
+    this.builder.abort(id, reason);
+    this.schedule();
+  }
+
+  /** Asks the thread to close its HTTP clients and waits for it to end. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (worker === undefined) return;
+    this.flush();
+    const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' } satisfies ToThread);
+    // A thread that does not close in time is ended: it holds nothing durable.
+    const timer = setTimeout(() => void worker.terminate(), 5000);
+    await ended;
+    clearTimeout(timer);
+  }
+
+  /** One post per event-loop turn, whatever number of sends it carries. */
+  private schedule(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    if (this.builder.isEmpty) return;
+    const batch = this.builder.take();
+    this.started().postMessage({ type: 'batch', batch } satisfies ToThread);
+  }
+
+  private started(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = this.spawn(this.config);
+    this.worker = worker;
+    worker.on('message', (m: FromThread) => {
+      if (m.type !== 'results') return;
+      for (const o of m.outcomes) {
+        const p = this.pending.get(o.id);
+        if (p === undefined) continue; // failed already (aborted and out of grace)
+        this.pending.delete(o.id);
+        p.cleanup();
+        if ('result' in o) p.resolve(o.result);
+        else p.reject(new Error(o.thrown));
+      }
+    });
+    worker.on('error', (err) => this.onError(err));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      // Whatever it had not answered fails as a retryable attempt; the lease rules stay the engine's.
+      const error = new Error(`The delivery thread stopped (exit code ${code}) before the send finished.`);
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.cleanup();
+        p.reject(error);
+      }
+    });
+    return worker;
+  }
+}
+
+/** Sends handed to delivery threads, answered as the handler's own send() would answer. */
+export class SendThreads {
+  private readonly threads: SendThread[];
+  private nextId = 1;
+  private closed = false;
+  private readonly abortGraceMs: number;
+
+  constructor(config: SendThreadConfig, opts: SendThreadsOptions) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError('SendThreads needs at least one thread.');
+    const onError = opts.onThreadError ?? (() => undefined);
+    this.threads = Array.from({ length: opts.threads }, () => new SendThread(config, opts.spawn ?? spawnSendThread, onError));
+    this.abortGraceMs = opts.abortGraceMs ?? 2000;
+  }
+
+  /** The handler with its sends made on a delivery thread; endpointKey stays with the local handler. */
+  wrap(local: ProtocolHandler): ProtocolHandler {
+    return {
+      protocols: local.protocols,
+      endpointKey: (sub) => local.endpointKey(sub),
+      send: (ctx) => this.send(ctx, local.endpointKey(ctx.subscription)),
+      close: async () => {
+        await this.close();
+        await local.close();
+      },
+    };
+  }
+
+  /** Makes the send on the thread that serves `endpointKey`. */
+  send(ctx: SendContext, endpointKey: string): Promise<SendResult> {
+    if (this.closed) return Promise.reject(new Error('The delivery threads are closed.'));
+    const signal = ctx.signal;
+    if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    const thread = this.threads[this.threads.length === 1 ? 0 : hash(endpointKey) % this.threads.length]!;
+    const id = this.nextId++;
+    return new Promise<SendResult>((resolve, reject) => {
+      let grace: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        thread.abort(id, signal.reason);
+        // The thread's handler answers an abort at once; should it not, the attempt ends without it.
+        grace = setTimeout(() => {
+          if (!thread.pending.delete(id)) return;
+          reject(new Error(`The delivery thread did not answer within ${this.abortGraceMs} ms of the abort.`));
+        }, this.abortGraceMs);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      thread.pending.set(id, {
+        resolve,
+        reject,
+        cleanup: () => {
+          signal.removeEventListener('abort', onAbort);
+          clearTimeout(grace);
+        },
+      });
+      thread.send(id, ctx);
+    });
+  }
+
+  /** Idempotent: every wrapped handler closes it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.threads.map((t) => t.close()));
+  }
+}
+
+/** FNV-1a: spreads endpoint keys over the threads, the same key always to the same thread. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

@@ -1,0 +1,70 @@
+/**
+ * A delivery thread (see SendThreads): builds the HTTP protocol handlers once and answers each batch of
+ * sends with their results, posted back in one message per event-loop turn.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SubscriptionLinks } from '../../core/links.js';
+import type { ProtocolHandler, SendContext } from '../protocol.js';
+import { buildHttpHandlers, registryOf } from '../protocols/index.js';
+import type { SendThreadConfig } from './send-threads.js';
+import { abortReason, unpack, type FromThread, type SendBatch, type ToThread, type WireOutcome } from './wire.js';
+
+const port = parentPort;
+if (port === null) throw new Error('The delivery thread runs as a worker thread only.');
+const config = workerData as SendThreadConfig;
+// Only signing secrets are derived here; the links themselves are made on the main thread.
+const links = new SubscriptionLinks(Buffer.from(config.linkSecret, 'base64'), () => '');
+const handlers = buildHttpHandlers({
+  allowPrivateEndpoints: config.allowPrivateEndpoints,
+  httpTimeoutMs: config.httpTimeoutMs,
+  sms: config.sms,
+  signingSecret: (sub) => links.signingSecret(sub.id),
+});
+const registry = registryOf(handlers);
+const running = new Map<number, AbortController>();
+let outbox: WireOutcome[] = [];
+let posting = false;
+
+function answer(o: WireOutcome): void {
+  outbox.push(o);
+  if (posting) return;
+  posting = true;
+  setImmediate(() => {
+    posting = false;
+    const outcomes = outbox;
+    outbox = [];
+    port!.postMessage({ type: 'results', outcomes } satisfies FromThread);
+  });
+}
+
+async function run(id: number, ctx: SendContext): Promise<void> {
+  const handler: ProtocolHandler | undefined = registry.get(ctx.subscription.protocol);
+  try {
+    if (handler === undefined) throw new Error(`No delivery handler for protocol ${ctx.subscription.protocol} on the delivery thread.`);
+    answer({ id, result: await handler.send(ctx) });
+  } catch (err) {
+    answer({ id, thrown: err instanceof Error ? err.message : String(err) });
+  } finally {
+    running.delete(id);
+  }
+}
+
+function onBatch(batch: SendBatch): void {
+  const sends = unpack(batch, (id) => {
+    const ac = new AbortController();
+    running.set(id, ac);
+    return ac.signal;
+  });
+  for (const { id, ctx } of sends) void run(id, ctx);
+  // After the sends: an attempt may time out in the same turn its send was posted.
+  for (const { id, reason } of batch.aborts) running.get(id)?.abort(abortReason(reason));
+}
+
+port.on('message', (m: ToThread) => {
+  if (m.type === 'batch') onBatch(m.batch);
+  else
+    void Promise.allSettled([...new Set(registry.values())].map((h) => h.close())).then(() => {
+      port.postMessage({ type: 'closed' } satisfies FromThread);
+      port.close();
+    });
+});
