@@ -159,8 +159,12 @@ export interface PublishPlan {
   now: number;
   /** A topic with fewer subscriptions than this is fanned out in the publish transaction. */
   inlineFanout: number;
-  /** Up to `max` of the created deliveries start IN_FLIGHT, leased to `owner` until `leaseUntil`. */
-  claim?: { owner: string; leaseUntil: number; max: number };
+  /**
+   * Up to `max` of the created deliveries start IN_FLIGHT, leased to `owner` until `leaseUntil`; none of the
+   * subscriptions in `exclude` (whose endpoint is full on this node, or which wait for rate-limit tokens): those
+   * are created PENDING, due at `now`, and are not `leftover` (the node claims them when they have room again).
+   */
+  claim?: { owner: string; leaseUntil: number; max: number; exclude?: readonly string[] };
 }
 
 export interface PublishOutcome {
@@ -168,7 +172,10 @@ export interface PublishOutcome {
   stored: ReadonlySet<string>;
   /** Deliveries created already claimed for the plan's owner. */
   claimed: Delivery[];
-  /** Whether work is left for the engine (unclaimed deliveries or an unfinished fan-out). */
+  /**
+   * Whether work is left that the publishing node's engine can take now: unclaimed deliveries of subscriptions
+   * the claim did not exclude, or an unfinished fan-out. (Other nodes are told of excluded ones too.)
+   */
   leftover: boolean;
   /** What the group added to the backlog as DeliveryCounts counts it: deliveries created plus messages left to fan out. */
   backlogAdded: number;

@@ -173,13 +173,18 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * Asked just before a group of publishes commits: fan small topics out inline and
    * claim as many of their deliveries as there is room for, so they go out without a
    * claim transaction. The room is a soft bound (a claim step may run meanwhile).
+   * Subscriptions claims leave out (a full endpoint's, or those waiting for rate-limit tokens)
+   * are not claimed either: beyond what may park at a full endpoint they would go straight back
+   * to the store (a write now and a claim later, for nothing). Their deliveries wait PENDING,
+   * and are not leftover work: the endpoint's reopening wakes the claim that takes them.
    */
   planPublish(now: number): PublishPlan {
     const room = this.running ? this.opts.maxInFlight - this.inFlight : 0;
+    const exclude = room > 0 ? this.excluded() : [];
     return {
       now,
       inlineFanout: INLINE_FANOUT,
-      claim: room > 0 ? { owner: this.opts.nodeId, leaseUntil: now + this.opts.leaseMs, max: room } : undefined,
+      claim: room > 0 ? { owner: this.opts.nodeId, leaseUntil: now + this.opts.leaseMs, max: room, ...(exclude.length > 0 ? { exclude } : {}) } : undefined,
     };
   }
 

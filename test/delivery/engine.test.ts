@@ -261,6 +261,45 @@ for (const kind of STORE_KINDS) {
       await stalledEndpointScenario({ maxInFlight: 8, backlog: 12 });
     });
 
+    it('a publish claims nothing for an endpoint at its cap: those deliveries wait unclaimed, none is handed back', async () => {
+      // Cap 4 (2 running, 2 queued), 2 more could park: the publishes after the 4th must not claim (and then hand back).
+      const perEndpoint = 2;
+      const n = await node({ perEndpoint, claimBatch: 2, maxInFlight: 64 });
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const stalled = await receiver(async () => {
+        await released;
+        return { status: 200, body: 'late ok' };
+      });
+      cleanups.push(async () => release());
+      const topic = await newTopic();
+      const sub = await webhook(topic, `${stalled.url}/full`);
+      const { cap } = endpointCap({ ...DEFAULT_ENGINE_OPTIONS, perEndpoint, maxInFlight: 64, claimBatch: 2 });
+      const first: string[] = [];
+      for (let i = 0; i < cap; i++) first.push(await publish(n, topic, `first ${i}`));
+      await eventually(() => stalled.requests.length === perEndpoint, WAIT_MS, 'the endpoint holding its slots');
+      const later: string[] = [];
+      for (let i = 0; i < 6; i++) later.push(await publish(n, topic, `later ${i}`));
+      for (const id of later) {
+        const { delivery } = await traceOf(id, sub);
+        assert.deepEqual([delivery.state, delivery.leaseOwner], ['PENDING', null], `the delivery of ${id}, published while its endpoint was full`);
+      }
+      // Nothing was parked, so nothing goes back when a parked claim's time runs out either (1 s).
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(n.calls.get('releaseClaims') ?? 0, 0, 'claims were handed back');
+
+      release();
+      await eventually(
+        async () => {
+          for (const id of [...first, ...later]) if ((await traceOf(id, sub)).delivery.state !== 'DELIVERED') return false;
+          return true;
+        },
+        WAIT_MS,
+        'every delivery once the endpoint answers',
+      );
+      assert.deepEqual(idsAt(stalled, '/full').sort(), [...first, ...later].sort());
+    });
+
     it('a delivery whose subscription is deleted before it is attempted is CANCELLED and never sent', async () => {
       const n = await node({}, false);
       const r = await receiver();

@@ -412,6 +412,37 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(ids(retaken).sort((a, b) => a - b), ids(byDeliveryId(unfinished)));
       });
 
+      it('creates the deliveries of excluded subscriptions PENDING and unclaimed, without calling them leftover', async () => {
+        const { store: s } = await fresh();
+        const { tenancy } = await seedTenancy(s);
+        const a = await seedTopicWith(s, tenancy.id, 3, 1);
+        const b = await seedTopicWith(s, tenancy.id, 2);
+        const ms = [messageFixture(a.topic, { publishedAt: T0 + 1 }), messageFixture(b.topic, { publishedAt: T0 + 1 })] as [Message, Message];
+        // One of a's subscriptions and both of b's sit behind a full endpoint: only a's other two are claimed.
+        const [heldA, ...openA] = a.live as [Subscription, ...Subscription[]];
+        const claim = { ...lease(10, NOW + 500), exclude: [heldA.id, ...b.live.map((x) => x.id)] };
+        const out = await s.publishing.publishMessages(ms, { now: NOW, inlineFanout: 10, claim });
+        assert.deepEqual(out.stored, new Set(ms.map((m) => m.id)));
+        assert.equal(out.leftover, false, 'work only a full endpoint can take was reported as leftover');
+        assert.deepEqual(pairs(out.claimed), pairsOf(ms[0], openA));
+        assert.ok(out.claimed.every((d) => d.state === 'IN_FLIGHT' && d.leaseOwner === claim.owner && d.nextAttemptAt === claim.leaseUntil));
+        const all = await deliveriesOfGroup(s, ms);
+        const waiting = all.filter((d) => d.state === 'PENDING');
+        assert.deepEqual(pairs(waiting), [...pairsOf(ms[0], [heldA]), ...pairsOf(ms[1], b.live)].sort());
+        assert.ok(waiting.every((d) => d.leaseOwner === null && d.nextAttemptAt === NOW && d.windowStartAt === NOW));
+        assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 3, inFlight: 2, delivered: 0, dead: 0, fanoutBacklog: 0, held: 0 });
+        // Once the endpoint has room, a claim takes them, due since the publish.
+        const later = await s.deliveries.claimDeliveries(10, NOW, NOW + 100, 'publisher');
+        assert.deepEqual(ids(later).sort((x, y) => x - y), ids(waiting));
+
+        // Work an excluded subscription does not cover is still leftover: here the budget runs out.
+        const c = await seedTopicWith(s, tenancy.id, 3);
+        const m3 = messageFixture(c.topic, { publishedAt: T0 + 1 });
+        const short = await s.publishing.publishMessages([m3], { now: NOW, inlineFanout: 10, claim: { ...lease(1), exclude: [c.live[0]!.id] } });
+        assert.ok(short.claimed.length <= 1 && short.claimed.every((d) => d.subscriptionId !== c.live[0]!.id));
+        assert.equal(short.leftover, true);
+      });
+
       it('leaves nothing over when the claim budget covers every delivery', async () => {
         const { store: s } = await fresh();
         const { tenancy } = await seedTenancy(s);
@@ -1142,7 +1173,7 @@ for (const kind of STORE_KINDS) {
           const stop = await f.store.deliveries.onWake(() => calls++);
           const heard = await listenRaw(wakeChannel(f.schema));
           try {
-            const { topic } = await seedTopicWith(other, (await seedTenancy(other)).tenancy.id, 1);
+            const { topic, live } = await seedTopicWith(other, (await seedTenancy(other)).tenancy.id, 1);
             const plan = (max: number) => ({ now: NOW, inlineFanout: 10, claim: { owner: 'publisher', leaseUntil: NOW + 500, max } });
             assert.equal((await other.publishing.publishMessages([messageFixture(topic)], plan(1))).leftover, false);
             await heard.sentinel();
@@ -1150,6 +1181,11 @@ for (const kind of STORE_KINDS) {
             const before = calls;
             assert.equal((await other.publishing.publishMessages([messageFixture(topic)], plan(0))).leftover, true);
             await eventually(() => calls > before, 15_000, 'a wake-up for the leftover work');
+            // Held back from the publisher (its endpoint is full there): not the publisher's leftover, but other nodes may take it.
+            const held = calls;
+            const out = await other.publishing.publishMessages([messageFixture(topic)], { ...plan(1), claim: { ...plan(1).claim, exclude: [live[0]!.id] } });
+            assert.deepEqual([out.leftover, out.claimed.length], [false, 0]);
+            await eventually(() => calls > held, 15_000, 'a wake-up for the work held back from the publisher');
           } finally {
             await heard.close();
             await stop();

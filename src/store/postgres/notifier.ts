@@ -29,9 +29,14 @@ export class WakeListener {
   private backoffMs = MIN_BACKOFF_MS;
   private closed = false;
 
+  /**
+   * @param ignorePayload notifications carrying this payload are not passed on: the NOTIFYs this store
+   *   instance sends about work its own node was already told of in-process (see PostgresDeliveries).
+   */
   constructor(
     private readonly config: ClientConfig,
     readonly channel: string,
+    private readonly ignorePayload?: string,
   ) {}
 
   /** Resolves once LISTEN is in place (or, if the database is unreachable, once reconnecting is scheduled). */
@@ -72,7 +77,7 @@ export class WakeListener {
     client.on('error', () => this.drop(client));
     client.on('end', () => this.drop(client));
     client.on('notification', (n) => {
-      if (n.channel === this.channel) this.fire();
+      if (n.channel === this.channel && (this.ignorePayload === undefined || n.payload !== this.ignorePayload)) this.fire();
     });
     this.client = client;
     try {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ClientConfig, Pool, PoolClient } from 'pg';
 import type {
   AttemptResult,
@@ -55,13 +56,19 @@ const byDueThenId = (a: Row, b: Row): number => num(a.due_at) - num(b.due_at) ||
 /** The delivery side of PostgresStore, on its pool, plus the LISTEN connection for wake-ups. */
 export class PostgresDeliveries implements DeliveryStore, PublishStore, ActivityStore, MailboxStore {
   private readonly listener: WakeListener;
+  /**
+   * The payload of this instance's publish NOTIFYs, which its own listener ignores: the publishing node's engine
+   * is told in-process of the work it can take (PublishOutcome.leftover), and the rest (deliveries held back from
+   * its full endpoints) is for the other nodes; hearing its own NOTIFY would have it look for work it just left.
+   */
+  private readonly origin = randomUUID();
 
   constructor(
     private readonly pool: Pool,
     listenConfig: ClientConfig,
     private readonly channel: string,
   ) {
-    this.listener = new WakeListener(listenConfig, channel);
+    this.listener = new WakeListener(listenConfig, channel, this.origin);
   }
 
   async close(): Promise<void> {
@@ -72,10 +79,12 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     if (messages.length === 0) return { stored: new Set(), claimed: [], leftover: false, backlogAdded: 0 };
     const { now, inlineFanout, claim } = plan;
     const max = claim?.max ?? 0;
+    const exclude = [...(claim?.exclude ?? [])];
     const [row] = await rows(this.pool, PUBLISH, [
       ...messageArrays(messages),
       inlineFanout,
       inlineFanout,
+      exclude,
       inlineFanout,
       max,
       max,
@@ -86,7 +95,9 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
       now,
       now,
       now,
+      exclude,
       this.channel,
+      this.origin,
     ]);
     return {
       stored: new Set((row?.stored as string[] | undefined) ?? []),

@@ -61,28 +61,34 @@ export const PUBLISH = `WITH input AS (
   INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent, fanout_state)
   SELECT id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent, CASE WHEN n < ?::int THEN 1 ELSE 0 END FROM valid
   RETURNING id, fanout_state
-), fan AS (
-  SELECT v.tenancy_id, s.topic_id, s.id AS subscription_id, v.id AS message_id, s.protocol,
-         row_number() OVER (ORDER BY v.ord, s.id) AS rn
+), fan0 AS (
+  SELECT v.tenancy_id, s.topic_id, s.id AS subscription_id, v.id AS message_id, s.protocol, v.ord,
+         s.id = ANY(?::text[]) AS held_back
   FROM valid v JOIN subscriptions s ON s.topic_id = v.topic_id AND s.lifecycle_state = 'ACTIVE'
     AND s.activated_at IS NOT NULL AND s.activated_at <= v.published_at
   WHERE v.n < ?::int
+), fan AS (
+  -- The claim budget goes to the subscriptions the publisher can start now; held-back ones wait PENDING.
+  SELECT f.*, row_number() OVER (PARTITION BY f.held_back ORDER BY f.ord, f.subscription_id) AS rn FROM fan0 f
 ), created AS (
   INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts,
                           next_attempt_at, lease_owner, window_start_at, created_at, updated_at)
   SELECT tenancy_id, topic_id, subscription_id, message_id, 'MESSAGE', protocol,
-         CASE WHEN rn <= ?::int THEN 'IN_FLIGHT' ELSE 'PENDING' END, 0,
-         CASE WHEN rn <= ?::int THEN ?::bigint ELSE ?::bigint END, CASE WHEN rn <= ?::int THEN ?::text END,
+         CASE WHEN NOT held_back AND rn <= ?::int THEN 'IN_FLIGHT' ELSE 'PENDING' END, 0,
+         CASE WHEN NOT held_back AND rn <= ?::int THEN ?::bigint ELSE ?::bigint END,
+         CASE WHEN NOT held_back AND rn <= ?::int THEN ?::text END,
          ?::bigint, ?::bigint, ?::bigint
   FROM fan ON CONFLICT DO NOTHING
   RETURNING *
 ), leftover AS (
-  SELECT EXISTS (SELECT 1 FROM stored WHERE fanout_state = 0) OR EXISTS (SELECT 1 FROM created WHERE state = 'PENDING') AS any
+  SELECT EXISTS (SELECT 1 FROM stored WHERE fanout_state = 0) OR EXISTS (SELECT 1 FROM created WHERE state = 'PENDING') AS any,
+         EXISTS (SELECT 1 FROM stored WHERE fanout_state = 0)
+           OR EXISTS (SELECT 1 FROM created WHERE state = 'PENDING' AND NOT subscription_id = ANY(?::text[])) AS mine
 )
 SELECT (SELECT COALESCE(array_agg(id), '{}') FROM stored) AS stored,
        (SELECT COALESCE(json_agg(c), '[]') FROM created c WHERE c.state = 'IN_FLIGHT') AS claimed,
-       l.any AS leftover, (SELECT COUNT(*) FROM created) + (SELECT COUNT(*) FROM stored WHERE fanout_state = 0) AS added,
-       CASE WHEN l.any THEN pg_notify(?, '') END AS notified
+       l.mine AS leftover, (SELECT COUNT(*) FROM created) + (SELECT COUNT(*) FROM stored WHERE fanout_state = 0) AS added,
+       CASE WHEN l.any THEN pg_notify(?, ?) END AS notified
 FROM leftover l`;
 
 export const MESSAGE_TRACE =

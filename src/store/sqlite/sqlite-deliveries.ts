@@ -63,6 +63,17 @@ const FANOUT_CLAIMED =
   'next_attempt_at, lease_owner, window_start_at, created_at, updated_at) ' +
   "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, 'IN_FLIGHT', 0, ?, ?, ?, ?, ? FROM subscriptions " +
   "WHERE topic_id = ? AND lifecycle_state = 'ACTIVE' AND activated_at IS NOT NULL AND activated_at <= ? RETURNING *";
+/**
+ * The same, but the subscriptions of a JSON list (whose endpoint is full on the publishing node) get their
+ * delivery PENDING, due now, unclaimed.
+ */
+const FANOUT_CLAIMED_EXCEPT =
+  'WITH ex(id) AS (SELECT value FROM json_each(?)) ' +
+  'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts, ' +
+  'next_attempt_at, lease_owner, window_start_at, created_at, updated_at) ' +
+  "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, CASE WHEN id IN ex THEN 'PENDING' ELSE 'IN_FLIGHT' END, 0, " +
+  'CASE WHEN id IN ex THEN ? ELSE ? END, CASE WHEN id IN ex THEN NULL ELSE ? END, ?, ?, ? FROM subscriptions ' +
+  "WHERE topic_id = ? AND lifecycle_state = 'ACTIVE' AND activated_at IS NOT NULL AND activated_at <= ? RETURNING *";
 /** A late duplicate attempt number (two nodes around a lease expiry) is renumbered after the last one. */
 const INSERT_ATTEMPT =
   'INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, duration_ms, outcome, status_code, reply, error, response_excerpt, node) ' +
@@ -103,6 +114,7 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
       const stored = new Set<string>();
       const claimed: Delivery[] = [];
       let budget = claim?.max ?? 0;
+      const exclude = claim?.exclude !== undefined && claim.exclude.length > 0 ? JSON.stringify(claim.exclude) : undefined;
       let leftover = false;
       let backlogAdded = 0;
       // A group is mostly a few busy topics: look each one up once per group, not per message.
@@ -126,9 +138,17 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
         } else if (subs === 0) {
           // Nothing to deliver.
         } else if (claim !== undefined && budget >= subs) {
-          const rows = this.sql.all(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt);
-          for (const r of rows) claimed.push(toDelivery(r));
-          budget -= rows.length;
+          const rows =
+            exclude === undefined
+              ? this.sql.all(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt)
+              : this.sql.all(FANOUT_CLAIMED_EXCEPT, exclude, m.tenancyId, m.id, now, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt);
+          for (const r of rows) {
+            const d = toDelivery(r);
+            // An excluded subscription's delivery waits PENDING for the claim that follows its endpoint's reopening.
+            if (d.state !== 'IN_FLIGHT') continue;
+            claimed.push(d);
+            budget--;
+          }
           backlogAdded += rows.length;
         } else {
           // '' and the max id bound the whole topic; fanout_state is already 1 for it.
