@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SubscriptionLinks } from '../../core/links.js';
 import type { ProtocolHandler, SendContext } from '../protocol.js';
-import { buildHttpHandlers, registryOf } from '../protocols/index.js';
+import { buildHttpHandlers, registryOf } from '../protocols/http-handlers.js';
 import type { SendThreadConfig } from './send-threads.js';
 import { abortReason, unpack, type FromThread, type SendBatch, type ToThread, type WireOutcome } from './wire.js';
 

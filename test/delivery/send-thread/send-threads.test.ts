@@ -5,7 +5,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { SubscriptionLinks } from '../../../src/core/links.js';
 import type { ProtocolHandler, SendResult } from '../../../src/delivery/protocol.js';
-import { buildHttpHandlers, registryOf } from '../../../src/delivery/protocols/index.js';
+import { buildHttpHandlers, registryOf } from '../../../src/delivery/protocols/http-handlers.js';
 import { SendThreads, spawnSendThread, type SendThreadConfig } from '../../../src/delivery/send-thread/send-threads.js';
 import { captureServer, message, messageCtx, subscription, type CaptureServer, type Captured } from '../fixtures.js';
 
