@@ -47,7 +47,7 @@ export interface PacerState {
   readonly delayed: number;
 }
 
-/** Clock and timer, injected so the policy is tested without waiting. */
+/** The clock, injected so the policy is tested without waiting (the server's timer calls tick()). */
 export interface PacerClock {
   now(): number;
 }

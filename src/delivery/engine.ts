@@ -180,11 +180,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    */
   planPublish(now: number): PublishPlan {
     const room = this.running ? this.opts.maxInFlight - this.inFlight : 0;
-    const exclude = room > 0 ? this.excluded() : [];
     return {
       now,
       inlineFanout: INLINE_FANOUT,
-      claim: room > 0 ? { owner: this.opts.nodeId, leaseUntil: now + this.opts.leaseMs, max: room, ...(exclude.length > 0 ? { exclude } : {}) } : undefined,
+      claim: room > 0 ? { owner: this.opts.nodeId, leaseUntil: now + this.opts.leaseMs, max: room, exclude: this.excluded() } : undefined,
     };
   }
 

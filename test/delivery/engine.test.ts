@@ -160,6 +160,18 @@ for (const kind of STORE_KINDS) {
       return r.requests.filter((q: Received) => q.path === path).map((q) => String(q.headers['x-oci-ns-messageid']));
     }
 
+    /** A receiver that holds every request unanswered until `release()` (called at cleanup at the latest). */
+    async function stalledReceiver(): Promise<{ stalled: Receiver; release: () => void }> {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const stalled = await receiver(async () => {
+        await released;
+        return { status: 200, body: 'late ok' };
+      });
+      cleanups.push(async () => release());
+      return { stalled, release };
+    }
+
     /**
      * Publishes `backlog` messages to a topic with a stalled and a healthy webhook, then 3 to another topic with a
      * healthy one: every healthy delivery must arrive while the stalled endpoint holds its requests unanswered.
@@ -168,13 +180,7 @@ for (const kind of STORE_KINDS) {
       const perEndpoint = 2;
       // Few slots, so a stalled endpoint could exhaust them if it held any but its own per-endpoint ones.
       const n = await node({ perEndpoint, perProtocol: 4, maxInFlight: o.maxInFlight });
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      const stalled = await receiver(async () => {
-        await released;
-        return { status: 200, body: 'late ok' };
-      });
-      cleanups.push(async () => release());
+      const { stalled, release } = await stalledReceiver();
       const healthy = await receiver();
 
       const busy = await newTopic();
@@ -265,13 +271,7 @@ for (const kind of STORE_KINDS) {
       // Cap 4 (2 running, 2 queued), 2 more could park: the publishes after the 4th must not claim (and then hand back).
       const perEndpoint = 2;
       const n = await node({ perEndpoint, claimBatch: 2, maxInFlight: 64 });
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      const stalled = await receiver(async () => {
-        await released;
-        return { status: 200, body: 'late ok' };
-      });
-      cleanups.push(async () => release());
+      const { stalled, release } = await stalledReceiver();
       const topic = await newTopic();
       const sub = await webhook(topic, `${stalled.url}/full`);
       const { cap } = endpointCap({ ...DEFAULT_ENGINE_OPTIONS, perEndpoint, maxInFlight: 64, claimBatch: 2 });

@@ -107,7 +107,6 @@ class SendThread {
     const worker = this.spawn(this.config);
     this.worker = worker;
     worker.on('message', (m: FromThread) => {
-      if (m.type !== 'results') return;
       for (const o of m.outcomes) {
         const p = this.pending.get(o.id);
         if (p === undefined) continue; // failed already (aborted and out of grace)
@@ -146,12 +145,15 @@ export class SendThreads {
     this.abortGraceMs = opts.abortGraceMs ?? 2000;
   }
 
-  /** The handler with its sends made on a delivery thread; endpointKey stays with the local handler. */
+  /**
+   * The handler with its sends made on a delivery thread; endpointKey stays with the local handler, and is
+   * worked out for a send only when there are threads to choose from.
+   */
   wrap(local: ProtocolHandler): ProtocolHandler {
     return {
       protocols: local.protocols,
       endpointKey: (sub) => local.endpointKey(sub),
-      send: (ctx) => this.send(ctx, local.endpointKey(ctx.subscription)),
+      send: (ctx) => this.send(ctx, (sub) => local.endpointKey(sub)),
       close: async () => {
         await this.close();
         await local.close();
@@ -159,12 +161,12 @@ export class SendThreads {
     };
   }
 
-  /** Makes the send on the thread that serves `endpointKey`. */
-  send(ctx: SendContext, endpointKey: string): Promise<SendResult> {
+  /** Makes the send on the thread that serves its endpoint (`endpointKey` of its subscription). */
+  send(ctx: SendContext, endpointKey: (sub: SendContext['subscription']) => string): Promise<SendResult> {
     if (this.closed) return Promise.reject(new Error('The delivery threads are closed.'));
     const signal = ctx.signal;
     if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-    const thread = this.threads[this.threads.length === 1 ? 0 : hash(endpointKey) % this.threads.length]!;
+    const thread = this.threads[this.threads.length === 1 ? 0 : hash(endpointKey(ctx.subscription)) % this.threads.length]!;
     const id = this.nextId++;
     return new Promise<SendResult>((resolve, reject) => {
       let grace: NodeJS.Timeout | undefined;

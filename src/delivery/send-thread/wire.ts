@@ -41,7 +41,8 @@ export type ToThread = { type: 'batch'; batch: SendBatch } | { type: 'close' };
 /** A send's outcome: what the handler returned, or the message of what it threw. */
 export type WireOutcome = { id: number; result: SendResult } | { id: number; thrown: string };
 
-export type FromThread = { type: 'results'; outcomes: WireOutcome[] } | { type: 'closed' };
+/** A thread's answers; it says nothing when asked to close, it ends (its 'exit' is the answer). */
+export type FromThread = { type: 'results'; outcomes: WireOutcome[] };
 
 /** Collects sends for one batch, numbering each distinct object once. */
 export class BatchBuilder {

@@ -63,8 +63,6 @@ function onBatch(batch: SendBatch): void {
 port.on('message', (m: ToThread) => {
   if (m.type === 'batch') onBatch(m.batch);
   else
-    void Promise.allSettled([...new Set(registry.values())].map((h) => h.close())).then(() => {
-      port.postMessage({ type: 'closed' } satisfies FromThread);
-      port.close();
-    });
+    // Closing the port ends the thread once its HTTP clients are closed.
+    void Promise.allSettled([...new Set(registry.values())].map((h) => h.close())).then(() => port.close());
 });

@@ -143,10 +143,9 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
               ? this.sql.all(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt)
               : this.sql.all(FANOUT_CLAIMED_EXCEPT, exclude, m.tenancyId, m.id, now, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt);
           for (const r of rows) {
-            const d = toDelivery(r);
             // An excluded subscription's delivery waits PENDING for the claim that follows its endpoint's reopening.
-            if (d.state !== 'IN_FLIGHT') continue;
-            claimed.push(d);
+            if (r.state !== 'IN_FLIGHT') continue;
+            claimed.push(toDelivery(r));
             budget--;
           }
           backlogAdded += rows.length;
