@@ -150,6 +150,15 @@ export interface DeliveryCounts {
 }
 
 /**
+ * What a claim leaves alone: the deliveries of endpoints (endpointKeyOf) the node has no room for, and
+ * those of subscriptions waiting for rate-limit tokens. Empty lists exclude nothing and cost nothing.
+ */
+export interface ClaimExclusions {
+  readonly endpoints: readonly string[];
+  readonly subscriptions: readonly string[];
+}
+
+/**
  * How a group of publishes is fanned out inside its own transaction. Small topics get
  * their deliveries in the same commit as the message (one fsync, not three); some of
  * those can be created already claimed by the committing node, so they are sent
@@ -160,11 +169,11 @@ export interface PublishPlan {
   /** A topic with fewer subscriptions than this is fanned out in the publish transaction. */
   inlineFanout: number;
   /**
-   * Up to `max` of the created deliveries start IN_FLIGHT, leased to `owner` until `leaseUntil`; none of the
-   * subscriptions in `exclude` (whose endpoint is full on this node, or which wait for rate-limit tokens): those
-   * are created PENDING, due at `now`, and are not `leftover` (the node claims them when they have room again).
+   * Up to `max` of the created deliveries start IN_FLIGHT, leased to `owner` until `leaseUntil`; none of those
+   * `exclude` leaves out (a full endpoint's, or a subscription's waiting for rate-limit tokens): those are created
+   * PENDING, due at `now`, and are not `leftover` (the node claims them when it has room again).
    */
-  claim?: { owner: string; leaseUntil: number; max: number; exclude?: readonly string[] };
+  claim?: { owner: string; leaseUntil: number; max: number; exclude?: ClaimExclusions };
 }
 
 export interface PublishOutcome {

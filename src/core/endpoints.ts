@@ -56,3 +56,32 @@ function checkHttpUrl(endpoint: string, protocol: Protocol): string {
   if (protocol === 'SLACK' && url.search !== '') throw new InvalidParameterError('SLACK endpoint must not contain query parameters.');
   return endpoint;
 }
+
+/**
+ * The endpoint a subscription's deliveries go to, as one node's delivery limits count it: an
+ * HTTP protocol's URL origin, a function, and for EMAIL and SMS the one relay or provider every
+ * delivery of the protocol goes through. Stored with each subscription and delivery, so claims
+ * can leave out a full endpoint's deliveries whatever subscription they belong to.
+ */
+export function endpointKeyOf(protocol: Protocol, endpoint: string): string {
+  switch (protocol) {
+    case 'EMAIL':
+    case 'SMS':
+      return protocol;
+    case 'ORACLE_FUNCTIONS':
+      return `${protocol}:${endpoint}`;
+    case 'CUSTOM_HTTPS':
+    case 'HTTPS':
+    case 'SLACK':
+    case 'PAGERDUTY':
+      return `${protocol}:${originOf(endpoint)}`;
+  }
+}
+
+function originOf(endpoint: string): string {
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return endpoint;
+  }
+}

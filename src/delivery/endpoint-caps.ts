@@ -11,9 +11,11 @@ export const PARK_MS = 1000;
  * its slots): 2 x perEndpoint, so a full queue behind the endpoint's busy slots refills them
  * from memory while the claim that tops it up runs, yet a stalled endpoint holds only that
  * much of maxInFlight (128 of 1,024 by default) and the other endpoints keep the rest. At the
- * cap the endpoint's subscriptions are left out of claims until it has drained to
+ * cap the endpoint's deliveries are left out of claims until it has drained to
  * perEndpoint (nothing queued): reopening at the first free place would claim a batch to
- * fill one place. Claims beyond the cap (up to a claim batch) wait in memory, outside the
+ * fill one place. Claims leave them out by the endpoint's key, whatever subscription they
+ * belong to (many subscriptions often share one endpoint: every Slack webhook is on
+ * hooks.slack.com). Claims beyond the cap (up to a claim batch) wait in memory, outside the
  * room, for PARK_MS before they are handed back: a busy endpoint drains its backlog from
  * them without a round trip, a stalled one returns them to the queue in their place.
  */
@@ -28,7 +30,6 @@ export function endpointCap(opts: { perEndpoint: number; maxInFlight: number; cl
 
 /** A claimed delivery waiting beyond its endpoint's cap: started when the endpoint has room, or handed back. */
 export interface Parked<T> {
-  subscriptionId: string;
   /** What the caller needs to hand it back. */
   claim: T;
   start: () => void;
@@ -40,9 +41,7 @@ interface Endpoint<T> {
   held: number;
   /** Claims beyond the cap, oldest first; they take none of the node's in-flight room. */
   parked: Parked<T>[];
-  /** Subscriptions held or parked here (count); while closed, also those handed back (0). */
-  subscriptions: Map<string, number>;
-  /** Reached its cap: its subscriptions are left out of claims until it drains to the reopen mark. */
+  /** Reached its cap: its deliveries are left out of claims until it drains to the reopen mark. */
   closed: boolean;
   timer: NodeJS.Timeout | undefined;
 }
@@ -63,7 +62,7 @@ export interface EndpointCapOptions<T> {
 /**
  * Per-endpoint caps on what one node holds, so a stalled endpoint cannot take the node's
  * in-flight room. An endpoint admits up to `cap` deliveries; at the cap it is closed and
- * its subscriptions are excluded from claims until it has drained to `reopenAt` (then
+ * its deliveries are excluded from claims until it has drained to `reopenAt` (then
  * `onReopen`). Claims that still arrive for it (a batch that filled it, a publish's own
  * claims) are parked without taking room and started in order as it frees places, so a
  * busy endpoint drains its backlog from memory; whatever it has not started within
@@ -78,13 +77,11 @@ export class EndpointCaps<T> {
   offer(key: string, p: Omit<Parked<T>, 'parkedAt'>, now: number): void {
     let e = this.endpoints.get(key);
     if (e === undefined) {
-      e = { held: 0, parked: [], subscriptions: new Map(), closed: false, timer: undefined };
+      e = { held: 0, parked: [], closed: false, timer: undefined };
       this.endpoints.set(key, e);
     }
-    const count = e.subscriptions.get(p.subscriptionId) ?? 0;
     if (e.held < this.o.cap && e.parked.length === 0) {
       e.held++;
-      e.subscriptions.set(p.subscriptionId, count + 1);
       if (e.held >= this.o.cap) e.closed = true;
       p.start();
       return;
@@ -92,20 +89,17 @@ export class EndpointCaps<T> {
     e.closed = true;
     if (e.parked.length < this.o.parkMax) {
       e.parked.push({ ...p, parkedAt: now });
-      e.subscriptions.set(p.subscriptionId, count + 1);
       if (e.timer === undefined) this.arm(key, e, this.o.parkMs);
       return;
     }
-    e.subscriptions.set(p.subscriptionId, count);
     this.o.handBack([{ ...p, parkedAt: now }]);
   }
 
   /** An admitted delivery is done: its place goes to the oldest parked one, if any. */
-  finished(key: string, subscriptionId: string): void {
+  finished(key: string): void {
     const e = this.endpoints.get(key);
     if (e === undefined) return;
     e.held--;
-    this.uncount(e, subscriptionId);
     const next = e.parked.shift();
     if (next !== undefined) {
       e.held++;
@@ -115,7 +109,6 @@ export class EndpointCaps<T> {
     }
     if (e.closed && e.held <= this.o.reopenAt) {
       e.closed = false;
-      for (const [id, n] of e.subscriptions) if (n === 0) e.subscriptions.delete(id);
       this.o.onReopen();
     }
     if (e.held === 0 && !e.closed) this.endpoints.delete(key);
@@ -125,10 +118,10 @@ export class EndpointCaps<T> {
     return this.endpoints.get(key)?.closed ?? false;
   }
 
-  /** The subscriptions of closed endpoints: claims leave them alone. */
-  excluded(): string[] {
+  /** The keys of closed endpoints: claims leave their deliveries alone. */
+  closedKeys(): string[] {
     const out: string[] = [];
-    for (const e of this.endpoints.values()) if (e.closed) for (const id of e.subscriptions.keys()) out.push(id);
+    for (const [key, e] of this.endpoints) if (e.closed) out.push(key);
     return out;
   }
 
@@ -137,18 +130,11 @@ export class EndpointCaps<T> {
     for (const e of this.endpoints.values()) this.handBackOlderThan(e, Infinity);
   }
 
-  private uncount(e: Endpoint<T>, subscriptionId: string): void {
-    const count = (e.subscriptions.get(subscriptionId) ?? 1) - 1;
-    if (count > 0 || e.closed) e.subscriptions.set(subscriptionId, count);
-    else e.subscriptions.delete(subscriptionId);
-  }
-
   private handBackOlderThan(e: Endpoint<T>, cutoff: number): void {
     let n = 0;
     while (n < e.parked.length && e.parked[n]!.parkedAt <= cutoff) n++;
     if (n === 0) return;
     const back = e.parked.splice(0, n);
-    for (const p of back) this.uncount(e, p.subscriptionId);
     if (e.parked.length === 0) this.disarm(e);
     this.o.handBack(back);
   }

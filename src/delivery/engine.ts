@@ -13,7 +13,8 @@ import { FilterCache } from './filters.js';
 import { DueProbe } from './due-probe.js';
 import { LagMeter } from './lag-meter.js';
 import { RateGates } from './rate-gate.js';
-import type { Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan } from '../core/deliveries.js';
+import type { ClaimExclusions, Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan } from '../core/deliveries.js';
+import { endpointKeyOf } from '../core/endpoints.js';
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
@@ -58,6 +59,9 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
 
 type Context = Awaited<ReturnType<ContextLoader['load']>>[number];
 
+/** ClaimExclusions as one set, to tell whether what one claim left out still is. */
+const exclusionSet = (x: ClaimExclusions): ReadonlySet<string> => new Set([...x.endpoints.map((k) => `e ${k}`), ...x.subscriptions.map((id) => `s ${id}`)]);
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** The endpoint key of deliveries without a subscription or handler: they are settled without a request. */
 const NO_ENDPOINT = 'none';
@@ -89,7 +93,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * `at`. Until new work is signalled (wake), `until` passes, or one of those endpoints
    * reopens, claiming again would only walk their backlog again.
    */
-  private nothingElseDue: { at: number; until: number; excluded: ReadonlySet<string> } | undefined;
+  private nothingElseDue: { at: number; until: number; exclude: ClaimExclusions; excluded: ReadonlySet<string> } | undefined;
   /** Counts wake(): a claim that came back short proves nothing about work signalled while it ran. */
   private wakes = 0;
   private readonly lag = new LagMeter();
@@ -265,7 +269,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         // All that is due may be of closed endpoints, which claims leave out: sleep until the next
         // other delivery is due (their reopening, or new work, wakes the loop sooner).
         const skip = this.nothingElseDue;
-        const due = skip === undefined ? await this.store.nextDueAt() : await this.store.nextDueAt([...skip.excluded], skip.at);
+        const due = skip === undefined ? await this.store.nextDueAt() : await this.store.nextDueAt(skip.exclude, skip.at);
         if (skip !== undefined && due !== null) skip.until = Math.min(skip.until, due);
         const wait = due === null ? this.opts.idlePollMs : Math.min(this.opts.idlePollMs, Math.max(5, due - Date.now()));
         await this.waker.sleep(wait);
@@ -281,19 +285,19 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     // Claim in batches: refilling one slot at a time would cost a transaction per delivery.
     if (room <= 0 || (this.inFlight > 0 && room < Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2))) return 0;
     const now = Date.now();
-    const excluded = this.excluded();
+    const exclude = this.excluded();
+    const excluded = exclusionSet(exclude);
     const skip = this.nothingElseDue;
     if (skip !== undefined && now >= skip.until) this.nothingElseDue = undefined;
     else if (skip !== undefined) {
       // Still true after a claim for a reopened endpoint: only what it left out then can be due now.
-      const still = new Set(excluded);
-      if ([...skip.excluded].every((id) => still.has(id))) return 0;
+      if ([...skip.excluded].every((k) => excluded.has(k))) return 0;
     }
     const limit = Math.min(room, this.opts.claimBatch);
     const wakes = this.wakes;
-    const claimed = await this.store.claimDeliveries(limit, now, now + this.opts.leaseMs, this.opts.nodeId, excluded);
-    if (excluded.length > 0 && claimed.length < limit && wakes === this.wakes) {
-      this.nothingElseDue = { at: now, until: now + this.opts.idlePollMs, excluded: new Set(excluded) };
+    const claimed = await this.store.claimDeliveries(limit, now, now + this.opts.leaseMs, this.opts.nodeId, exclude);
+    if (excluded.size > 0 && claimed.length < limit && wakes === this.wakes) {
+      this.nothingElseDue = { at: now, until: now + this.opts.idlePollMs, exclude, excluded };
     }
     if (claimed.length === 0) return 0;
     const contexts = await this.loader.load(claimed, now);
@@ -301,11 +305,9 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     return claimed.length;
   }
 
-  /** Subscriptions claims leave alone: those of endpoints at their cap, and those waiting for rate-limit tokens. */
-  private excluded(): string[] {
-    const capped = this.caps.excluded();
-    const limited = this.rates.excluded();
-    return limited.length === 0 ? capped : capped.length === 0 ? limited : [...new Set([...capped, ...limited])];
+  /** What claims leave alone: the deliveries of endpoints at their cap, and of subscriptions waiting for rate-limit tokens. */
+  private excluded(): ClaimExclusions {
+    return { endpoints: this.caps.closedKeys(), subscriptions: this.rates.excluded() };
   }
 
   /**
@@ -332,9 +334,9 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         return;
       }
     }
-    const key = `${sub.protocol}:${handler.endpointKey(sub)}`;
+    const key = endpointKeyOf(sub.protocol, sub.endpoint);
     const claim = { claim: { id: d.id, dueAt }, key };
-    const admit = (): void => this.caps.offer(key, { subscriptionId: d.subscriptionId, claim, start: () => this.attempt(d, ctx, key, dueAt) }, Date.now());
+    const admit = (): void => this.caps.offer(key, { claim, start: () => this.attempt(d, ctx, key, dueAt) }, Date.now());
     if (d.kind === 'MESSAGE' && sub.rateLimitPerSecond !== null) this.rates.offer(d.subscriptionId, sub.rateLimitPerSecond, claim, admit);
     else admit();
   }
@@ -376,7 +378,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       .finally(() => {
         this.inFlight--;
         // May start a parked delivery of the endpoint in its place.
-        if (key !== NO_ENDPOINT) this.caps.finished(key, d.subscriptionId);
+        if (key !== NO_ENDPOINT) this.caps.finished(key);
         // Wake the loop only when a whole claim batch fits again (or all is done), not per attempt.
         const room = this.opts.maxInFlight - this.inFlight;
         if (this.inFlight === 0 || room === Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2)) this.waker.wake();

@@ -18,8 +18,6 @@ export interface OutgoingMail {
 }
 
 export interface MailSink {
-  /** Per-endpoint concurrency key: the SMTP host, or 'dev-mailbox'. */
-  readonly endpointKey: string;
   /**
    * Resolves with the server's reply (e.g. `250 OK: queued as …`). Rejects with a
    * `MailSendError` when the outcome is known; any other rejection counts as retryable.
@@ -54,13 +52,10 @@ export interface SmtpMailSinkOptions {
  * query string too). The host is operator configuration, so no SSRF guard applies.
  */
 export class SmtpMailSink implements MailSink {
-  readonly endpointKey: string;
   readonly #transport;
   #closed = false;
 
   constructor(url: string, options: SmtpMailSinkOptions = {}) {
-    const parsed = new URL(url);
-    this.endpointKey = `smtp:${parsed.host}`;
     const timeout = options.timeoutMs ?? 30_000;
     this.#transport = createTransport({
       url,
@@ -111,8 +106,6 @@ export type InsertMail = (mail: Omit<MailRecord, 'id'>) => Promise<MailRecord>;
 
 /** Keeps mail in Herald's own store instead of sending it. */
 export class DevMailbox implements MailSink {
-  readonly endpointKey = 'dev-mailbox';
-
   constructor(
     private readonly insert: InsertMail,
     private readonly now: () => number = Date.now,

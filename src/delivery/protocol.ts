@@ -45,11 +45,6 @@ export type SendResult =
 export interface ProtocolHandler {
   /** The OCI protocol names this handler serves. */
   readonly protocols: readonly Protocol[];
-  /**
-   * A key for per-endpoint concurrency limits: deliveries with the same key share a
-   * limit (e.g. the URL origin for HTTP, the SMTP server for email).
-   */
-  endpointKey(subscription: Subscription): string;
   send(ctx: SendContext): Promise<SendResult>;
   close(): Promise<void>;
 }

@@ -35,9 +35,9 @@ export const DELIVERY_SQL = {
     '(SELECT id FROM subscriptions WHERE topic_id = ? AND id > ? ORDER BY id LIMIT ?) AS batch',
   /** One delivery per eligible subscription of the scanned id range, set-based; re-runs insert nothing twice. */
   fanoutInsert:
-    'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts, ' +
+    'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, endpoint_key, state, attempts, ' +
     'next_attempt_at, window_start_at, created_at, updated_at) ' +
-    "SELECT CAST(? AS TEXT), topic_id, id, CAST(? AS TEXT), 'MESSAGE', protocol, 'PENDING', 0, " +
+    "SELECT CAST(? AS TEXT), topic_id, id, CAST(? AS TEXT), 'MESSAGE', protocol, endpoint_key, 'PENDING', 0, " +
     'CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) ' +
     `FROM subscriptions WHERE topic_id = ? AND id > ? AND id <= ? AND ${ACTIVE_AT_PUBLISH} ` +
     'ON CONFLICT DO NOTHING',
@@ -102,13 +102,21 @@ export const DELIVERY_SQL = {
 
 
 /**
- * nextDueAt skipping the excluded subscriptions (binds `after`, then the list): ORDER BY ...
+ * A delivery ClaimExclusions does not leave out (binds the endpoint keys, then the subscription ids). A
+ * delivery without a key (a confirmation, a replay, or one older than keys) is never left out by endpoint.
+ */
+export function notExcludedSql(notIn: NotInList): string {
+  return `${notIn("COALESCE(endpoint_key, '')")} AND ${notIn('subscription_id')}`;
+}
+
+/**
+ * nextDueAt skipping what is excluded (binds `after`, then notExcludedSql's lists): ORDER BY ...
  * LIMIT 1 rather than MIN, so the walk of deliveries_due from `after` stops at the first
  * delivery not excluded.
  */
 export function nextDueAtExcludingSql(notIn: NotInList): string {
   return (
-    `SELECT (SELECT next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at > ? AND ${notIn('subscription_id')} ` +
+    `SELECT (SELECT next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at > ? AND ${notExcludedSql(notIn)} ` +
     'ORDER BY next_attempt_at LIMIT 1) AS due, (SELECT MIN(fanout_lease_until) FROM messages WHERE fanout_state = 0) AS fanout'
   );
 }

@@ -17,6 +17,7 @@ import type {
   TopicState,
   User,
 } from '../core/models.js';
+import { endpointKeyOf } from '../core/endpoints.js';
 import { newEtag } from '../core/ids.js';
 
 /**
@@ -205,6 +206,7 @@ export const SUBSCRIPTION_COLUMNS = [
   'deleted_at',
   'filter_policy',
   'rate_limit',
+  'endpoint_key',
 ] as const;
 export const subscriptionValues = (s: Subscription): SqlValue[] => [
   s.id,
@@ -229,6 +231,7 @@ export const subscriptionValues = (s: Subscription): SqlValue[] => [
   s.deletedAt,
   s.filterPolicy,
   s.rateLimitPerSecond,
+  endpointKeyOf(s.protocol, s.endpoint),
 ];
 export const toSubscription = (r: Row): Subscription => ({
   id: str(r.id),

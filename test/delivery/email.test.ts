@@ -112,7 +112,6 @@ describe('EMAIL over SMTP', () => {
         `To stop receiving notifications from this topic, unsubscribe: ${UNSUBSCRIBE_URL}\n\n` +
         'Please do not reply directly to this email. If you have any questions or comments regarding this email, contact your account administrator.',
     );
-    assert.equal(handler.endpointKey(subscription('EMAIL', 'x@example.com')), `smtp:127.0.0.1:${smtp.port}`);
   });
 
   it('falls back to the topic name as subject', async () => {
@@ -176,7 +175,6 @@ describe('EMAIL into the dev mailbox', () => {
     const handler = new EmailHandler({ mailSink: mailbox, mailFrom: 'herald@localhost' });
     const result = await handler.send(messageCtx(subscription('EMAIL', 'dev@example.com'), message('hello', { title: 'Hi' })));
     assert.deepEqual(result, { ok: true, reply: 'stored in dev mailbox #42' });
-    assert.equal(handler.endpointKey(subscription('EMAIL', 'dev@example.com')), 'dev-mailbox');
     const [mail] = stored;
     assert.ok(mail);
     assert.equal(mail.createdAt, 1_700_000_000_000);

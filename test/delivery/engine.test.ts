@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Delivery, DeliveryAttempt, DeliveryState } from '../../src/core/deliveries.js';
 import { SubscriptionLinks } from '../../src/core/links.js';
-import { MessageService } from '../../src/core/messages.js';
+import { INLINE_FANOUT, MessageService } from '../../src/core/messages.js';
 import type { Subscription, Topic } from '../../src/core/models.js';
 import { SubscriptionService } from '../../src/core/subscriptions.js';
 import { DEFAULT_ENGINE_OPTIONS, DeliveryEngine, type EngineOptions } from '../../src/delivery/engine.js';
@@ -298,6 +298,67 @@ for (const kind of STORE_KINDS) {
         'every delivery once the endpoint answers',
       );
       assert.deepEqual(idsAt(stalled, '/full').sort(), [...first, ...later].sort());
+    });
+
+    // Before claims left endpoints out by their key, an endpoint at its cap was left out only for the subscriptions
+    // the node had seen there: every other subscription on the same host (many Slack or PagerDuty subscriptions share
+    // one) was claimed, found the endpoint full, and was handed straight back, claim after claim. This failed then.
+    it('an endpoint at its cap is left out of publishes and claims for every subscription on it, not only those seen', async () => {
+      const perEndpoint = 2;
+      const n = await node({ perEndpoint, claimBatch: 2, maxInFlight: 64 });
+      const { stalled, release } = await stalledReceiver();
+      const healthy = await receiver();
+      const { cap } = endpointCap({ ...DEFAULT_ENGINE_OPTIONS, perEndpoint, maxInFlight: 64, claimBatch: 2 });
+      // Fill the endpoint through one subscription.
+      const first = await newTopic();
+      const firstSub = await webhook(first, `${stalled.url}/first`);
+      const firstIds: string[] = [];
+      for (let i = 0; i < cap; i++) firstIds.push(await publish(n, first, `first ${i}`));
+      await eventually(() => stalled.requests.length === perEndpoint, WAIT_MS, 'the endpoint holding its slots');
+      // Then topics whose other subscriptions on that host the node has never seen: one fanned out inline with the
+      // publish, one too big for that (fanned out by the engine, then claimed).
+      const scenarios: { topic: Topic; others: Subscription[]; ok: Subscription; ids: string[] }[] = [];
+      for (const count of [10, INLINE_FANOUT + 6]) {
+        const topic = await newTopic();
+        const others: Subscription[] = [];
+        for (let i = 0; i < count; i++) others.push(await webhook(topic, `${stalled.url}/t${scenarios.length}/s${i}`));
+        scenarios.push({ topic, others, ok: await webhook(topic, `${healthy.url}/ok${scenarios.length}`), ids: [] });
+      }
+      for (const sc of scenarios) for (let i = 0; i < 2; i++) sc.ids.push(await publish(n, sc.topic, `more ${i}`));
+      // The healthy subscriptions get theirs meanwhile.
+      await eventually(
+        async () => {
+          for (const sc of scenarios) for (const id of sc.ids) if ((await traceOf(id, sc.ok)).delivery.state !== 'DELIVERED') return false;
+          return true;
+        },
+        WAIT_MS,
+        'the healthy subscriptions\' deliveries',
+      );
+      // Past a parked claim's time (1 s): nothing of the full endpoint was claimed, so nothing was handed back.
+      await new Promise((r) => setTimeout(r, 1500));
+      for (const sc of scenarios) {
+        for (const id of sc.ids) {
+          for (const sub of sc.others) {
+            const { delivery, attempts } = await traceOf(id, sub);
+            assert.deepEqual([delivery.state, delivery.leaseOwner, attempts.length], ['PENDING', null, 0], `the delivery of ${id} to ${sub.endpoint}`);
+          }
+        }
+        assert.equal(sc.others.reduce((sum, sub) => sum + (n.claimed.get(sub.id) ?? 0), 0), 0, 'deliveries to the full endpoint were claimed');
+      }
+      assert.equal(n.calls.get('releaseClaims') ?? 0, 0, 'claims were handed back');
+
+      release();
+      const all = [...firstIds.map((id) => [id, firstSub] as const), ...scenarios.flatMap((sc) => sc.ids.flatMap((id) => sc.others.map((sub) => [id, sub] as const)))];
+      await eventually(
+        async () => {
+          for (const [id, sub] of all) if ((await traceOf(id, sub)).delivery.state !== 'DELIVERED') return false;
+          return true;
+        },
+        WAIT_MS,
+        'every delivery once the endpoint answers',
+      );
+      // Each sent once.
+      assert.equal(stalled.requests.length, all.length);
     });
 
     it('a delivery whose subscription is deleted before it is attempted is CANCELLED and never sent', async () => {

@@ -101,8 +101,4 @@ describe('SLACK delivery', () => {
     const broken = failure(await handler.send(messageCtx(subscription('SLACK', `${server.origin}/services/broken`), message('x'))));
     assert.deepEqual([broken.retryable, broken.error], [true, 'HTTP 500 Internal Server Error: rollup_error']);
   });
-
-  it('keys endpoints by origin', () => {
-    assert.equal(handler.endpointKey(subscription('SLACK', 'https://hooks.slack.com/services/T/B/X')), 'https://hooks.slack.com');
-  });
 });

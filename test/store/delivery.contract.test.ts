@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import type { Delivery, DeliveryState, NewDelivery, PublishOutcome } from '../../src/core/deliveries.js';
+import type { ClaimExclusions, Delivery, DeliveryState, NewDelivery, PublishOutcome } from '../../src/core/deliveries.js';
+import { endpointKeyOf } from '../../src/core/endpoints.js';
 import { newOcid } from '../../src/core/ids.js';
 import type { Message, Subscription, Topic } from '../../src/core/models.js';
 import type { ClaimedDelivery } from '../../src/core/ports/deliveries.js';
@@ -51,6 +52,9 @@ async function deliveriesOfGroup(store: Store, messages: Message[]): Promise<Del
   for (const m of messages) out.push(...(await store.activity.getMessageDeliveries(m.tenancyId, m.id)).map((r) => r.delivery));
   return byDeliveryId(out);
 }
+
+/** Exclusions of subscriptions only. */
+const subs = (...subscriptions: string[]): ClaimExclusions => ({ endpoints: [], subscriptions });
 
 const byDeliveryId = (xs: Delivery[]): Delivery[] => [...xs].sort((a, b) => a.id - b.id);
 
@@ -420,7 +424,7 @@ for (const kind of STORE_KINDS) {
         const ms = [messageFixture(a.topic, { publishedAt: T0 + 1 }), messageFixture(b.topic, { publishedAt: T0 + 1 })] as [Message, Message];
         // One of a's subscriptions and both of b's sit behind a full endpoint: only a's other two are claimed.
         const [heldA, ...openA] = a.live as [Subscription, ...Subscription[]];
-        const claim = { ...lease(10, NOW + 500), exclude: [heldA.id, ...b.live.map((x) => x.id)] };
+        const claim = { ...lease(10, NOW + 500), exclude: subs(heldA.id, ...b.live.map((x) => x.id)) };
         const out = await s.publishing.publishMessages(ms, { now: NOW, inlineFanout: 10, claim });
         assert.deepEqual(out.stored, new Set(ms.map((m) => m.id)));
         assert.equal(out.leftover, false, 'work only a full endpoint can take was reported as leftover');
@@ -438,9 +442,42 @@ for (const kind of STORE_KINDS) {
         // Work an excluded subscription does not cover is still leftover: here the budget runs out.
         const c = await seedTopicWith(s, tenancy.id, 3);
         const m3 = messageFixture(c.topic, { publishedAt: T0 + 1 });
-        const short = await s.publishing.publishMessages([m3], { now: NOW, inlineFanout: 10, claim: { ...lease(1), exclude: [c.live[0]!.id] } });
+        const short = await s.publishing.publishMessages([m3], { now: NOW, inlineFanout: 10, claim: { ...lease(1), exclude: subs(c.live[0]!.id) } });
         assert.ok(short.claimed.length <= 1 && short.claimed.every((d) => d.subscriptionId !== c.live[0]!.id));
         assert.equal(short.leftover, true);
+      });
+
+      it('leaves a full endpoint out of publishes and claims by its key, whatever the subscription', async () => {
+        const { store: s } = await fresh();
+        const { tenancy } = await seedTenancy(s);
+        const topic = await seedTopic(s, tenancy.id);
+        // Four subscriptions, two endpoints: the first two share hooks.full.example (different paths).
+        const endpoints = ['https://hooks.full.example/a', 'https://hooks.full.example/b?x=1', 'https://open.example/c', 'https://open.example/d'];
+        const live = endpoints.map((endpoint) => subscriptionFixture(topic, { ...active(T0), endpoint }));
+        for (const sub of live) await s.subscriptions.insertSubscription(sub);
+        const [fullA, fullB, openC, openD] = live as [Subscription, Subscription, Subscription, Subscription];
+        const full: ClaimExclusions = { endpoints: [endpointKeyOf('HTTPS', fullA.endpoint)], subscriptions: [] };
+
+        const m1 = messageFixture(topic, { publishedAt: T0 + 1 });
+        const out = await s.publishing.publishMessages([m1], { now: NOW, inlineFanout: 10, claim: { ...lease(10, NOW + 500), exclude: full } });
+        assert.deepEqual(pairs(out.claimed), pairsOf(m1, [openC, openD]));
+        assert.equal(out.leftover, false);
+        // A batched fan-out (a topic too big to fan out inline) keys its deliveries the same way.
+        const m2 = messageFixture(topic, { publishedAt: T0 + 2 });
+        await s.publishing.publishMessages([m2], { now: NOW, inlineFanout: 1 });
+        await s.deliveries.claimFanout(10, NOW, NOW + 1000, 'engine');
+        assert.deepEqual(await s.deliveries.fanoutMany([m2.id], 10, NOW + 1), { created: 4, unfinished: [] });
+        // A keyless delivery (a confirmation) is never left out by endpoint.
+        await s.deliveries.insertDeliveries([confirmationFixture(topic, { subscriptionId: fullA.id, nextAttemptAt: NOW })]);
+
+        const both: ClaimExclusions = { endpoints: full.endpoints, subscriptions: [openC.id] };
+        assert.equal(await s.deliveries.nextDueAt({ endpoints: [...full.endpoints, endpointKeyOf('HTTPS', openC.endpoint)], subscriptions: [] }), NOW);
+        const taken = await s.deliveries.claimDeliveries(10, NOW + 10, NOW + 100, 'engine', both);
+        assert.deepEqual(taken.map((d) => [d.kind, d.subscriptionId]).sort(), [['CONFIRMATION', fullA.id], ['MESSAGE', openD.id]].sort());
+        assert.equal(await s.deliveries.nextDueAt(both), NOW + 100);
+        // Once the endpoint has room, its deliveries of both messages are there, due since they were created.
+        const rest = await s.deliveries.claimDeliveries(10, NOW + 10, NOW + 100, 'engine');
+        assert.deepEqual(pairs(rest), [...pairsOf(m1, [fullA, fullB]), ...pairsOf(m2, [fullA, fullB, openC])].sort());
       });
 
       it('leaves nothing over when the claim budget covers every delivery', async () => {
@@ -594,7 +631,7 @@ for (const kind of STORE_KINDS) {
         const all = Array.from({ length: 500 }, (_, i) => deliveryFixture(m, { nextAttemptAt: T0 + (i % 7) }));
         await f.store.deliveries.insertDeliveries(all);
         // Half of them claim with an exclude list (of no delivery's subscription): that claim must share the work too.
-        const drain = async (s: Store, owner: string, exclude?: string[]): Promise<number[]> => {
+        const drain = async (s: Store, owner: string, exclude?: ClaimExclusions): Promise<number[]> => {
           const got: number[] = [];
           for (;;) {
             const batch = await s.deliveries.claimDeliveries(25, T0 + 10, T0 + 60_000, owner, exclude);
@@ -603,7 +640,7 @@ for (const kind of STORE_KINDS) {
             got.push(...ids(batch));
           }
         };
-        const elsewhere = [newOcid('onssubscription')];
+        const elsewhere = { endpoints: ['HTTPS:https://elsewhere.example'], subscriptions: [newOcid('onssubscription')] };
         const claims = await Promise.all([drain(f.store, 'a1'), drain(other, 'b1', elsewhere), drain(f.store, 'a2', elsewhere), drain(other, 'b2')]);
         const flat = claims.flat();
         assert.equal(new Set(flat).size, flat.length, 'a delivery was claimed twice');
@@ -621,36 +658,36 @@ for (const kind of STORE_KINDS) {
         const seen = (xs: ClaimedDelivery[]) => xs.map((d) => [d.subscriptionId, d.dueAt, d.leaseOwner, d.nextAttemptAt]);
 
         assert.equal(await s.deliveries.nextDueAt(), T0 + 1);
-        assert.equal(await s.deliveries.nextDueAt([]), T0 + 1);
-        assert.equal(await s.deliveries.nextDueAt([s1]), T0 + 2);
-        assert.equal(await s.deliveries.nextDueAt([s1, s2]), T0 + 4);
-        assert.equal(await s.deliveries.nextDueAt([s3, s1, s2]), null);
+        assert.equal(await s.deliveries.nextDueAt(subs()), T0 + 1);
+        assert.equal(await s.deliveries.nextDueAt(subs(s1)), T0 + 2);
+        assert.equal(await s.deliveries.nextDueAt(subs(s1, s2)), T0 + 4);
+        assert.equal(await s.deliveries.nextDueAt(subs(s3, s1, s2)), null);
         // Only what is due after `after` (the time of a claim that took all that was due then).
-        assert.equal(await s.deliveries.nextDueAt([s1], T0 + 2), T0 + 4);
-        assert.equal(await s.deliveries.nextDueAt([], T0 + 4), T0 + 5);
+        assert.equal(await s.deliveries.nextDueAt(subs(s1), T0 + 2), T0 + 4);
+        assert.equal(await s.deliveries.nextDueAt(subs(), T0 + 4), T0 + 5);
         assert.equal(await s.deliveries.nextDueAt(undefined, T0 + 5), null);
         // Oldest first among the rest; excluded deliveries do not count against the limit.
-        const first = await s.deliveries.claimDeliveries(2, T0 + 10, T0 + 100, 'n1', [s1]);
+        const first = await s.deliveries.claimDeliveries(2, T0 + 10, T0 + 100, 'n1', subs(s1));
         assert.deepEqual(seen(first), [
           [s2, T0 + 2, 'n1', T0 + 100],
           [s3, T0 + 4, 'n1', T0 + 100],
         ]);
-        assert.deepEqual(await s.deliveries.claimDeliveries(10, T0 + 10, T0 + 100, 'n1', [s1, s2]), []);
+        assert.deepEqual(await s.deliveries.claimDeliveries(10, T0 + 10, T0 + 100, 'n1', subs(s1, s2)), []);
         // A lease is due work too: s2's lease is excluded with s2, s3's is not.
-        assert.equal(await s.deliveries.nextDueAt([s1, s2]), T0 + 100);
+        assert.equal(await s.deliveries.nextDueAt(subs(s1, s2)), T0 + 100);
         // An empty list excludes nothing.
-        const rest = await s.deliveries.claimDeliveries(10, T0 + 10, T0 + 200, 'n2', []);
+        const rest = await s.deliveries.claimDeliveries(10, T0 + 10, T0 + 200, 'n2', subs());
         assert.deepEqual(seen(rest), [
           [s1, T0 + 1, 'n2', T0 + 200],
           [s1, T0 + 3, 'n2', T0 + 200],
           [s2, T0 + 5, 'n2', T0 + 200],
         ]);
         // Expired leases of excluded subscriptions are not taken back either.
-        assert.deepEqual(seen(await s.deliveries.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', [s2, s3])), [
+        assert.deepEqual(seen(await s.deliveries.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', subs(s2, s3))), [
           [s1, T0 + 200, 'n3', T0 + 300],
           [s1, T0 + 200, 'n3', T0 + 300],
         ]);
-        assert.deepEqual(seen(await s.deliveries.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', [s1, s3])), [
+        assert.deepEqual(seen(await s.deliveries.claimDeliveries(10, T0 + 200, T0 + 300, 'n3', subs(s1, s3))), [
           [s2, T0 + 100, 'n3', T0 + 300],
           [s2, T0 + 200, 'n3', T0 + 300],
         ]);
@@ -1183,7 +1220,7 @@ for (const kind of STORE_KINDS) {
             await eventually(() => calls > before, 15_000, 'a wake-up for the leftover work');
             // Held back from the publisher (its endpoint is full there): not the publisher's leftover, but other nodes may take it.
             const held = calls;
-            const out = await other.publishing.publishMessages([messageFixture(topic)], { ...plan(1), claim: { ...plan(1).claim, exclude: [live[0]!.id] } });
+            const out = await other.publishing.publishMessages([messageFixture(topic)], { ...plan(1), claim: { ...plan(1).claim, exclude: { endpoints: [endpointKeyOf('HTTPS', live[0]!.endpoint)], subscriptions: [] } } });
             assert.deepEqual([out.leftover, out.claimed.length], [false, 0]);
             await eventually(() => calls > held, 15_000, 'a wake-up for the work held back from the publisher');
           } finally {

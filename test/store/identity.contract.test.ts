@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { ConflictError, NotFoundError } from '../../src/core/errors.js';
 import type { ListIamQuery } from '../../src/core/iam/identity-store.js';
 import type { Group, Membership, Policy } from '../../src/core/iam/models.js';
 import { newEtag, newOcid } from '../../src/core/ids.js';
 import type { ApiKey, User } from '../../src/core/models.js';
-import { loadMigrations } from '../../src/store/migrations.js';
-import { migratePostgres } from '../../src/store/postgres/migrate.js';
-import { migrateSqlite } from '../../src/store/sqlite/migrate.js';
 import type { Store } from '../../src/store/store.js';
-import { PG_URL, withPg } from '../helpers/pg.js';
+import { execSql, migrateTo } from '../helpers/migrations.js';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
 import { compartmentFixture, seedTenancy, subscriptionFixture, T0, topicFixture } from './fixtures.js';
 
@@ -81,42 +75,6 @@ const q = (tenancyId: string, over: Partial<ListIamQuery> = {}): ListIamQuery =>
   limit: 100,
   ...over,
 });
-
-/** Applies the migrations up to and including `version`, as an older Herald would have. */
-async function migrateTo(t: TestStore, version: number): Promise<void> {
-  if (t.kind === 'sqlite') {
-    const db = new Database(join(t.dataDir, 'herald.db'));
-    try {
-      migrateSqlite(db, loadMigrations('sqlite').filter((m) => m.version <= version));
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const pool = new pg.Pool({ connectionString: PG_URL, options: `-c search_path=${t.schema}`, max: 1 });
-  try {
-    await migratePostgres(pool, loadMigrations('postgres').filter((m) => m.version <= version));
-  } finally {
-    await pool.end();
-  }
-}
-
-/** Runs SQL with `?` placeholders behind the port's back. */
-async function execSql(t: TestStore, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
-  if (t.kind === 'sqlite') {
-    const db = new Database(join(t.dataDir, 'herald.db'));
-    try {
-      const stmt = db.prepare<unknown[], Record<string, unknown>>(sql);
-      if (stmt.reader) return stmt.all(...params);
-      stmt.run(...params);
-      return [];
-    } finally {
-      db.close();
-    }
-  }
-  let n = 0;
-  return withPg(t.schema, async (c) => (await c.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), params)).rows);
-}
 
 for (const kind of STORE_KINDS) {
   describe(`IdentityStore contract on ${kind}`, () => {

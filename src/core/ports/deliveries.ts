@@ -1,4 +1,4 @@
-import type { AttemptResult, Delivery, DeliveryCounts, DisabledSubscription, HealthPolicy, NewDelivery, SettledClaim } from '../deliveries.js';
+import type { AttemptResult, ClaimExclusions, Delivery, DeliveryCounts, DisabledSubscription, HealthPolicy, NewDelivery, SettledClaim } from '../deliveries.js';
 import type { Message, Subscription, Topic } from '../models.js';
 
 /** A claimed delivery; its nextAttemptAt is the lease's end, `dueAt` when it was due before the claim. */
@@ -38,11 +38,10 @@ export interface DeliveryStore {
   /**
    * Claims up to `limit` deliveries that are PENDING and due, or IN_FLIGHT with
    * an expired lease: sets IN_FLIGHT, leaseOwner = owner, nextAttemptAt = leaseUntil.
-   * Oldest due first. Deliveries of the excluded subscriptions (those of endpoints
-   * this node cannot take more for) are left alone; an empty list excludes nothing
-   * and costs nothing.
+   * Oldest due first. Deliveries `exclude` leaves out (of endpoints this node cannot take
+   * more for, whatever their subscription, and of rate-limited subscriptions) are left alone.
    */
-  claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, excludeSubscriptionIds?: readonly string[]): Promise<ClaimedDelivery[]>;
+  claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, exclude?: ClaimExclusions): Promise<ClaimedDelivery[]>;
   /**
    * Hands claims back unattempted: each delivery still IN_FLIGHT under `owner`'s
    * lease becomes PENDING, due again at its `dueAt` (the time the claim replaced, so
@@ -67,11 +66,11 @@ export interface DeliveryStore {
   settleClaims(claims: readonly SettledClaim[], owner: string, now: number): Promise<void>;
   /**
    * Earliest nextAttemptAt of any PENDING or IN_FLIGHT delivery, or unfinished fan-out
-   * (as 0). Deliveries of the excluded subscriptions are not counted (as in claimDeliveries),
+   * (as 0). Deliveries `exclude` leaves out are not counted (as in claimDeliveries),
    * nor any due at or before `after`: the engine asks after a claim that took all that was
    * due then, so the excluded backlog already due is not walked again.
    */
-  nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null>;
+  nextDueAt(exclude?: ClaimExclusions, after?: number): Promise<number | null>;
 
   getMessagesByIds(ids: string[]): Promise<Message[]>;
   /** Includes DELETED subscriptions (a delivery to one is cancelled). */

@@ -9,7 +9,7 @@ import { memoize } from '../../core/memo.js';
 import type { Message, Protocol, Subscription } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
 import { traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
-import { bodyFor, confirmationText, ociTimestamp, originKey, permanentFailure, postForResult } from './shared.js';
+import { bodyFor, confirmationText, ociTimestamp, permanentFailure, postForResult } from './shared.js';
 
 export interface CustomHttpsDeps {
   client: HttpClient;
@@ -40,9 +40,6 @@ export class CustomHttpsHandler implements ProtocolHandler {
     this.#now = deps.now ?? Date.now;
   }
 
-  endpointKey(subscription: Subscription): string {
-    return originKey(subscription.endpoint);
-  }
 
   async send(ctx: SendContext): Promise<SendResult> {
     const { subscription: sub, topic } = ctx;

@@ -74,9 +74,6 @@ export class EmailHandler implements ProtocolHandler {
 
   constructor(private readonly deps: EmailDeps) {}
 
-  endpointKey(_subscription: Subscription): string {
-    return this.deps.mailSink.endpointKey;
-  }
 
   async send(ctx: SendContext): Promise<SendResult> {
     let mail: OutgoingMail;

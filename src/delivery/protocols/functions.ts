@@ -1,6 +1,5 @@
 import type { Application, FnFunction } from '../../core/function-models.js';
 import type { FunctionInvoker } from '../../core/functions.js';
-import type { Subscription } from '../../core/models.js';
 import { EXCERPT_LIMIT, traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
 
 /** Finds a subscription's function (by the OCID in its endpoint) and its application, in the subscription's tenancy. */
@@ -24,9 +23,6 @@ export class FunctionsHandler implements ProtocolHandler {
     private readonly invoker: FunctionInvoker,
   ) {}
 
-  endpointKey(subscription: Subscription): string {
-    return subscription.endpoint;
-  }
 
   async send(ctx: SendContext): Promise<SendResult> {
     if (ctx.kind === 'CONFIRMATION' || ctx.message === null) {

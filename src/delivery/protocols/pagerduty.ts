@@ -6,10 +6,10 @@
  * `202 {"status":"success","dedup_key":...}`, `400 {"status":"invalid event","errors":[...]}`
  * (permanent) or 429 (retried).
  */
-import type { Protocol, Subscription } from '../../core/models.js';
+import type { Protocol } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
 import { traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
-import { bodyFor, originKey, permanentFailure, postForResult, truncate, tryJson, withDetail } from './shared.js';
+import { bodyFor, permanentFailure, postForResult, truncate, tryJson, withDetail } from './shared.js';
 
 /** PagerDuty rejects a summary longer than this. */
 const SUMMARY_MAX = 1024;
@@ -49,9 +49,6 @@ export class PagerDutyHandler implements ProtocolHandler {
     this.#now = deps.now ?? Date.now;
   }
 
-  endpointKey(subscription: Subscription): string {
-    return originKey(subscription.endpoint);
-  }
 
   async send(ctx: SendContext): Promise<SendResult> {
     const { subscription: sub, topic } = ctx;

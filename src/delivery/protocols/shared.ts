@@ -94,12 +94,3 @@ export function tryJson(text: string | undefined): Record<string, unknown> | und
     return undefined;
   }
 }
-
-/** URL origin, the per-endpoint concurrency key for HTTP protocols. */
-export function originKey(endpoint: string): string {
-  try {
-    return new URL(endpoint).origin;
-  } catch {
-    return endpoint;
-  }
-}

@@ -9,10 +9,10 @@
  * publisher set one (an addition that costs nothing when absent); `text` stays the body,
  * since Slack uses it for the notification and as the fallback for clients without blocks.
  */
-import type { Protocol, Subscription } from '../../core/models.js';
+import type { Protocol } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
 import { traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
-import { bodyFor, originKey, permanentFailure, postForResult, truncate, withDetail } from './shared.js';
+import { bodyFor, permanentFailure, postForResult, truncate, withDetail } from './shared.js';
 
 /** Block Kit limits: a section's text and a header's plain_text. */
 const SECTION_TEXT_MAX = 3000;
@@ -90,9 +90,6 @@ export class SlackHandler implements ProtocolHandler {
     this.#now = deps.now ?? Date.now;
   }
 
-  endpointKey(subscription: Subscription): string {
-    return originKey(subscription.endpoint);
-  }
 
   async send(ctx: SendContext): Promise<SendResult> {
     let payload: Record<string, unknown>;

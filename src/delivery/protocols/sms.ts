@@ -11,7 +11,7 @@
  * confirmation text carries the link instead of promising a reply flow.
  */
 import type { SmsConfig } from '../../config/config.js';
-import type { Protocol, Subscription } from '../../core/models.js';
+import type { Protocol } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
 import { EXCERPT_LIMIT } from '../protocol.js';
 import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
@@ -52,10 +52,6 @@ export class SmsHandler implements ProtocolHandler {
     this.#now = deps.now ?? Date.now;
   }
 
-  endpointKey(_subscription: Subscription): string {
-    // Every SMS goes through the one provider account, which is what rate-limits.
-    return this.deps.config ? `sms:${this.deps.config.baseUrl}` : 'sms';
-  }
 
   async send(ctx: SendContext): Promise<SendResult> {
     const config = this.deps.config;

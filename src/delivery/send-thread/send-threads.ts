@@ -7,6 +7,7 @@
  * losing one loses no delivery: its sends fail as retryable attempts and a new thread takes the next.
  */
 import { Worker } from 'node:worker_threads';
+import { endpointKeyOf } from '../../core/endpoints.js';
 import type { SmsConfig } from '../../config/config.js';
 import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
 import { BatchBuilder, type FromThread, type ToThread } from './wire.js';
@@ -145,15 +146,11 @@ export class SendThreads {
     this.abortGraceMs = opts.abortGraceMs ?? 2000;
   }
 
-  /**
-   * The handler with its sends made on a delivery thread; endpointKey stays with the local handler, and is
-   * worked out for a send only when there are threads to choose from.
-   */
+  /** The handler with its sends made on a delivery thread. */
   wrap(local: ProtocolHandler): ProtocolHandler {
     return {
       protocols: local.protocols,
-      endpointKey: (sub) => local.endpointKey(sub),
-      send: (ctx) => this.send(ctx, (sub) => local.endpointKey(sub)),
+      send: (ctx) => this.send(ctx),
       close: async () => {
         await this.close();
         await local.close();
@@ -161,12 +158,15 @@ export class SendThreads {
     };
   }
 
-  /** Makes the send on the thread that serves its endpoint (`endpointKey` of its subscription). */
-  send(ctx: SendContext, endpointKey: (sub: SendContext['subscription']) => string): Promise<SendResult> {
+  /**
+   * Makes the send on the thread that serves its endpoint (endpointKeyOf, worked out only when there are threads
+   * to choose from), so one endpoint's keep-alive connections are all in one thread's pool.
+   */
+  send(ctx: SendContext): Promise<SendResult> {
     if (this.closed) return Promise.reject(new Error('The delivery threads are closed.'));
     const signal = ctx.signal;
     if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-    const thread = this.threads[this.threads.length === 1 ? 0 : hash(endpointKey(ctx.subscription)) % this.threads.length]!;
+    const thread = this.threads[this.threads.length === 1 ? 0 : hash(endpointKeyOf(ctx.subscription.protocol, ctx.subscription.endpoint)) % this.threads.length]!;
     const id = this.nextId++;
     return new Promise<SendResult>((resolve, reject) => {
       let grace: NodeJS.Timeout | undefined;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClientConfig, Pool, PoolClient } from 'pg';
 import type {
   AttemptResult,
+  ClaimExclusions,
   Delivery,
   DeliveryAttempt,
   DeliveryCounts,
@@ -51,6 +52,12 @@ import {
 } from './postgres-delivery-sql.js';
 import { execute, first, rows, transaction } from './pg-query.js';
 
+/** ClaimExclusions as the two array parameters of notExcludedSql, or undefined when it excludes nothing. */
+function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[], readonly string[]] | undefined {
+  if (exclude === undefined || (exclude.endpoints.length === 0 && exclude.subscriptions.length === 0)) return undefined;
+  return [exclude.endpoints, exclude.subscriptions];
+}
+
 const byDueThenId = (a: Row, b: Row): number => num(a.due_at) - num(b.due_at) || num(a.id) - num(b.id);
 
 /** The delivery side of PostgresStore, on its pool, plus the LISTEN connection for wake-ups. */
@@ -79,12 +86,12 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     if (messages.length === 0) return { stored: new Set(), claimed: [], leftover: false, backlogAdded: 0 };
     const { now, inlineFanout, claim } = plan;
     const max = claim?.max ?? 0;
-    const exclude = [...(claim?.exclude ?? [])];
+    const exclude = exclusionLists(claim?.exclude) ?? [[], []];
     const [row] = await rows(this.pool, PUBLISH, [
       ...messageArrays(messages),
       inlineFanout,
       inlineFanout,
-      exclude,
+      ...exclude,
       inlineFanout,
       max,
       max,
@@ -95,7 +102,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
       now,
       now,
       now,
-      exclude,
+      ...exclude,
       this.channel,
       this.origin,
     ]);
@@ -149,12 +156,13 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     ]);
   }
 
-  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, excludeSubscriptionIds?: readonly string[]): Promise<ClaimedDelivery[]> {
+  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, exclude?: ClaimExclusions): Promise<ClaimedDelivery[]> {
     checkLimit(limit);
+    const excluded = exclusionLists(exclude);
     const claimed =
-      excludeSubscriptionIds === undefined || excludeSubscriptionIds.length === 0
+      excluded === undefined
         ? await rows(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now])
-        : await rows(this.pool, CLAIM_DELIVERIES_EXCLUDING, [now, excludeSubscriptionIds, limit, owner, leaseUntil, now]);
+        : await rows(this.pool, CLAIM_DELIVERIES_EXCLUDING, [now, ...excluded, limit, owner, leaseUntil, now]);
     return claimed.sort(byDueThenId).map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(r.due_at) }));
   }
 
@@ -188,11 +196,12 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     await settleClaims(this.pool, claims, owner, now);
   }
 
-  async nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null> {
+  async nextDueAt(exclude?: ClaimExclusions, after?: number): Promise<number | null> {
+    const excluded = exclusionLists(exclude);
     const row =
-      (excludeSubscriptionIds === undefined || excludeSubscriptionIds.length === 0) && after === undefined
+      excluded === undefined && after === undefined
         ? await first(this.pool, SQL.nextDueAt)
-        : (await rows(this.pool, NEXT_DUE_EXCLUDING, [after ?? Number.MIN_SAFE_INTEGER, excludeSubscriptionIds ?? []]))[0];
+        : (await rows(this.pool, NEXT_DUE_EXCLUDING, [after ?? Number.MIN_SAFE_INTEGER, ...(excluded ?? [[], []])]))[0];
     const times = [row?.due, row?.fanout].filter((v) => v !== null && v !== undefined).map(num);
     return times.length === 0 ? null : Math.min(...times);
   }

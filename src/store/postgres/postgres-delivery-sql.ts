@@ -1,6 +1,6 @@
 import type { Message } from '../../core/models.js';
 import type { CompletionValues } from '../delivery-rows.js';
-import { DUE, nextDueAtExcludingSql } from '../delivery-sql.js';
+import { DUE, nextDueAtExcludingSql, notExcludedSql } from '../delivery-sql.js';
 import type { InList, NotInList } from '../sql.js';
 
 /** The SQL text of PostgresDeliveries: claims, releases, publishing, completions and wake-ups. */
@@ -23,8 +23,8 @@ const claimDeliveriesSql = (skip: string): string =>
   "UPDATE deliveries d SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
   'FROM c WHERE d.id = c.id RETURNING d.*, c.next_attempt_at AS due_at';
 export const CLAIM_DELIVERIES = claimDeliveriesSql('');
-/** The claim skipping some subscriptions (the list bound after `now`). */
-export const CLAIM_DELIVERIES_EXCLUDING = claimDeliveriesSql(` AND ${notIn('subscription_id')}`);
+/** The claim skipping excluded endpoints and subscriptions (the two lists bound after `now`). */
+export const CLAIM_DELIVERIES_EXCLUDING = claimDeliveriesSql(` AND ${notExcludedSql(notIn)}`);
 export const NEXT_DUE_EXCLUDING = nextDueAtExcludingSql(notIn);
 
 /**
@@ -47,8 +47,9 @@ export const INSERT_DELIVERIES =
 /**
  * The whole publish of a group in one statement (atomic by itself, one round trip):
  * messages of live topics are stored; those of topics with fewer than $8 subscriptions
- * are fanned out at once, the first $9 deliveries created IN_FLIGHT for the publishing
- * node ($10 until $11); other nodes are notified only when work is left for them.
+ * are fanned out at once, the first deliveries (up to the claim budget) created IN_FLIGHT for
+ * the publishing node, except what its ClaimExclusions leave out (endpoint keys, then
+ * subscription ids, bound twice); other nodes are notified only when work is left for them.
  */
 export const PUBLISH = `WITH input AS (
   SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
@@ -62,8 +63,8 @@ export const PUBLISH = `WITH input AS (
   SELECT id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent, CASE WHEN n < ?::int THEN 1 ELSE 0 END FROM valid
   RETURNING id, fanout_state
 ), fan0 AS (
-  SELECT v.tenancy_id, s.topic_id, s.id AS subscription_id, v.id AS message_id, s.protocol, v.ord,
-         s.id = ANY(?::text[]) AS held_back
+  SELECT v.tenancy_id, s.topic_id, s.id AS subscription_id, v.id AS message_id, s.protocol, s.endpoint_key, v.ord,
+         (COALESCE(s.endpoint_key, '') = ANY(?::text[]) OR s.id = ANY(?::text[])) AS held_back
   FROM valid v JOIN subscriptions s ON s.topic_id = v.topic_id AND s.lifecycle_state = 'ACTIVE'
     AND s.activated_at IS NOT NULL AND s.activated_at <= v.published_at
   WHERE v.n < ?::int
@@ -71,9 +72,9 @@ export const PUBLISH = `WITH input AS (
   -- The claim budget goes to the subscriptions the publisher can start now; held-back ones wait PENDING.
   SELECT f.*, row_number() OVER (PARTITION BY f.held_back ORDER BY f.ord, f.subscription_id) AS rn FROM fan0 f
 ), created AS (
-  INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts,
+  INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, endpoint_key, state, attempts,
                           next_attempt_at, lease_owner, window_start_at, created_at, updated_at)
-  SELECT tenancy_id, topic_id, subscription_id, message_id, 'MESSAGE', protocol,
+  SELECT tenancy_id, topic_id, subscription_id, message_id, 'MESSAGE', protocol, endpoint_key,
          CASE WHEN NOT held_back AND rn <= ?::int THEN 'IN_FLIGHT' ELSE 'PENDING' END, 0,
          CASE WHEN NOT held_back AND rn <= ?::int THEN ?::bigint ELSE ?::bigint END,
          CASE WHEN NOT held_back AND rn <= ?::int THEN ?::text END,
@@ -83,7 +84,8 @@ export const PUBLISH = `WITH input AS (
 ), leftover AS (
   SELECT EXISTS (SELECT 1 FROM stored WHERE fanout_state = 0) OR EXISTS (SELECT 1 FROM created WHERE state = 'PENDING') AS any,
          EXISTS (SELECT 1 FROM stored WHERE fanout_state = 0)
-           OR EXISTS (SELECT 1 FROM created WHERE state = 'PENDING' AND NOT subscription_id = ANY(?::text[])) AS mine
+           OR EXISTS (SELECT 1 FROM created WHERE state = 'PENDING'
+                      AND NOT (COALESCE(endpoint_key, '') = ANY(?::text[]) OR subscription_id = ANY(?::text[]))) AS mine
 )
 SELECT (SELECT COALESCE(array_agg(id), '{}') FROM stored) AS stored,
        (SELECT COALESCE(json_agg(c), '[]') FROM created c WHERE c.state = 'IN_FLIGHT') AS claimed,

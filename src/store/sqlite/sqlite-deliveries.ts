@@ -1,5 +1,6 @@
 import type {
   AttemptResult,
+  ClaimExclusions,
   Delivery,
   DeliveryAttempt,
   DeliveryCounts,
@@ -21,6 +22,7 @@ import {
   DUE,
   listDeadLettersSql,
   nextDueAtExcludingSql,
+  notExcludedSql,
   redriveSql,
 } from '../delivery-sql.js';
 import { num, toMessage, toSubscription, toTopic } from '../rows.js';
@@ -42,9 +44,9 @@ const CLAIM_FANOUT =
   '(SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ORDER BY published_at, id LIMIT ?) RETURNING *';
 /** The due time comes from the index (deliveries_due covers it), for ClaimedDelivery.dueAt. */
 const DUE_IDS = `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`;
-/** DUE_IDS skipping some subscriptions: still a walk of deliveries_due in order, stopping after `limit`. */
+/** DUE_IDS skipping excluded endpoints and subscriptions: still a walk of deliveries_due in order, stopping after `limit`. */
 const DUE_IDS_EXCLUDING =
-  `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? AND ${notIn('subscription_id')} ` +
+  `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? AND ${notExcludedSql(notIn)} ` +
   'ORDER BY next_attempt_at, id LIMIT ?';
 const CLAIM_DELIVERIES =
   "UPDATE deliveries SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
@@ -59,26 +61,32 @@ const INSERT_MESSAGE =
   'INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent, fanout_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
 /** Inline fan-out of a whole (small) topic, created already claimed by the publishing node. */
 const FANOUT_CLAIMED =
-  'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts, ' +
+  'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, endpoint_key, state, attempts, ' +
   'next_attempt_at, lease_owner, window_start_at, created_at, updated_at) ' +
-  "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, 'IN_FLIGHT', 0, ?, ?, ?, ?, ? FROM subscriptions " +
+  "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, endpoint_key, 'IN_FLIGHT', 0, ?, ?, ?, ?, ? FROM subscriptions " +
   "WHERE topic_id = ? AND lifecycle_state = 'ACTIVE' AND activated_at IS NOT NULL AND activated_at <= ? RETURNING *";
 /**
- * The same, but the subscriptions of a JSON list (whose endpoint is full on the publishing node) get their
- * delivery PENDING, due now, unclaimed.
+ * The same, but what ClaimExclusions leaves out (JSON lists of endpoint keys and subscription ids: a full
+ * endpoint on the publishing node, a rate-limited subscription) gets its delivery PENDING, due now, unclaimed.
  */
 const FANOUT_CLAIMED_EXCEPT =
-  'WITH ex(id) AS (SELECT value FROM json_each(?)) ' +
-  'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, state, attempts, ' +
+  "WITH fan AS (SELECT *, (COALESCE(endpoint_key, '') IN (SELECT value FROM json_each(?)) OR id IN (SELECT value FROM json_each(?))) AS ex " +
+  "FROM subscriptions WHERE topic_id = ? AND lifecycle_state = 'ACTIVE' AND activated_at IS NOT NULL AND activated_at <= ?) " +
+  'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, endpoint_key, state, attempts, ' +
   'next_attempt_at, lease_owner, window_start_at, created_at, updated_at) ' +
-  "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, CASE WHEN id IN ex THEN 'PENDING' ELSE 'IN_FLIGHT' END, 0, " +
-  'CASE WHEN id IN ex THEN ? ELSE ? END, CASE WHEN id IN ex THEN NULL ELSE ? END, ?, ?, ? FROM subscriptions ' +
-  "WHERE topic_id = ? AND lifecycle_state = 'ACTIVE' AND activated_at IS NOT NULL AND activated_at <= ? RETURNING *";
+  "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, endpoint_key, CASE WHEN ex THEN 'PENDING' ELSE 'IN_FLIGHT' END, 0, " +
+  'CASE WHEN ex THEN ? ELSE ? END, CASE WHEN ex THEN NULL ELSE ? END, ?, ?, ? FROM fan RETURNING *';
 /** A late duplicate attempt number (two nodes around a lease expiry) is renumbered after the last one. */
 const INSERT_ATTEMPT =
   'INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, duration_ms, outcome, status_code, reply, error, response_excerpt, node) ' +
   'SELECT d.id, MAX(?, COALESCE((SELECT MAX(attempt_no) FROM delivery_attempts WHERE delivery_id = d.id), 0) + 1), ?, ?, ?, ?, ?, ?, ?, ? ' +
   'FROM deliveries d WHERE d.id = ? ON CONFLICT DO NOTHING';
+
+/** ClaimExclusions as the two JSON list parameters of notExcludedSql, or undefined when it excludes nothing. */
+function exclusionLists(exclude: ClaimExclusions | undefined): [string, string] | undefined {
+  if (exclude === undefined || (exclude.endpoints.length === 0 && exclude.subscriptions.length === 0)) return undefined;
+  return [JSON.stringify(exclude.endpoints), JSON.stringify(exclude.subscriptions)];
+}
 
 /**
  * The delivery side of SqliteStore, on the same connection. better-sqlite3 is
@@ -114,7 +122,7 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
       const stored = new Set<string>();
       const claimed: Delivery[] = [];
       let budget = claim?.max ?? 0;
-      const exclude = claim?.exclude !== undefined && claim.exclude.length > 0 ? JSON.stringify(claim.exclude) : undefined;
+      const exclude = exclusionLists(claim?.exclude);
       let leftover = false;
       let backlogAdded = 0;
       // A group is mostly a few busy topics: look each one up once per group, not per message.
@@ -141,7 +149,7 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
           const rows =
             exclude === undefined
               ? this.sql.all(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt)
-              : this.sql.all(FANOUT_CLAIMED_EXCEPT, exclude, m.tenancyId, m.id, now, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt);
+              : this.sql.all(FANOUT_CLAIMED_EXCEPT, ...exclude, m.topicId, m.publishedAt, m.tenancyId, m.id, now, claim.leaseUntil, claim.owner, now, now, now);
           for (const r of rows) {
             // An excluded subscription's delivery waits PENDING for the claim that follows its endpoint's reopening.
             if (r.state !== 'IN_FLIGHT') continue;
@@ -216,12 +224,12 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
     });
   }
 
-  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, excludeSubscriptionIds?: readonly string[]): Promise<ClaimedDelivery[]> {
+  async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, exclude?: ClaimExclusions): Promise<ClaimedDelivery[]> {
     await this.sql.pass();
     checkLimit(limit);
-    const excluded = excludeSubscriptionIds !== undefined && excludeSubscriptionIds.length > 0 ? JSON.stringify(excludeSubscriptionIds) : undefined;
+    const excluded = exclusionLists(exclude);
     return this.sql.relaxedTx(() => {
-      const due = excluded === undefined ? this.sql.all(DUE_IDS, now, limit) : this.sql.all(DUE_IDS_EXCLUDING, now, excluded, limit);
+      const due = excluded === undefined ? this.sql.all(DUE_IDS, now, limit) : this.sql.all(DUE_IDS_EXCLUDING, now, ...excluded, limit);
       if (due.length === 0) return [];
       const ids = due.map((r) => num(r.id));
       const order = new Map(ids.map((id, i) => [id, i]));
@@ -286,11 +294,12 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
     this.sql.relaxedTx(() => settleClaims(this.sql, claims, owner, now));
   }
 
-  async nextDueAt(excludeSubscriptionIds?: readonly string[], after?: number): Promise<number | null> {
+  async nextDueAt(exclude?: ClaimExclusions, after?: number): Promise<number | null> {
+    const excluded = exclusionLists(exclude);
     const row =
-      (excludeSubscriptionIds === undefined || excludeSubscriptionIds.length === 0) && after === undefined
+      excluded === undefined && after === undefined
         ? this.sql.get(SQL.nextDueAt)
-        : this.sql.get(NEXT_DUE_EXCLUDING, after ?? Number.MIN_SAFE_INTEGER, JSON.stringify(excludeSubscriptionIds ?? []));
+        : this.sql.get(NEXT_DUE_EXCLUDING, after ?? Number.MIN_SAFE_INTEGER, ...(excluded ?? ['[]', '[]']));
     const times = [row?.due, row?.fanout].filter((v) => v !== null && v !== undefined).map(num);
     return times.length === 0 ? null : Math.min(...times);
   }
