@@ -103,7 +103,7 @@ export const DELIVERY_SQL = {
 
 /**
  * A delivery ClaimExclusions does not leave out (binds the endpoint keys, then the subscription ids). A
- * delivery without a key (a confirmation, a replay, or one older than keys) is never left out by endpoint.
+ * delivery without a key (a confirmation, or one older than keys) is never left out by endpoint.
  */
 export function notExcludedSql(notIn: NotInList): string {
   return `${notIn("COALESCE(endpoint_key, '')")} AND ${notIn('subscription_id')}`;

@@ -1,6 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttemptResult, Delivery, DeliveryTransition } from '../../src/core/deliveries.js';
+import { endpointKeyOf } from '../../src/core/endpoints.js';
 import type { Message, Subscription, Topic } from '../../src/core/models.js';
 import type { ClaimedDelivery } from '../../src/core/ports/deliveries.js';
 import type { Store } from '../../src/store/store.js';
@@ -266,6 +267,10 @@ for (const kind of STORE_KINDS) {
       assert.equal([...(await deliveriesOf(s, m2)).values()][0]?.delivery.nextAttemptAt, T0 + 90_000);
       // Again at once: everything has a delivery to make now.
       assert.equal(await s.deliveryControl.replayMessages(sub, [m1.id, m2.id, m3.id, m4.id], T0 + 101), 0);
+      // The delivery a replay creates carries its endpoint's key: claims that leave the endpoint out leave it alone.
+      const fullEndpoint = { endpoints: [endpointKeyOf(sub.protocol, sub.endpoint)], subscriptions: [] };
+      const elsewhere = await s.deliveries.claimDeliveries(10, T0 + 150, T0 + 160, OWNER, fullEndpoint);
+      assert.ok(!elsewhere.some((d) => d.id === m4Deliveries[0]?.delivery.id), 'the replayed delivery was claimed while its endpoint was left out');
 
       // Disabled: what a replay queues is held.
       const done = await claim(T0 + 200);

@@ -2,8 +2,8 @@
 -- copied onto its deliveries at fan-out, so a claim can leave out a full endpoint's deliveries whatever
 -- subscription they belong to. Rows from before this migration get the same key computed here for the usual
 -- URL shapes (scheme://[user@]host[:port][/...][?...]); a URL this spells differently from URL.origin only
--- loses the exclusion (its deliveries are claimed and wait in memory, as they did before). Confirmations and
--- replays carry no key and are never left out.
+-- loses the exclusion (its deliveries are claimed and wait in memory, as they did before). Confirmations carry no
+-- key and are never left out.
 ALTER TABLE subscriptions ADD COLUMN endpoint_key TEXT;
 ALTER TABLE deliveries ADD COLUMN endpoint_key TEXT;
 
