@@ -59,8 +59,14 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
 
 type Context = Awaited<ReturnType<ContextLoader['load']>>[number];
 
-/** ClaimExclusions as one set, to tell whether what one claim left out still is. */
-const exclusionSet = (x: ClaimExclusions): ReadonlySet<string> => new Set([...x.endpoints.map((k) => `e ${k}`), ...x.subscriptions.map((id) => `s ${id}`)]);
+/** Whether `now` leaves out everything `before` did. */
+function stillExcluded(before: ClaimExclusions, now: ClaimExclusions): boolean {
+  const within = (xs: readonly string[], ys: readonly string[]): boolean => {
+    const set = new Set(ys);
+    return xs.every((x) => set.has(x));
+  };
+  return within(before.endpoints, now.endpoints) && within(before.subscriptions, now.subscriptions);
+}
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** The endpoint key of deliveries without a subscription or handler: they are settled without a request. */
@@ -93,7 +99,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * `at`. Until new work is signalled (wake), `until` passes, or one of those endpoints
    * reopens, claiming again would only walk their backlog again.
    */
-  private nothingElseDue: { at: number; until: number; exclude: ClaimExclusions; excluded: ReadonlySet<string> } | undefined;
+  private nothingElseDue: { at: number; until: number; exclude: ClaimExclusions } | undefined;
   /** Counts wake(): a claim that came back short proves nothing about work signalled while it ran. */
   private wakes = 0;
   private readonly lag = new LagMeter();
@@ -177,8 +183,8 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * Asked just before a group of publishes commits: fan small topics out inline and
    * claim as many of their deliveries as there is room for, so they go out without a
    * claim transaction. The room is a soft bound (a claim step may run meanwhile).
-   * Subscriptions claims leave out (a full endpoint's, or those waiting for rate-limit tokens)
-   * are not claimed either: beyond what may park at a full endpoint they would go straight back
+   * What claims leave out (a full endpoint's deliveries, a subscription's waiting for rate-limit
+   * tokens) is not claimed either: beyond what may park at a full endpoint they would go straight back
    * to the store (a write now and a claim later, for nothing). Their deliveries wait PENDING,
    * and are not leftover work: the endpoint's reopening wakes the claim that takes them.
    */
@@ -286,18 +292,15 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     if (room <= 0 || (this.inFlight > 0 && room < Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2))) return 0;
     const now = Date.now();
     const exclude = this.excluded();
-    const excluded = exclusionSet(exclude);
     const skip = this.nothingElseDue;
     if (skip !== undefined && now >= skip.until) this.nothingElseDue = undefined;
-    else if (skip !== undefined) {
-      // Still true after a claim for a reopened endpoint: only what it left out then can be due now.
-      if ([...skip.excluded].every((k) => excluded.has(k))) return 0;
-    }
+    // Still true after a claim for a reopened endpoint: only what it left out then can be due now.
+    else if (skip !== undefined && stillExcluded(skip.exclude, exclude)) return 0;
     const limit = Math.min(room, this.opts.claimBatch);
     const wakes = this.wakes;
     const claimed = await this.store.claimDeliveries(limit, now, now + this.opts.leaseMs, this.opts.nodeId, exclude);
-    if (excluded.size > 0 && claimed.length < limit && wakes === this.wakes) {
-      this.nothingElseDue = { at: now, until: now + this.opts.idlePollMs, exclude, excluded };
+    if (exclude.endpoints.length + exclude.subscriptions.length > 0 && claimed.length < limit && wakes === this.wakes) {
+      this.nothingElseDue = { at: now, until: now + this.opts.idlePollMs, exclude };
     }
     if (claimed.length === 0) return 0;
     const contexts = await this.loader.load(claimed, now);

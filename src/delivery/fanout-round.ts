@@ -24,7 +24,8 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * One round of the batched fan-out of big topics: claims a group of messages whose fan-out is
  * unfinished, then fans them out a few at a time, one transaction per step (one commit for several
  * messages, not one per message; at most STEP_ROWS deliveries, so no step holds the event loop long),
- * big topics taking further steps for their remaining batches, with a yield to the event loop between steps. Returns how much it did (messages claimed plus deliveries created).
+ * big topics taking further steps for their remaining batches, with a yield to the event loop between
+ * steps. Returns how much it did (messages claimed plus deliveries created).
  */
 export async function fanoutRound(
   store: Pick<DeliveryStore, 'claimFanout' | 'fanoutMany'>,

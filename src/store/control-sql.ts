@@ -82,13 +82,15 @@ export function replayResetSql(inList: InList): string {
 
 /**
  * Replay: a delivery for each listed message the subscription never had one for (binds subscription
- * id, protocol, endpoint key, state, now x4, held_at, subscription id, then the message id list).
+ * id, protocol, subscription id (for its stored endpoint key), state, now x4, held_at, subscription id, then
+ * the message id list).
  */
 export function replayInsertSql(inList: InList): string {
   return (
     'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, endpoint_key, state, attempts, ' +
     'next_attempt_at, window_start_at, created_at, updated_at, held_at) ' +
-    "SELECT m.tenancy_id, m.topic_id, CAST(? AS TEXT), m.id, 'MESSAGE', CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 0, " +
+    "SELECT m.tenancy_id, m.topic_id, CAST(? AS TEXT), m.id, 'MESSAGE', CAST(? AS TEXT), " +
+    '(SELECT s.endpoint_key FROM subscriptions s WHERE s.id = CAST(? AS TEXT)), CAST(? AS TEXT), 0, ' +
     'CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) FROM messages m ' +
     "WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.kind = 'MESSAGE' AND d.message_id = m.id AND d.subscription_id = ?) " +
     `AND ${inList('m.id', 'text')} ON CONFLICT DO NOTHING`

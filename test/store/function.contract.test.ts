@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { ConflictError } from '../../src/core/errors.js';
 import type { Application, FnFunction } from '../../src/core/function-models.js';
 import { newEtag, newOcid } from '../../src/core/ids.js';
-import { loadMigrations } from '../../src/store/migrations.js';
-import { migratePostgres } from '../../src/store/postgres/migrate.js';
-import { migrateSqlite } from '../../src/store/sqlite/migrate.js';
 import { FUNCTION_CALLS_KEPT } from '../../src/core/ports/functions.js';
 import type { Store } from '../../src/store/store.js';
-import { PG_URL, withPg } from '../helpers/pg.js';
+import { execSql, migrateTo } from '../helpers/migrations.js';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
 import { compartmentFixture, seedTenancy, T0 } from './fixtures.js';
 
@@ -57,43 +51,7 @@ function fnFixture(app: Application, over: Partial<FnFunction> = {}): FnFunction
   };
 }
 
-/** Runs SQL with `?` placeholders on the test store's storage, through a connection of its own. */
-async function execSql(t: TestStore, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
-  if (t.kind === 'sqlite') {
-    const db = new Database(join(t.dataDir, 'herald.db'));
-    try {
-      const stmt = db.prepare<unknown[], Record<string, unknown>>(sql);
-      if (stmt.reader) return stmt.all(...params);
-      stmt.run(...params);
-      return [];
-    } finally {
-      db.close();
-    }
-  }
-  let n = 0;
-  return withPg(t.schema, async (c) => (await c.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), params)).rows);
-}
-
 const countRows = async (t: TestStore, sql: string, params: unknown[]): Promise<number> => Number((await execSql(t, sql, params))[0]?.n);
-
-/** Applies the migrations up to and including `version`, as an older Herald would have. */
-async function migrateTo(t: TestStore, version: number): Promise<void> {
-  if (t.kind === 'sqlite') {
-    const db = new Database(join(t.dataDir, 'herald.db'));
-    try {
-      migrateSqlite(db, loadMigrations('sqlite').filter((m) => m.version <= version));
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const pool = new pg.Pool({ connectionString: PG_URL, options: `-c search_path=${t.schema}`, max: 1 });
-  try {
-    await migratePostgres(pool, loadMigrations('postgres').filter((m) => m.version <= version));
-  } finally {
-    await pool.end();
-  }
-}
 
 const listApps = (s: Store, tenancyId: string, compartmentId: string, over: Partial<Parameters<Store['functions']['listApplications']>[0]> = {}) =>
   s.functions.listApplications({ tenancyId, compartmentId, sortBy: 'timeCreated', sortOrder: 'ASC', offset: 0, limit: 100, ...over });

@@ -38,5 +38,5 @@ export interface DeliveryControlStore {
    * gets one; a message with a delivery still to make (PENDING, IN_FLIGHT, HELD) is skipped. When
    * the subscription is disabled they are created HELD. Returns how many were queued.
    */
-  replayMessages(sub: Pick<Subscription, 'id' | 'tenancyId' | 'topicId' | 'protocol' | 'endpoint'>, messageIds: readonly string[], now: number): Promise<number>;
+  replayMessages(sub: Pick<Subscription, 'id' | 'tenancyId' | 'topicId' | 'protocol'>, messageIds: readonly string[], now: number): Promise<number>;
 }

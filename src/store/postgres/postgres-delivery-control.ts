@@ -1,6 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
 import type { AttemptResult, DisabledSubscription, HealthPolicy, SettledClaim } from '../../core/deliveries.js';
-import { endpointKeyOf } from '../../core/endpoints.js';
 import { healthDeltas } from '../../core/endpoint-health.js';
 import type { Message, Subscription } from '../../core/models.js';
 import type { DeliveryControlStore, ReplayWindowQuery } from '../../core/ports/delivery-control.js';
@@ -84,7 +83,7 @@ export class PostgresDeliveryControl implements DeliveryControlStore {
     return found.map(toMessage);
   }
 
-  async replayMessages(sub: Pick<Subscription, 'id' | 'tenancyId' | 'topicId' | 'protocol' | 'endpoint'>, messageIds: readonly string[], now: number): Promise<number> {
+  async replayMessages(sub: Pick<Subscription, 'id' | 'tenancyId' | 'topicId' | 'protocol'>, messageIds: readonly string[], now: number): Promise<number> {
     if (messageIds.length === 0) return 0;
     const ids = [...messageIds];
     return transaction(this.pool, async (c) => {
@@ -93,7 +92,7 @@ export class PostgresDeliveryControl implements DeliveryControlStore {
       const state = disabledAt === null || disabledAt === undefined ? 'PENDING' : 'HELD';
       const heldAt = state === 'HELD' ? now : null;
       const reset = await execute(c, REPLAY_RESET, [state, now, now, heldAt, now, sub.id, ids]);
-      const inserted = await execute(c, REPLAY_INSERT, [sub.id, sub.protocol, endpointKeyOf(sub.protocol, sub.endpoint), state, now, now, now, now, heldAt, sub.id, ids]);
+      const inserted = await execute(c, REPLAY_INSERT, [sub.id, sub.protocol, sub.id, state, now, now, now, now, heldAt, sub.id, ids]);
       return reset + inserted;
     });
   }

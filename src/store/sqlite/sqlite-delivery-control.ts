@@ -1,5 +1,4 @@
 import type { AttemptResult, DisabledSubscription, HealthPolicy, SettledClaim } from '../../core/deliveries.js';
-import { endpointKeyOf } from '../../core/endpoints.js';
 import { healthDeltas } from '../../core/endpoint-health.js';
 import type { Message, Subscription } from '../../core/models.js';
 import type { DeliveryControlStore, ReplayWindowQuery } from '../../core/ports/delivery-control.js';
@@ -72,7 +71,7 @@ export class SqliteDeliveryControl implements DeliveryControlStore {
     return this.sql.all(SQL.messagesInWindow, q.topicId, q.tenancyId, q.since, q.until, after.publishedAt, after.publishedAt, after.id, q.limit).map(toMessage);
   }
 
-  async replayMessages(sub: Pick<Subscription, 'id' | 'tenancyId' | 'topicId' | 'protocol' | 'endpoint'>, messageIds: readonly string[], now: number): Promise<number> {
+  async replayMessages(sub: Pick<Subscription, 'id' | 'tenancyId' | 'topicId' | 'protocol'>, messageIds: readonly string[], now: number): Promise<number> {
     if (messageIds.length === 0) return 0;
     await this.sql.pass();
     const ids = JSON.stringify(messageIds);
@@ -81,7 +80,7 @@ export class SqliteDeliveryControl implements DeliveryControlStore {
       const state = held === null || held === undefined ? 'PENDING' : 'HELD';
       const heldAt = state === 'HELD' ? now : null;
       const reset = this.sql.run(REPLAY_RESET, state, now, now, heldAt, now, sub.id, ids);
-      const inserted = this.sql.run(REPLAY_INSERT, sub.id, sub.protocol, endpointKeyOf(sub.protocol, sub.endpoint), state, now, now, now, now, heldAt, sub.id, ids);
+      const inserted = this.sql.run(REPLAY_INSERT, sub.id, sub.protocol, sub.id, state, now, now, now, now, heldAt, sub.id, ids);
       return reset + inserted;
     });
   }
