@@ -1071,9 +1071,10 @@ for (const kind of STORE_KINDS) {
     });
 
     describe('queue state', () => {
-      it('countDeliveries counts deliveries by state and unfinished fan-outs', async () => {
+      it('countDeliveries counts deliveries by state and unfinished fan-outs, countBacklog what is undelivered of them', async () => {
         const { store: s } = await fresh();
         assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 0, delivered: 0, dead: 0, fanoutBacklog: 0, held: 0 });
+        assert.equal(await s.deliveries.countBacklog(), 0);
         const topic = await seedTopic(s);
         const ms = [messageFixture(topic), messageFixture(topic), messageFixture(topic)];
         await s.messages.insertMessages(ms);
@@ -1090,12 +1091,16 @@ for (const kind of STORE_KINDS) {
           held: 0,
         });
         assert.deepEqual(await s.deliveries.countDeliveries(), expected({ PENDING: 2, IN_FLIGHT: 2 }));
+        // Pending and in flight alike, plus the two messages not fanned out.
+        assert.equal(await s.deliveries.countBacklog(), 6);
         await s.deliveries.completeAttempts([resultFor(a, { state: 'DELIVERED' }), resultFor(b, { state: 'CANCELLED' })], T0 + 1);
         assert.deepEqual(await s.deliveries.countDeliveries(), expected({ PENDING: 2, DELIVERED: 1 }));
+        assert.equal(await s.deliveries.countBacklog(), 4);
         const [c, d] = await s.deliveries.claimDeliveries(2, T0, T0 + 10, 'n');
         assert.ok(c && d);
         await s.deliveries.completeAttempts([resultFor(c, { state: 'DELIVERED' }), resultFor(d, { state: 'DEAD' })], T0 + 2);
         assert.deepEqual(await s.deliveries.countDeliveries(), expected({ DELIVERED: 2, DEAD: 1 }));
+        assert.equal(await s.deliveries.countBacklog(), 2);
       });
 
       it('nextDueAt is the earliest due delivery or unfinished fan-out', async () => {

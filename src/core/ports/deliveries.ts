@@ -77,8 +77,13 @@ export interface DeliveryStore {
   getSubscriptionsByIds(ids: string[]): Promise<Subscription[]>;
   /** Includes DELETED topics (their name is still needed for headers). */
   getTopicsByIds(ids: string[]): Promise<Topic[]>;
-  /** Installation-wide figures (backlog, /metrics). */
+  /** Installation-wide figures by state (/metrics). */
   countDeliveries(): Promise<DeliveryCounts>;
+  /**
+   * The undelivered backlog for publish backpressure, read often: pending plus in-flight deliveries
+   * (one count of the due index alone, without telling the two apart) plus messages not yet fanned out.
+   */
+  countBacklog(): Promise<number>;
 
   /**
    * Subscribes to wake-ups from other nodes (PostgreSQL LISTEN/NOTIFY). Returns an

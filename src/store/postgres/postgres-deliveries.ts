@@ -253,6 +253,10 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     return toCounts(await first(this.pool, SQL.countDeliveries));
   }
 
+  async countBacklog(): Promise<number> {
+    return num((await first(this.pool, SQL.countBacklog))?.backlog ?? 0);
+  }
+
   async countTenancy(tenancyId: string, publishedSince: number): Promise<TenancyCounts> {
     return toTenancyCounts(await first(this.pool, SQL.countTenancy, tenancyCountValues(tenancyId, publishedSince)));
   }

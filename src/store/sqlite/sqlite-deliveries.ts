@@ -356,6 +356,10 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
     return toCounts(this.sql.get(SQL.countDeliveries));
   }
 
+  async countBacklog(): Promise<number> {
+    return num(this.sql.get(SQL.countBacklog)?.backlog ?? 0);
+  }
+
   async countTenancy(tenancyId: string, publishedSince: number): Promise<TenancyCounts> {
     return toTenancyCounts(this.sql.get(SQL.countTenancy, ...tenancyCountValues(tenancyId, publishedSince)));
   }
