@@ -158,6 +158,12 @@ export interface ClaimExclusions {
   readonly subscriptions: readonly string[];
 }
 
+/** A place in the due order: the due time, then the delivery id. */
+export interface DuePosition {
+  readonly at: number;
+  readonly id: number;
+}
+
 /**
  * How a group of publishes is fanned out inside its own transaction. Small topics get
  * their deliveries in the same commit as the message (one fsync, not three); some of

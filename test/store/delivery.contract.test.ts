@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import type { ClaimExclusions, Delivery, DeliveryState, NewDelivery, PublishOutcome } from '../../src/core/deliveries.js';
+import type { ClaimExclusions, Delivery, DeliveryState, DuePosition, NewDelivery, PublishOutcome } from '../../src/core/deliveries.js';
 import { endpointKeyOf } from '../../src/core/endpoints.js';
 import { newOcid } from '../../src/core/ids.js';
 import type { Message, Subscription, Topic } from '../../src/core/models.js';
@@ -693,6 +693,41 @@ for (const kind of STORE_KINDS) {
         ]);
         assert.deepEqual(seen(await s.deliveries.claimDeliveries(10, T0 + 200, T0 + 300, 'n3')), [[s3, T0 + 100, 'n3', T0 + 300]]);
         assert.equal((await s.deliveries.countDeliveries()).inFlight, 5);
+      });
+
+      it('claimDeliveriesWalking walks at most `scan` due entries a step and goes on from where the last step stopped', async () => {
+        const { store: s } = await fresh();
+        const topic = await seedTopic(s);
+        const [s1, s2] = [newOcid('onssubscription'), newOcid('onssubscription')];
+        const at = (subscriptionId: string, nextAttemptAt: number) => deliveryFixture(messageFixture(topic), { subscriptionId, nextAttemptAt });
+        const order: [string, number][] = [[s1, 1], [s1, 2], [s2, 3], [s1, 4], [s1, 5], [s2, 6], [s1, 7]];
+        await s.deliveries.insertDeliveries(order.map(([sub, t]) => at(sub, T0 + t)));
+        const walk = (exclude: ClaimExclusions, from: DuePosition | null, scan: number, limit = 10) =>
+          s.deliveries.claimDeliveriesWalking(limit, T0 + 10, T0 + 100, 'n1', exclude, from, scan);
+        const seen = (xs: ClaimedDelivery[]) => xs.map((d) => [d.subscriptionId, d.dueAt]);
+
+        // Two entries, both left out: nothing claimed, the walk goes on after the second.
+        const one = await walk(subs(s1), null, 2);
+        assert.deepEqual(seen(one.claimed), []);
+        assert.equal(one.next?.at, T0 + 2);
+        const two = await walk(subs(s1), one.next, 2);
+        assert.deepEqual(seen(two.claimed), [[s2, T0 + 3]]);
+        assert.equal(two.next?.at, T0 + 4);
+        // Fewer due than the step may walk: it reaches the end.
+        const three = await walk(subs(s1), two.next, 10);
+        assert.deepEqual(seen(three.claimed), [[s2, T0 + 6]]);
+        assert.equal(three.next, null);
+        // A step that takes its limit goes on after the last it claimed, not after the last it walked.
+        const four = await walk(subs(s2), null, 100, 2);
+        assert.deepEqual(seen(four.claimed), [[s1, T0 + 1], [s1, T0 + 2]]);
+        assert.equal(four.next?.at, T0 + 2);
+        const five = await walk(subs(s2), four.next, 100);
+        assert.deepEqual(seen(five.claimed), [[s1, T0 + 4], [s1, T0 + 5], [s1, T0 + 7]]);
+        assert.equal(five.next, null);
+        // After everything due: nothing to walk.
+        assert.deepEqual(await walk(subs(), { at: T0 + 10, id: Number.MAX_SAFE_INTEGER }, 100), { claimed: [], next: null });
+        assert.equal((await s.deliveries.countDeliveries()).inFlight, 7);
+        await assert.rejects(walk(subs(), null, 0), RangeError);
       });
 
       it('releaseClaims hands back only the owner\'s IN_FLIGHT claims, unattempted, due in their old place', async () => {

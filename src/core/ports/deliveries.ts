@@ -1,9 +1,16 @@
-import type { AttemptResult, ClaimExclusions, Delivery, DeliveryCounts, DisabledSubscription, HealthPolicy, NewDelivery, SettledClaim } from '../deliveries.js';
+import type { AttemptResult, ClaimExclusions, Delivery, DeliveryCounts, DuePosition, DisabledSubscription, HealthPolicy, NewDelivery, SettledClaim } from '../deliveries.js';
 import type { Message, Subscription, Topic } from '../models.js';
 
 /** A claimed delivery; its nextAttemptAt is the lease's end, `dueAt` when it was due before the claim. */
 export interface ClaimedDelivery extends Delivery {
   dueAt: number;
+}
+
+/** What claimDeliveriesWalking claimed, and where its walk of the due order goes on from. */
+export interface WalkedClaim {
+  claimed: ClaimedDelivery[];
+  /** The last delivery claimed when it took `limit`, else the last entry it walked; null once it reached the end of what is due. */
+  next: DuePosition | null;
 }
 
 /** A claim handed back by releaseClaims, and the due time it goes back to. */
@@ -42,6 +49,21 @@ export interface DeliveryStore {
    * more for, whatever their subscription, and of rate-limited subscriptions) are left alone.
    */
   claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, exclude?: ClaimExclusions): Promise<ClaimedDelivery[]>;
+  /**
+   * claimDeliveries leaving out `exclude`, in bounded steps: it walks at most `scan` entries of the due order
+   * after `from` (from the start when null) and claims what it does not leave out among them, in due order, up
+   * to `limit`. A big backlog of a full endpoint is then walked a step at a time, each step resuming where the
+   * last stopped, instead of all at once by every claim.
+   */
+  claimDeliveriesWalking(
+    limit: number,
+    now: number,
+    leaseUntil: number,
+    owner: string,
+    exclude: ClaimExclusions,
+    from: DuePosition | null,
+    scan: number,
+  ): Promise<WalkedClaim>;
   /**
    * Hands claims back unattempted: each delivery still IN_FLIGHT under `owner`'s
    * lease becomes PENDING, due again at its `dueAt` (the time the claim replaced, so

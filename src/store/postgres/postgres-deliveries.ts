@@ -6,6 +6,7 @@ import type {
   Delivery,
   DeliveryAttempt,
   DeliveryCounts,
+  DuePosition,
   DisabledSubscription,
   HealthPolicy,
   MailRecord,
@@ -25,17 +26,18 @@ import {
   redriveSql,
   STATS_SHARDS,
 } from '../delivery-sql.js';
+import { checkScan, WALK_END, walkEnd, walkNext, walkStart, walkWindow } from '../claim-walk.js';
 import { num, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
 import { countsByTopic, toPage } from '../sql.js';
 import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
-import type { ClaimedDelivery, DeliveryStore, ReleasedClaim } from '../../core/ports/deliveries.js';
+import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from '../../core/ports/deliveries.js';
 import type { MailboxStore } from '../../core/ports/mailbox.js';
 import type { PublishStore } from '../../core/ports/messages.js';
 import { WakeListener } from './notifier.js';
 import { applyHealth, settleClaims } from './postgres-delivery-control.js';
 import {
   CLAIM_DELIVERIES,
-  CLAIM_DELIVERIES_EXCLUDING,
+  CLAIM_DELIVERIES_WALKING,
   CLAIM_FANOUT,
   columns,
   COMPLETE_ATTEMPTS,
@@ -59,6 +61,10 @@ function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[
 }
 
 const byDueThenId = (a: Row, b: Row): number => num(a.due_at) - num(b.due_at) || num(a.id) - num(b.id);
+
+/** A claim's rows (RETURNING d.*, due_at) in due order. */
+const toClaimed = (claimed: Row[]): ClaimedDelivery[] =>
+  claimed.sort(byDueThenId).map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(r.due_at) }));
 
 /** The delivery side of PostgresStore, on its pool, plus the LISTEN connection for wake-ups. */
 export class PostgresDeliveries implements DeliveryStore, PublishStore, ActivityStore, MailboxStore {
@@ -157,13 +163,30 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
   }
 
   async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, exclude?: ClaimExclusions): Promise<ClaimedDelivery[]> {
+    if (exclusionLists(exclude) !== undefined) return (await this.claimDeliveriesWalking(limit, now, leaseUntil, owner, exclude!, null, Number.POSITIVE_INFINITY)).claimed;
     checkLimit(limit);
-    const excluded = exclusionLists(exclude);
-    const claimed =
-      excluded === undefined
-        ? await rows(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now])
-        : await rows(this.pool, CLAIM_DELIVERIES_EXCLUDING, [now, ...excluded, limit, owner, leaseUntil, now]);
-    return claimed.sort(byDueThenId).map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(r.due_at) }));
+    return toClaimed(await rows(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now]));
+  }
+
+  async claimDeliveriesWalking(
+    limit: number,
+    now: number,
+    leaseUntil: number,
+    owner: string,
+    exclude: ClaimExclusions,
+    from: DuePosition | null,
+    scan: number,
+  ): Promise<WalkedClaim> {
+    checkLimit(limit);
+    checkScan(scan);
+    const [endpoints, subscriptions] = exclusionLists(exclude) ?? [[], []];
+    const { start, endParams } = walkStart(now, from, scan);
+    // Two statements, no transaction: the step's end only bounds how far it walks.
+    const end = endParams === undefined ? undefined : walkEnd(await first(this.pool, WALK_END, endParams));
+    const claimed = toClaimed(
+      await rows(this.pool, CLAIM_DELIVERIES_WALKING, [now, endpoints, subscriptions, ...walkWindow(now, start, end), limit, owner, leaseUntil, now]),
+    );
+    return { claimed, next: walkNext(claimed, limit, end) };
   }
 
   async releaseClaims(claims: readonly ReleasedClaim[], owner: string): Promise<number> {

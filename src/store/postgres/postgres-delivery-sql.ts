@@ -1,5 +1,6 @@
 import type { Message } from '../../core/models.js';
 import type { CompletionValues } from '../delivery-rows.js';
+import { WALK_WINDOW } from '../claim-walk.js';
 import { DUE, nextDueAtExcludingSql, notExcludedSql } from '../delivery-sql.js';
 import type { InList, NotInList } from '../sql.js';
 
@@ -23,8 +24,8 @@ const claimDeliveriesSql = (skip: string): string =>
   "UPDATE deliveries d SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
   'FROM c WHERE d.id = c.id RETURNING d.*, c.next_attempt_at AS due_at';
 export const CLAIM_DELIVERIES = claimDeliveriesSql('');
-/** The claim skipping excluded endpoints and subscriptions (the two lists bound after `now`). */
-export const CLAIM_DELIVERIES_EXCLUDING = claimDeliveriesSql(` AND ${notExcludedSql(notIn)}`);
+/** The claim skipping excluded endpoints and subscriptions within one step's window (the two lists, then the window, bound after `now`). */
+export const CLAIM_DELIVERIES_WALKING = claimDeliveriesSql(` AND ${notExcludedSql(notIn)} AND ${WALK_WINDOW}`);
 export const NEXT_DUE_EXCLUDING = nextDueAtExcludingSql(notIn);
 
 /**

@@ -4,6 +4,7 @@ import type {
   Delivery,
   DeliveryAttempt,
   DeliveryCounts,
+  DuePosition,
   DisabledSubscription,
   HealthPolicy,
   MailRecord,
@@ -25,13 +26,14 @@ import {
   notExcludedSql,
   redriveSql,
 } from '../delivery-sql.js';
-import { num, toMessage, toSubscription, toTopic } from '../rows.js';
+import { checkScan, WALK_END, WALK_WINDOW, walkEnd, walkNext, walkStart, walkWindow } from '../claim-walk.js';
+import { num, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
 import { countsByTopic, toPage, type InList, type NotInList } from '../sql.js';
 import type { SqliteDb } from './sqlite-db.js';
 import { applyHealth, settleClaims } from './sqlite-delivery-control.js';
 import { WalSync } from './wal-sync.js';
 import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
-import type { ClaimedDelivery, DeliveryStore, ReleasedClaim } from '../../core/ports/deliveries.js';
+import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from '../../core/ports/deliveries.js';
 import type { MailboxStore } from '../../core/ports/mailbox.js';
 import type { PublishStore } from '../../core/ports/messages.js';
 
@@ -44,10 +46,13 @@ const CLAIM_FANOUT =
   '(SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ORDER BY published_at, id LIMIT ?) RETURNING *';
 /** The due time comes from the index (deliveries_due covers it), for ClaimedDelivery.dueAt. */
 const DUE_IDS = `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`;
-/** DUE_IDS skipping excluded endpoints and subscriptions: still a walk of deliveries_due in order, stopping after `limit`. */
-const DUE_IDS_EXCLUDING =
+/**
+ * DUE_IDS skipping excluded endpoints and subscriptions within one step's window of the due order: a walk of
+ * deliveries_due in order, stopping after `limit` or at the window's end.
+ */
+const DUE_IDS_WALKING =
   `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? AND ${notExcludedSql(notIn)} ` +
-  'ORDER BY next_attempt_at, id LIMIT ?';
+  `AND ${WALK_WINDOW} ORDER BY next_attempt_at, id LIMIT ?`;
 const CLAIM_DELIVERIES =
   "UPDATE deliveries SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
   `WHERE ${inList('id', 'bigint')} RETURNING *`;
@@ -225,18 +230,42 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
   }
 
   async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, exclude?: ClaimExclusions): Promise<ClaimedDelivery[]> {
+    if (exclusionLists(exclude) !== undefined) return (await this.claimDeliveriesWalking(limit, now, leaseUntil, owner, exclude!, null, Number.POSITIVE_INFINITY)).claimed;
     await this.sql.pass();
     checkLimit(limit);
-    const excluded = exclusionLists(exclude);
+    return this.sql.relaxedTx(() => this.claimDue(this.sql.all(DUE_IDS, now, limit), owner, leaseUntil, now));
+  }
+
+  async claimDeliveriesWalking(
+    limit: number,
+    now: number,
+    leaseUntil: number,
+    owner: string,
+    exclude: ClaimExclusions,
+    from: DuePosition | null,
+    scan: number,
+  ): Promise<WalkedClaim> {
+    await this.sql.pass();
+    checkLimit(limit);
+    checkScan(scan);
+    const [endpoints, subscriptions] = exclusionLists(exclude) ?? ['[]', '[]'];
+    const { start, endParams } = walkStart(now, from, scan);
     return this.sql.relaxedTx(() => {
-      const due = excluded === undefined ? this.sql.all(DUE_IDS, now, limit) : this.sql.all(DUE_IDS_EXCLUDING, now, ...excluded, limit);
-      if (due.length === 0) return [];
-      const ids = due.map((r) => num(r.id));
-      const order = new Map(ids.map((id, i) => [id, i]));
-      const rows = this.sql.all(CLAIM_DELIVERIES, owner, leaseUntil, now, JSON.stringify(ids));
-      const claimed = rows.map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(due[order.get(num(r.id)) ?? 0]?.next_attempt_at) }));
-      return claimed.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+      const end = endParams === undefined ? undefined : walkEnd(this.sql.get(WALK_END, ...endParams));
+      const due = this.sql.all(DUE_IDS_WALKING, now, endpoints, subscriptions, ...walkWindow(now, start, end), limit);
+      const claimed = this.claimDue(due, owner, leaseUntil, now);
+      return { claimed, next: walkNext(claimed, limit, end) };
     });
+  }
+
+  /** Claims the due rows (id, next_attempt_at) a walk found, in their order; inside the caller's transaction. */
+  private claimDue(due: Row[], owner: string, leaseUntil: number, now: number): ClaimedDelivery[] {
+    if (due.length === 0) return [];
+    const ids = due.map((r) => num(r.id));
+    const order = new Map(ids.map((id, i) => [id, i]));
+    const rows = this.sql.all(CLAIM_DELIVERIES, owner, leaseUntil, now, JSON.stringify(ids));
+    const claimed = rows.map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(due[order.get(num(r.id)) ?? 0]?.next_attempt_at) }));
+    return claimed.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
   }
 
   async releaseClaims(claims: readonly ReleasedClaim[], owner: string): Promise<number> {
