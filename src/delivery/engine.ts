@@ -11,9 +11,10 @@ import type { ProtocolHandler } from './protocol.js';
 import { fanoutRound } from './fanout-round.js';
 import { FilterCache } from './filters.js';
 import { DueProbe } from './due-probe.js';
+import { DueWalk, stillExcluded } from './due-walk.js';
 import { LagMeter } from './lag-meter.js';
 import { RateGates } from './rate-gate.js';
-import type { ClaimExclusions, Delivery, DisabledSubscription, DuePosition, HealthPolicy, PublishOutcome, PublishPlan } from '../core/deliveries.js';
+import type { ClaimExclusions, Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan } from '../core/deliveries.js';
 import { endpointKeyOf } from '../core/endpoints.js';
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
@@ -52,12 +53,6 @@ export interface DeliveryControlWiring {
   onDisabled?: (subs: DisabledSubscription[]) => void;
 }
 
-/**
- * How far back a walk that reached the end goes on from: deliveries committed a moment after a walk may be due a
- * moment before its end (due when their publish was planned, or on another node's clock).
- */
-const WALK_TAIL_MS = 1000;
-
 /** Longest a rate-limited delivery waits in memory for its token (further capped by the lease). */
 const RATE_WAIT_MS = 10_000;
 
@@ -73,15 +68,6 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
 };
 
 type Context = Awaited<ReturnType<ContextLoader['load']>>[number];
-
-/** Whether `now` leaves out everything `before` did. */
-function stillExcluded(before: ClaimExclusions, now: ClaimExclusions): boolean {
-  const within = (xs: readonly string[], ys: readonly string[]): boolean => {
-    const set = new Set(ys);
-    return xs.every((x) => set.has(x));
-  };
-  return within(before.endpoints, now.endpoints) && within(before.subscriptions, now.subscriptions);
-}
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** The endpoint key of deliveries without a subscription or handler: they are settled without a request. */
@@ -117,15 +103,8 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private nothingElseDue: { at: number; until: number; exclude: ClaimExclusions } | undefined;
   /** Counts wake(): a claim that came back short proves nothing about work signalled while it ran. */
   private wakes = 0;
-  /**
-   * Where claims that leave endpoints out go on walking the due order, what they left out, and when the walk starts
-   * over from the beginning. Deliveries created since a walk passed are due after it (due at their creation), so a
-   * wake goes on from there instead of walking a full endpoint's backlog again (with 100,000 of them, ~90 ms of this
-   * thread per walk, several times a second while publishes wake it). What this node hands back goes back behind the
-   * walk (at its old due time) and starts it over (lookFromStart); starting over every walkRestartMs finds what
-   * another node handed back there.
-   */
-  private walk: { exclude: ClaimExclusions; from: DuePosition | null; restartAt: number } | undefined;
+  /** Where claims that leave endpoints out have walked to. */
+  private readonly walk: DueWalk;
   private readonly lag = new LagMeter();
   private readonly oldestDue: DueProbe;
 
@@ -141,6 +120,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   ) {
     this.loader = new ContextLoader(store);
     this.oldestDue = new DueProbe(store, logger);
+    this.walk = new DueWalk(opts.walkRestartMs);
     this.returns = new ClaimReturns(store, opts.nodeId, logger, {
       // An endpoint that reopened before they were back found nothing to claim: look again, from the start (they
       // went back to their old due times, behind where a walk may have got to).
@@ -155,7 +135,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
           this.loader.forget(c.subscriptionId);
           back = true;
         }
-        if (back) this.walk = undefined;
+        if (back) this.walk.restart();
       },
     });
     this.completions = new CompletionWriter(store, logger, () => this.wake(), control.health, (subs) => {
@@ -212,7 +192,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
 
   /** Work may be due behind where claims that leave endpoints out have walked to: the next walk starts over. */
   private lookFromStart(): void {
-    this.walk = undefined;
+    this.walk.restart();
     this.wake();
   }
 
@@ -343,17 +323,11 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       // The walk is kept: when the endpoint is full again, what it passed is left out again.
       claimed = await this.store.claimDeliveries(limit, now, leaseUntil, this.opts.nodeId);
     } else {
-      // Going on is sound while nothing the walk passed has become claimable: it leaves out at least as much as then
-      // (an endpoint that reopened and filled again in between had its oldest deliveries claimed from the start).
-      const walk = this.walk;
-      const goOn = walk !== undefined && now < walk.restartAt && stillExcluded(walk.exclude, exclude);
-      const restartAt = goOn ? walk.restartAt : now + this.opts.walkRestartMs;
-      const from = goOn ? walk.from : null;
+      const from = this.walk.from(now, exclude);
       const step = await this.store.claimDeliveriesWalking(limit, now, leaseUntil, this.opts.nodeId, exclude, from, this.opts.claimScan);
       claimed = step.claimed;
       walking = step.next !== null;
-      // At the end, go on after what was due a little before `now`: what becomes due later sorts after it.
-      this.walk = { exclude, from: step.next ?? { at: now - WALK_TAIL_MS, id: Number.MAX_SAFE_INTEGER }, restartAt };
+      this.walk.stepped(now, exclude, step.next);
       if (!walking && claimed.length < limit && wakes === this.wakes) {
         this.nothingElseDue = { at: now, until: now + this.opts.idlePollMs, exclude };
       }
