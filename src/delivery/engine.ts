@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { attemptDelivery } from './attempt.js';
-import { KeyedLimiter, Waker } from './concurrency.js';
+import { KeyedLimiter, PER_ENDPOINT, Waker } from './concurrency.js';
 import { EndpointCaps, endpointCap, PARK_MS } from './endpoint-caps.js';
 import { AttemptDeadlines } from './deadline.js';
 import { ClaimReturns, type KeyedClaim } from './claim-returns.js';
@@ -60,7 +60,7 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
   claimBatch: 256,
   maxInFlight: 1024,
   perProtocol: 512,
-  perEndpoint: 64,
+  perEndpoint: PER_ENDPOINT,
   idlePollMs: 1000,
   fanoutBatch: 200,
   claimScan: 4096,

@@ -7,6 +7,7 @@
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { memoize } from '../core/memo.js';
+import { PER_ENDPOINT } from './concurrency.js';
 import { timedOut } from './deadline.js';
 import { EXCERPT_LIMIT } from './protocol.js';
 import { checkLiteralHost, guardedLookup } from './egress.js';
@@ -16,7 +17,7 @@ export interface HttpClientOptions {
   allowPrivate: boolean;
   /** Default whole-request timeout (connect, headers and the excerpt of the body). */
   timeoutMs: number;
-  /** Upper bound of sockets per origin. */
+  /** Upper bound of sockets per origin; by default as many as an endpoint's attempts at once (PER_ENDPOINT). */
   connectionsPerOrigin?: number;
   /** Pools kept; the least recently used one is closed beyond this. */
   maxOrigins?: number;
@@ -141,7 +142,7 @@ export class HttpClient {
     }
     const timeoutMs = this.options.timeoutMs;
     pool = new Pool(origin, {
-      connections: this.options.connectionsPerOrigin ?? 32,
+      connections: this.options.connectionsPerOrigin ?? PER_ENDPOINT,
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 60_000,
       headersTimeout: timeoutMs,

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import type { ServerResponse } from 'node:http';
+import { PER_ENDPOINT } from '../../src/delivery/concurrency.js';
 import { HttpClient, HttpTimeoutError } from '../../src/delivery/http-client.js';
 import { captureServer } from './fixtures.js';
 import type { CaptureServer } from './fixtures.js';
@@ -78,6 +80,33 @@ describe('HttpClient', () => {
     // undici may open a second socket while the first is still settling; it must not open one per request.
     const ports = new Set(server.requests.slice(-6).map((r) => r.remotePort));
     assert.ok(ports.size <= 2, `6 sequential requests used ${ports.size} sockets`);
+  });
+
+  it('keeps as many connections to one origin as an endpoint may have attempts at once, so none waits for a socket', async () => {
+    // Every request is held until all PER_ENDPOINT have arrived together (or none has come for 3 s: then fewer were sent at once).
+    const held: ServerResponse[] = [];
+    let quiet: NodeJS.Timeout | undefined;
+    const answerAll = (): void => {
+      clearTimeout(quiet);
+      for (const res of held.splice(0)) res.writeHead(200).end('ok');
+    };
+    server.respond = (_req, res) => {
+      held.push(res);
+      clearTimeout(quiet);
+      if (held.length === PER_ENDPOINT) answerAll();
+      else quiet = setTimeout(answerAll, 3000);
+      return undefined;
+    };
+    const before = server.requests.length;
+    const fresh = new HttpClient({ allowPrivate: true, timeoutMs: 30_000 });
+    try {
+      const answers = await Promise.all(Array.from({ length: PER_ENDPOINT }, (_, i) => fresh.post(`${server.origin}/c${i}`, { headers: {}, body: String(i) })));
+      assert.ok(answers.every((a) => a.statusCode === 200));
+      const ports = new Set(server.requests.slice(before).map((r) => r.remotePort));
+      assert.equal(ports.size, PER_ENDPOINT, `${PER_ENDPOINT} requests at once used ${ports.size} sockets`);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('times out with HttpTimeoutError and aborts on the caller signal', async () => {
