@@ -163,7 +163,10 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
   }
 
   async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, exclude?: ClaimExclusions): Promise<ClaimedDelivery[]> {
-    if (exclusionLists(exclude) !== undefined) return (await this.claimDeliveriesWalking(limit, now, leaseUntil, owner, exclude!, null, Number.POSITIVE_INFINITY)).claimed;
+    // Leaving anything out means walking past it: the same walk as a step's, unbounded and from the start.
+    if (exclude !== undefined && exclusionLists(exclude) !== undefined) {
+      return (await this.claimDeliveriesWalking(limit, now, leaseUntil, owner, exclude, null, Number.POSITIVE_INFINITY)).claimed;
+    }
     checkLimit(limit);
     return toClaimed(await rows(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now]));
   }

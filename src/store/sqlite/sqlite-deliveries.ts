@@ -230,7 +230,10 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
   }
 
   async claimDeliveries(limit: number, now: number, leaseUntil: number, owner: string, exclude?: ClaimExclusions): Promise<ClaimedDelivery[]> {
-    if (exclusionLists(exclude) !== undefined) return (await this.claimDeliveriesWalking(limit, now, leaseUntil, owner, exclude!, null, Number.POSITIVE_INFINITY)).claimed;
+    // Leaving anything out means walking past it: the same walk as a step's, unbounded and from the start.
+    if (exclude !== undefined && exclusionLists(exclude) !== undefined) {
+      return (await this.claimDeliveriesWalking(limit, now, leaseUntil, owner, exclude, null, Number.POSITIVE_INFINITY)).claimed;
+    }
     await this.sql.pass();
     checkLimit(limit);
     return this.sql.relaxedTx(() => this.claimDue(this.sql.all(DUE_IDS, now, limit), owner, leaseUntil, now));
