@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { attemptDelivery } from './attempt.js';
-import { KeyedLimiter, PER_ENDPOINT, Waker } from './concurrency.js';
+import { KeyedLimiter, Waker } from './concurrency.js';
+import type { DeliveryControlWiring, EngineOptions } from './engine-options.js';
 import { EndpointCaps, endpointCap, PARK_MS } from './endpoint-caps.js';
 import { AttemptDeadlines } from './deadline.js';
 import { ClaimReturns, type KeyedClaim } from './claim-returns.js';
@@ -14,7 +15,7 @@ import { DueProbe } from './due-probe.js';
 import { DueWalk, stillExcluded } from './due-walk.js';
 import { LagMeter } from './lag-meter.js';
 import { RateGates } from './rate-gate.js';
-import type { ClaimExclusions, Delivery, DisabledSubscription, HealthPolicy, PublishOutcome, PublishPlan } from '../core/deliveries.js';
+import type { ClaimExclusions, Delivery, PublishOutcome, PublishPlan } from '../core/deliveries.js';
 import { endpointKeyOf } from '../core/endpoints.js';
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
@@ -23,49 +24,8 @@ import { INLINE_FANOUT, type Fanout } from '../core/messages.js';
 import type { ClaimedDelivery, DeliveryStore } from '../core/ports/deliveries.js';
 import { NO_TRACING, type Tracing } from '../telemetry/tracing.js';
 
-export interface EngineOptions {
-  nodeId: string;
-  timeScale: number;
-  attemptTimeoutMs: number;
-  /** A claim not completed within this long is taken back (the node is presumed dead). */
-  leaseMs: number;
-  claimBatch: number;
-  maxInFlight: number;
-  /** Attempts of one protocol at once, so slow SMTP cannot take every slot from webhooks. */
-  perProtocol: number;
-  perEndpoint: number;
-  /** Longest sleep when idle: polling stays the source of truth, wake-ups are hints. */
-  idlePollMs: number;
-  fanoutBatch: number;
-  /** Due entries one claim that leaves endpoints out walks at most (claimDeliveriesWalking). */
-  claimScan: number;
-  /**
-   * How often claims that leave endpoints out walk the due order from the beginning again (to find what another node
-   * handed back behind the walk). Not often: each time walks the full endpoints' whole backlog, in steps.
-   */
-  walkRestartMs: number;
-}
-
-/** Delivery control the composition root wires in: endpoint health and who hears of disabled subscriptions. */
-export interface DeliveryControlWiring {
-  /** Absent: subscriptions are never disabled. */
-  health?: HealthPolicy;
-  onDisabled?: (subs: DisabledSubscription[]) => void;
-}
-
 /** Longest a rate-limited delivery waits in memory for its token (further capped by the lease). */
 const RATE_WAIT_MS = 10_000;
-
-export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' | 'attemptTimeoutMs' | 'leaseMs'> = {
-  claimBatch: 256,
-  maxInFlight: 1024,
-  perProtocol: 512,
-  perEndpoint: PER_ENDPOINT,
-  idlePollMs: 1000,
-  fanoutBatch: 200,
-  claimScan: 4096,
-  walkRestartMs: 10_000,
-};
 
 type Context = Awaited<ReturnType<ContextLoader['load']>>[number];
 
