@@ -113,8 +113,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     this.rates = new RateGates({
       // The claim's lease must outlast the wait and then the attempt.
       maxWaitMs: Math.max(0, Math.min(RATE_WAIT_MS, opts.leaseMs - opts.attemptTimeoutMs - 1000)),
+      take: (requests, now) => store.takeRateTokens(requests, now),
       handBack: (items) => this.returns.release(items),
       onReopen: () => this.waker.wake(),
+      onError: (err) => logger.warn({ err }, 'could not take rate-limit tokens; asking again'),
     });
   }
 

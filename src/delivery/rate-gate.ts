@@ -1,122 +1,171 @@
 /**
- * Per-subscription rate limits on one node: a token bucket per subscription, capacity N and
- * refilled at N per second, so bursts never exceed N. A delivery without a token waits in
- * memory for one (its claim's lease must outlast the wait, so only as many wait as can start
- * within `maxWaitMs`); the rest go back to the store in their place, and the subscription is
- * left out of claims until its queue has drained. Waiting is neither an attempt nor a failure.
+ * Per-subscription rate limits. The tokens come from the store's bucket for the subscription, one for
+ * every node (`DeliveryStore.takeRateTokens`: capacity N, refilled at N a second), so a limit of N holds
+ * however many nodes deliver. A delivery without a token waits in memory for one, in order; the gate takes
+ * what its waiting deliveries need from the store in one call for every subscription that needs tokens,
+ * and again after about one token's refill time while some still wait (at most every `FETCH_EVERY_MS`).
+ * Only as many wait as could start within `maxWaitMs` (a burst, then the full rate) (the claim's lease must outlast the
+ * wait); the rest go back to the store in their place, as does one that has waited longer than that (other
+ * nodes took the tokens), and the subscription is left out of claims until its queue has drained. Waiting
+ * is neither an attempt nor a failure.
  */
+import type { RateTokenRequest } from '../core/rate-bucket.js';
 
-interface Waiting {
+interface Waiting<T> {
+  item: T;
   start: () => void;
+  since: number;
 }
 
-interface Bucket<T> {
+interface Gate<T> {
   rate: number;
+  /** Taken from the store and not yet used (only ever left over when the queue was handed back). */
   tokens: number;
-  /** When `tokens` was last brought up to date. */
-  at: number;
-  queue: { waiting: Waiting; item: T }[];
-  timer: NodeJS.Timeout | undefined;
+  queue: Waiting<T>[];
+  /** A take for this gate is on its way, or a timer will ask for one. */
+  asking: boolean;
 }
 
 export interface RateGateOptions<T> {
   /** The longest a delivery may wait for its token in memory. */
   maxWaitMs: number;
+  /** Takes tokens from the store's buckets (DeliveryStore.takeRateTokens). */
+  take: (requests: readonly RateTokenRequest[], now: number) => Promise<number[]>;
   /** Deliveries that cannot wait: handed back to the store, due where they were. */
   handBack: (items: T[]) => void;
   /** A subscription's queue drained: claims may take its deliveries again. */
   onReopen: () => void;
+  /** A take failed (the store is unreachable); the gate asks again. */
+  onError?: (err: unknown) => void;
   now?: () => number;
 }
 
-/** How many buckets may sit idle (full, nothing queued) before the idle ones are dropped. */
-const IDLE_BUCKETS = 1000;
+/** The least time between two takes for one subscription: at high limits a take gets a batch of tokens, not one. */
+export const FETCH_EVERY_MS = 25;
+/** How many gates may sit idle (nothing queued or asked) before the idle ones are dropped. */
+const IDLE_GATES = 1000;
 
 export class RateGates<T> {
-  private readonly buckets = new Map<string, Bucket<T>>();
+  private readonly gates = new Map<string, Gate<T>>();
   private readonly now: () => number;
+  /** Gates whose take goes out with the next batch. */
+  private readonly due = new Set<string>();
+  private flushing = false;
+  private closed = false;
 
   constructor(private readonly o: RateGateOptions<T>) {
     this.now = o.now ?? Date.now;
   }
 
-  /** Starts the delivery now if the subscription has a token, queues it for one, or hands it back. */
+  /** Starts the delivery now if this node holds a token for the subscription, else queues it for one, or hands it back. */
   offer(subscriptionId: string, perSecond: number, item: T, start: () => void): void {
-    const now = this.now();
-    let b = this.buckets.get(subscriptionId);
-    if (b === undefined) {
-      if (this.buckets.size >= IDLE_BUCKETS) this.dropIdle(now);
-      b = { rate: perSecond, tokens: perSecond, at: now, queue: [], timer: undefined };
-      this.buckets.set(subscriptionId, b);
+    let g = this.gates.get(subscriptionId);
+    if (g === undefined) {
+      if (this.gates.size >= IDLE_GATES) this.dropIdle();
+      g = { rate: perSecond, tokens: 0, queue: [], asking: false };
+      this.gates.set(subscriptionId, g);
     }
-    this.refill(b, now, perSecond);
-    if (b.queue.length === 0 && b.tokens >= 1) {
-      b.tokens -= 1;
+    // A changed limit applies from the next take (the store's bucket never holds more than the new burst).
+    g.rate = perSecond;
+    if (g.queue.length === 0 && g.tokens >= 1) {
+      g.tokens -= 1;
       start();
       return;
     }
-    if (b.queue.length < this.waitRoom(b.rate)) {
-      b.queue.push({ waiting: { start }, item });
-      this.arm(subscriptionId, b);
+    if (g.queue.length >= this.waitRoom(g.rate)) {
+      this.o.handBack([item]);
       return;
     }
-    this.o.handBack([item]);
+    g.queue.push({ item, start, since: this.now() });
+    if (!g.asking) this.ask(subscriptionId, g);
   }
 
   /** Subscriptions with deliveries waiting for tokens: claims leave them alone until they drain. */
   excluded(): string[] {
     const out: string[] = [];
-    for (const [id, b] of this.buckets) if (b.queue.length > 0) out.push(id);
+    for (const [id, g] of this.gates) if (g.queue.length > 0) out.push(id);
     return out;
   }
 
-  /** Hands back everything waiting (the engine is stopping). */
+  /** Hands back everything waiting (the engine is stopping); nothing is asked for after this. */
   handBackAll(): void {
-    for (const b of this.buckets.values()) {
-      if (b.timer !== undefined) clearTimeout(b.timer);
-      b.timer = undefined;
-      const items = b.queue.splice(0).map((q) => q.item);
+    this.closed = true;
+    for (const g of this.gates.values()) {
+      const items = g.queue.splice(0).map((q) => q.item);
       if (items.length > 0) this.o.handBack(items);
     }
   }
 
-  /** Waiting room per subscription: what its tokens can start within maxWaitMs, at least one. */
+  /** Waiting room per subscription: what its tokens can start within maxWaitMs, the burst included. */
   private waitRoom(rate: number): number {
-    return Math.max(1, Math.floor((rate * this.o.maxWaitMs) / 1000));
+    return rate + Math.floor((rate * this.o.maxWaitMs) / 1000);
   }
 
-  private refill(b: Bucket<T>, now: number, rate: number): void {
-    if (rate !== b.rate) {
-      // A changed limit applies at once; the bucket never holds more than the new burst.
-      b.rate = rate;
-      b.tokens = Math.min(b.tokens, rate);
-    }
-    b.tokens = Math.min(b.rate, b.tokens + ((now - b.at) * b.rate) / 1000);
-    b.at = now;
+  /** Puts the gate's take in the next batch: every gate that needs tokens now asks in one store call. */
+  private ask(subscriptionId: string, g: Gate<T>): void {
+    g.asking = true;
+    this.due.add(subscriptionId);
+    if (this.due.size === 1 && !this.flushing) setImmediate(() => void this.flush());
   }
 
-  private arm(subscriptionId: string, b: Bucket<T>): void {
-    if (b.timer !== undefined) return;
-    const wait = Math.max(1, Math.ceil(((1 - b.tokens) * 1000) / b.rate));
-    b.timer = setTimeout(() => {
-      b.timer = undefined;
-      if (this.buckets.get(subscriptionId) !== b) return;
-      this.refill(b, this.now(), b.rate);
-      while (b.queue.length > 0 && b.tokens >= 1) {
-        b.tokens -= 1;
-        b.queue.shift()!.waiting.start();
+  private async flush(): Promise<void> {
+    if (this.closed || this.due.size === 0) return;
+    this.flushing = true;
+    const ids = [...this.due];
+    this.due.clear();
+    const asked: { id: string; g: Gate<T> }[] = [];
+    const requests: RateTokenRequest[] = [];
+    for (const id of ids) {
+      const g = this.gates.get(id);
+      if (g === undefined) continue;
+      if (g.queue.length === 0) {
+        g.asking = false;
+        continue;
       }
-      if (b.queue.length > 0) this.arm(subscriptionId, b);
-      else this.o.onReopen();
-    }, wait);
-    b.timer.unref();
+      asked.push({ id, g });
+      requests.push({ subscriptionId: id, perSecond: g.rate, want: Math.min(g.queue.length, g.rate) });
+    }
+    let granted: number[] | undefined;
+    try {
+      granted = requests.length === 0 ? [] : await this.o.take(requests, this.now());
+    } catch (err) {
+      this.o.onError?.(err);
+    }
+    this.flushing = false;
+    asked.forEach(({ id, g }, i) => this.granted(id, g, granted?.[i] ?? 0));
+    if (this.due.size > 0) setImmediate(() => void this.flush());
   }
 
-  private dropIdle(now: number): void {
-    for (const [id, b] of this.buckets) {
-      if (b.queue.length > 0) continue;
-      this.refill(b, now, b.rate);
-      if (b.tokens >= b.rate) this.buckets.delete(id);
+  /** Starts what the tokens allow, in order; hands back what waited too long; asks again while some wait. */
+  private granted(subscriptionId: string, g: Gate<T>, tokens: number): void {
+    g.tokens += tokens;
+    const now = this.now();
+    const stale: T[] = [];
+    while (g.queue.length > 0 && (g.tokens >= 1 || now - g.queue[0]!.since > this.o.maxWaitMs)) {
+      const w = g.queue.shift()!;
+      if (now - w.since > this.o.maxWaitMs) {
+        stale.push(w.item);
+        continue;
+      }
+      g.tokens -= 1;
+      w.start();
     }
+    if (stale.length > 0) this.o.handBack(stale);
+    if (this.closed || this.gates.get(subscriptionId) !== g) {
+      g.asking = false;
+      return;
+    }
+    if (g.queue.length === 0) {
+      g.asking = false;
+      this.o.onReopen();
+      return;
+    }
+    // About when the bucket has a token again (sooner ones were another node's to take).
+    const wait = Math.max(FETCH_EVERY_MS, Math.ceil(1000 / g.rate));
+    setTimeout(() => this.ask(subscriptionId, g), wait).unref();
+  }
+
+  private dropIdle(): void {
+    for (const [id, g] of this.gates) if (g.queue.length === 0 && !g.asking) this.gates.delete(id);
   }
 }

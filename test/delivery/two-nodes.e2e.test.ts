@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
+import { request } from 'undici';
+import { signRequest } from '../../src/api/auth/signature.js';
+import { readOciConfig } from '../../src/server/oci-config-file.js';
 import { freshDatabase, KILLED_NODE_ERRORS, onsClients, publisher } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 import { KINDS } from '../helpers/herald.js';
@@ -11,6 +14,9 @@ import { spawnHerald, stopHerald, type HeraldProcess } from '../helpers/process.
 import { confirming, Receiver } from '../helpers/receiver.js';
 
 const BURST = 400;
+/** The rate limit of the shared-limit test, and how many messages it sends (a few seconds' worth at that rate). */
+const RATE = 5;
+const LIMITED = 30;
 
 interface Outcome {
   i: number;
@@ -27,6 +33,30 @@ describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres
   after(async () => {
     for (const c of cleanups.reverse()) await c();
   });
+
+  /** Two nodes on the database, the second joining the first's (its data dir holds the bootstrap OCI config). */
+  const startNodes = async (dbUrl: URL): Promise<{ dirs: string[]; nodes: HeraldProcess[] }> => {
+    const dirs = [await mkdtemp(join(tmpdir(), 'herald-n1-')), await mkdtemp(join(tmpdir(), 'herald-n2-'))];
+    cleanups.push(async () => {
+      for (const d of dirs) await rm(d, { recursive: true, force: true });
+    });
+    const env = (i: number) => ({
+      HERALD_PORT: '0',
+      HERALD_DATA_DIR: dirs[i]!,
+      HERALD_STORE: dbUrl.toString(),
+      HERALD_ALLOW_PRIVATE_ENDPOINTS: '1',
+      HERALD_DELIVERY_TIMEOUT_MS: '3000',
+      HERALD_NODE_ID: `node-${i + 1}`,
+      HERALD_LOG_LEVEL: 'info',
+    });
+    const nodes: HeraldProcess[] = [await spawnHerald(env(0))];
+    // The second node joins an initialised database: it must not bootstrap a second tenancy.
+    nodes.push(await spawnHerald(env(1)));
+    cleanups.push(async () => {
+      for (const n of nodes) await stopHerald(n, 'SIGKILL');
+    });
+    return { dirs, nodes };
+  };
 
   it('share a burst with no delivery claimed twice, and lose nothing when one is killed', async (t) => {
     const database = await freshDatabase('herald_nodes');
@@ -47,25 +77,7 @@ describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres
     ).start();
     cleanups.push(() => rx.stop());
 
-    const dirs = [await mkdtemp(join(tmpdir(), 'herald-n1-')), await mkdtemp(join(tmpdir(), 'herald-n2-'))];
-    cleanups.push(async () => {
-      for (const d of dirs) await rm(d, { recursive: true, force: true });
-    });
-    const env = (i: number) => ({
-      HERALD_PORT: '0',
-      HERALD_DATA_DIR: dirs[i]!,
-      HERALD_STORE: dbUrl.toString(),
-      HERALD_ALLOW_PRIVATE_ENDPOINTS: '1',
-      HERALD_DELIVERY_TIMEOUT_MS: '3000',
-      HERALD_NODE_ID: `node-${i + 1}`,
-      HERALD_LOG_LEVEL: 'info',
-    });
-    const nodes: HeraldProcess[] = [await spawnHerald(env(0))];
-    // The second node joins an initialised database: it must not bootstrap a second tenancy.
-    nodes.push(await spawnHerald(env(1)));
-    cleanups.push(async () => {
-      for (const n of nodes) await stopHerald(n, 'SIGKILL');
-    });
+    const { dirs, nodes } = await startNodes(dbUrl);
     const [a, b] = [onsClients(join(dirs[0]!, 'oci', 'config'), nodes[0]!.url), onsClients(join(dirs[0]!, 'oci', 'config'), nodes[1]!.url)];
     const topicId = (await a.cp.createTopic({ createTopicDetails: { name: 'burst', compartmentId: a.tenancy } })).notificationTopic.topicId;
     for (const path of ['/x', '/y']) {
@@ -158,6 +170,62 @@ describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres
     a.dp.close();
     b.cp.close();
     b.dp.close();
+    for (const p of pubs) p.close();
+  });
+  it('hold a rate-limited subscription to its limit between them, not to the limit on each', async (t) => {
+    const database = await freshDatabase('herald_nodes_rate');
+    const dbUrl = new URL(database.url);
+    const db = new pg.Client({ connectionString: dbUrl.toString() });
+    cleanups.push(async () => {
+      await db.end().catch(() => {});
+      await database.drop();
+    });
+    const arrivals: number[] = [];
+    const rx = await new Receiver(
+      confirming(() => {
+        arrivals.push(Date.now());
+        return { status: 200 };
+      }),
+    ).start();
+    cleanups.push(() => rx.stop());
+    const { dirs, nodes } = await startNodes(dbUrl);
+    const config = join(dirs[0]!, 'oci', 'config');
+    const a = onsClients(config, nodes[0]!.url);
+    const topicId = (await a.cp.createTopic({ createTopicDetails: { name: 'limited', compartmentId: a.tenancy } })).notificationTopic.topicId;
+    const sub = (await a.dp.createSubscription({ createSubscriptionDetails: { topicId, compartmentId: a.tenancy, protocol: 'CUSTOM_HTTPS', endpoint: `${rx.url}/limited` } })).subscription;
+    await eventually(async () => (await a.dp.getSubscription({ subscriptionId: sub.id })).subscription.lifecycleState === 'ACTIVE', 15_000, 'confirmation');
+    const key = await readOciConfig(config);
+    // Set through each node: a node forgets what it read of a subscription when it is changed through it (and
+    // otherwise within a second), so neither can deliver the burst with a copy from before the limit.
+    for (const node of nodes) {
+      const url = new URL(`${node.url}/herald/v1/subscriptions/${sub.id}/rateLimit`);
+      const body = JSON.stringify({ perSecond: RATE });
+      const headers = signRequest({ method: 'PUT', url, headers: { 'content-type': 'application/json' }, body, keyId: `${key.tenancy}/${key.user}/${key.fingerprint}`, privateKeyPem: key.privateKeyPem });
+      const put = await request(url, { method: 'PUT', headers, body });
+      assert.equal(put.statusCode, 200, await put.body.text());
+    }
+    arrivals.length = 0;
+
+    // Published through both nodes at once: each claims what its own publishes fan out.
+    const pubs = [publisher(config, nodes[0]!.url), publisher(config, nodes[1]!.url)];
+    const start = Date.now();
+    await Promise.all(Array.from({ length: LIMITED }, (_, i) => pubs[i % 2]!.publishMessage({ topicId, messageDetails: { body: `r${i}` } })));
+    await eventually(() => arrivals.length >= LIMITED, 60_000, 'every limited delivery');
+    await db.connect();
+    const perNode = await db.query<{ node: string; n: string }>(
+      `SELECT a.node, count(*) AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.kind = 'MESSAGE' GROUP BY a.node`,
+    );
+    const counts = Object.fromEntries(perNode.rows.map((r) => [r.node, Number(r.n)]));
+    t.diagnostic(`attempts per node: ${JSON.stringify(counts)}, last arrival ${Math.max(...arrivals) - start} ms after the first publish`);
+    assert.ok((counts['node-1'] ?? 0) > 0 && (counts['node-2'] ?? 0) > 0, 'both nodes delivered');
+    // One bucket of RATE refilled at RATE a second for both: the k-th arrival cannot come before (k - RATE) / RATE
+    // seconds after the first publish, however slow the machine (a slow machine only makes them later).
+    arrivals.sort((x, y) => x - y).forEach((at, i) => {
+      const earliest = start + ((i + 1 - RATE) / RATE) * 1000;
+      assert.ok(at >= earliest - 2, `delivery ${i + 1} arrived ${at - start} ms after the first publish; one limit of ${RATE}/s allows it from ${earliest - start} ms`);
+    });
+    a.cp.close();
+    a.dp.close();
     for (const p of pubs) p.close();
   });
 });

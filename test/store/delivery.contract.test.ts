@@ -1138,6 +1138,30 @@ for (const kind of STORE_KINDS) {
         assert.equal(await s.deliveries.countBacklog(), 2);
       });
 
+      it('takeRateTokens grants from a bucket that starts full, refills at its rate and never holds more than one second of it', async () => {
+        const { store: s } = await fresh();
+        const take = (want: number, at: number, perSecond = 5, id = 'sub-a') => s.deliveries.takeRateTokens([{ subscriptionId: id, perSecond, want }], at);
+        assert.deepEqual(await s.deliveries.takeRateTokens([], T0), []);
+        assert.deepEqual(await take(3, T0), [3]);
+        assert.deepEqual(await take(3, T0), [2], 'only what is left of the burst');
+        assert.deepEqual(await take(3, T0), [0]);
+        // 5 a second: one whole token after 200 ms, none after 199 (tokens are whole, the refill is not).
+        assert.deepEqual(await take(3, T0 + 199), [0]);
+        assert.deepEqual(await take(3, T0 + 200), [1]);
+        // A long idle time refills to the burst and no further; asking for more than the limit gets the limit.
+        assert.deepEqual(await take(50, T0 + 60_000), [5]);
+        // A clock behind the bucket's (another node's) refills nothing and does not rewind it.
+        assert.deepEqual(await take(1, T0 + 59_000), [0]);
+        assert.deepEqual(await take(1, T0 + 60_200), [1]);
+        // A lowered limit: the bucket holds no more than the new burst.
+        assert.deepEqual(await take(10, T0 + 120_000, 2), [2]);
+        // Several subscriptions in one call, each its own bucket, answers in request order.
+        assert.deepEqual(
+          await s.deliveries.takeRateTokens([{ subscriptionId: 'sub-c', perSecond: 1, want: 1 }, { subscriptionId: 'sub-b', perSecond: 4, want: 3 }, { subscriptionId: 'sub-a', perSecond: 2, want: 1 }], T0 + 120_000),
+          [1, 3, 0],
+        );
+      });
+
       it('nextDueAt is the earliest due delivery or unfinished fan-out', async () => {
         const { store: s } = await fresh();
         assert.equal(await s.deliveries.nextDueAt(), null);
@@ -1229,6 +1253,17 @@ for (const kind of STORE_KINDS) {
           await other.messages.insertMessages([messageFixture(await seedTopic(other))]);
           await eventually(() => calls > afterWake, 15_000, 'a wake-up from a published message');
           await stop();
+        });
+
+        it('takeRateTokens shares one bucket per subscription between the nodes', async () => {
+          const f = await fresh();
+          const other = await f.openAnother();
+          const take = (node: Store, want: number, at: number) => node.deliveries.takeRateTokens([{ subscriptionId: 'shared', perSecond: 4, want }], at);
+          assert.deepEqual(await take(f.store, 3, T0), [3]);
+          assert.deepEqual(await take(other, 3, T0), [1], 'the other node got what the first left');
+          // Taking at once from both nodes never grants more than the bucket holds.
+          const both = await Promise.all([take(f.store, 4, T0 + 1000), take(other, 4, T0 + 1000), take(f.store, 4, T0 + 1000)]);
+          assert.equal(both.flat().reduce((a, b) => a + b, 0), 4);
         });
 
         it('a store in another schema has its own channel', async () => {

@@ -1,5 +1,6 @@
 import type { AttemptResult, ClaimExclusions, Delivery, DeliveryCounts, DuePosition, DisabledSubscription, HealthPolicy, NewDelivery, SettledClaim } from '../deliveries.js';
 import type { Message, Subscription, Topic } from '../models.js';
+import type { RateTokenRequest } from '../rate-bucket.js';
 
 /** A claimed delivery; its nextAttemptAt is the lease's end, `dueAt` when it was due before the claim. */
 export interface ClaimedDelivery extends Delivery {
@@ -106,6 +107,12 @@ export interface DeliveryStore {
    * (one count of the due index alone, without telling the two apart) plus messages not yet fanned out.
    */
   countBacklog(): Promise<number>;
+  /**
+   * Takes up to `want` whole tokens (at most `perSecond`) from each subscription's rate-limit bucket, one bucket
+   * for all the nodes of this store (core/rate-bucket.ts: full at first, capacity perSecond, refilled at perSecond
+   * a second up to `now`). Returns how many each request got, in order. Several nodes then share one limit.
+   */
+  takeRateTokens(requests: readonly RateTokenRequest[], now: number): Promise<number[]>;
 
   /**
    * Subscribes to wake-ups from other nodes (PostgreSQL LISTEN/NOTIFY). Returns an

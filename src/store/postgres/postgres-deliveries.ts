@@ -16,6 +16,7 @@ import type {
   SettledClaim,
 } from '../../core/deliveries.js';
 import type { Message, Page, Subscription, Topic } from '../../core/models.js';
+import type { RateTokenRequest } from '../../core/rate-bucket.js';
 import { completionValues, mailValues, tenancyCountValues, toAttempt, toCounts, toDelivery, toMail, toTenancyCounts } from '../delivery-rows.js';
 import {
   byIdsSql,
@@ -50,6 +51,7 @@ import {
   PUBLISH,
   RELEASE_CHUNK,
   RELEASE_CLAIMS,
+  TAKE_RATE_TOKENS,
   WAKE_SQL,
 } from './postgres-delivery-sql.js';
 import { execute, first, rows, transaction } from './pg-query.js';
@@ -281,6 +283,17 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
 
   async countBacklog(): Promise<number> {
     return num((await first(this.pool, SQL.countBacklog))?.backlog ?? 0);
+  }
+
+  async takeRateTokens(requests: readonly RateTokenRequest[], now: number): Promise<number[]> {
+    if (requests.length === 0) return [];
+    const ids = requests.map((r) => r.subscriptionId);
+    // One statement cannot upsert a row twice.
+    if (new Set(ids).size !== ids.length) throw new Error('takeRateTokens takes one request per subscription');
+    const wants = requests.map((r) => Math.max(0, Math.min(r.want, r.perSecond)));
+    const taken = await rows(this.pool, TAKE_RATE_TOKENS, [ids, requests.map((r) => r.perSecond), wants, now]);
+    const granted = new Map(taken.map((r) => [String(r.subscription_id), num(r.granted)]));
+    return ids.map((id) => granted.get(id) ?? 0);
   }
 
   async countTenancy(tenancyId: string, publishedSince: number): Promise<TenancyCounts> {

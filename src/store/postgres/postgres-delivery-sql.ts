@@ -171,3 +171,21 @@ export function messageArrays(messages: readonly Message[]): unknown[][] {
   const col = <K extends keyof Message>(k: K): unknown[] => messages.map((m) => m[k]);
   return [col('id'), col('tenancyId'), col('topicId'), col('title'), col('body'), col('messageType'), col('publishedAt'), col('traceParent')];
 }
+
+/**
+ * Takes tokens from rate-limit buckets (core/rate-bucket.ts's takeTokens, in SQL): $1 subscription ids, $2 their
+ * limits, $3 how many each wants (≤ its limit), $4 now. A missing bucket is full; one whose `at` is ahead of this
+ * node's clock refills nothing. Rows in id order, so two nodes' takes cannot deadlock.
+ */
+const AVAILABLE = 'LEAST(EXCLUDED.per_second, b.tokens + GREATEST(0, EXCLUDED.at - b.at) * EXCLUDED.per_second / 1000.0)';
+export const TAKE_RATE_TOKENS = `
+  INSERT INTO rate_buckets AS b (subscription_id, per_second, tokens, at, granted)
+  SELECT r.id, r.rate, r.rate - LEAST(r.want, r.rate), $4, LEAST(r.want, r.rate)
+  FROM unnest($1::text[], $2::int[], $3::int[]) AS r(id, rate, want)
+  ORDER BY r.id
+  ON CONFLICT (subscription_id) DO UPDATE SET
+    per_second = EXCLUDED.per_second,
+    granted = GREATEST(0, LEAST(EXCLUDED.granted, floor(${AVAILABLE})))::int,
+    tokens = ${AVAILABLE} - GREATEST(0, LEAST(EXCLUDED.granted, floor(${AVAILABLE}))),
+    at = GREATEST(b.at, EXCLUDED.at)
+  RETURNING subscription_id, granted`;

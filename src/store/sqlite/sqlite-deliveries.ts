@@ -14,6 +14,7 @@ import type {
   SettledClaim,
 } from '../../core/deliveries.js';
 import type { Message, Page, Subscription, Topic } from '../../core/models.js';
+import { MemoryRateBuckets, type RateTokenRequest } from '../../core/rate-bucket.js';
 import { completionValues, mailValues, newDeliveryValues, tenancyCountValues, toAttempt, toCounts, toDelivery, toMail, toTenancyCounts } from '../delivery-rows.js';
 import {
   byIdsSql,
@@ -42,6 +43,8 @@ import type { PublishStore } from '../../core/ports/messages.js';
  */
 export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivityStore, MailboxStore {
   private readonly wakeListeners = new Set<{ callback: () => void }>();
+  /** SQLite has one node, so its rate-limit buckets need no sharing: memory holds them. */
+  private readonly rateBuckets = new MemoryRateBuckets();
 
   /** Set when the database is a file in WAL mode: publishes then fsync off the event loop. */
   private readonly walSync: WalSync | undefined;
@@ -332,6 +335,10 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
 
   async countBacklog(): Promise<number> {
     return num(this.sql.get(SQL.countBacklog)?.backlog ?? 0);
+  }
+
+  async takeRateTokens(requests: readonly RateTokenRequest[], now: number): Promise<number[]> {
+    return this.rateBuckets.take(requests, now);
   }
 
   async countTenancy(tenancyId: string, publishedSince: number): Promise<TenancyCounts> {
