@@ -42,13 +42,15 @@ export interface SystemPublisher {
  * their secret in the path, webhooks often in the query); addresses, numbers and OCIDs stay whole.
  */
 export function redactEndpoint(endpoint: string): string {
-  if (!/^https?:\/\//i.test(endpoint)) return endpoint;
+  // Decided by the parser subscription creation uses, which also reads `https:user:pw@host` or ` https:/host`.
+  let u: URL;
   try {
-    const u = new URL(endpoint);
-    return u.pathname === '/' && u.search === '' ? u.origin : `${u.origin}/…`;
+    u = new URL(endpoint);
   } catch {
-    return '…';
+    return /^\s*https?:/i.test(endpoint) ? '…' : endpoint;
   }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return endpoint;
+  return u.pathname === '/' && u.search === '' ? u.origin : `${u.origin}/…`;
 }
 
 /** The event for a subscription a delivery batch disabled. */

@@ -166,6 +166,68 @@ for (const kind of KINDS) {
       assert.ok((adminOverview.json.topics as number) >= 3);
     });
 
+    it('delivery controls answer a user without rights on the subscription\'s compartment as GetSubscription does: 404 NotAuthorizedOrNotFound from every route', async () => {
+      // In Orders, where the operator has no policy; the topic and subscription are the administrator's.
+      const sub = (await h.dp.createSubscription({
+        createSubscriptionDetails: { topicId: ids.ordersTopic ?? '', compartmentId: ids.orders ?? '', protocol: 'EMAIL', endpoint: `controls-${kind}@example.com` },
+      })).subscription.id;
+      const admins = new SignedCaller(h);
+      assert.equal((await admins.raw('PUT', `/herald/v1/subscriptions/${sub}/rateLimit`, JSON.stringify({ perSecond: 3 }))).status, 200);
+      // What the OCI routes answer this user for the same subscription and topic.
+      await expectOciError(op.dp.getSubscription({ subscriptionId: sub }), 404, 'NotAuthorizedOrNotFound');
+      const oci = await op.signed.raw('GET', `/20181201/subscriptions/${sub}`);
+      const ociList = await op.signed.raw('GET', `/20181201/subscriptions?compartmentId=${ids.orders ?? ''}&topicId=${ids.ordersTopic ?? ''}`);
+      for (const r of [oci, ociList]) assert.deepEqual([r.status, r.json.code], [404, 'NotAuthorizedOrNotFound'], r.text);
+
+      const base = `/herald/v1/subscriptions/${sub}`;
+      for (const [method, path, body, same] of [
+        ['PUT', `${base}/filterPolicy`, { filterPolicy: { kind: ['x'] } }, oci],
+        ['GET', `${base}/filterPolicy`, undefined, oci],
+        ['DELETE', `${base}/filterPolicy`, undefined, oci],
+        ['PUT', `${base}/rateLimit`, { perSecond: 1 }, oci],
+        ['GET', `${base}/rateLimit`, undefined, oci],
+        ['DELETE', `${base}/rateLimit`, undefined, oci],
+        ['GET', `${base}/health`, undefined, oci],
+        ['POST', `${base}/actions/enable`, undefined, oci],
+        ['POST', `${base}/actions/replay`, { since: new Date(Date.now() - 60_000).toISOString() }, oci],
+        ['GET', `/herald/v1/topics/${ids.ordersTopic ?? ''}/subscriptionHealth`, undefined, ociList],
+      ] as const) {
+        const res = await op.signed.raw(method, path, body === undefined ? undefined : JSON.stringify(body));
+        assert.equal(res.status, 404, `${method} ${path}: ${res.text}`);
+        assert.equal(res.json.code, 'NotAuthorizedOrNotFound', `${method} ${path}`);
+        assert.equal(res.json.message, same.json.message, `${method} ${path}: the same message as the OCI route`);
+        assert.ok(res.headers['opc-request-id'], `${method} ${path}`);
+      }
+      // Nothing changed.
+      assert.deepEqual((await admins.raw('GET', `${base}/rateLimit`)).json, { subscriptionId: sub, perSecond: 3 });
+      assert.deepEqual((await admins.raw('GET', `${base}/filterPolicy`)).json, { subscriptionId: sub, filterPolicy: null });
+    });
+
+    it('a user whose group manages ons-family in the compartment reads and changes a subscription\'s delivery controls there', async () => {
+      const sub = (await h.dp.createSubscription({
+        createSubscriptionDetails: { topicId: ids.opsTopic ?? '', compartmentId: ids.ops ?? '', protocol: 'EMAIL', endpoint: `ops-controls-${kind}@example.com` },
+      })).subscription.id;
+      const base = `/herald/v1/subscriptions/${sub}`;
+      const health = await op.signed.raw('GET', `${base}/health`);
+      assert.equal(health.status, 200, health.text);
+      assert.deepEqual([health.json.subscriptionId, health.json.state], [sub, 'HEALTHY']);
+      const put = await op.signed.raw('PUT', `${base}/rateLimit`, JSON.stringify({ perSecond: 5 }));
+      assert.equal(put.status, 200, put.text);
+      assert.deepEqual(put.json, { subscriptionId: sub, perSecond: 5 });
+      const policy = { kind: ['alert'] };
+      assert.equal((await op.signed.raw('PUT', `${base}/filterPolicy`, JSON.stringify({ filterPolicy: policy }))).status, 200);
+      // Seen by the administrator too: the change was made, not just answered.
+      const admins = new SignedCaller(h);
+      assert.deepEqual((await admins.raw('GET', `${base}/rateLimit`)).json, { subscriptionId: sub, perSecond: 5 });
+      assert.deepEqual((await admins.raw('GET', `${base}/filterPolicy`)).json, { subscriptionId: sub, filterPolicy: policy });
+      const listed = await op.signed.raw('GET', `/herald/v1/topics/${ids.opsTopic ?? ''}/subscriptionHealth`);
+      assert.equal(listed.status, 200, listed.text);
+      const badge = (listed.json as unknown as { subscriptionId: string; state: string }[]).find((x) => x.subscriptionId === sub);
+      assert.equal(badge?.state, 'HEALTHY', listed.text);
+      assert.equal((await op.signed.raw('DELETE', `${base}/rateLimit`)).status, 204);
+      assert.deepEqual((await admins.raw('GET', `${base}/rateLimit`)).json, { subscriptionId: sub, perSecond: null });
+    });
+
     it('removing a membership takes the right away at once; revoking a key refuses its signatures', async () => {
       await admin.removeUserFromGroup({ userGroupMembershipId: ids['pub:membership'] ?? '' });
       await expectOciError(publish(pub, ids.ordersTopic ?? ''), 404, 'NotAuthorizedOrNotFound');

@@ -48,3 +48,28 @@ describe('--message-retention', () => {
     }
   });
 });
+
+describe('--endpoint-disable-after', () => {
+  it('defaults to 5 days, reads HERALD_ENDPOINT_DISABLE_AFTER, and a flag wins over the env var', () => {
+    assert.equal(resolveConfig({}, {}).endpointDisableAfterMs, 432_000_000);
+    assert.equal(resolveConfig({}, { HERALD_ENDPOINT_DISABLE_AFTER: '12h' }).endpointDisableAfterMs, 43_200_000);
+    assert.equal(resolveConfig({ endpointDisableAfter: '3s' }, { HERALD_ENDPOINT_DISABLE_AFTER: '12h' }).endpointDisableAfterMs, 3000);
+    // The same durations as elsewhere: compound forms add up.
+    assert.equal(resolveConfig({}, { HERALD_ENDPOINT_DISABLE_AFTER: '1d12h' }).endpointDisableAfterMs, 129_600_000);
+  });
+
+  it('refuses a value without a unit or under a second, from the flag or the env var, saying what it takes and what it got', () => {
+    for (const bad of ['5', '500ms', 'never', '-1d']) {
+      for (const [flags, env] of [
+        [{ endpointDisableAfter: bad }, {}],
+        [{}, { HERALD_ENDPOINT_DISABLE_AFTER: bad }],
+      ] as const) {
+        assert.throws(() => resolveConfig(flags, env), (err: unknown) => {
+          assert.ok(err instanceof ConfigError, String(err));
+          assert.equal(err.message, `--endpoint-disable-after must be a duration of at least 1s, such as 5d, 12h or 3s; got: ${bad}`);
+          return true;
+        });
+      }
+    }
+  });
+});
