@@ -50,10 +50,14 @@ export const FN_SQL = {
   ownsBundle: 'SELECT 1 AS found FROM function_bundle_owners WHERE tenancy_id = ? AND digest = ?',
 
   insertCall: insertSql('function_calls', CALL_COLUMNS) + ' ON CONFLICT (function_id, call_id) DO NOTHING',
-  /** Bounded: reads the function's newest N keys through the (function_id, started_at DESC) index. */
+  /**
+   * Deletes what is older than the function's N-th newest call (bind N - 1): the cut-off is read off the
+   * (function_id, started_at DESC) index without a sort, and calls that started in the same millisecond as it
+   * are kept with it. (Keeping exactly N by (started_at, call_id) sorted every call's rows: ~400 µs an invoke.)
+   */
   pruneCalls:
-    'DELETE FROM function_calls WHERE function_id = ? AND call_id NOT IN ' +
-    '(SELECT call_id FROM function_calls WHERE function_id = ? ORDER BY started_at DESC, call_id DESC LIMIT ?)',
+    'DELETE FROM function_calls WHERE function_id = ? AND started_at < ' +
+    '(SELECT started_at FROM function_calls WHERE function_id = ? ORDER BY started_at DESC LIMIT 1 OFFSET ?)',
   listCalls: 'SELECT * FROM function_calls WHERE function_id = ? ORDER BY started_at DESC, call_id DESC LIMIT ?',
 } as const;
 

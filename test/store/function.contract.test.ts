@@ -267,5 +267,21 @@ for (const kind of STORE_KINDS) {
       assert.equal((await store.functions.listFunctionCalls(functionId, 3)).length, 3);
       assert.deepEqual(await store.functions.listFunctionCalls(newOcid('fnfunc'), 10), []);
     });
+
+    it('keeps calls that started in the same millisecond as the oldest one kept', async () => {
+      const functionId = newOcid('fnfunc');
+      for (let i = 0; i < FUNCTION_CALLS_KEPT - 1; i++) {
+        await store.functions.insertFunctionCall({ functionId, callId: `new${i}`, startedAt: T0 + 1000 + i, durationMs: 1, status: 'success', logs: '' });
+      }
+      // Three calls in one millisecond, older than the rest: the oldest kept is one of them, so all three stay.
+      for (const callId of ['tie-a', 'tie-b', 'tie-c']) {
+        await store.functions.insertFunctionCall({ functionId, callId, startedAt: T0, durationMs: 1, status: 'success', logs: '' });
+      }
+      await store.functions.insertFunctionCall({ functionId, callId: 'older', startedAt: T0 - 1, durationMs: 1, status: 'success', logs: '' });
+      const ids = (await store.functions.listFunctionCalls(functionId, 1000)).map((c) => c.callId);
+      assert.equal(ids.length, FUNCTION_CALLS_KEPT + 2);
+      assert.deepEqual(ids.slice(-3).sort(), ['tie-a', 'tie-b', 'tie-c']);
+      assert.ok(!ids.includes('older'));
+    });
   });
 }

@@ -79,7 +79,10 @@ export interface FunctionStore {
    */
   ownsBundle(tenancyId: string, digest: string): Promise<boolean>;
 
-  /** Records a call (a repeated callId is ignored) and prunes the function's records beyond FUNCTION_CALLS_KEPT. */
+  /**
+   * Records a call (a repeated callId is ignored) and prunes the function's records beyond FUNCTION_CALLS_KEPT (calls
+   * that started in the same millisecond as the oldest one kept stay with it).
+   */
   insertFunctionCall(c: FunctionCallRecord): Promise<void>;
   /** Newest first. */
   listFunctionCalls(functionId: string, limit: number): Promise<FunctionCallRecord[]>;

@@ -143,7 +143,7 @@ export class PostgresFunctions implements FunctionStore {
   async insertFunctionCall(c: FunctionCallRecord): Promise<void> {
     await this.tx(async (client) => {
       await rows(client, SQL.insertCall, callValues(c));
-      await rows(client, SQL.pruneCalls, [c.functionId, c.functionId, FUNCTION_CALLS_KEPT]);
+      await rows(client, SQL.pruneCalls, [c.functionId, c.functionId, FUNCTION_CALLS_KEPT - 1]);
     });
   }
 
