@@ -109,7 +109,8 @@ export class RateGates<T> {
   }
 
   private async flush(): Promise<void> {
-    if (this.closed || this.due.size === 0) return;
+    // One take at a time: the running one schedules the next when it is back.
+    if (this.closed || this.flushing || this.due.size === 0) return;
     this.flushing = true;
     const ids = [...this.due];
     this.due.clear();
