@@ -65,3 +65,13 @@ export function newShortId(): string {
 export function sha256b64url(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
+
+/**
+ * A copy of an id that holds only its own characters. An id cut out of a longer string (a request's
+ * Authorization header, its URL) is a slice in V8 and keeps that whole string alive: a published message
+ * kept in the engine's cache held its request's ~0.8 KB of header and path besides its own strings (found
+ * in a heap snapshot of the soak). A round trip through bytes makes a new string (ids are well-formed text).
+ */
+export function ownId(id: string): string {
+  return Buffer.from(id, 'utf8').toString('utf8');
+}

@@ -1,6 +1,6 @@
 import { InvalidParameterError, NotFoundError, PayloadTooLargeError, TooManyRequestsError } from './errors.js';
 import type { PublishPacer } from './publish-pacer.js';
-import { newMessageId } from './ids.js';
+import { newMessageId, ownId } from './ids.js';
 import type { PublishOutcome, PublishPlan } from './deliveries.js';
 import type { Message, MessageType } from './models.js';
 import { checkTopicId } from './topics.js';
@@ -145,8 +145,9 @@ export class MessageService {
     // The topic is checked inside the group's transaction: no read of its own per publish.
     const message: Message = {
       id: newMessageId(),
-      tenancyId,
-      topicId,
+      // Kept in caches long after the request: not slices of its header and URL.
+      tenancyId: ownId(tenancyId),
+      topicId: ownId(topicId),
       title,
       body,
       messageType: type,
