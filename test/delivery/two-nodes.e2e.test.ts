@@ -34,6 +34,17 @@ describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres
     for (const c of cleanups.reverse()) await c();
   });
 
+  /** A database of its own for a test's nodes, and a client on it, both gone after the suite. */
+  const freshCluster = async (prefix: string): Promise<{ dbUrl: URL; db: pg.Client }> => {
+    const database = await freshDatabase(prefix);
+    const db = new pg.Client({ connectionString: database.url });
+    cleanups.push(async () => {
+      await db.end().catch(() => {});
+      await database.drop();
+    });
+    return { dbUrl: new URL(database.url), db };
+  };
+
   /** Two nodes on the database, the second joining the first's (its data dir holds the bootstrap OCI config). */
   const startNodes = async (dbUrl: URL): Promise<{ dirs: string[]; nodes: HeraldProcess[] }> => {
     const dirs = [await mkdtemp(join(tmpdir(), 'herald-n1-')), await mkdtemp(join(tmpdir(), 'herald-n2-'))];
@@ -59,13 +70,7 @@ describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres
   };
 
   it('share a burst with no delivery claimed twice, and lose nothing when one is killed', async (t) => {
-    const database = await freshDatabase('herald_nodes');
-    const dbUrl = new URL(database.url);
-    const db = new pg.Client({ connectionString: dbUrl.toString() });
-    cleanups.push(async () => {
-      await db.end().catch(() => {});
-      await database.drop();
-    });
+    const { dbUrl, db } = await freshCluster('herald_nodes');
 
     const seen = new Map<string, number>();
     const rx = await new Receiver(
@@ -173,13 +178,7 @@ describe('two Herald nodes on one PostgreSQL', { skip: !KINDS.includes('postgres
     for (const p of pubs) p.close();
   });
   it('hold a rate-limited subscription to its limit between them, not to the limit on each', async (t) => {
-    const database = await freshDatabase('herald_nodes_rate');
-    const dbUrl = new URL(database.url);
-    const db = new pg.Client({ connectionString: dbUrl.toString() });
-    cleanups.push(async () => {
-      await db.end().catch(() => {});
-      await database.drop();
-    });
+    const { dbUrl, db } = await freshCluster('herald_nodes_rate');
     const arrivals: number[] = [];
     const rx = await new Receiver(
       confirming(() => {
