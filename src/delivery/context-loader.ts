@@ -3,8 +3,14 @@ import type { Message, Subscription, Topic } from '../core/models.js';
 import type { DeliveryStore } from '../core/ports/deliveries.js';
 
 const MESSAGE_CACHE_SIZE = 20_000;
-/** Bodies reach 64 KB: the cache is bounded by their size too, or 20k of them would be 1.3 GB. */
-const MESSAGE_CACHE_BYTES = 16 * 1024 * 1024;
+/**
+ * Bodies reach 64 KB: the cache is bounded by their size too, or 20k of them would be 1.3 GB. It only has to
+ * span the moments between a publish and its deliveries' first claims (a few seconds of messages at the rates
+ * one node takes); a retry minutes later or a backlog bigger than this reads its messages by id, one query per
+ * claimed batch. At 16 MB the cache held ~13,500 1 KB messages, a steady 20+ MB of old-space heap (soak RSS
+ * 206 against 189 MB at 4 MB, and the backlog drain no slower).
+ */
+export const MESSAGE_CACHE_BYTES = 4 * 1024 * 1024;
 /** A deleted or unsubscribed subscription stops receiving within about this long. */
 const SUBSCRIPTION_TTL_MS = 1000;
 const TOPIC_TTL_MS = 5000;
