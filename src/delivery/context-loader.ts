@@ -2,15 +2,24 @@ import type { Delivery } from '../core/deliveries.js';
 import type { Message, Subscription, Topic } from '../core/models.js';
 import type { DeliveryStore } from '../core/ports/deliveries.js';
 
-const MESSAGE_CACHE_SIZE = 20_000;
 /**
  * Bodies reach 64 KB: the cache is bounded by their size too, or 20k of them would be 1.3 GB. It only has to
  * span the moments between a publish and its deliveries' first claims (a few seconds of messages at the rates
  * one node takes); a retry minutes later or a backlog bigger than this reads its messages by id, one query per
  * claimed batch. At 16 MB the cache held ~13,500 1 KB messages, a steady 20+ MB of old-space heap (soak RSS
- * 206 against 189 MB at 4 MB, and the backlog drain no slower).
+ * 206 against 189 MB at 4 MB).
  */
 export const MESSAGE_CACHE_BYTES = 4 * 1024 * 1024;
+const MESSAGE_CACHE_SIZE = 20_000;
+/**
+ * Messages read back from the store are kept apart, in a smaller budget: a backlog drained oldest first would
+ * otherwise push out, with each message it reads back, the next ones it needs, and read every message once
+ * instead of only those the cache had let go. They are kept at all for a big topic's message, which its
+ * fan-out claims batch after batch.
+ */
+export const READ_BACK_BYTES = 1024 * 1024;
+const READ_BACK_SIZE = 2_000;
+
 /** A deleted or unsubscribed subscription stops receiving within about this long. */
 const SUBSCRIPTION_TTL_MS = 1000;
 const TOPIC_TTL_MS = 5000;
@@ -27,19 +36,28 @@ export interface LoadedContext {
  * briefly because their state matters (a deleted subscription must stop).
  */
 export class ContextLoader {
-  private readonly messages = new Map<string, Message>();
-  private messageBytes = 0;
+  /** Messages published on this node, in publishing order. */
+  private readonly published = new MessageFifo(MESSAGE_CACHE_BYTES, MESSAGE_CACHE_SIZE);
+  /** Messages a claimed batch had to read from the store. */
+  private readonly readBack = new MessageFifo(READ_BACK_BYTES, READ_BACK_SIZE);
   private readonly subscriptions = new Map<string, { value: Subscription; at: number }>();
   private readonly topics = new Map<string, { value: Topic; at: number }>();
 
   constructor(private readonly store: Pick<DeliveryStore, 'getMessagesByIds' | 'getSubscriptionsByIds' | 'getTopicsByIds'>) {}
 
   async load(deliveries: readonly Delivery[], now: number): Promise<LoadedContext[]> {
+    // The batch's messages are held here, not looked up in the caches again at the end: what is read back may
+    // be more than the caches hold, and adding it lets go of older entries, some of them this batch's own.
+    const batchMessages = new Map<string, Message>();
     const missingMessages = new Set<string>();
     const missingSubs = new Set<string>();
     const missingTopics = new Set<string>();
     for (const d of deliveries) {
-      if (d.messageId !== null && !this.messages.has(d.messageId)) missingMessages.add(d.messageId);
+      if (d.messageId !== null && !batchMessages.has(d.messageId)) {
+        const cached = this.published.get(d.messageId) ?? this.readBack.get(d.messageId);
+        if (cached === undefined) missingMessages.add(d.messageId);
+        else batchMessages.set(d.messageId, cached);
+      }
       // A confirmation is checked against the subscription's current nonce, which a resend has just changed
       // (possibly on another node): a cached copy would cancel the new request as superseded.
       if (d.kind === 'CONFIRMATION' || !fresh(this.subscriptions.get(d.subscriptionId), now, SUBSCRIPTION_TTL_MS)) missingSubs.add(d.subscriptionId);
@@ -50,11 +68,14 @@ export class ContextLoader {
       this.store.getSubscriptionsByIds([...missingSubs]),
       this.store.getTopicsByIds([...missingTopics]),
     ]);
-    for (const m of messages) this.remember(m);
+    for (const m of messages) {
+      batchMessages.set(m.id, m);
+      this.readBack.add(m);
+    }
     for (const s of subs) this.subscriptions.set(s.id, { value: s, at: now });
     for (const t of topics) this.topics.set(t.id, { value: t, at: now });
     return deliveries.map((d) => ({
-      message: d.messageId === null ? null : (this.messages.get(d.messageId) ?? null),
+      message: d.messageId === null ? null : (batchMessages.get(d.messageId) ?? null),
       subscription: this.subscriptions.get(d.subscriptionId)?.value,
       topic: this.topics.get(d.topicId)?.value,
     }));
@@ -67,15 +88,35 @@ export class ContextLoader {
 
   /** Messages just published are already in hand; keep them so the first delivery needs no read. */
   remember(m: Message): void {
-    if (this.messages.has(m.id)) return;
+    this.published.add(m);
+  }
+
+}
+
+/** Messages in insertion order, the oldest let go first once a count or byte budget would be passed. */
+class MessageFifo {
+  private readonly entries = new Map<string, Message>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxCount: number,
+  ) {}
+
+  get(id: string): Message | undefined {
+    return this.entries.get(id);
+  }
+
+  add(m: Message): void {
+    if (this.entries.has(m.id)) return;
     const size = messageSize(m);
-    while (this.messages.size > 0 && (this.messages.size >= MESSAGE_CACHE_SIZE || this.messageBytes + size > MESSAGE_CACHE_BYTES)) {
-      const [oldestId, oldest] = this.messages.entries().next().value as [string, Message];
-      this.messages.delete(oldestId);
-      this.messageBytes -= messageSize(oldest);
+    while (this.entries.size > 0 && (this.entries.size >= this.maxCount || this.bytes + size > this.maxBytes)) {
+      const [oldestId, oldest] = this.entries.entries().next().value as [string, Message];
+      this.entries.delete(oldestId);
+      this.bytes -= messageSize(oldest);
     }
-    this.messages.set(m.id, m);
-    this.messageBytes += size;
+    this.entries.set(m.id, m);
+    this.bytes += size;
   }
 }
 

@@ -1,10 +1,10 @@
-/** The engine's context loader: messages cached within a byte budget, the rest read from the store by id. */
+/** The engine's context loader: messages cached within byte budgets, the rest read from the store by id. */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { Delivery } from '../../src/core/deliveries.js';
 import type { Message } from '../../src/core/models.js';
 import type { DeliveryStore } from '../../src/core/ports/deliveries.js';
-import { ContextLoader, MESSAGE_CACHE_BYTES } from '../../src/delivery/context-loader.js';
+import { ContextLoader, MESSAGE_CACHE_BYTES, READ_BACK_BYTES } from '../../src/delivery/context-loader.js';
 import { makeTestStore, type TestStore } from '../helpers/stores.js';
 import { messageFixture, seedTenancy, topicFixture, T0 } from '../store/fixtures.js';
 
@@ -25,6 +25,20 @@ describe('ContextLoader', () => {
   let messages: Message[];
   let loader: ContextLoader;
 
+  /** A loader over the real store whose message reads are recorded. */
+  function countingLoader(): ContextLoader {
+    const real = t.store.deliveries;
+    const counting: Pick<DeliveryStore, 'getMessagesByIds' | 'getSubscriptionsByIds' | 'getTopicsByIds'> = {
+      getMessagesByIds: async (ids) => {
+        if (ids.length > 0) messageReads.push([...ids]);
+        return real.getMessagesByIds(ids);
+      },
+      getSubscriptionsByIds: (ids) => real.getSubscriptionsByIds(ids),
+      getTopicsByIds: (ids) => real.getTopicsByIds(ids),
+    };
+    return new ContextLoader(counting);
+  }
+
   before(async () => {
     t = await makeTestStore('sqlite');
     const { tenancy } = await seedTenancy(t.store);
@@ -35,16 +49,7 @@ describe('ContextLoader', () => {
     messages = Array.from({ length: count }, (_, i) => messageFixture(topic, { body: String(i % 10).repeat(BODY_BYTES), publishedAt: T0 + i }));
     const outcome = await t.store.publishing.publishMessages(messages, { now: T0 + count, inlineFanout: 10 });
     assert.equal(outcome.stored.size, count);
-    const real = t.store.deliveries;
-    const counting: Pick<DeliveryStore, 'getMessagesByIds' | 'getSubscriptionsByIds' | 'getTopicsByIds'> = {
-      getMessagesByIds: async (ids) => {
-        if (ids.length > 0) messageReads.push([...ids]);
-        return real.getMessagesByIds(ids);
-      },
-      getSubscriptionsByIds: (ids) => real.getSubscriptionsByIds(ids),
-      getTopicsByIds: (ids) => real.getTopicsByIds(ids),
-    };
-    loader = new ContextLoader(counting);
+    loader = countingLoader();
     for (const m of messages) loader.remember(m);
   });
   after(async () => t.cleanup());
@@ -67,12 +72,37 @@ describe('ContextLoader', () => {
     assert.equal(messageReads.length, 1, 'read once, then served from the cache');
   });
 
-  it('holds at most the budget: of the messages published, those beyond it were let go', async () => {
+  it('holds at most its budgets: of the messages published, those beyond them are read back', async () => {
     messageReads.length = 0;
-    await loader.load(messages.map((m, i) => deliveryOf(m, 10 + i)), T0);
-    const read = messageReads.flat().length;
-    const held = messages.length - read;
+    const contexts = await loader.load(messages.map((m, i) => deliveryOf(m, 10 + i)), T0);
+    assert.deepEqual(contexts.map((c) => c.message?.id), messages.map((m) => m.id));
+    const held = messages.length - messageReads.flat().length;
     assert.ok(held > 0, 'the newest stayed cached');
-    assert.ok(held * BODY_BYTES <= MESSAGE_CACHE_BYTES, `${held} messages of ${BODY_BYTES} bytes held, over the ${MESSAGE_CACHE_BYTES}-byte budget`);
+    assert.ok(held * BODY_BYTES <= MESSAGE_CACHE_BYTES + READ_BACK_BYTES, `${held} messages of ${BODY_BYTES} bytes held, over the budgets`);
+  });
+
+  it('gives a batch every message it needs, even when they are more than the caches hold', async () => {
+    const fresh = countingLoader();
+    messageReads.length = 0;
+    const contexts = await fresh.load(messages.map((m, i) => deliveryOf(m, 1000 + i)), T0);
+    assert.ok(messages.length * BODY_BYTES > MESSAGE_CACHE_BYTES + READ_BACK_BYTES);
+    assert.deepEqual(contexts.map((c) => c.message?.id), messages.map((m) => m.id));
+    assert.equal(messageReads.flat().length, messages.length);
+  });
+
+  it('drains a backlog bigger than the cache reading back only the messages it had let go, oldest first', async () => {
+    const drain = countingLoader();
+    for (const m of messages) drain.remember(m);
+    messageReads.length = 0;
+    // Claimed batches of a few deliveries each, in publishing order, as a backlog drains.
+    for (let i = 0; i < messages.length; i += 4) {
+      const batch = messages.slice(i, i + 4);
+      const contexts = await drain.load(batch.map((m, j) => deliveryOf(m, 2000 + i + j)), T0);
+      assert.deepEqual(contexts.map((c) => c.message?.id), batch.map((m) => m.id));
+    }
+    const read = messageReads.flat();
+    const letGo = messages.length - Math.floor(MESSAGE_CACHE_BYTES / (BODY_BYTES + 200));
+    assert.ok(read.length <= letGo + 1, `${read.length} messages read back, ${letGo} had been let go`);
+    assert.deepEqual(read, messages.slice(0, read.length).map((m) => m.id), 'only the oldest');
   });
 });
