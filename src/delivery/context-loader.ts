@@ -23,6 +23,12 @@ const READ_BACK_SIZE = 2_000;
 /** A deleted or unsubscribed subscription stops receiving within about this long. */
 const SUBSCRIPTION_TTL_MS = 1000;
 const TOPIC_TTL_MS = 5000;
+/**
+ * Past these counts the stale entries are dropped (they would be read again anyway): without a bound every
+ * subscription and topic a node ever delivered to stayed in memory, deleted ones included.
+ */
+export const MAX_CACHED_SUBSCRIPTIONS = 20_000;
+const MAX_CACHED_TOPICS = 5_000;
 
 export interface LoadedContext {
   message: Message | null;
@@ -43,12 +49,27 @@ export class ContextLoader {
   private readonly subscriptions = new Map<string, { value: Subscription; at: number }>();
   private readonly topics = new Map<string, { value: Topic; at: number }>();
 
-  constructor(private readonly store: Pick<DeliveryStore, 'getMessagesByIds' | 'getSubscriptionsByIds' | 'getTopicsByIds'>) {}
+  private readonly maxSubscriptions: number;
+
+  constructor(
+    private readonly store: Pick<DeliveryStore, 'getMessagesByIds' | 'getSubscriptionsByIds' | 'getTopicsByIds'>,
+    opts: { maxCachedSubscriptions?: number } = {},
+  ) {
+    this.maxSubscriptions = opts.maxCachedSubscriptions ?? MAX_CACHED_SUBSCRIPTIONS;
+  }
+
+  /** How many subscriptions and topics are cached (fresh or stale), for tests and diagnostics. */
+  cached(): { subscriptions: number; topics: number } {
+    return { subscriptions: this.subscriptions.size, topics: this.topics.size };
+  }
 
   async load(deliveries: readonly Delivery[], now: number): Promise<LoadedContext[]> {
-    // The batch's messages are held here, not looked up in the caches again at the end: what is read back may
-    // be more than the caches hold, and adding it lets go of older entries, some of them this batch's own.
+    // What the batch uses is held here, not looked up in the caches again at the end: what is read back may be
+    // more than the caches hold (adding it lets go of older entries, some of them this batch's own), and another
+    // batch may prune or forget entries while this one waits for the store.
     const batchMessages = new Map<string, Message>();
+    const batchSubs = new Map<string, Subscription>();
+    const batchTopics = new Map<string, Topic>();
     const missingMessages = new Set<string>();
     const missingSubs = new Set<string>();
     const missingTopics = new Set<string>();
@@ -60,8 +81,12 @@ export class ContextLoader {
       }
       // A confirmation is checked against the subscription's current nonce, which a resend has just changed
       // (possibly on another node): a cached copy would cancel the new request as superseded.
-      if (d.kind === 'CONFIRMATION' || !fresh(this.subscriptions.get(d.subscriptionId), now, SUBSCRIPTION_TTL_MS)) missingSubs.add(d.subscriptionId);
-      if (!fresh(this.topics.get(d.topicId), now, TOPIC_TTL_MS)) missingTopics.add(d.topicId);
+      const sub = d.kind === 'CONFIRMATION' ? undefined : this.subscriptions.get(d.subscriptionId);
+      if (sub !== undefined && fresh(sub, now, SUBSCRIPTION_TTL_MS)) batchSubs.set(d.subscriptionId, sub.value);
+      else missingSubs.add(d.subscriptionId);
+      const topic = this.topics.get(d.topicId);
+      if (topic !== undefined && fresh(topic, now, TOPIC_TTL_MS)) batchTopics.set(d.topicId, topic.value);
+      else missingTopics.add(d.topicId);
     }
     const [messages, subs, topics] = await Promise.all([
       this.store.getMessagesByIds([...missingMessages]),
@@ -72,12 +97,23 @@ export class ContextLoader {
       batchMessages.set(m.id, m);
       this.readBack.add(m);
     }
-    for (const s of subs) this.subscriptions.set(s.id, { value: s, at: now });
-    for (const t of topics) this.topics.set(t.id, { value: t, at: now });
+    // A subscription or topic the store no longer returns is gone for this batch, whatever an older copy says.
+    for (const id of missingSubs) if (!batchSubs.has(id)) this.subscriptions.delete(id);
+    for (const id of missingTopics) if (!batchTopics.has(id)) this.topics.delete(id);
+    for (const sub of subs) {
+      batchSubs.set(sub.id, sub);
+      this.subscriptions.set(sub.id, { value: sub, at: now });
+    }
+    for (const t of topics) {
+      batchTopics.set(t.id, t);
+      this.topics.set(t.id, { value: t, at: now });
+    }
+    pruneStale(this.subscriptions, this.maxSubscriptions, now, SUBSCRIPTION_TTL_MS);
+    pruneStale(this.topics, MAX_CACHED_TOPICS, now, TOPIC_TTL_MS);
     return deliveries.map((d) => ({
       message: d.messageId === null ? null : (batchMessages.get(d.messageId) ?? null),
-      subscription: this.subscriptions.get(d.subscriptionId)?.value,
-      topic: this.topics.get(d.topicId)?.value,
+      subscription: batchSubs.get(d.subscriptionId),
+      topic: batchTopics.get(d.topicId),
     }));
   }
 
@@ -90,7 +126,6 @@ export class ContextLoader {
   remember(m: Message): void {
     this.published.add(m);
   }
-
 }
 
 /** Messages in insertion order, the oldest let go first once a count or byte budget would be passed. */
@@ -123,6 +158,12 @@ class MessageFifo {
 /** Roughly what a cached message holds: its strings (V8 stores ASCII at one byte a character). */
 function messageSize(m: Message): number {
   return m.body.length + (m.title?.length ?? 0) + 200;
+}
+
+/** Drops the entries older than `ttl` once the map holds more than `max` (fresh ones are few: a second's worth). */
+function pruneStale<T>(map: Map<string, { value: T; at: number }>, max: number, now: number, ttl: number): void {
+  if (map.size <= max) return;
+  for (const [id, entry] of map) if (!fresh(entry, now, ttl)) map.delete(id);
 }
 
 function fresh<T>(entry: { value: T; at: number } | undefined, now: number, ttl: number): boolean {

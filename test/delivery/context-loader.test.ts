@@ -6,14 +6,16 @@ import type { Message } from '../../src/core/models.js';
 import type { DeliveryStore } from '../../src/core/ports/deliveries.js';
 import { ContextLoader, MESSAGE_CACHE_BYTES, READ_BACK_BYTES } from '../../src/delivery/context-loader.js';
 import { makeTestStore, type TestStore } from '../helpers/stores.js';
-import { messageFixture, seedTenancy, topicFixture, T0 } from '../store/fixtures.js';
+import { rawExec } from '../store/delivery-fixtures.js';
+import { messageFixture, seedTenancy, subscriptionFixture, topicFixture, T0 } from '../store/fixtures.js';
+import type { Subscription, Topic } from '../../src/core/models.js';
 
 const BODY_BYTES = 60 * 1024;
 
 /** A claimed delivery of `m` as the engine hands it to the loader (only its ids matter here). */
-function deliveryOf(m: Message, id: number): Delivery {
+function deliveryOf(m: Message, id: number, subscriptionId = 'ocid1.onssubscription.oc1..none'): Delivery {
   return {
-    id, tenancyId: m.tenancyId, topicId: m.topicId, subscriptionId: 'ocid1.onssubscription.oc1..none', messageId: m.id, kind: 'MESSAGE',
+    id, tenancyId: m.tenancyId, topicId: m.topicId, subscriptionId, messageId: m.id, kind: 'MESSAGE',
     protocol: 'CUSTOM_HTTPS', state: 'IN_FLIGHT', attempts: 0, nextAttemptAt: T0, windowStartAt: T0, leaseOwner: 'n', confirmationNonce: null,
     lastError: null, lastStatus: null, deliveredAt: null, createdAt: T0, updatedAt: T0,
   };
@@ -23,10 +25,12 @@ describe('ContextLoader', () => {
   let t: TestStore;
   const messageReads: string[][] = [];
   let messages: Message[];
+  let topic: Topic;
+  let subs: Subscription[];
   let loader: ContextLoader;
 
   /** A loader over the real store whose message reads are recorded. */
-  function countingLoader(): ContextLoader {
+  function countingLoader(opts: { maxCachedSubscriptions?: number } = {}): ContextLoader {
     const real = t.store.deliveries;
     const counting: Pick<DeliveryStore, 'getMessagesByIds' | 'getSubscriptionsByIds' | 'getTopicsByIds'> = {
       getMessagesByIds: async (ids) => {
@@ -36,19 +40,21 @@ describe('ContextLoader', () => {
       getSubscriptionsByIds: (ids) => real.getSubscriptionsByIds(ids),
       getTopicsByIds: (ids) => real.getTopicsByIds(ids),
     };
-    return new ContextLoader(counting);
+    return new ContextLoader(counting, opts);
   }
 
   before(async () => {
     t = await makeTestStore('sqlite');
     const { tenancy } = await seedTenancy(t.store);
-    const topic = topicFixture(tenancy.id);
+    topic = topicFixture(tenancy.id);
     await t.store.topics.insertTopic(topic);
     // More 60 KB messages than the budget holds, so the oldest must have been let go.
     const count = Math.ceil((MESSAGE_CACHE_BYTES * 1.5) / BODY_BYTES);
     messages = Array.from({ length: count }, (_, i) => messageFixture(topic, { body: String(i % 10).repeat(BODY_BYTES), publishedAt: T0 + i }));
     const outcome = await t.store.publishing.publishMessages(messages, { now: T0 + count, inlineFanout: 10 });
     assert.equal(outcome.stored.size, count);
+    subs = Array.from({ length: 5 }, () => subscriptionFixture(topic));
+    for (const sub of subs) await t.store.subscriptions.insertSubscription(sub);
     loader = countingLoader();
     for (const m of messages) loader.remember(m);
   });
@@ -104,5 +110,38 @@ describe('ContextLoader', () => {
     const letGo = messages.length - Math.floor(MESSAGE_CACHE_BYTES / (BODY_BYTES + 200));
     assert.ok(read.length <= letGo + 1, `${read.length} messages read back, ${letGo} had been let go`);
     assert.deepEqual(read, messages.slice(0, read.length).map((m) => m.id), 'only the oldest');
+  });
+
+  it('keeps the subscription a batch took from the cache when it is forgotten while the batch waits for the store', async () => {
+    const sub = subs[0]!;
+    const l = countingLoader();
+    await l.load([deliveryOf(messages.at(-1)!, 3000, sub.id)], T0);
+    // Cached and fresh now: the next batch takes it from the cache, then waits for the message read.
+    const pending = l.load([deliveryOf(messages[0]!, 3001, sub.id)], T0 + 10);
+    l.forget(sub.id);
+    const [ctx] = await pending;
+    assert.equal(ctx?.subscription?.id, sub.id);
+  });
+
+  it('gives no subscription for one the store no longer has, whatever an older copy says', async () => {
+    const l = countingLoader();
+    const sub = subscriptionFixture(topic);
+    await t.store.subscriptions.insertSubscription(sub);
+    const [first] = await l.load([deliveryOf(messages.at(-1)!, 3100, sub.id)], T0);
+    assert.equal(first?.subscription?.id, sub.id);
+    await rawExec(t, 'DELETE FROM subscriptions WHERE id = ?', [sub.id]);
+    // Past the subscription TTL the cached copy is stale: the store is asked, and says it is gone.
+    const [later] = await l.load([deliveryOf(messages.at(-1)!, 3101, sub.id)], T0 + 5_000);
+    assert.equal(later?.subscription, undefined);
+    assert.equal(l.cached().subscriptions, 0);
+  });
+
+  it('bounds the subscriptions it caches: past the bound the stale ones are dropped', async () => {
+    const l = countingLoader({ maxCachedSubscriptions: 3 });
+    await l.load(subs.map((s, i) => deliveryOf(messages.at(-1)!, 3200 + i, s.id)), T0);
+    assert.equal(l.cached().subscriptions, 5, 'fresh entries are kept, even past the bound');
+    const [ctx] = await l.load([deliveryOf(messages.at(-1)!, 3300, subs[0]!.id)], T0 + 5_000);
+    assert.equal(ctx?.subscription?.id, subs[0]!.id);
+    assert.equal(l.cached().subscriptions, 1, 'the four stale ones were dropped');
   });
 });
