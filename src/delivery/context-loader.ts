@@ -46,16 +46,14 @@ export class ContextLoader {
   private readonly published = new MessageFifo(MESSAGE_CACHE_BYTES, MESSAGE_CACHE_SIZE);
   /** Messages a claimed batch had to read from the store. */
   private readonly readBack = new MessageFifo(READ_BACK_BYTES, READ_BACK_SIZE);
-  private readonly subscriptions = new Map<string, { value: Subscription; at: number }>();
-  private readonly topics = new Map<string, { value: Topic; at: number }>();
-
-  private readonly maxSubscriptions: number;
+  private readonly subscriptions: TtlCache<Subscription>;
+  private readonly topics = new TtlCache<Topic>(TOPIC_TTL_MS, MAX_CACHED_TOPICS);
 
   constructor(
     private readonly store: Pick<DeliveryStore, 'getMessagesByIds' | 'getSubscriptionsByIds' | 'getTopicsByIds'>,
     opts: { maxCachedSubscriptions?: number } = {},
   ) {
-    this.maxSubscriptions = opts.maxCachedSubscriptions ?? MAX_CACHED_SUBSCRIPTIONS;
+    this.subscriptions = new TtlCache(SUBSCRIPTION_TTL_MS, opts.maxCachedSubscriptions ?? MAX_CACHED_SUBSCRIPTIONS);
   }
 
   /** How many subscriptions and topics are cached (fresh or stale), for tests and diagnostics. */
@@ -81,11 +79,11 @@ export class ContextLoader {
       }
       // A confirmation is checked against the subscription's current nonce, which a resend has just changed
       // (possibly on another node): a cached copy would cancel the new request as superseded.
-      const sub = d.kind === 'CONFIRMATION' ? undefined : this.subscriptions.get(d.subscriptionId);
-      if (sub !== undefined && fresh(sub, now, SUBSCRIPTION_TTL_MS)) batchSubs.set(d.subscriptionId, sub.value);
+      const sub = d.kind === 'CONFIRMATION' ? undefined : this.subscriptions.fresh(d.subscriptionId, now);
+      if (sub !== undefined) batchSubs.set(d.subscriptionId, sub);
       else missingSubs.add(d.subscriptionId);
-      const topic = this.topics.get(d.topicId);
-      if (topic !== undefined && fresh(topic, now, TOPIC_TTL_MS)) batchTopics.set(d.topicId, topic.value);
+      const topic = this.topics.fresh(d.topicId, now);
+      if (topic !== undefined) batchTopics.set(d.topicId, topic);
       else missingTopics.add(d.topicId);
     }
     const [messages, subs, topics] = await Promise.all([
@@ -102,14 +100,12 @@ export class ContextLoader {
     for (const id of missingTopics) if (!batchTopics.has(id)) this.topics.delete(id);
     for (const sub of subs) {
       batchSubs.set(sub.id, sub);
-      this.subscriptions.set(sub.id, { value: sub, at: now });
+      this.subscriptions.set(sub.id, sub, now);
     }
     for (const t of topics) {
       batchTopics.set(t.id, t);
-      this.topics.set(t.id, { value: t, at: now });
+      this.topics.set(t.id, t, now);
     }
-    pruneStale(this.subscriptions, this.maxSubscriptions, now, SUBSCRIPTION_TTL_MS);
-    pruneStale(this.topics, MAX_CACHED_TOPICS, now, TOPIC_TTL_MS);
     return deliveries.map((d) => ({
       message: d.messageId === null ? null : (batchMessages.get(d.messageId) ?? null),
       subscription: batchSubs.get(d.subscriptionId),
@@ -160,12 +156,36 @@ function messageSize(m: Message): number {
   return m.body.length + (m.title?.length ?? 0) + 200;
 }
 
-/** Drops the entries older than `ttl` once the map holds more than `max` (fresh ones are few: a second's worth). */
-function pruneStale<T>(map: Map<string, { value: T; at: number }>, max: number, now: number, ttl: number): void {
-  if (map.size <= max) return;
-  for (const [id, entry] of map) if (!fresh(entry, now, ttl)) map.delete(id);
-}
+/**
+ * Values that are good for `ttl` after they were read. Past `max` entries the stale ones are dropped, at most once
+ * a `ttl` (nothing turns stale sooner), so a map that holds more than `max` fresh ones is not walked per batch.
+ */
+class TtlCache<T> {
+  private readonly entries = new Map<string, { value: T; at: number }>();
+  private prunedAt = Number.NEGATIVE_INFINITY;
 
-function fresh<T>(entry: { value: T; at: number } | undefined, now: number, ttl: number): boolean {
-  return entry !== undefined && now - entry.at < ttl;
+  constructor(
+    private readonly ttl: number,
+    private readonly max: number,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  fresh(id: string, now: number): T | undefined {
+    const entry = this.entries.get(id);
+    return entry !== undefined && now - entry.at < this.ttl ? entry.value : undefined;
+  }
+
+  set(id: string, value: T, now: number): void {
+    this.entries.set(id, { value, at: now });
+    if (this.entries.size <= this.max || now - this.prunedAt < this.ttl) return;
+    this.prunedAt = now;
+    for (const [key, entry] of this.entries) if (now - entry.at >= this.ttl) this.entries.delete(key);
+  }
+
+  delete(id: string): void {
+    this.entries.delete(id);
+  }
 }

@@ -2,13 +2,12 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { Delivery } from '../../src/core/deliveries.js';
-import type { Message } from '../../src/core/models.js';
+import type { Message, Subscription, Topic } from '../../src/core/models.js';
 import type { DeliveryStore } from '../../src/core/ports/deliveries.js';
 import { ContextLoader, MESSAGE_CACHE_BYTES, READ_BACK_BYTES } from '../../src/delivery/context-loader.js';
 import { makeTestStore, type TestStore } from '../helpers/stores.js';
 import { rawExec } from '../store/delivery-fixtures.js';
 import { messageFixture, seedTenancy, subscriptionFixture, topicFixture, T0 } from '../store/fixtures.js';
-import type { Subscription, Topic } from '../../src/core/models.js';
 
 const BODY_BYTES = 60 * 1024;
 
