@@ -10,6 +10,8 @@ import type { Protocol, Subscription } from './models.js';
 export class SubscriptionLinks {
   // Stamped on every delivery: one HMAC per subscription, not per delivery.
   private readonly unsubscribeTokens = memoize(10_000, (id) => this.mac(`unsubscribe:${id}`));
+  // Every attempt stamps its subscription's link: built once per subscription object the engine holds.
+  private readonly unsubscribeUrls = new WeakMap<object, { base: string; id: string; protocol: Protocol; url: string }>();
   private readonly signingSecrets = memoize(10_000, (id) => 'whsec_' + createHmac('sha256', this.secret).update(`whsec:${id}`).digest('base64'));
 
   constructor(
@@ -35,7 +37,12 @@ export class SubscriptionLinks {
   }
 
   unsubscribeUrl(sub: Pick<Subscription, 'id' | 'protocol'>): string {
-    return this.link(sub.id, 'unsubscription', this.unsubscribeToken(sub.id), sub.protocol);
+    const base = this.publicUrl();
+    const known = this.unsubscribeUrls.get(sub);
+    if (known !== undefined && known.base === base && known.id === sub.id && known.protocol === sub.protocol) return known.url;
+    const url = this.link(sub.id, 'unsubscription', this.unsubscribeToken(sub.id), sub.protocol);
+    this.unsubscribeUrls.set(sub, { base, id: sub.id, protocol: sub.protocol, url });
+    return url;
   }
 
   private link(id: string, kind: string, token: string, protocol: Protocol): string {

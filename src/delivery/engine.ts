@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { attemptDelivery } from './attempt.js';
+import { attemptDelivery, type AttemptDeps } from './attempt.js';
 import { KeyedLimiter, Waker } from './concurrency.js';
 import type { DeliveryControlWiring, EngineOptions } from './engine-options.js';
 import { EndpointCaps, endpointCap, PARK_MS } from './endpoint-caps.js';
@@ -67,6 +67,8 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private readonly walk: DueWalk;
   private readonly lag = new LagMeter();
   private readonly oldestDue: DueProbe;
+  /** What every attempt is made with: built once, not per delivery. */
+  private readonly attemptDeps: AttemptDeps;
 
   constructor(
     private readonly store: DeliveryStore,
@@ -79,6 +81,17 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     control: DeliveryControlWiring = {},
   ) {
     this.loader = new ContextLoader(store);
+    this.attemptDeps = {
+      registry,
+      links,
+      loader: this.loader,
+      metrics,
+      nodeId: opts.nodeId,
+      timeScale: opts.timeScale,
+      attemptTimeoutMs: opts.attemptTimeoutMs,
+      deadlines: this.deadlines,
+      tracing,
+    };
     this.oldestDue = new DueProbe(store, logger);
     this.walk = new DueWalk(opts.walkRestartMs);
     this.returns = new ClaimReturns(store, opts.nodeId, logger, {
@@ -340,17 +353,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   /** Runs the attempt under the endpoint's and the protocol's limits, and records its result. */
   private attempt(d: Delivery, ctx: Context, key: string, dueAt: number): void {
     this.inFlight++;
-    const deps = {
-      registry: this.registry,
-      links: this.links,
-      loader: this.loader,
-      metrics: this.metrics,
-      nodeId: this.opts.nodeId,
-      timeScale: this.opts.timeScale,
-      attemptTimeoutMs: this.opts.attemptTimeoutMs,
-      deadlines: this.deadlines,
-      tracing: this.tracing,
-    };
+    const deps = this.attemptDeps;
     // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
     void this.limiter
       .run(key, () =>

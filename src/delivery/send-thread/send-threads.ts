@@ -35,7 +35,26 @@ export interface SendThreadsOptions {
 interface Pending {
   resolve(r: SendResult): void;
   reject(e: Error): void;
-  cleanup(): void;
+  /** The sends under the same signal, this one among them until it is answered. */
+  watch: AbortWatch;
+}
+
+/**
+ * The sends made under one abort signal (AttemptDeadlines gives the attempts of one deadline slot the same
+ * signal): one listener for all of them instead of one added and removed per send, and one grace timer.
+ */
+class AbortWatch {
+  readonly sends = new Map<number, SendThread>();
+  grace: NodeJS.Timeout | undefined;
+
+  /** A send of this signal was answered (or failed): it no longer waits on the abort. */
+  done(id: number): void {
+    this.sends.delete(id);
+    if (this.sends.size === 0 && this.grace !== undefined) {
+      clearTimeout(this.grace);
+      this.grace = undefined;
+    }
+  }
 }
 
 /** Where a thread's worker module is: its compiled .js beside this file, or the .ts source under tsx (tests). */
@@ -112,7 +131,7 @@ class SendThread {
         const p = this.pending.get(o.id);
         if (p === undefined) continue; // failed already (aborted and out of grace)
         this.pending.delete(o.id);
-        p.cleanup();
+        p.watch.done(o.id);
         if ('result' in o) p.resolve(o.result);
         else p.reject(new Error(o.thrown));
       }
@@ -124,7 +143,7 @@ class SendThread {
       const error = new Error(`The delivery thread stopped (exit code ${code}) before the send finished.`);
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
-        p.cleanup();
+        p.watch.done(id);
         p.reject(error);
       }
     });
@@ -137,6 +156,8 @@ export class SendThreads {
   private readonly threads: SendThread[];
   private nextId = 1;
   private closed = false;
+  /** Sends by the signal they were made under; a signal no longer referenced takes its entry with it. */
+  private readonly watches = new WeakMap<AbortSignal, AbortWatch>();
   private readonly abortGraceMs: number;
 
   constructor(config: SendThreadConfig, opts: SendThreadsOptions) {
@@ -168,27 +189,35 @@ export class SendThreads {
     if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
     const thread = this.threads[this.threads.length === 1 ? 0 : hash(endpointKeyOf(ctx.subscription.protocol, ctx.subscription.endpoint)) % this.threads.length]!;
     const id = this.nextId++;
+    const watch = this.watches.get(signal) ?? this.watch(signal);
+    watch.sends.set(id, thread);
     return new Promise<SendResult>((resolve, reject) => {
-      let grace: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        thread.abort(id, signal.reason);
-        // The thread's handler answers an abort at once; should it not, the attempt ends without it.
-        grace = setTimeout(() => {
-          if (!thread.pending.delete(id)) return;
-          reject(new Error(`The delivery thread did not answer within ${this.abortGraceMs} ms of the abort.`));
-        }, this.abortGraceMs);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      thread.pending.set(id, {
-        resolve,
-        reject,
-        cleanup: () => {
-          signal.removeEventListener('abort', onAbort);
-          clearTimeout(grace);
-        },
-      });
+      thread.pending.set(id, { resolve, reject, watch });
       thread.send(id, ctx);
     });
+  }
+
+  private watch(signal: AbortSignal): AbortWatch {
+    const watch = new AbortWatch();
+    this.watches.set(signal, watch);
+    signal.addEventListener('abort', () => this.aborted(watch, signal.reason), { once: true });
+    return watch;
+  }
+
+  /** Passes an abort on to the threads of the sends still waiting; the ones not answered in time fail without them. */
+  private aborted(watch: AbortWatch, reason: unknown): void {
+    if (watch.sends.size === 0) return;
+    for (const [id, thread] of watch.sends) thread.abort(id, reason);
+    // The thread's handler answers an abort at once; should it not, the attempt ends without it.
+    watch.grace = setTimeout(() => {
+      watch.grace = undefined;
+      for (const [id, thread] of watch.sends) {
+        const p = thread.pending.get(id);
+        watch.sends.delete(id);
+        if (p === undefined || !thread.pending.delete(id)) continue;
+        p.reject(new Error(`The delivery thread did not answer within ${this.abortGraceMs} ms of the abort.`));
+      }
+    }, this.abortGraceMs);
   }
 
   /** Idempotent: every wrapped handler closes it. */

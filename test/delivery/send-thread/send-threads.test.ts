@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
@@ -104,6 +105,32 @@ describe('delivery threads', () => {
     ]);
     assert.equal(viaThread.ok, false);
     assert.deepEqual(viaThread, viaMain);
+  });
+
+  it('passes one abort of a shared signal on to every send made under it, with one listener for them all', async () => {
+    threads = new SendThreads(config, { threads: 1, spawn });
+    const threaded = threads.wrap(localRegistry().get('CUSTOM_HTTPS')!);
+    let arrived = 0;
+    server.respond = (req) => {
+      if (!req.url.startsWith('/shared')) return { status: 200, body: 'ok' };
+      arrived++;
+      return undefined; // never answers: only the abort ends these sends
+    };
+    // AttemptDeadlines gives the attempts of one deadline slot one signal.
+    const ac = new AbortController();
+    const sends = Array.from({ length: 5 }, (_, i) => threaded.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/shared${i}`), message('x'), { deliveryId: i, signal: ac.signal })));
+    const listeners = getEventListeners(ac.signal, 'abort').length;
+    await waitFor(() => arrived === 5).catch((e: unknown) => {
+      ac.abort(new Error('test gave up'));
+      throw e;
+    });
+    ac.abort(new DOMException('The attempt ran out of its 100 ms.', 'TimeoutError'));
+    const results = await Promise.all(sends);
+    assert.equal(listeners, 1, 'one abort listener per send instead of one for the signal');
+    for (const r of results) assert.equal(r.ok === false && r.retryable === true && /100 ms|time/i.test(r.error), true, JSON.stringify(r));
+    // A send under a signal that has aborted already is refused without reaching the thread.
+    await assert.rejects(threaded.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/shared9`), message('x'), { signal: ac.signal })), /ran out/);
+    assert.equal(arrived, 5);
   });
 
   it('refuses a private endpoint on the thread unless private endpoints are allowed', async () => {
