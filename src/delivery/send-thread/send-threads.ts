@@ -47,6 +47,9 @@ class AbortWatch {
   readonly sends = new Map<number, SendThread>();
   grace: NodeJS.Timeout | undefined;
 
+  /** The abort group its sends carry to the threads. */
+  constructor(readonly group: number) {}
+
   /** A send of this signal was answered (or failed): it no longer waits on the abort. */
   done(id: number): void {
     this.sends.delete(id);
@@ -85,13 +88,13 @@ class SendThread {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  send(id: number, ctx: SendContext): void {
-    this.builder.add(id, ctx);
+  send(id: number, group: number, ctx: SendContext): void {
+    this.builder.add(id, group, ctx);
     this.schedule();
   }
 
-  abort(id: number, reason: unknown): void {
-    this.builder.abort(id, reason);
+  abort(group: number, reason: unknown): void {
+    this.builder.abort(group, reason);
     this.schedule();
   }
 
@@ -155,6 +158,7 @@ class SendThread {
 export class SendThreads {
   private readonly threads: SendThread[];
   private nextId = 1;
+  private nextGroup = 1;
   private closed = false;
   /** Sends by the signal they were made under; a signal no longer referenced takes its entry with it. */
   private readonly watches = new WeakMap<AbortSignal, AbortWatch>();
@@ -193,12 +197,12 @@ export class SendThreads {
     watch.sends.set(id, thread);
     return new Promise<SendResult>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject, watch });
-      thread.send(id, ctx);
+      thread.send(id, watch.group, ctx);
     });
   }
 
   private watch(signal: AbortSignal): AbortWatch {
-    const watch = new AbortWatch();
+    const watch = new AbortWatch(this.nextGroup++);
     this.watches.set(signal, watch);
     signal.addEventListener('abort', () => this.aborted(watch, signal.reason), { once: true });
     return watch;
@@ -207,7 +211,7 @@ export class SendThreads {
   /** Passes an abort on to the threads of the sends still waiting; the ones not answered in time fail without them. */
   private aborted(watch: AbortWatch, reason: unknown): void {
     if (watch.sends.size === 0) return;
-    for (const [id, thread] of watch.sends) thread.abort(id, reason);
+    for (const thread of new Set(watch.sends.values())) thread.abort(watch.group, reason);
     // The thread's handler answers an abort at once; should it not, the attempt ends without it.
     watch.grace = setTimeout(() => {
       watch.grace = undefined;

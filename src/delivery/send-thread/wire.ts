@@ -7,9 +7,14 @@ import type { DeliveryKind } from '../../core/deliveries.js';
 import type { Message, Subscription, Topic } from '../../core/models.js';
 import type { SendContext, SendResult } from '../protocol.js';
 
-/** One send of a batch; `s`, `t` and `m` index the batch's subscriptions, topics and messages (-1: no message). */
+/**
+ * One send of a batch; `s`, `t` and `m` index the batch's subscriptions, topics and messages (-1: no message).
+ * `g` is its abort group: the sends made under one signal on the main thread (the attempts of one deadline
+ * slot) share one group, aborted together, so the thread keeps one AbortController per group, not per send.
+ */
 export interface WireSend {
   id: number;
+  g: number;
   kind: DeliveryKind;
   deliveryId: number;
   attemptNo: number;
@@ -26,8 +31,8 @@ export interface SendBatch {
   topics: Topic[];
   messages: Message[];
   sends: WireSend[];
-  /** Sends whose attempt was aborted on the main thread (timed out, or Herald is stopping). */
-  aborts: Array<{ id: number; reason: WireAbort }>;
+  /** Abort groups whose attempts were aborted on the main thread (timed out, or Herald is stopping). */
+  aborts: Array<{ group: number; reason: WireAbort }>;
 }
 
 /** An abort reason as the handlers read it: only its name and message matter (timedOut() checks the name). */
@@ -55,10 +60,11 @@ export class BatchBuilder {
     return this.batch.sends.length === 0 && this.batch.aborts.length === 0;
   }
 
-  add(id: number, ctx: Omit<SendContext, 'signal'>): void {
+  add(id: number, group: number, ctx: Omit<SendContext, 'signal'>): void {
     const b = this.batch;
     b.sends.push({
       id,
+      g: group,
       kind: ctx.kind,
       deliveryId: ctx.deliveryId,
       attemptNo: ctx.attemptNo,
@@ -71,8 +77,8 @@ export class BatchBuilder {
     });
   }
 
-  abort(id: number, reason: unknown): void {
-    this.batch.aborts.push({ id, reason: wireAbort(reason) });
+  abort(group: number, reason: unknown): void {
+    this.batch.aborts.push({ group, reason: wireAbort(reason) });
   }
 
   /** The batch so far; the builder starts a new one. */
@@ -109,10 +115,11 @@ export function abortReason(w: WireAbort): DOMException {
   return new DOMException(w.message, w.name);
 }
 
-/** The batch's sends as the handlers take them (the signal is the thread's own). */
-export function unpack(batch: SendBatch, signalFor: (id: number) => AbortSignal): Array<{ id: number; ctx: SendContext }> {
+/** The batch's sends as the handlers take them (the signal is the thread's own, one per abort group). */
+export function unpack(batch: SendBatch, signalFor: (group: number) => AbortSignal): Array<{ id: number; group: number; ctx: SendContext }> {
   return batch.sends.map((w) => ({
     id: w.id,
+    group: w.g,
     ctx: {
       kind: w.kind,
       deliveryId: w.deliveryId,
@@ -122,7 +129,7 @@ export function unpack(batch: SendBatch, signalFor: (id: number) => AbortSignal)
       message: w.m === -1 ? null : batch.messages[w.m]!,
       confirmationUrl: w.confirmationUrl,
       unsubscribeUrl: w.unsubscribeUrl,
-      signal: signalFor(w.id),
+      signal: signalFor(w.g),
       traceParent: w.traceParent,
     },
   }));

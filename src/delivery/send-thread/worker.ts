@@ -2,6 +2,7 @@
  * A delivery thread (see SendThreads): builds the HTTP protocol handlers once and answers each batch of
  * sends with their results, posted back in one message per event-loop turn.
  */
+import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SubscriptionLinks } from '../../core/links.js';
 import type { ProtocolHandler, SendContext } from '../protocol.js';
@@ -21,7 +22,8 @@ const handlers = buildHttpHandlers({
   signingSecret: (sub) => links.signingSecret(sub.id),
 });
 const registry = registryOf(handlers);
-const running = new Map<number, AbortController>();
+/** One AbortController per abort group (the sends of one main-thread signal), while any of its sends runs. */
+const groups = new Map<number, { ac: AbortController; running: number }>();
 let outbox: WireOutcome[] = [];
 let posting = false;
 
@@ -37,7 +39,19 @@ function answer(o: WireOutcome): void {
   });
 }
 
-async function run(id: number, ctx: SendContext): Promise<void> {
+function signalOf(group: number): AbortSignal {
+  let g = groups.get(group);
+  if (g === undefined) {
+    g = { ac: new AbortController(), running: 0 };
+    // Every send of the group listens on it.
+    setMaxListeners(0, g.ac.signal);
+    groups.set(group, g);
+  }
+  g.running++;
+  return g.ac.signal;
+}
+
+async function run(id: number, group: number, ctx: SendContext): Promise<void> {
   const handler: ProtocolHandler | undefined = registry.get(ctx.subscription.protocol);
   try {
     if (handler === undefined) throw new Error(`No delivery handler for protocol ${ctx.subscription.protocol} on the delivery thread.`);
@@ -45,19 +59,16 @@ async function run(id: number, ctx: SendContext): Promise<void> {
   } catch (err) {
     answer({ id, thrown: err instanceof Error ? err.message : String(err) });
   } finally {
-    running.delete(id);
+    const g = groups.get(group);
+    if (g !== undefined && --g.running === 0) groups.delete(group);
   }
 }
 
 function onBatch(batch: SendBatch): void {
-  const sends = unpack(batch, (id) => {
-    const ac = new AbortController();
-    running.set(id, ac);
-    return ac.signal;
-  });
-  for (const { id, ctx } of sends) void run(id, ctx);
+  const sends = unpack(batch, signalOf);
+  for (const { id, group, ctx } of sends) void run(id, group, ctx);
   // After the sends: an attempt may time out in the same turn its send was posted.
-  for (const { id, reason } of batch.aborts) running.get(id)?.abort(abortReason(reason));
+  for (const { group, reason } of batch.aborts) groups.get(group)?.ac.abort(abortReason(reason));
 }
 
 port.on('message', (m: ToThread) => {

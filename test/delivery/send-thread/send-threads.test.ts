@@ -119,18 +119,28 @@ describe('delivery threads', () => {
     // AttemptDeadlines gives the attempts of one deadline slot one signal.
     const ac = new AbortController();
     const sends = Array.from({ length: 5 }, (_, i) => threaded.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/shared${i}`), message('x'), { deliveryId: i, signal: ac.signal })));
+    // Another slot's attempt on the same thread: the first slot's abort must leave it running.
+    const other = new AbortController();
+    let otherDone = false;
+    const otherSend = threaded.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/shared-other`), message('x'), { deliveryId: 6, signal: other.signal })).finally(() => (otherDone = true));
     const listeners = getEventListeners(ac.signal, 'abort').length;
-    await waitFor(() => arrived === 5).catch((e: unknown) => {
+    await waitFor(() => arrived === 6).catch((e: unknown) => {
       ac.abort(new Error('test gave up'));
+      other.abort(new Error('test gave up'));
       throw e;
     });
     ac.abort(new DOMException('The attempt ran out of its 100 ms.', 'TimeoutError'));
     const results = await Promise.all(sends);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(otherDone, false, "one slot's abort ended another slot's send");
+    other.abort(new DOMException('The attempt ran out of its 200 ms.', 'TimeoutError'));
+    const otherResult = await otherSend;
+    assert.equal(otherResult.ok === false && /200 ms|time/i.test(otherResult.error), true, JSON.stringify(otherResult));
     assert.equal(listeners, 1, 'one abort listener per send instead of one for the signal');
     for (const r of results) assert.equal(r.ok === false && r.retryable === true && /100 ms|time/i.test(r.error), true, JSON.stringify(r));
     // A send under a signal that has aborted already is refused without reaching the thread.
     await assert.rejects(threaded.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/shared9`), message('x'), { signal: ac.signal })), /ran out/);
-    assert.equal(arrived, 5);
+    assert.equal(arrived, 6);
   });
 
   it('refuses a private endpoint on the thread unless private endpoints are allowed', async () => {

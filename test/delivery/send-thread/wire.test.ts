@@ -13,8 +13,9 @@ describe('delivery thread batches', () => {
     // The loader hands out one topic object per topic: share it as the engine does.
     for (const c of contexts) c.topic = contexts[0]!.topic;
     const confirm = confirmationCtx(subs[0]!);
-    contexts.forEach((c, i) => b.add(i + 1, c));
-    b.add(99, confirm);
+    // The first five were made under one signal (one deadline slot), the rest under another.
+    contexts.forEach((c, i) => b.add(i + 1, i < 5 ? 1 : 2, c));
+    b.add(99, 3, confirm);
     assert.equal(b.isEmpty, false);
 
     const batch = structuredClone(b.take());
@@ -24,17 +25,18 @@ describe('delivery thread batches', () => {
     assert.equal(b.isEmpty, true, 'take() did not start a new batch');
 
     const signals = new Map<number, AbortSignal>();
-    const out = unpack(batch, (id) => {
-      const s = new AbortController().signal;
-      signals.set(id, s);
+    const out = unpack(batch, (group) => {
+      let s = signals.get(group);
+      if (s === undefined) signals.set(group, (s = new AbortController().signal));
       return s;
     });
     assert.deepEqual(out.map((o) => o.id), [...contexts.map((_, i) => i + 1), 99]);
+    assert.deepEqual(out.map((o) => o.group), [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3]);
     const strip = ({ signal: _signal, ...rest }: { signal: AbortSignal } & Record<string, unknown>): Record<string, unknown> => rest;
     out.forEach((o, i) => {
       const original = i < contexts.length ? contexts[i]! : confirm;
       assert.deepEqual(strip(o.ctx as never), strip(original as never));
-      assert.equal(o.ctx.signal, signals.get(o.id));
+      assert.equal(o.ctx.signal, signals.get(o.group));
     });
   });
 
@@ -44,8 +46,8 @@ describe('delivery thread batches', () => {
     b.abort(8, new Error('Herald is shutting down.'));
     const { aborts } = structuredClone(b.take());
     assert.deepEqual(aborts, [
-      { id: 7, reason: { name: 'TimeoutError', message: 'The attempt ran out of its 30000 ms.' } },
-      { id: 8, reason: { name: 'Error', message: 'Herald is shutting down.' } },
+      { group: 7, reason: { name: 'TimeoutError', message: 'The attempt ran out of its 30000 ms.' } },
+      { group: 8, reason: { name: 'Error', message: 'Herald is shutting down.' } },
     ]);
     const ac = new AbortController();
     ac.abort(abortReason(aborts[0]!.reason));
