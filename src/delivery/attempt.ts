@@ -86,32 +86,31 @@ export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: Att
 async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, traceParent: string | null): Promise<AttemptResult> {
   const startedAt = Date.now();
   const attemptNo = d.attempts + 1;
-  const base = { deliveryId: d.id, attemptNo, startedAt, node: deps.nodeId };
   const skip = skipReason(d, ctx);
   if (skip !== undefined) {
     deps.metrics.finished(d, 'CANCELLED', ctx.message?.publishedAt ?? null);
     return {
       deliveryId: d.id,
       leaseOwner: deps.nodeId,
-      attempt: { ...base, durationMs: 0, outcome: 'FAILURE', statusCode: null, reply: null, error: skip, responseExcerpt: null },
+      attempt: { deliveryId: d.id, attemptNo, startedAt, node: deps.nodeId, durationMs: 0, outcome: 'FAILURE', statusCode: null, reply: null, error: skip, responseExcerpt: null },
       transition: { state: 'CANCELLED' },
     };
   }
   const sub = ctx.subscription!;
-  let result: SendResult;
+  let sent: SendResult;
   /** Whether the endpoint itself was tried with a message: only that says anything about its health. */
   let tried = false;
   const handler = deps.registry.get(sub.protocol);
   if (ctx.topic === undefined || (d.kind === 'MESSAGE' && ctx.message === null)) {
-    result = { ok: false, retryable: false, error: 'The message or its topic no longer exists.' };
+    sent = { ok: false, retryable: false, error: 'The message or its topic no longer exists.' };
   } else if (handler === undefined) {
     // Retryable: the runtime for this protocol may come up (e.g. functions) within the window.
-    result = { ok: false, retryable: true, error: `No delivery handler for protocol ${sub.protocol} on this node.` };
+    sent = { ok: false, retryable: true, error: `No delivery handler for protocol ${sub.protocol} on this node.` };
   } else {
     const topic = ctx.topic;
     tried = d.kind === 'MESSAGE';
     try {
-      result = await deps.deadlines.run(deps.attemptTimeoutMs, (signal) => handler.send({
+      sent = await deps.deadlines.run(deps.attemptTimeoutMs, (signal) => handler.send({
         kind: d.kind,
         deliveryId: d.id,
         attemptNo,
@@ -124,15 +123,15 @@ async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, t
         traceParent,
       }));
     } catch (err) {
-      result = { ok: false, retryable: true, error: err instanceof Error ? err.message : String(err) };
+      sent = { ok: false, retryable: true, error: err instanceof Error ? err.message : String(err) };
     }
   }
   const durationMs = Date.now() - startedAt;
-  deps.metrics.attempt(d, result.ok ? 'success' : 'failure', durationMs);
+  deps.metrics.attempt(d, sent.ok ? 'success' : 'failure', durationMs);
   let transition: DeliveryTransition;
-  if (result.ok) {
+  if (sent.ok) {
     transition = { state: 'DELIVERED' };
-  } else if (!result.retryable) {
+  } else if (!sent.retryable) {
     transition = { state: 'DEAD' };
   } else {
     const plan = planRetry({
@@ -141,24 +140,32 @@ async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, t
       windowStartAt: d.windowStartAt,
       maxRetryDurationMs: sub.maxRetryDurationMs,
       timeScale: deps.timeScale,
-      retryAfterMs: result.retryAfterMs,
+      retryAfterMs: sent.retryAfterMs,
     });
     transition = plan.retry ? { state: 'PENDING', nextAttemptAt: plan.at } : { state: 'DEAD' };
   }
   if (transition.state !== 'PENDING') deps.metrics.finished(d, transition.state, ctx.message?.publishedAt ?? null);
-  return {
+  // Spelled out, not spread from a shared base: one object per attempt instead of three.
+  const result: AttemptResult = {
     deliveryId: d.id,
     leaseOwner: deps.nodeId,
     attempt: {
-      ...base,
+      deliveryId: d.id,
+      attemptNo,
+      startedAt,
+      node: deps.nodeId,
       durationMs,
-      outcome: result.ok ? 'SUCCESS' : 'FAILURE',
-      statusCode: result.statusCode ?? null,
-      reply: result.reply ?? null,
-      error: result.ok ? null : result.error,
-      responseExcerpt: result.responseExcerpt ?? null,
+      outcome: sent.ok ? 'SUCCESS' : 'FAILURE',
+      statusCode: sent.statusCode ?? null,
+      reply: sent.reply ?? null,
+      error: sent.ok ? null : sent.error,
+      responseExcerpt: sent.responseExcerpt ?? null,
     },
     transition,
-    ...(tried ? { health: result.ok ? ('success' as const) : ('failure' as const), subscriptionId: d.subscriptionId } : {}),
   };
+  if (tried) {
+    result.health = sent.ok ? 'success' : 'failure';
+    result.subscriptionId = d.subscriptionId;
+  }
+  return result;
 }

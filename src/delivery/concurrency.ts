@@ -21,25 +21,35 @@ export class KeyedLimiter {
     return s === undefined ? 0 : s.active + s.waiting.length;
   }
 
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+  /**
+   * Takes a slot of the key: undefined when one is free now, otherwise a promise of the slot (FIFO). Every
+   * acquire is paired with a release(). No task closure: the engine takes two slots per delivery.
+   */
+  acquire(key: string): Promise<void> | undefined {
     let s = this.slots.get(key);
     if (s === undefined) {
       s = { active: 0, waiting: [] };
       this.slots.set(key, s);
     }
-    if (s.active >= this.perKey) {
-      const slot = s;
-      await new Promise<void>((resolve) => slot.waiting.push(resolve));
+    if (s.active < this.perKey) {
+      s.active++;
+      return undefined;
     }
-    s.active++;
-    try {
-      return await task();
-    } finally {
-      s.active--;
-      const next = s.waiting.shift();
-      if (next !== undefined) next();
-      else if (s.active === 0) this.slots.delete(key);
+    const slot = s;
+    // The slot is handed over by release(): active stays counted for the waiter.
+    return new Promise<void>((resolve) => slot.waiting.push(resolve));
+  }
+
+  release(key: string): void {
+    const s = this.slots.get(key);
+    if (s === undefined) return;
+    const next = s.waiting.shift();
+    if (next !== undefined) {
+      next();
+      return;
     }
+    s.active--;
+    if (s.active === 0) this.slots.delete(key);
   }
 }
 

@@ -353,34 +353,41 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   /** Runs the attempt under the endpoint's and the protocol's limits, and records its result. */
   private attempt(d: Delivery, ctx: Context, key: string, dueAt: number): void {
     this.inFlight++;
-    const deps = this.attemptDeps;
-    // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
-    void this.limiter
-      .run(key, () =>
-        this.protocolLimiter.run(d.protocol, async () => {
+    void this.attemptInSlots(d, ctx, key, dueAt);
+  }
+
+  /** One async frame per delivery: a closure and a promise per limiter and step cost allocations on every attempt. */
+  private async attemptInSlots(d: Delivery, ctx: Context, key: string, dueAt: number): Promise<void> {
+    try {
+      // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
+      const endpointSlot = this.limiter.acquire(key);
+      if (endpointSlot !== undefined) await endpointSlot;
+      try {
+        const protocolSlot = this.protocolLimiter.acquire(d.protocol);
+        if (protocolSlot !== undefined) await protocolSlot;
+        try {
           // A claim that waited in the queues until its lease could run out mid-attempt is left for
           // the lease to return it: attempting now could send it twice (another claim may follow).
           const now = Date.now();
-          if (now + this.opts.attemptTimeoutMs > d.nextAttemptAt) return undefined;
+          if (now + this.opts.attemptTimeoutMs > d.nextAttemptAt) return;
           // A rate-limited subscription's deliveries wait for their tokens on purpose: not lag.
           if (ctx.subscription?.rateLimitPerSecond == null) this.lag.sample(now - dueAt);
-          return attemptDelivery(d, ctx, deps);
-        }),
-      )
-      .then(
-        (result) => {
-          if (result === undefined) return;
-          this.completions.add(result);
-        },
-        (err: unknown) => this.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed; the lease will bring it back'),
-      )
-      .finally(() => {
-        this.inFlight--;
-        // May start a parked delivery of the endpoint in its place.
-        if (key !== NO_ENDPOINT) this.caps.finished(key);
-        // Wake the loop only when a whole claim batch fits again (or all is done), not per attempt.
-        const room = this.opts.maxInFlight - this.inFlight;
-        if (this.inFlight === 0 || room === Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2)) this.waker.wake();
-      });
+          this.completions.add(await attemptDelivery(d, ctx, this.attemptDeps));
+        } finally {
+          this.protocolLimiter.release(d.protocol);
+        }
+      } finally {
+        this.limiter.release(key);
+      }
+    } catch (err) {
+      this.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed; the lease will bring it back');
+    } finally {
+      this.inFlight--;
+      // May start a parked delivery of the endpoint in its place.
+      if (key !== NO_ENDPOINT) this.caps.finished(key);
+      // Wake the loop only when a whole claim batch fits again (or all is done), not per attempt.
+      const room = this.opts.maxInFlight - this.inFlight;
+      if (this.inFlight === 0 || room === Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2)) this.waker.wake();
+    }
   }
 }
