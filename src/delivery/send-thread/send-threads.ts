@@ -218,7 +218,8 @@ export class SendThreads {
       for (const [id, thread] of watch.sends) {
         const p = thread.pending.get(id);
         watch.sends.delete(id);
-        if (p === undefined || !thread.pending.delete(id)) continue;
+        if (p === undefined) continue;
+        thread.pending.delete(id);
         p.reject(new Error(`The delivery thread did not answer within ${this.abortGraceMs} ms of the abort.`));
       }
     }, this.abortGraceMs);
