@@ -15,12 +15,6 @@ export class KeyedLimiter {
 
   constructor(private readonly perKey: number) {}
 
-  /** How many are running or waiting for this key. */
-  load(key: string): number {
-    const s = this.slots.get(key);
-    return s === undefined ? 0 : s.active + s.waiting.length;
-  }
-
   /**
    * Takes a slot of the key: undefined when one is free now, otherwise a promise of the slot (FIFO). Every
    * acquire is paired with a release(). No task closure: the engine takes two slots per delivery.

@@ -20,11 +20,10 @@ interface Slot {
  * main thread allocated (AbortSignal.any + AbortSignal.timeout cost several times more still).
  */
 export class AttemptDeadlines {
-  /** Open slots by the time they end. */
-  readonly #slots = new Map<number, Slot>();
-  /** Every slot with attempts running, those outside the map included. */
-  readonly #live = new Set<Slot>();
-  #closed: { reason: unknown } | undefined;
+  /** Open slots by attempt length, then by the time they end (an engine uses one length: one inner map). */
+  readonly #slots = new Map<number, Map<number, Slot>>();
+  /** Set by abortAll: every later attempt gets this signal, aborted already. */
+  #closed: AbortSignal | undefined;
 
   constructor(
     private readonly slotMs = DEADLINE_SLOT_MS,
@@ -32,6 +31,7 @@ export class AttemptDeadlines {
   ) {}
 
   async run<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.#closed !== undefined) return fn(this.#closed);
     const slot = this.#slot(ms);
     slot.users++;
     try {
@@ -43,8 +43,9 @@ export class AttemptDeadlines {
 
   /** Aborts every running attempt, and every later one at once. */
   abortAll(reason: unknown = new Error('Herald is shutting down.')): void {
-    this.#closed = { reason };
-    for (const slot of [...this.#live]) {
+    this.#closed = AbortSignal.abort(reason);
+    const open = [...this.#slots.values()].flatMap((byEnd) => [...byEnd.values()]);
+    for (const slot of open) {
       this.#drop(slot);
       slot.ac.abort(reason);
     }
@@ -52,19 +53,21 @@ export class AttemptDeadlines {
 
   /** Slots open now (for tests: they must not outlive their attempts). */
   get openSlots(): number {
-    return this.#live.size;
+    let n = 0;
+    for (const byEnd of this.#slots.values()) n += byEnd.size;
+    return n;
   }
 
   #slot(ms: number): Slot {
-    if (this.#closed !== undefined) {
-      const ac = new AbortController();
-      ac.abort(this.#closed.reason);
-      return { ac, end: 0, ms, timer: undefined, users: 0 };
-    }
     const now = this.now();
     const end = Math.ceil((now + ms) / this.slotMs) * this.slotMs;
-    const open = this.#slots.get(end);
-    if (open !== undefined && open.ms === ms) return open;
+    let byEnd = this.#slots.get(ms);
+    if (byEnd === undefined) {
+      byEnd = new Map();
+      this.#slots.set(ms, byEnd);
+    }
+    const open = byEnd.get(end);
+    if (open !== undefined) return open;
     const ac = new AbortController();
     // A slot's signal is shared by every attempt in it, each handler adding its own abort listener.
     setMaxListeners(0, ac.signal);
@@ -73,17 +76,15 @@ export class AttemptDeadlines {
       this.#drop(slot);
       ac.abort(new DOMException(`The attempt ran out of its ${ms} ms.`, 'TimeoutError'));
     }, end - now);
-    // An attempt of another length ending in the same slot gets a slot of its own, outside the map.
-    if (open === undefined) this.#slots.set(end, slot);
-    this.#live.add(slot);
+    byEnd.set(end, slot);
     return slot;
   }
 
   #drop(slot: Slot): void {
     clearTimeout(slot.timer);
     slot.timer = undefined;
-    this.#live.delete(slot);
-    if (this.#slots.get(slot.end) === slot) this.#slots.delete(slot.end);
+    const byEnd = this.#slots.get(slot.ms);
+    if (byEnd?.get(slot.end) === slot) byEnd.delete(slot.end);
   }
 }
 
