@@ -844,6 +844,24 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await s.deliveries.countDeliveries(), { pending: 0, inFlight: 1, delivered: 2, dead: 2, fanoutBacklog: 0, held: 0 });
       });
 
+      it('a claimed delivery is the stored row under its new lease, a retried one with its last error and attempts', async () => {
+        const { store: s } = await fresh();
+        const topic = await seedTopic(s);
+        const m = messageFixture(topic);
+        const [retry] = await claimed(s, [deliveryFixture(m)]);
+        assert.ok(retry);
+        await s.deliveries.completeAttempts([resultFor(retry, { state: 'PENDING', nextAttemptAt: T0 + 500 })], T0 + 20);
+        const [again, ...more] = await s.deliveries.claimDeliveries(10, T0 + 600, T0 + 1600, 'node-b');
+        assert.equal(more.length, 0);
+        assert.ok(again);
+        const stored = (await deliveriesOf(s, m)).get(retry.id)?.delivery;
+        assert.deepEqual({ ...again }, { ...stored, dueAt: T0 + 500 });
+        assert.deepEqual(
+          [again.state, again.leaseOwner, again.nextAttemptAt, again.updatedAt, again.attempts, again.lastError, again.lastStatus],
+          ['IN_FLIGHT', 'node-b', T0 + 1600, T0 + 600, 1, 'boom', '503'],
+        );
+      });
+
       it('keeps late duplicate attempts and unknown deliveries from failing the batch', async () => {
         const { store: s } = await fresh();
         const topic = await seedTopic(s);

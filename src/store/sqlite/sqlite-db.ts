@@ -11,6 +11,8 @@ import type { WriteGate } from './write-gate.js';
  */
 export class SqliteDb {
   private readonly cache = new Map<string, Database.Statement<SqlValue[], Row>>();
+  /** Statements whose rows come back as arrays (a statement is in one mode or the other, so they are kept apart). */
+  private readonly rawCache = new Map<string, Database.Statement<SqlValue[], unknown>>();
 
   constructor(
     readonly raw: Database.Database,
@@ -32,6 +34,19 @@ export class SqliteDb {
 
   all(sql: string, ...params: SqlValue[]): Row[] {
     return this.stmt(sql).all(...params);
+  }
+
+  /**
+   * Rows as arrays of their values in the statement's column order: no object with named keys per row. For the
+   * claim paths, thousands of rows a second, where a 20-key object per row cost as much as the SQL itself.
+   */
+  values(sql: string, ...params: SqlValue[]): unknown[][] {
+    let s = this.rawCache.get(sql);
+    if (s === undefined) {
+      s = this.raw.prepare<SqlValue[], unknown>(sql).raw(true);
+      this.rawCache.set(sql, s);
+    }
+    return s.all(...params) as unknown[][];
   }
 
   /** Runs a statement and returns how many rows it changed. */

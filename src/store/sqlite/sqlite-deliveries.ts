@@ -25,11 +25,12 @@ import {
   redriveSql,
 } from '../delivery-sql.js';
 import { checkScan, WALK_END, walkEnd, walkNext, walkStart, walkWindow } from '../claim-walk.js';
-import { num, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
+import { num, toMessage, toSubscription, toTopic } from '../rows.js';
 import { countsByTopic, toPage } from '../sql.js';
 import type { SqliteDb } from './sqlite-db.js';
 import { CLAIM_DELIVERIES, CLAIM_FANOUT, DUE_IDS, DUE_IDS_WALKING, exclusionLists, FANOUT_CLAIMED, FANOUT_CLAIMED_EXCEPT, inList, INSERT_ATTEMPT, INSERT_MESSAGE, NEXT_DUE_EXCLUDING, RELEASE_CLAIM, TOPIC_LIVE } from './sqlite-delivery-sql.js';
 import { applyHealth, settleClaims } from './sqlite-delivery-control.js';
+import { claimedOf, idOf, inlineClaimed, inlineClaimedOf, type Lease } from './sqlite-claim-rows.js';
 import { WalSync } from './wal-sync.js';
 import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
 import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from '../../core/ports/deliveries.js';
@@ -75,6 +76,7 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
       const exclude = exclusionLists(claim?.exclude);
       let leftover = false;
       let backlogAdded = 0;
+      let lease: Lease | undefined;
       // A group is mostly a few busy topics: look each one up once per group, not per message.
       const topics = new Map<string, { live: boolean; subs: number }>();
       for (const m of messages) {
@@ -98,12 +100,13 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
         } else if (claim !== undefined && budget >= subs) {
           const rows =
             exclude === undefined
-              ? this.sql.all(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt)
-              : this.sql.all(FANOUT_CLAIMED_EXCEPT, ...exclude, m.topicId, m.publishedAt, m.tenancyId, m.id, now, claim.leaseUntil, claim.owner, now, now, now);
+              ? this.sql.values(FANOUT_CLAIMED, m.tenancyId, m.id, claim.leaseUntil, claim.owner, now, now, now, m.topicId, m.publishedAt)
+              : this.sql.values(FANOUT_CLAIMED_EXCEPT, ...exclude, m.topicId, m.publishedAt, m.tenancyId, m.id, now, claim.leaseUntil, claim.owner, now, now, now);
+          lease ??= { owner: claim.owner, leaseUntil: claim.leaseUntil, now };
           for (const r of rows) {
             // An excluded subscription's delivery waits PENDING for the claim that follows its endpoint's reopening.
-            if (r.state !== 'IN_FLIGHT') continue;
-            claimed.push(toDelivery(r));
+            if (!inlineClaimed(r)) continue;
+            claimed.push(inlineClaimedOf(r, m, lease));
             budget--;
           }
           backlogAdded += rows.length;
@@ -181,7 +184,7 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
     }
     await this.sql.pass();
     checkLimit(limit);
-    return this.sql.relaxedTx(() => this.claimDue(this.sql.all(DUE_IDS, now, limit), owner, leaseUntil, now));
+    return this.sql.relaxedTx(() => this.claimDue(this.sql.values(DUE_IDS, now, limit), { owner, leaseUntil, now }));
   }
 
   async claimDeliveriesWalking(
@@ -200,19 +203,19 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
     const { start, endParams } = walkStart(now, from, scan);
     return this.sql.relaxedTx(() => {
       const end = endParams === undefined ? undefined : walkEnd(this.sql.get(WALK_END, ...endParams));
-      const due = this.sql.all(DUE_IDS_WALKING, now, endpoints, subscriptions, ...walkWindow(now, start, end), limit);
-      const claimed = this.claimDue(due, owner, leaseUntil, now);
+      const due = this.sql.values(DUE_IDS_WALKING, now, endpoints, subscriptions, ...walkWindow(now, start, end), limit);
+      const claimed = this.claimDue(due, { owner, leaseUntil, now });
       return { claimed, next: walkNext(claimed, limit, end) };
     });
   }
 
-  /** Claims the due rows (id, next_attempt_at) a walk found, in their order; inside the caller's transaction. */
-  private claimDue(due: Row[], owner: string, leaseUntil: number, now: number): ClaimedDelivery[] {
+  /** Claims the due rows ([id, next_attempt_at]) a walk found, in their order; inside the caller's transaction. */
+  private claimDue(due: unknown[][], lease: Lease): ClaimedDelivery[] {
     if (due.length === 0) return [];
-    const ids = due.map((r) => num(r.id));
+    const ids = due.map(idOf);
     const order = new Map(ids.map((id, i) => [id, i]));
-    const rows = this.sql.all(CLAIM_DELIVERIES, owner, leaseUntil, now, JSON.stringify(ids));
-    const claimed = rows.map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(due[order.get(num(r.id)) ?? 0]?.next_attempt_at) }));
+    const rows = this.sql.values(CLAIM_DELIVERIES, lease.owner, lease.leaseUntil, lease.now, JSON.stringify(ids));
+    const claimed = rows.map((r) => claimedOf(r, lease, num(due[order.get(idOf(r)) ?? 0]?.[1])));
     return claimed.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
   }
 

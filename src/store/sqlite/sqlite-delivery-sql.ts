@@ -2,6 +2,7 @@
 import type { ClaimExclusions } from '../../core/deliveries.js';
 import { WALK_WINDOW } from '../claim-walk.js';
 import { DUE, nextDueAtExcludingSql, notExcludedSql } from '../delivery-sql.js';
+import { CLAIMED_COLUMNS, INLINE_COLUMNS } from './sqlite-claim-rows.js';
 import type { InList, NotInList } from '../sql.js';
 
 /** A list parameter is bound as one JSON array text: one cached statement for any length. */
@@ -20,9 +21,13 @@ export const DUE_IDS = `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} 
 export const DUE_IDS_WALKING =
   `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? AND ${notExcludedSql(notIn)} ` +
   `AND ${WALK_WINDOW} ORDER BY next_attempt_at, id LIMIT ?`;
+/**
+ * The claim returns only what it did not set itself (CLAIMED_COLUMNS, read by claimedOf): state, lease, due time
+ * and updated_at are the caller's values. Reading every column back, as objects, cost more than the UPDATE.
+ */
 export const CLAIM_DELIVERIES =
   "UPDATE deliveries SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
-  `WHERE ${inList('id', 'bigint')} RETURNING *`;
+  `WHERE ${inList('id', 'bigint')} RETURNING ${CLAIMED_COLUMNS}`;
 /** Only the lease holder's claim goes back, and only while it is still IN_FLIGHT. */
 export const RELEASE_CLAIM =
   "UPDATE deliveries SET state = 'PENDING', lease_owner = NULL, next_attempt_at = ? WHERE id = ? AND state = 'IN_FLIGHT' AND lease_owner = ?";
@@ -31,12 +36,15 @@ export const NEXT_DUE_EXCLUDING = nextDueAtExcludingSql(notIn);
 export const TOPIC_LIVE = "SELECT 1 AS live FROM topics WHERE tenancy_id = ? AND id = ? AND lifecycle_state <> 'DELETED'";
 export const INSERT_MESSAGE =
   'INSERT INTO messages (id, tenancy_id, topic_id, title, body, message_type, published_at, trace_parent, fanout_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
-/** Inline fan-out of a whole (small) topic, created already claimed by the publishing node. */
+/**
+ * Inline fan-out of a whole (small) topic, created already claimed by the publishing node. It returns what the
+ * publish does not know (INLINE_COLUMNS, read by inlineClaimedOf): every other column is one of its parameters.
+ */
 export const FANOUT_CLAIMED =
   'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, endpoint_key, state, attempts, ' +
   'next_attempt_at, lease_owner, window_start_at, created_at, updated_at) ' +
   "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, endpoint_key, 'IN_FLIGHT', 0, ?, ?, ?, ?, ? FROM subscriptions " +
-  "WHERE topic_id = ? AND lifecycle_state = 'ACTIVE' AND activated_at IS NOT NULL AND activated_at <= ? RETURNING *";
+  `WHERE topic_id = ? AND lifecycle_state = 'ACTIVE' AND activated_at IS NOT NULL AND activated_at <= ? RETURNING ${INLINE_COLUMNS}`;
 /**
  * The same, but what ClaimExclusions leaves out (JSON lists of endpoint keys and subscription ids: a full
  * endpoint on the publishing node, a rate-limited subscription) gets its delivery PENDING, due now, unclaimed.
@@ -47,7 +55,7 @@ export const FANOUT_CLAIMED_EXCEPT =
   'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, endpoint_key, state, attempts, ' +
   'next_attempt_at, lease_owner, window_start_at, created_at, updated_at) ' +
   "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, endpoint_key, CASE WHEN ex THEN 'PENDING' ELSE 'IN_FLIGHT' END, 0, " +
-  'CASE WHEN ex THEN ? ELSE ? END, CASE WHEN ex THEN NULL ELSE ? END, ?, ?, ? FROM fan RETURNING *';
+  `CASE WHEN ex THEN ? ELSE ? END, CASE WHEN ex THEN NULL ELSE ? END, ?, ?, ? FROM fan RETURNING ${INLINE_COLUMNS}`;
 /** A late duplicate attempt number (two nodes around a lease expiry) is renumbered after the last one. */
 export const INSERT_ATTEMPT =
   'INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, duration_ms, outcome, status_code, reply, error, response_excerpt, node) ' +
