@@ -21,6 +21,11 @@ export async function rows(db: Queryable, sql: string, params: unknown[] = []): 
   return (await db.query<Row>(numbered(sql), params)).rows;
 }
 
+/** Rows as arrays of their values in the statement's column order (pg's array row mode): no object per row. */
+export async function values(db: Queryable, sql: string, params: unknown[] = []): Promise<unknown[][]> {
+  return (await db.query<unknown[]>({ text: numbered(sql), values: params, rowMode: 'array' })).rows;
+}
+
 export async function first(db: Queryable, sql: string, params: SqlValue[] = []): Promise<Row | undefined> {
   return (await rows(db, sql, params))[0];
 }

@@ -27,8 +27,9 @@ import {
   redriveSql,
   STATS_SHARDS,
 } from '../delivery-sql.js';
+import { CLAIMED_WIDTH, claimedOf, inlineClaimedOf, type Lease } from '../claim-rows.js';
 import { checkScan, WALK_END, walkEnd, walkNext, walkStart, walkWindow } from '../claim-walk.js';
-import { num, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
+import { num, str, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
 import { countsByTopic, toPage } from '../sql.js';
 import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
 import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from '../../core/ports/deliveries.js';
@@ -54,7 +55,7 @@ import {
   TAKE_RATE_TOKENS,
   WAKE_SQL,
 } from './postgres-delivery-sql.js';
-import { execute, first, rows, transaction } from './pg-query.js';
+import { execute, first, rows, transaction, values } from './pg-query.js';
 
 /** ClaimExclusions as the two array parameters of notExcludedSql, or undefined when it excludes nothing. */
 function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[], readonly string[]] | undefined {
@@ -62,11 +63,19 @@ function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[
   return [exclude.endpoints, exclude.subscriptions];
 }
 
-const byDueThenId = (a: Row, b: Row): number => num(a.due_at) - num(b.due_at) || num(a.id) - num(b.id);
+/** A claim's rows (claimedColumns, then the due time it replaced) in due order. */
+const toClaimed = (claimed: unknown[][], lease: Lease): ClaimedDelivery[] =>
+  claimed.map((v) => claimedOf(v, lease, num(v[CLAIMED_WIDTH]))).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id);
 
-/** A claim's rows (RETURNING d.*, due_at) in due order. */
-const toClaimed = (claimed: Row[]): ClaimedDelivery[] =>
-  claimed.sort(byDueThenId).map((r): ClaimedDelivery => Object.assign(toDelivery(r), { dueAt: num(r.due_at) }));
+/** What a publish claimed ([INLINE_COLUMNS..., message_id] arrays), as deliveries of the group's messages. */
+function inlineClaimed(claimed: unknown[][], messages: Message[], lease: Lease): Delivery[] {
+  const byId = new Map(messages.map((m) => [m.id, m]));
+  return claimed.map((v) => {
+    const m = byId.get(str(v[4]));
+    if (m === undefined) throw new Error(`The publish claimed a delivery of message ${String(v[4])}, which is not in its group.`);
+    return inlineClaimedOf(v, m, lease);
+  });
+}
 
 /** The delivery side of PostgresStore, on its pool, plus the LISTEN connection for wake-ups. */
 export class PostgresDeliveries implements DeliveryStore, PublishStore, ActivityStore, MailboxStore {
@@ -116,7 +125,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     ]);
     return {
       stored: new Set((row?.stored as string[] | undefined) ?? []),
-      claimed: ((row?.claimed as Row[] | undefined) ?? []).map(toDelivery),
+      claimed: inlineClaimed((row?.claimed as unknown[][] | undefined) ?? [], messages, { owner: claim?.owner ?? '', leaseUntil: claim?.leaseUntil ?? now, now }),
       leftover: row?.leftover === true,
       backlogAdded: num(row?.added ?? 0),
     };
@@ -170,7 +179,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
       return (await this.claimDeliveriesWalking(limit, now, leaseUntil, owner, exclude, null, Number.POSITIVE_INFINITY)).claimed;
     }
     checkLimit(limit);
-    return toClaimed(await rows(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now]));
+    return toClaimed(await values(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now]), { owner, leaseUntil, now });
   }
 
   async claimDeliveriesWalking(
@@ -189,7 +198,8 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     // Two statements, no transaction: the step's end only bounds how far it walks.
     const end = endParams === undefined ? undefined : walkEnd(await first(this.pool, WALK_END, endParams));
     const claimed = toClaimed(
-      await rows(this.pool, CLAIM_DELIVERIES_WALKING, [now, endpoints, subscriptions, ...walkWindow(now, start, end), limit, owner, leaseUntil, now]),
+      await values(this.pool, CLAIM_DELIVERIES_WALKING, [now, endpoints, subscriptions, ...walkWindow(now, start, end), limit, owner, leaseUntil, now]),
+      { owner, leaseUntil, now },
     );
     return { claimed, next: walkNext(claimed, limit, end) };
   }

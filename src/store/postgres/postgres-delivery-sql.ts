@@ -1,6 +1,7 @@
 import type { Message } from '../../core/models.js';
 import type { CompletionValues } from '../delivery-rows.js';
 import { WALK_WINDOW } from '../claim-walk.js';
+import { claimedColumns } from '../claim-rows.js';
 import { DUE, nextDueAtExcludingSql, notExcludedSql } from '../delivery-sql.js';
 import type { InList, NotInList } from '../sql.js';
 
@@ -18,11 +19,12 @@ export const CLAIM_FANOUT =
   'WITH c AS (SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ' +
   'ORDER BY published_at, id LIMIT ? FOR UPDATE SKIP LOCKED) ' +
   'UPDATE messages m SET fanout_lease_until = ?, fanout_lease_owner = ? FROM c WHERE m.id = c.id RETURNING m.*';
+/** A claim reads back what it did not set (claimedColumns, read by claimedOf), then the due time it replaced. */
 const claimDeliveriesSql = (skip: string): string =>
   `WITH c AS (SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ?${skip} ` +
   'ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED) ' +
   "UPDATE deliveries d SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
-  'FROM c WHERE d.id = c.id RETURNING d.*, c.next_attempt_at AS due_at';
+  `FROM c WHERE d.id = c.id RETURNING ${claimedColumns('d')}, c.next_attempt_at AS due_at`;
 export const CLAIM_DELIVERIES = claimDeliveriesSql('');
 /** The claim skipping excluded endpoints and subscriptions within one step's window (the two lists, then the window, bound after `now`). */
 export const CLAIM_DELIVERIES_WALKING = claimDeliveriesSql(` AND ${notExcludedSql(notIn)} AND ${WALK_WINDOW}`);
@@ -50,7 +52,8 @@ export const INSERT_DELIVERIES =
  * messages of live topics are stored; those of topics with fewer than $8 subscriptions
  * are fanned out at once, the first deliveries (up to the claim budget) created IN_FLIGHT for
  * the publishing node, except what its ClaimExclusions leave out (endpoint keys, then
- * subscription ids, bound twice); other nodes are notified only when work is left for them.
+ * subscription ids, bound twice); other nodes are notified only when work is left for them. What it claimed comes
+ * back as [INLINE_COLUMNS..., message_id] arrays (inlineClaimedOf): the rest of each row is the publish's own values.
  */
 export const PUBLISH = `WITH input AS (
   SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
@@ -81,7 +84,7 @@ export const PUBLISH = `WITH input AS (
          CASE WHEN NOT held_back AND rn <= ?::int THEN ?::text END,
          ?::bigint, ?::bigint, ?::bigint
   FROM fan ON CONFLICT DO NOTHING
-  RETURNING *
+  RETURNING id, subscription_id, message_id, protocol, endpoint_key, state
 ), leftover AS (
   SELECT EXISTS (SELECT 1 FROM stored WHERE fanout_state = 0) OR EXISTS (SELECT 1 FROM created WHERE state = 'PENDING') AS any,
          EXISTS (SELECT 1 FROM stored WHERE fanout_state = 0)
@@ -89,7 +92,8 @@ export const PUBLISH = `WITH input AS (
                       AND NOT (COALESCE(endpoint_key, '') = ANY(?::text[]) OR subscription_id = ANY(?::text[]))) AS mine
 )
 SELECT (SELECT COALESCE(array_agg(id), '{}') FROM stored) AS stored,
-       (SELECT COALESCE(json_agg(c), '[]') FROM created c WHERE c.state = 'IN_FLIGHT') AS claimed,
+       (SELECT COALESCE(json_agg(json_build_array(c.id, c.subscription_id, c.protocol, c.state, c.message_id)), '[]')
+        FROM created c WHERE c.state = 'IN_FLIGHT') AS claimed,
        l.mine AS leftover, (SELECT COUNT(*) FROM created) + (SELECT COUNT(*) FROM stored WHERE fanout_state = 0) AS added,
        CASE WHEN l.any THEN pg_notify(?, ?) END AS notified
 FROM leftover l`;

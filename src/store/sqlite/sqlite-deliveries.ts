@@ -30,7 +30,7 @@ import { countsByTopic, toPage } from '../sql.js';
 import type { SqliteDb } from './sqlite-db.js';
 import { CLAIM_DELIVERIES, CLAIM_FANOUT, DUE_IDS, DUE_IDS_WALKING, exclusionLists, FANOUT_CLAIMED, FANOUT_CLAIMED_EXCEPT, inList, INSERT_ATTEMPT, INSERT_MESSAGE, NEXT_DUE_EXCLUDING, RELEASE_CLAIM, TOPIC_LIVE } from './sqlite-delivery-sql.js';
 import { applyHealth, settleClaims } from './sqlite-delivery-control.js';
-import { claimedOf, idOf, inlineClaimed, inlineClaimedOf, type Lease } from './sqlite-claim-rows.js';
+import { claimedOf, idOf, inlineClaimed, inlineClaimedOf, type Lease } from '../claim-rows.js';
 import { WalSync } from './wal-sync.js';
 import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
 import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from '../../core/ports/deliveries.js';

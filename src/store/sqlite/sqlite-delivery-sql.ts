@@ -2,7 +2,7 @@
 import type { ClaimExclusions } from '../../core/deliveries.js';
 import { WALK_WINDOW } from '../claim-walk.js';
 import { DUE, nextDueAtExcludingSql, notExcludedSql } from '../delivery-sql.js';
-import { CLAIMED_COLUMNS, INLINE_COLUMNS } from './sqlite-claim-rows.js';
+import { claimedColumns, INLINE_COLUMNS } from '../claim-rows.js';
 import type { InList, NotInList } from '../sql.js';
 
 /** A list parameter is bound as one JSON array text: one cached statement for any length. */
@@ -22,12 +22,12 @@ export const DUE_IDS_WALKING =
   `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? AND ${notExcludedSql(notIn)} ` +
   `AND ${WALK_WINDOW} ORDER BY next_attempt_at, id LIMIT ?`;
 /**
- * The claim returns only what it did not set itself (CLAIMED_COLUMNS, read by claimedOf): state, lease, due time
+ * The claim returns only what it did not set itself (claimedColumns, read by claimedOf): state, lease, due time
  * and updated_at are the caller's values. Reading every column back, as objects, cost more than the UPDATE.
  */
 export const CLAIM_DELIVERIES =
   "UPDATE deliveries SET state = 'IN_FLIGHT', lease_owner = ?, next_attempt_at = ?, updated_at = ? " +
-  `WHERE ${inList('id', 'bigint')} RETURNING ${CLAIMED_COLUMNS}`;
+  `WHERE ${inList('id', 'bigint')} RETURNING ${claimedColumns()}`;
 /** Only the lease holder's claim goes back, and only while it is still IN_FLIGHT. */
 export const RELEASE_CLAIM =
   "UPDATE deliveries SET state = 'PENDING', lease_owner = NULL, next_attempt_at = ? WHERE id = ? AND state = 'IN_FLIGHT' AND lease_owner = ?";

@@ -1,17 +1,36 @@
 /**
- * The rows SQLite's claims hand back, read as arrays of values (SqliteDb.values) and completed from what the claim
- * itself set. A claim runs for every delivery: reading all 19 columns back as objects cost more than the UPDATE
- * (13 µs a row against 8 µs for these columns as arrays, measured on the claim of 256 due rows).
+ * The rows claims hand back on both backends, read as arrays of values (SqliteDb.values, pg's array row mode) and
+ * completed from what the claim itself set. A claim runs for every delivery: on SQLite, reading all 19 columns
+ * back as objects cost more than the UPDATE (13 µs a row against 8 µs for these columns as arrays, measured on
+ * the claim of 256 due rows); on PostgreSQL every column read back is text parsed on the main thread.
  */
-import type { Delivery, DeliveryKind } from '../../core/deliveries.js';
-import type { Message } from '../../core/models.js';
-import type { ClaimedDelivery } from '../../core/ports/deliveries.js';
-import { num, numOrNull, str, strOrNull } from '../rows.js';
+import type { Delivery, DeliveryKind } from '../core/deliveries.js';
+import type { Message } from '../core/models.js';
+import type { ClaimedDelivery } from '../core/ports/deliveries.js';
+import { num, numOrNull, str, strOrNull } from './rows.js';
 
-/** What a claim of due deliveries reads back, in claimedOf's order: every column it does not set itself. */
-export const CLAIMED_COLUMNS =
-  'id, tenancy_id, topic_id, subscription_id, message_id, kind, protocol, attempts, window_start_at, confirmation_nonce, ' +
-  'last_error, last_status, delivered_at, created_at';
+const CLAIMED = [
+  'id',
+  'tenancy_id',
+  'topic_id',
+  'subscription_id',
+  'message_id',
+  'kind',
+  'protocol',
+  'attempts',
+  'window_start_at',
+  'confirmation_nonce',
+  'last_error',
+  'last_status',
+  'delivered_at',
+  'created_at',
+];
+
+/** What a claim of due deliveries reads back, in claimedOf's order (qualified by `alias` if given): every column it does not set itself. */
+export const claimedColumns = (alias?: string): string => CLAIMED.map((c) => (alias === undefined ? c : `${alias}.${c}`)).join(', ');
+
+/** Where claimedColumns' row has the extra columns a backend's claim appends (PostgreSQL's due time). */
+export const CLAIMED_WIDTH = CLAIMED.length;
 
 /** What an inline fan-out reads back, in inlineClaimedOf's order: the rest are the publish's own values. */
 export const INLINE_COLUMNS = 'id, subscription_id, protocol, state';
@@ -23,10 +42,10 @@ export interface Lease {
   now: number;
 }
 
-/** The id of a CLAIMED_COLUMNS or INLINE_COLUMNS row. */
+/** The id of a claimedColumns() or INLINE_COLUMNS row. */
 export const idOf = (v: unknown[]): number => num(v[0]);
 
-/** A claimed delivery from a CLAIMED_COLUMNS row; `dueAt` is the due time the claim replaced. */
+/** A claimed delivery from a claimedColumns() row; `dueAt` is the due time the claim replaced. */
 export function claimedOf(v: unknown[], lease: Lease, dueAt: number): ClaimedDelivery {
   return {
     id: num(v[0]),
