@@ -118,6 +118,47 @@ describe('HttpClient', () => {
     await assert.rejects(pending, (err: Error) => !(err instanceof HttpTimeoutError));
   });
 
+  it('an abort after the status line keeps the answer: its status, headers and the body read so far', async () => {
+    server.respond = (_req, res) => {
+      res.writeHead(503, { 'Retry-After': '7', 'content-type': 'text/plain' });
+      res.write('busy, come back'); // and never ends the body
+      return undefined;
+    };
+    const ac = new AbortController();
+    const pending = client.post(server.origin, { headers: {}, body: '', signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    ac.abort(new Error('attempt timed out'));
+    const answer = await pending;
+    assert.equal(answer.statusCode, 503);
+    assert.equal(answer.headers['retry-after'], '7');
+    assert.equal(answer.bodyExcerpt, 'busy, come back');
+  });
+
+  it('gives header names lower-cased, a repeated header as a list, and the final answer after a 1xx one', async () => {
+    server.respond = (_req, res) => {
+      res.writeProcessing();
+      res.setHeader('X-Multi', ['a', 'b']);
+      res.setHeader('X-Single', 'one');
+      res.writeHead(201).end('made');
+      return undefined;
+    };
+    const answer = await client.post(server.origin, { headers: {}, body: '' });
+    assert.equal(answer.statusCode, 201);
+    assert.deepEqual(answer.headers['x-multi'], ['a', 'b']);
+    assert.equal(answer.headers['x-single'], 'one');
+    assert.equal(answer.bodyExcerpt, 'made');
+  });
+
+  it('an abort before the request is sent rejects it and sends nothing', async () => {
+    server.respond = () => ({ status: 200 });
+    const before = server.requests.length;
+    const ac = new AbortController();
+    ac.abort(new Error('stopping'));
+    await assert.rejects(client.post(server.origin, { headers: {}, body: 'x', signal: ac.signal }), /stopping/);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(server.requests.length, before);
+  });
+
   it('evicts the least recently used pool beyond maxOrigins and keeps working', async () => {
     const other = await captureServer();
     const small = new HttpClient({ allowPrivate: true, timeoutMs: 2000, maxOrigins: 1 });
