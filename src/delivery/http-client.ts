@@ -8,6 +8,7 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { memoize } from '../core/memo.js';
 import { PER_ENDPOINT } from './concurrency.js';
+import { offAbort, onAbort } from './abort-fanout.js';
 import { timedOut } from './deadline.js';
 import { EXCERPT_LIMIT } from './protocol.js';
 import { checkLiteralHost, guardedLookup } from './egress.js';
@@ -191,21 +192,21 @@ function dispatchPost(
     const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;
-      signal?.removeEventListener('abort', onAbort);
+      if (signal !== undefined) offAbort(signal, onAbortSignal);
       // The status line and headers are the answer: a body cut short (aborted, too long, reset) does not change it.
       if (answer !== undefined) resolve({ ...answer, bodyExcerpt: excerptOf(parts, maxChars) });
       else reject(err ?? new Error('The request ended without an answer.'));
     };
-    function onAbort(): void {
+    function onAbortSignal(): void {
       const reason = signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
       if (abort !== undefined) abort(reason);
       else finish(reason);
     }
     if (signal?.aborted === true) {
-      onAbort();
+      onAbortSignal();
       return;
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) onAbort(signal, onAbortSignal);
     pool.dispatch(
       { method: 'POST', path, headers, body },
       {

@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { ServerResponse } from 'node:http';
 import { PER_ENDPOINT } from '../../src/delivery/concurrency.js';
 import { HttpClient, HttpTimeoutError } from '../../src/delivery/http-client.js';
+import { eventually } from '../helpers/eventually.js';
 import { captureServer } from './fixtures.js';
 import type { CaptureServer } from './fixtures.js';
 
@@ -157,6 +159,23 @@ describe('HttpClient', () => {
     await assert.rejects(client.post(server.origin, { headers: {}, body: 'x', signal: ac.signal }), /stopping/);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(server.requests.length, before);
+  });
+
+  it('requests under one signal share one abort listener, and one abort ends them all', async () => {
+    const held: ServerResponse[] = [];
+    server.respond = (_req, res) => {
+      held.push(res);
+      return undefined;
+    };
+    const before = server.requests.length;
+    const ac = new AbortController();
+    const pending = Array.from({ length: 20 }, (_, i) => client.post(`${server.origin}/s${i}`, { headers: {}, body: '', signal: ac.signal }));
+    await eventually(() => server.requests.length - before === 20, 10_000, 'all 20 requests at the server');
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 1);
+    ac.abort(new Error('deadline'));
+    const outcomes = await Promise.allSettled(pending);
+    assert.ok(outcomes.every((o) => o.status === 'rejected'), 'a request outlived the abort');
+    for (const res of held) res.destroy();
   });
 
   it('evicts the least recently used pool beyond maxOrigins and keeps working', async () => {
