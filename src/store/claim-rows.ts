@@ -42,7 +42,7 @@ export interface Lease {
   now: number;
 }
 
-/** The id of a claimedColumns() or INLINE_COLUMNS row. */
+/** The id of a row that starts with it: claimedColumns(), INLINE_COLUMNS, or a due row [id, next_attempt_at]. */
 export const idOf = (v: unknown[]): number => num(v[0]);
 
 /** A claimed delivery from a claimedColumns() row; `dueAt` is the due time the claim replaced. */

@@ -68,7 +68,7 @@ const toClaimed = (claimed: unknown[][], lease: Lease): ClaimedDelivery[] =>
   claimed.map((v) => claimedOf(v, lease, num(v[CLAIMED_WIDTH]))).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id);
 
 /** What a publish claimed ([INLINE_COLUMNS..., message_id] arrays), as deliveries of the group's messages. */
-function inlineClaimed(claimed: unknown[][], messages: Message[], lease: Lease): Delivery[] {
+function publishClaimed(claimed: unknown[][], messages: Message[], lease: Lease): Delivery[] {
   const byId = new Map(messages.map((m) => [m.id, m]));
   return claimed.map((v) => {
     const m = byId.get(str(v[4]));
@@ -133,7 +133,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     ]);
     return {
       stored: new Set((row?.stored as string[] | undefined) ?? []),
-      claimed: inlineClaimed((row?.claimed as unknown[][] | undefined) ?? [], messages, { owner: claim?.owner ?? '', leaseUntil: claim?.leaseUntil ?? now, now }),
+      claimed: publishClaimed((row?.claimed as unknown[][] | undefined) ?? [], messages, { owner: claim?.owner ?? '', leaseUntil: claim?.leaseUntil ?? now, now }),
       leftover: row?.leftover === true,
       backlogAdded: num(row?.added ?? 0),
     };
