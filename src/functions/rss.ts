@@ -103,12 +103,23 @@ export async function readGroupRssKb(pgid: number): Promise<number> {
 }
 
 /**
- * Polls a process group's RSS: fast while a call runs, slow while idle, and calls
- * `onBreach` once when it crosses `limitKb`. The caller kills the group.
+ * Polls a process group's RSS: at least every `busyPollMs` while calls run, every `idlePollMs` otherwise,
+ * and calls `onBreach` once when it crosses `limitKb`. The caller kills the group.
+ *
+ * A call's start polls at once only when the last poll is older than `busyPollMs`: back-to-back calls
+ * share the busy cadence instead of each reading /proc (a dozen thread-pool reads that ran beside every
+ * call's socket exchange). Detection is no later for it: memory a call allocates is seen within
+ * `busyPollMs` of its start, as within a long call. A call's end never postpones a poll that is due
+ * sooner, so short calls arriving faster than the idle period still get polled at the busy cadence.
  */
 export class MemoryWatchdog {
   private timer: NodeJS.Timeout | null = null;
+  /** When the armed timer fires (performance.now() ms); Infinity when none is armed. */
+  private dueAt = Number.POSITIVE_INFINITY;
+  private lastPollAt: number;
   private busy = false;
+  /** A call ran since the last poll began: the next poll follows the busy cadence. */
+  private busySincePoll = false;
   private stopped = false;
   private polling = false;
   /** Highest RSS seen, for the error message and diagnostics. */
@@ -120,28 +131,42 @@ export class MemoryWatchdog {
     private readonly busyPollMs: number,
     private readonly idlePollMs: number,
     private readonly onBreach: (rssKb: number) => void,
-  ) {}
-
-  start(): void {
-    this.schedule();
+    /** How a poll reads the group's RSS (kB); tests wrap it to see when polls happen. */
+    private readonly readRss: (pgid: number) => Promise<number> = readGroupRssKb,
+  ) {
+    this.lastPollAt = performance.now();
   }
 
-  /** Switch polling rate; an immediate poll on entering a call keeps a burst from slipping past. */
+  start(): void {
+    this.arm(this.lastPollAt + this.idlePollMs);
+  }
+
   setBusy(busy: boolean): void {
     this.busy = busy;
-    this.schedule(busy ? 0 : undefined);
+    if (!busy) return;
+    this.busySincePoll = true;
+    this.arm(this.lastPollAt + this.busyPollMs);
   }
 
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.dueAt = Number.POSITIVE_INFINITY;
   }
 
-  private schedule(delay?: number): void {
-    if (this.stopped) return;
+  /** Arms the timer for `at` unless one is armed for sooner (or a poll is running: it re-arms when done). */
+  private arm(at: number): void {
+    if (this.stopped || this.polling) return;
+    if (this.timer !== null && this.dueAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.poll(), delay ?? (this.busy ? this.busyPollMs : this.idlePollMs));
+    const delay = Math.max(0, at - performance.now());
+    this.dueAt = performance.now() + delay;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.dueAt = Number.POSITIVE_INFINITY;
+      void this.poll();
+    }, delay);
     // The watchdog alone must not keep Herald alive.
     this.timer.unref();
   }
@@ -149,8 +174,11 @@ export class MemoryWatchdog {
   private async poll(): Promise<void> {
     if (this.stopped || this.polling) return;
     this.polling = true;
+    this.lastPollAt = performance.now();
+    // A call still running, or one that starts while this poll reads, keeps the busy cadence.
+    this.busySincePoll = this.busy;
     try {
-      const rss = await readGroupRssKb(this.pgid);
+      const rss = await this.readRss(this.pgid);
       if (rss > this.peakKb) this.peakKb = rss;
       if (!this.stopped && rss > this.limitKb) {
         this.stop();
@@ -160,6 +188,6 @@ export class MemoryWatchdog {
     } finally {
       this.polling = false;
     }
-    this.schedule();
+    this.arm(this.lastPollAt + (this.busySincePoll || this.busy ? this.busyPollMs : this.idlePollMs));
   }
 }
