@@ -256,10 +256,13 @@ for (const kind of STORE_KINDS) {
     it('records calls newest first and keeps only the newest per function', async () => {
       const functionId = newOcid('fnfunc');
       const n = FUNCTION_CALLS_KEPT + 5;
+      // Added without waiting for each write, as the invoker adds them: records are written in batches.
+      const writes: Promise<void>[] = [];
       for (let i = 0; i < n; i++) {
-        await store.functions.insertFunctionCall({ functionId, callId: `c${String(i).padStart(4, '0')}`, startedAt: T0 + i, durationMs: i, status: i % 2 ? 'error' : 'success', logs: `log ${i}` });
+        writes.push(store.functions.insertFunctionCall({ functionId, callId: `c${String(i).padStart(4, '0')}`, startedAt: T0 + i, durationMs: i, status: i % 2 ? 'error' : 'success', logs: `log ${i}` }));
       }
-      await store.functions.insertFunctionCall({ functionId, callId: 'c0204', startedAt: 0, durationMs: 0, status: 'dup', logs: '' });
+      writes.push(store.functions.insertFunctionCall({ functionId, callId: 'c0204', startedAt: 0, durationMs: 0, status: 'dup', logs: '' }));
+      await Promise.all(writes);
       const calls = await store.functions.listFunctionCalls(functionId, 1000);
       assert.equal(calls.length, FUNCTION_CALLS_KEPT);
       assert.deepEqual(calls[0], { functionId, callId: 'c0204', startedAt: T0 + 204, durationMs: 204, status: 'success', logs: 'log 204' });
@@ -271,17 +274,35 @@ for (const kind of STORE_KINDS) {
     it('keeps calls that started in the same millisecond as the oldest one kept', async () => {
       const functionId = newOcid('fnfunc');
       for (let i = 0; i < FUNCTION_CALLS_KEPT - 1; i++) {
-        await store.functions.insertFunctionCall({ functionId, callId: `new${i}`, startedAt: T0 + 1000 + i, durationMs: 1, status: 'success', logs: '' });
+        void store.functions.insertFunctionCall({ functionId, callId: `new${i}`, startedAt: T0 + 1000 + i, durationMs: 1, status: 'success', logs: '' });
       }
       // Three calls in one millisecond, older than the rest: the oldest kept is one of them, so all three stay.
       for (const callId of ['tie-a', 'tie-b', 'tie-c']) {
-        await store.functions.insertFunctionCall({ functionId, callId, startedAt: T0, durationMs: 1, status: 'success', logs: '' });
+        void store.functions.insertFunctionCall({ functionId, callId, startedAt: T0, durationMs: 1, status: 'success', logs: '' });
       }
       await store.functions.insertFunctionCall({ functionId, callId: 'older', startedAt: T0 - 1, durationMs: 1, status: 'success', logs: '' });
       const ids = (await store.functions.listFunctionCalls(functionId, 1000)).map((c) => c.callId);
       assert.equal(ids.length, FUNCTION_CALLS_KEPT + 2);
       assert.deepEqual(ids.slice(-3).sort(), ['tie-a', 'tie-b', 'tie-c']);
       assert.ok(!ids.includes('older'));
+    });
+
+    it('lists a call record at once, before its batch would have been written', async () => {
+      const functionId = newOcid('fnfunc');
+      const written = store.functions.insertFunctionCall({ functionId, callId: 'now', startedAt: T0, durationMs: 3, status: 'success', logs: 'hi' });
+      // No wait for `written`: the listing itself must include what was added before it.
+      const calls = await store.functions.listFunctionCalls(functionId, 10);
+      assert.deepEqual(calls, [{ functionId, callId: 'now', startedAt: T0, durationMs: 3, status: 'success', logs: 'hi' }]);
+      await written;
+    });
+
+    it('writes the call records still waiting for their batch when the store closes', async () => {
+      const functionId = newOcid('fnfunc');
+      const node = await t.openAnother();
+      const written = node.functions.insertFunctionCall({ functionId, callId: 'last', startedAt: T0, durationMs: 1, status: 'success', logs: '' });
+      await node.close();
+      await written;
+      assert.deepEqual((await store.functions.listFunctionCalls(functionId, 10)).map((c) => c.callId), ['last']);
     });
   });
 }

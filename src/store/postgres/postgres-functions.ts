@@ -11,6 +11,7 @@ import {
   type ListApplicationsQuery,
   type ListFunctionsQuery,
 } from '../../core/ports/functions.js';
+import { CallBatch } from '../call-batch.js';
 import { num, type Row } from '../rows.js';
 import { toPage } from '../sql.js';
 import type { CasResult } from '../../core/cas.js';
@@ -31,6 +32,8 @@ function nameConflict(err: unknown, table: 'applications' | 'functions', name: s
  * the application gone.
  */
 export class PostgresFunctions implements FunctionStore {
+  private readonly calls = new CallBatch((batch) => this.writeCalls(batch));
+
   constructor(private readonly pool: Pool) {}
 
   private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
@@ -140,14 +143,24 @@ export class PostgresFunctions implements FunctionStore {
     return (await first(this.pool, SQL.ownsBundle, [tenancyId, digest])) !== undefined;
   }
 
-  async insertFunctionCall(c: FunctionCallRecord): Promise<void> {
+  insertFunctionCall(c: FunctionCallRecord): Promise<void> {
+    return this.calls.add(c);
+  }
+
+  /** Writes the call records still waiting for their batch (the store's close). */
+  flushCalls(): Promise<void> {
+    return this.calls.flush();
+  }
+
+  private async writeCalls(batch: FunctionCallRecord[]): Promise<void> {
     await this.tx(async (client) => {
-      await rows(client, SQL.insertCall, callValues(c));
-      await rows(client, SQL.pruneCalls, [c.functionId, c.functionId, FUNCTION_CALLS_KEPT - 1]);
+      for (const c of batch) await rows(client, SQL.insertCall, callValues(c));
+      for (const id of new Set(batch.map((c) => c.functionId))) await rows(client, SQL.pruneCalls, [id, id, FUNCTION_CALLS_KEPT - 1]);
     });
   }
 
   async listFunctionCalls(functionId: string, limit: number): Promise<FunctionCallRecord[]> {
+    await this.calls.flush();
     return (await rows(this.pool, SQL.listCalls, [functionId, limit])).map(toCall);
   }
 }

@@ -101,6 +101,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.functions.flushCalls();
     await this.deliveries.close();
     await this.pool.end();
   }

@@ -82,6 +82,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.db.open) await this.functions.flushCalls();
     await this.checkpointer?.stop();
     await this.deliveries.closeSync();
     if (this.db.open) this.db.close();
