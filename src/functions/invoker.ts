@@ -19,6 +19,9 @@ interface Prepared {
   entrypoint: string;
 }
 
+/** Specs kept for reuse; past this many (versions of) functions the cache starts over. */
+const MAX_SPECS = 1_000;
+
 /** Where a built bundle keeps its Python packages; the runtime shows them at Fn's /python. */
 export const BUNDLE_PYTHON_DIR = '.herald/python';
 
@@ -57,6 +60,8 @@ function callLogs(result: { logs: string; error?: string; errorKind?: string }):
  */
 export class RuntimeInvoker implements FunctionInvoker {
   private readonly prepared = new Map<string, Promise<Prepared>>();
+  /** Specs by function and application etags (see specFor). */
+  private readonly specs = new Map<string, FunctionSpec>();
 
   constructor(
     private readonly store: Pick<FunctionStore, 'getBundle' | 'insertFunctionCall'>,
@@ -100,15 +105,36 @@ export class RuntimeInvoker implements FunctionInvoker {
     opts: { signal?: AbortSignal; detached?: boolean },
   ): Promise<{ status: number; body: Buffer; headers: Record<string, string>; error?: string; callId?: string }> {
     const { fn, app } = target;
-    let prepared: Prepared;
+    let spec: FunctionSpec;
     try {
-      prepared = await this.prepare(fn.imageDigest);
+      spec = await this.specFor(fn, app);
     } catch (err) {
       this.prepared.delete(fn.imageDigest);
       const message = err instanceof Error ? err.message : String(err);
       this.logger.error({ err, functionId: fn.id }, 'could not prepare the function bundle');
       return { status: 500, body: Buffer.alloc(0), headers: {}, error: `The function's code could not be prepared: ${message}` };
     }
+    const startedAt = Date.now();
+    const result = await this.runtime.invoke(spec, { body: request.body, contentType: request.contentType, headers: request.headers }, { signal: opts.signal });
+    const status = result.status === 200 ? 'success' : result.errorKind === 'timeout' ? 'timeout' : (result.errorKind ?? 'error');
+    const call = { functionId: fn.id, callId: result.callId, startedAt, durationMs: Math.round(result.durationMs), status, logs: callLogs(result) };
+    // Recorded after the answer has gone back (the caller does not wait for a log line).
+    setImmediate(() => {
+      this.store.insertFunctionCall(call).catch((err: unknown) => this.logger.warn({ err, functionId: fn.id }, 'could not record the function call'));
+    });
+    return { status: result.status, body: result.body, headers: result.headers, error: result.error, callId: result.callId };
+  }
+
+  /**
+   * The runtime's spec for this function as stored now. Both records' etags change with any of their fields, so
+   * the spec built for a pair of etags is reused for every call until one is updated (building it hashed the
+   * config, limits and names on every invoke).
+   */
+  private async specFor(fn: FnFunction, app: Application): Promise<FunctionSpec> {
+    const key = `${fn.id}\0${fn.etag}\0${fn.imageDigest}\0${app.id}\0${app.etag}`;
+    const known = this.specs.get(key);
+    if (known !== undefined) return known;
+    const prepared = await this.prepare(fn.imageDigest);
     // The function's own config wins over the application's.
     const config = { ...app.config, ...fn.config };
     // Processes are hot: anything baked into a process (code, env, limits) must be part of its pool's version,
@@ -131,15 +157,9 @@ export class RuntimeInvoker implements FunctionInvoker {
       timeoutSeconds: fn.timeoutInSeconds,
       config,
     };
-    const startedAt = Date.now();
-    const result = await this.runtime.invoke(spec, { body: request.body, contentType: request.contentType, headers: request.headers }, { signal: opts.signal });
-    const status = result.status === 200 ? 'success' : result.errorKind === 'timeout' ? 'timeout' : (result.errorKind ?? 'error');
-    const call = { functionId: fn.id, callId: result.callId, startedAt, durationMs: Math.round(result.durationMs), status, logs: callLogs(result) };
-    // Recorded after the answer has gone back (the caller does not wait for a log line).
-    setImmediate(() => {
-      this.store.insertFunctionCall(call).catch((err: unknown) => this.logger.warn({ err, functionId: fn.id }, 'could not record the function call'));
-    });
-    return { status: result.status, body: result.body, headers: result.headers, error: result.error, callId: result.callId };
+    if (this.specs.size >= MAX_SPECS) this.specs.clear();
+    this.specs.set(key, spec);
+    return spec;
   }
 
   private prepare(digest: string): Promise<Prepared> {

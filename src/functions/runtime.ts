@@ -36,6 +36,8 @@ export class FunctionRuntime {
   /** Old versions still finishing their calls. */
   private readonly retired = new Set<FunctionPool>();
   private readonly logs: CallLogRing;
+  /** Fingerprints of the specs seen: the invoker hands the same spec object to every call of a function version. */
+  private readonly fingerprints = new WeakMap<FunctionSpec, string>();
   private closed = false;
 
   constructor(private readonly options: FunctionRuntimeOptions = {}) {
@@ -55,7 +57,11 @@ export class FunctionRuntime {
   }
 
   private poolFor(spec: FunctionSpec): FunctionPool {
-    const key = specFingerprint(spec);
+    let key = this.fingerprints.get(spec);
+    if (key === undefined) {
+      key = specFingerprint(spec);
+      this.fingerprints.set(spec, key);
+    }
     const current = this.pools.get(spec.id);
     if (current && current.key === key) return current.pool;
     const { logRecordsPerFunction: _n, logRecordBytes: _b, ...poolOptions } = this.options;

@@ -90,6 +90,17 @@ for (const kind of KINDS) {
       const second = await inv.invokeFunction({ functionId: fn.id, invokeFunctionBody: JSON.stringify({ orderId: 43 }) });
       assert.equal((JSON.parse(await new Response(second.value as ReadableStream).text()) as { greeting: string }).greeting, 'updated');
 
+      // The application's config reaches the next call as well, each time it changes (the function's own config, now
+      // empty, no longer overrides it).
+      const current = await mgmt.getFunction({ functionId: fn.id });
+      await mgmt.updateFunction({ functionId: fn.id, updateFunctionDetails: { config: {} }, ifMatch: current.etag });
+      for (const greeting of ['from-app', 'from-app-again']) {
+        const app = await mgmt.getApplication({ applicationId: current.function.applicationId! });
+        await mgmt.updateApplication({ applicationId: app.application.id!, updateApplicationDetails: { config: { GREETING: greeting } }, ifMatch: app.etag });
+        const r = await inv.invokeFunction({ functionId: fn.id, invokeFunctionBody: JSON.stringify({ orderId: 45 }) });
+        assert.equal((JSON.parse(await new Response(r.value as ReadableStream).text()) as { greeting: string }).greeting, greeting);
+      }
+
       const detached = await inv.invokeFunction({ functionId: fn.id, invokeFunctionBody: JSON.stringify({ orderId: 44 }), fnInvokeType: fnsdk.requests.InvokeFunctionRequest.FnInvokeType.Detached });
       assert.ok(detached.opcRequestId);
       const logs = await eventually(async () => {
