@@ -81,7 +81,9 @@ export interface FunctionStore {
 
   /**
    * Records a call (a repeated callId is ignored) and prunes the function's records beyond FUNCTION_CALLS_KEPT (calls
-   * that started in the same millisecond as the oldest one kept stay with it).
+   * that started in the same millisecond as the oldest one kept stay with it). The record may be written in a batch
+   * with others a little later (the promise resolves once it is); listFunctionCalls already sees it, and the store's
+   * close writes what is pending.
    */
   insertFunctionCall(c: FunctionCallRecord): Promise<void>;
   /** Newest first. */
