@@ -48,10 +48,10 @@ describe('MemoryWatchdog', () => {
     await sleep(60);
     const elapsed = performance.now() - started;
     dog.stop();
-    // One poll per 50 ms of busy time at most (+1 for the first, +1 for one in flight at the end).
+    // One poll per 50 ms of busy time at most (+1 for the first, +1 for one in flight at the end), however many calls
+    // ran meanwhile: a bound on time, so a slow machine (longer calls) only loosens it.
     assert.ok(reader.polls() >= 1, 'the calls were never polled');
     assert.ok(reader.polls() <= Math.ceil(elapsed / 50) + 2, `${reader.polls()} polls in ${elapsed.toFixed(0)} ms of ${calls} calls`);
-    assert.ok(reader.polls() < calls / 4, `${reader.polls()} polls for ${calls} calls`);
   });
 
   it('short calls spaced under the idle period are still polled at the busy cadence (a call ending does not postpone the poll)', async () => {

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { createHook } from 'node:async_hooks';
 import { after, before, describe, it } from 'node:test';
-import { signRequest } from '../../../src/api/auth/signature.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { signRequest, verifyOciSignature, type PublicKeyLookup, type SignedRequest } from '../../../src/api/auth/signature.js';
 import { startTestHerald, type TestHerald } from '../../helpers/herald.js';
 import { heraldClient, send, type RawResponse } from '../../helpers/oci.js';
 
@@ -64,11 +65,36 @@ describe('where a signed request has its RSA check made', () => {
     assert.match(String(refused.result.json.message), /signature is invalid/);
     assert.equal(refused.onPool, 0);
   });
+});
 
-  it('requests that come together have their checks on the thread pool past the first, and every verdict is right', async () => {
-    const sends = await Promise.all(Array.from({ length: 16 }, (_, i) => signedPublish(100 + i, i % 4 === 3)));
-    const { result, onPool } = await countPoolChecks(() => Promise.all(sends.map((s) => s())));
-    result.forEach((r, i) => assert.equal(r.status, i % 4 === 3 ? 401 : 202, `request ${i}: ${r.text}`));
-    assert.ok(onPool >= 1, 'all 16 requests sent together were checked on the event loop');
+// The rule itself, without the network: requests sent together over HTTP arrive as the kernel and the server's
+// accept loop space them, more than a millisecond apart on a busy machine, so the burst is made here instead.
+describe('signature checks made together', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const tenancy = 'ocid1.tenancy.oc1..aaaaaaaaplacement';
+  const user = 'ocid1.user.oc1..aaaaaaaaplacement';
+  const fingerprint = '00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff';
+  const lookup: PublicKeyLookup = async (t, u, f) => (t === tenancy && u === user && f === fingerprint ? publicKey : undefined);
+
+  function request(i: number, tamper: boolean): SignedRequest {
+    const url = new URL(`http://127.0.0.1:1/20181201/topics/ocid1.onstopic.oc1.iad.t${i}/messages`);
+    const body = Buffer.from(JSON.stringify({ body: `m${i}` }));
+    const headers = signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, keyId: `${tenancy}/${user}/${fingerprint}`, privateKeyPem: privateKey });
+    return { method: tamper ? 'PUT' : 'POST', url: url.pathname, headers, body };
+  }
+
+  it('go to the thread pool past the first, and every verdict is right', async () => {
+    const requests = Array.from({ length: 16 }, (_, i) => request(i, i % 4 === 3));
+    const { result, onPool } = await countPoolChecks(() =>
+      Promise.all(requests.map((r) => verifyOciSignature(r, lookup).then(() => 'accepted', (e: unknown) => (e instanceof Error ? e.message : String(e))))),
+    );
+    result.forEach((verdict, i) => assert.equal(verdict, i % 4 === 3 ? 'The request signature is invalid.' : 'accepted', `request ${i}`));
+    // Checks started one after another in one turn of the loop: only a stall of over a millisecond between two
+    // of them would let the second run inline, and then the next would again find the first one close by.
+    assert.ok(onPool >= 8, `only ${onPool} of 16 checks made together went to the pool`);
   });
 });
