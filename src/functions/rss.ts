@@ -160,13 +160,13 @@ export class MemoryWatchdog {
     if (this.stopped || this.polling) return;
     if (this.timer !== null && this.dueAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
-    const delay = Math.max(0, at - performance.now());
-    this.dueAt = performance.now() + delay;
+    const now = performance.now();
+    this.dueAt = Math.max(now, at);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dueAt = Number.POSITIVE_INFINITY;
       void this.poll();
-    }, delay);
+    }, this.dueAt - now);
     // The watchdog alone must not keep Herald alive.
     this.timer.unref();
   }

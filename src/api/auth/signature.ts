@@ -6,9 +6,10 @@
  * SDK signs `date`, and the body headers come in different orders. We only
  * insist on the minimum that makes a signature meaningful (see requireCoverage).
  */
-import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { NotAuthenticatedError } from '../../core/errors.js';
+import { verifyRsa } from './rsa-check.js';
 
 export interface SignedRequest {
   method: string;
@@ -228,11 +229,6 @@ function checkClock(header: string, value: string, now: number, maxSkewMs: numbe
   }
 }
 
-export interface VerifyOptions {
-  now?: number;
-  maxSkewMs?: number;
-}
-
 /**
  * Verifies an OCI-signed request and returns who signed it. Every failure is a
  * NotAuthenticatedError; errors thrown by `lookup` (e.g. the store is down)
@@ -241,7 +237,7 @@ export interface VerifyOptions {
 export async function verifyOciSignature(
   req: SignedRequest,
   lookup: PublicKeyLookup,
-  opts: VerifyOptions = {},
+  opts: { now?: number; maxSkewMs?: number } = {},
 ): Promise<Caller> {
   const { caller, signed } = await verifySignedHeaders(req, lookup, opts);
   verifySignedBody(req, signed);
@@ -256,7 +252,7 @@ export async function verifyOciSignature(
 export async function verifySignedHeaders(
   req: Omit<SignedRequest, 'body'>,
   lookup: PublicKeyLookup,
-  opts: VerifyOptions = {},
+  opts: { now?: number; maxSkewMs?: number } = {},
 ): Promise<{ caller: Caller; signed: ReadonlySet<string> }> {
   const header = headerReader(req.headers);
   const auth = parseAuthorization(req.headers['authorization'] ?? header('authorization'));
@@ -297,40 +293,6 @@ export async function verifySignedHeaders(
   const ok = await verifyRsa(Buffer.from(lines.join('\n'), 'utf8'), key, Buffer.from(auth.signature, 'base64'));
   if (!ok) throw new NotAuthenticatedError('The request signature is invalid.');
   return { caller, signed };
-}
-
-/** A check this long after the one before it finds the server between requests (see verifyRsa). */
-const QUIET_MS = 1;
-let lastCheckAt = Number.NEGATIVE_INFINITY;
-
-/**
- * Where the RSA check runs. Under load, on libuv's thread pool (crypto.verify with a callback): it was about a
- * fifth of a publish's main-thread CPU, and the pool puts it on the machine's other cores. A request that comes
- * QUIET_MS or more after the previous check is checked on the event loop instead: for a request alone on a quiet
- * server, the hop to a sleeping pool thread and back cost ~150 µs of its latency against ~20-60 µs for the check
- * itself (a signed invoke). At rates where checks are closer together they go to the pool, past the first of a
- * burst. (A count of requests in flight was tried as the signal: its per-request bookkeeping cost (a)'s
- * publishes/s about 3 %.)
- */
-function verifyRsa(data: Buffer, key: KeyObject, signature: Buffer): boolean | Promise<boolean> {
-  const now = performance.now();
-  const quiet = now - lastCheckAt >= QUIET_MS;
-  lastCheckAt = now;
-  if (quiet) {
-    try {
-      return verify('sha256', data, key, signature);
-    } catch {
-      // Any error (e.g. a non-RSA key registered) is still just "bad signature" to the caller.
-      return false;
-    }
-  }
-  return new Promise((resolve) => {
-    try {
-      verify('sha256', data, key, signature, (err, ok) => resolve(err === null && ok));
-    } catch {
-      resolve(false);
-    }
-  });
 }
 
 /** The half that needs the body: the signed digest and length must describe the body that arrived. */
