@@ -1,23 +1,49 @@
 import { verify, type KeyObject } from 'node:crypto';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 /** A check this long after the one before it finds the server between requests (see verifyRsa). */
 const QUIET_MS = 1;
+/** The event loop's busy share is read over windows at least this long. */
+const LOOP_WINDOW_MS = 10;
+/** Above this busy share, the loop's CPU is what the server runs short of: checks go to the pool. */
+const LOOP_BUSY_ABOVE = 0.75;
+
 let lastCheckAt = Number.NEGATIVE_INFINITY;
+let loopSample: EventLoopUtilization | undefined;
+let loopSampleAt = Number.NEGATIVE_INFINITY;
+let loopBusy = false;
+
+/**
+ * Whether the event loop was mostly busy over its last window. A loop whose turns are long (claims, completions,
+ * deliveries) spaces requests' checks more than QUIET_MS apart while it has no CPU to spare, so the gap since the
+ * previous check alone put a check per publish on the loop just when it was the bottleneck (a backlog drain's
+ * publishing: ~100 µs of loop per publish).
+ */
+function loopIsBusy(now: number): boolean {
+  if (now - loopSampleAt >= LOOP_WINDOW_MS) {
+    const sample = performance.eventLoopUtilization();
+    loopBusy = loopSample !== undefined && performance.eventLoopUtilization(sample, loopSample).utilization > LOOP_BUSY_ABOVE;
+    loopSample = sample;
+    loopSampleAt = now;
+  }
+  return loopBusy;
+}
 
 /**
  * Where the RSA check runs. Under load, on libuv's thread pool (crypto.verify with a callback): it was about a
  * fifth of a publish's main-thread CPU, and the pool puts it on the machine's other cores. A request that comes
- * QUIET_MS or more after the previous check is checked on the event loop instead: for a request alone on a quiet
- * server, the hop to a sleeping pool thread and back cost ~150 µs of its latency against ~20-60 µs for the check
- * itself (a signed invoke). At rates where checks are closer together they go to the pool, past the first of a
- * burst. (A count of requests in flight was tried as the signal: its per-request bookkeeping cost (a)'s
+ * QUIET_MS or more after the previous check, while the event loop has CPU to spare, is checked on the event loop
+ * instead: for a request alone on a quiet server, the hop to a sleeping pool thread and back cost ~150 µs of its
+ * latency against ~20-100 µs for the check itself (a signed invoke). At rates where checks are closer together they
+ * go to the pool, past the first of a burst, and so do all checks while the loop is busy over LOOP_BUSY_ABOVE of its
+ * last window. (A count of requests in flight was tried as the signal: its per-request bookkeeping cost (a)'s
  * publishes/s about 3 %.)
  */
 export function verifyRsa(data: Buffer, key: KeyObject, signature: Buffer): boolean | Promise<boolean> {
   const now = performance.now();
   const quiet = now - lastCheckAt >= QUIET_MS;
   lastCheckAt = now;
-  if (quiet) {
+  if (quiet && !loopIsBusy(now)) {
     try {
       return verify('sha256', data, key, signature);
     } catch {
