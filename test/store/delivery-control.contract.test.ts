@@ -100,6 +100,38 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(await claim(T0 + 100_000), []);
     });
 
+    it('the delivery engine reads a subscription by id as the catalog does, every field and its health included', async () => {
+      await setup();
+      // Every optional field set, each to something a mapping by the wrong column would get wrong.
+      const full = subscriptionFixture(topic, {
+        lifecycleState: 'ACTIVE',
+        metadata: '{"channel":"ops"}',
+        activatedAt: T0 + 1,
+        updatedAt: T0 + 2,
+        maxRetryDurationMs: 3_600_000,
+        freeformTags: { team: 'shop' },
+        definedTags: { ops: { tier: 'gold' } },
+        confirmationNonce: 7,
+        filterPolicy: '{"order":{"status":["placed"]}}',
+        rateLimitPerSecond: 25,
+      });
+      await s.subscriptions.insertSubscription(full);
+      const [m1, m2] = [await message(), await message()];
+      await s.deliveries.insertDeliveries([deliveryFixture(m1, { subscriptionId: full.id }), deliveryFixture(m2, { subscriptionId: full.id })]);
+      const [d1, d2] = (await claim(T0 + 10)).filter((d) => d.subscriptionId === full.id).sort((a, b) => a.id - b.id);
+      assert.ok(d1 && d2);
+      // Two failures 1,000 ms apart disable it: failing since, count, last failure and disabled time all set.
+      await s.deliveries.completeAttempts([tried(d1, { state: 'PENDING', nextAttemptAt: T0 + 40_000 }, T0 + 100)], T0 + 150, POLICY);
+      await s.deliveries.completeAttempts([tried(d2, { state: 'PENDING', nextAttemptAt: T0 + 40_000 }, T0 + 1100)], T0 + 1200, POLICY);
+      const catalog = await s.subscriptions.getSubscription(full.tenancyId, full.id);
+      assert.deepEqual(catalog?.health, { failingSince: T0 + 100, consecutiveFailures: 2, lastFailure: { at: T0 + 1100, statusCode: 503, error: 'boom' }, disabledAt: T0 + 1200 });
+      assert.deepEqual(catalog, { ...full, health: catalog.health });
+      assert.deepEqual(await s.deliveries.getSubscriptionsByIds([full.id, sub.id, 'missing']).then((xs) => xs.sort((a, b) => (a.id === full.id ? -1 : b.id === full.id ? 1 : 0))), [
+        catalog,
+        await s.subscriptions.getSubscription(sub.tenancyId, sub.id),
+      ]);
+    });
+
     it('a success after failures in the same batch leaves the endpoint healthy; untried results change nothing', async () => {
       await setup();
       const [m1, m2, m3] = [await message(), await message(), await message()];

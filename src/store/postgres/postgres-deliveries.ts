@@ -29,7 +29,8 @@ import {
 } from '../delivery-sql.js';
 import { CLAIMED_WIDTH, claimedOf, inlineClaimedOf, type Lease } from '../claim-rows.js';
 import { checkScan, WALK_END, walkEnd, walkNext, walkStart, walkWindow } from '../claim-walk.js';
-import { num, str, toMessage, toSubscription, toTopic, type Row } from '../rows.js';
+import { num, str, toMessage, toTopic, type Row } from '../rows.js';
+import { subscriptionOf, subscriptionsByIdsSql } from '../subscription-rows.js';
 import { countsByTopic, toPage } from '../sql.js';
 import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
 import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from '../../core/ports/deliveries.js';
@@ -64,6 +65,8 @@ function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[
 }
 
 /** A claim's rows (claimedColumns, then the due time it replaced) in due order. */
+const SUBSCRIPTIONS_BY_IDS = subscriptionsByIdsSql(inList);
+
 const toClaimed = (claimed: unknown[][], lease: Lease): ClaimedDelivery[] =>
   claimed.map((v) => claimedOf(v, lease, num(v[CLAIMED_WIDTH]))).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id);
 
@@ -267,7 +270,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
   }
 
   async getSubscriptionsByIds(ids: string[]): Promise<Subscription[]> {
-    return ids.length === 0 ? [] : (await rows(this.pool, byIdsSql('subscriptions', inList), [ids])).map(toSubscription);
+    return ids.length === 0 ? [] : (await values(this.pool, SUBSCRIPTIONS_BY_IDS, [ids])).map(subscriptionOf);
   }
 
   async getTopicsByIds(ids: string[]): Promise<Topic[]> {

@@ -25,7 +25,8 @@ import {
   redriveSql,
 } from '../delivery-sql.js';
 import { checkScan, WALK_END, walkEnd, walkNext, walkStart, walkWindow } from '../claim-walk.js';
-import { num, toMessage, toSubscription, toTopic } from '../rows.js';
+import { num, toMessage, toTopic } from '../rows.js';
+import { subscriptionOf, subscriptionsByIdsSql } from '../subscription-rows.js';
 import { countsByTopic, toPage } from '../sql.js';
 import type { SqliteDb } from './sqlite-db.js';
 import { CLAIM_DELIVERIES, CLAIM_FANOUT, DUE_IDS, DUE_IDS_WALKING, exclusionLists, FANOUT_CLAIMED, FANOUT_CLAIMED_EXCEPT, inList, INSERT_ATTEMPT, INSERT_MESSAGE, NEXT_DUE_EXCLUDING, RELEASE_CLAIM, TOPIC_LIVE } from './sqlite-delivery-sql.js';
@@ -36,6 +37,8 @@ import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from
 import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from '../../core/ports/deliveries.js';
 import type { MailboxStore } from '../../core/ports/mailbox.js';
 import type { PublishStore } from '../../core/ports/messages.js';
+
+const SUBSCRIPTIONS_BY_IDS = subscriptionsByIdsSql(inList);
 
 /**
  * The delivery side of SqliteStore, on the same connection. better-sqlite3 is
@@ -289,7 +292,7 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
   }
 
   async getSubscriptionsByIds(ids: string[]): Promise<Subscription[]> {
-    return ids.length === 0 ? [] : this.sql.all(byIdsSql('subscriptions', inList), JSON.stringify(ids)).map(toSubscription);
+    return ids.length === 0 ? [] : this.sql.values(SUBSCRIPTIONS_BY_IDS, JSON.stringify(ids)).map(subscriptionOf);
   }
 
   async getTopicsByIds(ids: string[]): Promise<Topic[]> {
