@@ -1,8 +1,8 @@
 /**
  * Subscriptions as the delivery engine's batch loader reads them (getSubscriptionsByIds, both backends): arrays of
  * values (SqliteDb.values, pg's array row mode), not objects. A big topic's deliveries are each for another
- * subscription, and a subscription is cached for a second only, so a claim of 256 deliveries read 256 of them; as
- * objects that was 3-6 ms of the event loop per claim on a 10,000-subscription topic, as arrays about half.
+ * subscription, and a subscription is cached for a second only, so a claim of 256 deliveries read 256 of them: on a
+ * 10,000-subscription topic 2.2 ms of the event loop per read as objects, 0.4 ms as arrays.
  * subscriptionOf gives what rows.ts's toSubscription gives for the same row (a contract test holds them together).
  */
 import type { DefinedTags, LastFailure, Protocol, Subscription, SubscriptionState, Tags } from '../core/models.js';

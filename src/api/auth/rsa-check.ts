@@ -16,8 +16,8 @@ let loopBusy = false;
 /**
  * Whether the event loop was mostly busy over its last window. A loop whose turns are long (claims, completions,
  * deliveries) spaces requests' checks more than QUIET_MS apart while it has no CPU to spare, so the gap since the
- * previous check alone put a check per publish on the loop just when it was the bottleneck (a backlog drain's
- * publishing: ~100 µs of loop per publish).
+ * previous check alone put checks on the loop just when it was the bottleneck (under overload, a fifth of them; a
+ * check costs the loop 21 µs inline, 5.5 µs handed to the pool).
  */
 function loopIsBusy(now: number): boolean {
   if (now - loopSampleAt >= LOOP_WINDOW_MS) {

@@ -64,9 +64,9 @@ function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[
   return [exclude.endpoints, exclude.subscriptions];
 }
 
-/** A claim's rows (claimedColumns, then the due time it replaced) in due order. */
 const SUBSCRIPTIONS_BY_IDS = subscriptionsByIdsSql(inList);
 
+/** A claim's rows (claimedColumns, then the due time it replaced) in due order. */
 const toClaimed = (claimed: unknown[][], lease: Lease): ClaimedDelivery[] =>
   claimed.map((v) => claimedOf(v, lease, num(v[CLAIMED_WIDTH]))).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id);
 
