@@ -43,7 +43,7 @@ module.exports = {
     {
       name: 'telemetry-is-leaf',
       comment:
-        'src/telemetry (the OpenTelemetry SDK behind a small tracing facade) is used by the server, the API, ' +
+        'src/telemetry (the OpenTelemetry SDK behind a small tracing facade, and event-loop readings) is used by the server, the API, ' +
         'delivery and the function runtime, and imports none of src/: spans carry plain traceparent strings.',
       severity: 'error',
       from: { path: '^src/telemetry/' },

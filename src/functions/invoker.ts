@@ -118,10 +118,8 @@ export class RuntimeInvoker implements FunctionInvoker {
     const result = await this.runtime.invoke(spec, { body: request.body, contentType: request.contentType, headers: request.headers }, { signal: opts.signal });
     const status = result.status === 200 ? 'success' : result.errorKind === 'timeout' ? 'timeout' : (result.errorKind ?? 'error');
     const call = { functionId: fn.id, callId: result.callId, startedAt, durationMs: Math.round(result.durationMs), status, logs: callLogs(result) };
-    // Recorded after the answer has gone back (the caller does not wait for a log line).
-    setImmediate(() => {
-      this.store.insertFunctionCall(call).catch((err: unknown) => this.logger.warn({ err, functionId: fn.id }, 'could not record the function call'));
-    });
+    // Queued for the store's next batch of call records (store/call-batch.ts): the caller does not wait for a log line.
+    this.store.insertFunctionCall(call).catch((err: unknown) => this.logger.warn({ err, functionId: fn.id }, 'could not record the function call'));
     return { status: result.status, body: result.body, headers: result.headers, error: result.error, callId: result.callId };
   }
 

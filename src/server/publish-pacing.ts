@@ -1,21 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import { DEFAULT_PACER_OPTIONS, PublishPacer, type PacerClock, type PacingSignals } from '../core/publish-pacer.js';
 import type { PublishedListener } from '../core/messages.js';
 import type { DeliveryMetrics } from '../delivery/metrics.js';
+import { loopBusyShare } from '../telemetry/loop-busy.js';
 
 /** Real time for the pacer. */
 const REAL_CLOCK: PacerClock = { now: Date.now };
-
-/** The share of time since the previous call that this thread's event loop was busy (0 to 1). */
-function loopBusy(): () => number {
-  let last = performance.eventLoopUtilization();
-  return () => {
-    const now = performance.eventLoopUtilization();
-    const share = performance.eventLoopUtilization(now, last).utilization;
-    last = now;
-    return share;
-  };
-}
 
 export interface PublishPacing {
   /** Never paces with --delivery-lag-target off (a target of 0), and then does not tick either. */
@@ -32,7 +21,7 @@ export interface PublishPacing {
  * from the event loop that runs both publishes and deliveries.
  */
 export function startPublishPacing(lag: Pick<PacingSignals, 'deliveryLagMs' | 'oldestDueMs'>, targetLagMs: number): PublishPacing {
-  const pacer = new PublishPacer({ deliveryLagMs: () => lag.deliveryLagMs(), oldestDueMs: () => lag.oldestDueMs(), busy: loopBusy() }, { ...DEFAULT_PACER_OPTIONS, targetLagMs }, REAL_CLOCK);
+  const pacer = new PublishPacer({ deliveryLagMs: () => lag.deliveryLagMs(), oldestDueMs: () => lag.oldestDueMs(), busy: loopBusyShare() }, { ...DEFAULT_PACER_OPTIONS, targetLagMs }, REAL_CLOCK);
   const timer = targetLagMs > 0 ? setInterval(() => pacer.tick(), DEFAULT_PACER_OPTIONS.tickMs) : undefined;
   timer?.unref();
   return {

@@ -1,5 +1,5 @@
 import { verify, type KeyObject } from 'node:crypto';
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { loopBusyOver } from '../../telemetry/loop-busy.js';
 
 /** A check this long after the one before it finds the server between requests (see verifyRsa). */
 const QUIET_MS = 1;
@@ -9,25 +9,13 @@ const LOOP_WINDOW_MS = 10;
 const LOOP_BUSY_ABOVE = 0.75;
 
 let lastCheckAt = Number.NEGATIVE_INFINITY;
-let loopSample: EventLoopUtilization | undefined;
-let loopSampleAt = Number.NEGATIVE_INFINITY;
-let loopBusy = false;
-
 /**
  * Whether the event loop was mostly busy over its last window. A loop whose turns are long (claims, completions,
  * deliveries) spaces requests' checks more than QUIET_MS apart while it has no CPU to spare, so the gap since the
  * previous check alone put checks on the loop just when it was the bottleneck (under overload, a fifth of them; a
  * check costs the loop 21 µs inline, 5.5 µs handed to the pool).
  */
-function loopIsBusy(now: number): boolean {
-  if (now - loopSampleAt >= LOOP_WINDOW_MS) {
-    const sample = performance.eventLoopUtilization();
-    loopBusy = loopSample !== undefined && performance.eventLoopUtilization(sample, loopSample).utilization > LOOP_BUSY_ABOVE;
-    loopSample = sample;
-    loopSampleAt = now;
-  }
-  return loopBusy;
-}
+const loopIsBusy = loopBusyOver(LOOP_WINDOW_MS, LOOP_BUSY_ABOVE);
 
 /**
  * Where the RSA check runs. Under load, on libuv's thread pool (crypto.verify with a callback): it was about a

@@ -6,7 +6,8 @@ import type { MessageStore } from '../../core/ports/messages.js';
 import type { RetryTokenStore } from '../../core/ports/retry-tokens.js';
 import type { ListSubscriptionsQuery, SubscriptionStore } from '../../core/ports/subscriptions.js';
 import type { ListTopicsQuery, TopicStore } from '../../core/ports/topics.js';
-import { messageValues, subscriptionValues, toMessage, toRetryToken, toSubscription, topicValues, toTopic } from '../rows.js';
+import { messageValues, subscriptionValues, toMessage, toRetryToken, topicValues, toTopic } from '../rows.js';
+import { toSubscription } from '../subscription-rows.js';
 import { countsByTopic, countSubscriptionsByTopicSql, etagLookupSql, listSubscriptionsSql, listTopicsSql, SQL, toPage, type InList } from '../sql.js';
 import type { SqliteDb } from './sqlite-db.js';
 
