@@ -5,7 +5,7 @@
 export interface PacingSignals {
   /** How long after becoming due the deliveries started since the previous call were sent, ms (a median). */
   deliveryLagMs(): number;
-  /** How long the oldest due delivery has waited, ms (a store read: asked only while the thread is saturated). */
+  /** How long the oldest due delivery has waited, ms (a store read: asked only while the thread is saturated or publishes are paced). */
   oldestDueMs(): number;
   /** Share of the last tick the thread was busy, 0 to 1. */
   busy(): number;
@@ -20,21 +20,33 @@ export interface PacerOptions {
   readonly tickMs: number;
   /** Publishing is only to blame when the thread is at least this busy; otherwise deliveries wait on their endpoints. */
   readonly busyAbove: number;
+  /**
+   * Pacing stops once the thread has stayed below this for CALM_TICKS. Lower than busyAbove: a thread paced at
+   * the edge of saturation (or one that shares its cores with its database) swings across busyAbove from tick
+   * to tick, and stopping at each dip let the whole line through at once.
+   */
+  readonly calmBelow: number;
 }
 
 export const DEFAULT_PACER_OPTIONS: Omit<PacerOptions, 'targetLagMs'> = {
   maxWaitMs: 2000,
   tickMs: 100,
   busyAbove: 0.9,
+  calmBelow: 0.6,
 };
 
 /**
- * While paced, publishes may add this share of what was delivered meanwhile. 1 holds the backlog where it
- * is and leaves delivery all the thread it needs; below 1 forced it to shrink, but then an open-loop
- * publisher just under capacity queued in the pacer after every hiccup and recovered slower than unpaced.
+ * While paced, publishes may add this share of what was delivered meanwhile, by how late deliveries are
+ * against the target: later than it, the backlog shrinks slowly; between half of it and it, the backlog is
+ * held where it is; under half of it, the line of waiting publishes drains, a quarter faster than
+ * deliveries. So the backlog settles where deliveries are between half the target and the target late,
+ * rather than swinging between a held line and a burst of everyone waiting. Shrinking faster than 0.9 left
+ * an open-loop publisher just under capacity queued in the pacer after every hiccup.
  */
-const REFILL = 1;
-/** Ticks the thread must stay below busyAbove before pacing stops (a lull between bursts is not the end). */
+const REFILL_LATE = 0.9;
+const REFILL_ON_TARGET = 1;
+const REFILL_EARLY = 1.25;
+/** Ticks the thread must stay below calmBelow before pacing stops (a lull between bursts is not the end). */
 const CALM_TICKS = 5;
 /** Weight of the newest reading in the running averages. */
 const EWMA = 0.2;
@@ -56,8 +68,9 @@ export interface PacerClock {
  * Keeps publishing from starving delivery. Publishes and deliveries share one thread, and a publisher at
  * full speed can take it all and leave the deliveries it causes to pile up. While deliveries start later
  * than the target and the thread is saturated, publishes are clocked by deliveries: each delivery made
- * earns a delivery's worth of publishing, and a publish costs the deliveries a publish makes on average.
- * Publishers are so shaped to what delivery keeps up with and the backlog stops growing: a publisher
+ * earns about a delivery's worth of publishing (see REFILL_LATE), and a publish costs the deliveries a
+ * publish makes on average. Publishers are so shaped to what delivery keeps up with and the backlog
+ * settles near the target: a publisher
  * gets slower acknowledgements, never a refusal, and no publish waits longer than maxWaitMs (the backlog
  * limit still refuses above it). Nothing is paced while deliveries keep up, so bursts are still taken at
  * full speed and the backlog is still Herald's to absorb.
@@ -74,6 +87,9 @@ export class PublishPacer {
   #calm = 0;
   #queue: Array<{ resolve: () => void; at: number }> = [];
   #delayed = 0;
+  /** The share of deliveries publishes may add while paced (REFILL_*), set at each tick from the lag. */
+  #refill = REFILL_ON_TARGET;
+  #busyShare = 0;
 
   constructor(
     private readonly signals: PacingSignals,
@@ -113,7 +129,7 @@ export class PublishPacer {
     this.#deliveredThisTick += n;
     if (!this.#paced) return;
     // At most a tick's deliveries are banked, so a pause is not followed by a burst.
-    this.#credits = Math.min(this.#credits + n * REFILL, Math.max(this.#cost, (this.#deliveryRate * this.opts.tickMs) / 1000));
+    this.#credits = Math.min(this.#credits + n * this.#refill, Math.max(this.#cost, (this.#refill * this.#deliveryRate * this.opts.tickMs) / 1000));
     while (this.#queue.length > 0 && this.#credits >= this.#cost) {
       this.#credits -= this.#cost;
       this.#queue.shift()!.resolve();
@@ -123,27 +139,38 @@ export class PublishPacer {
   /** Reads the signals and turns pacing on or off; the server calls it every tickMs. */
   tick(): void {
     const now = this.clock.now();
-    const rate = (this.#deliveredThisTick * 1000) / Math.max(1, now - this.#tickAt);
+    const delivered = this.#deliveredThisTick;
+    const rate = (delivered * 1000) / Math.max(1, now - this.#tickAt);
     this.#deliveryRate = this.#deliveryRate === 0 ? rate : this.#deliveryRate * (1 - EWMA) + rate * EWMA;
     this.#deliveredThisTick = 0;
     this.#tickAt = now;
     // A publish let in to wait is never kept past maxWaitMs, even if deliveries stalled meanwhile.
     while (this.#queue.length > 0 && now - this.#queue[0]!.at >= this.opts.maxWaitMs) this.#queue.shift()!.resolve();
-    const busy = this.signals.busy() >= this.opts.busyAbove;
-    // Deliveries are as late as those sent lately were, or as the oldest still waiting is, if more.
+    this.#busyShare = this.signals.busy();
+    const busy = this.#busyShare >= this.opts.busyAbove;
+    // Deliveries are as late as those sent lately were, or as the oldest still waiting is, if more. While paced the
+    // oldest is always asked: the deliveries a paced publish claims for itself go out at once, and their lag alone
+    // would read as caught up over a backlog still waiting in the store.
     const median = this.signals.deliveryLagMs();
-    const lag = busy ? Math.max(median, this.signals.oldestDueMs()) : median;
+    const lag = busy || this.#paced ? Math.max(median, this.signals.oldestDueMs()) : median;
     if (!this.#paced) {
       if (this.opts.targetLagMs > 0 && lag > this.opts.targetLagMs && busy) {
         this.#paced = true;
         this.#credits = 0;
         this.#calm = 0;
+        this.#refill = REFILL_LATE;
       }
       return;
     }
-    this.#calm = busy ? 0 : this.#calm + 1;
-    // Caught up (with margin, or it would flap at the target), or the thread has room again.
-    if (lag <= this.opts.targetLagMs / 2 || this.#calm >= CALM_TICKS) this.#stop();
+    this.#calm = this.#busyShare >= this.opts.calmBelow ? 0 : this.#calm + 1;
+    const early = lag <= this.opts.targetLagMs / 2;
+    // Caught up (with margin, or it would flap at the target) and nobody waits, or nothing was delivered to
+    // earn the waiting their turn (the backlog is gone), or the thread has room again.
+    if ((early && (this.#queue.length === 0 || delivered === 0)) || this.#calm >= CALM_TICKS) {
+      this.#stop();
+      return;
+    }
+    this.#refill = early ? REFILL_EARLY : lag > this.opts.targetLagMs ? REFILL_LATE : REFILL_ON_TARGET;
   }
 
   /** Lets everything waiting through (shutdown). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PublishPacer, type PacerOptions } from '../../src/core/publish-pacer.js';
 
-const OPTS: PacerOptions = { targetLagMs: 500, maxWaitMs: 2000, tickMs: 100, busyAbove: 0.9 };
+const OPTS: PacerOptions = { targetLagMs: 500, maxWaitMs: 2000, tickMs: 100, busyAbove: 0.9, calmBelow: 0.6 };
 
 /** A pacer on a hand-moved clock, with signals the test sets. */
 function rig(opts: PacerOptions = OPTS) {
@@ -70,6 +70,22 @@ describe('PublishPacer', () => {
     assert.equal(pacer.state.paced, false, 'caught up');
   });
 
+  it('while paced, reads the backlog by its oldest waiting delivery even on a thread below saturation: publishes that claim their own deliveries do not make it look caught up', async () => {
+    const { s, pacer, tick } = paced();
+    s.busy = 0.7;
+    s.lag = 10; // a paced publish's own deliveries go out at once
+    s.oldest = 2000;
+    const asked = s.oldestAsked;
+    tick(0);
+    assert.ok(s.oldestAsked > asked, 'the store is asked while paced');
+    let through = false;
+    void pacer.admit()!.then(() => (through = true));
+    pacer.delivered(10); // later than the target: 10 deliveries earn 9 of the 10 a publish costs
+    await flush();
+    assert.equal(through, false);
+    assert.equal(pacer.state.paced, true);
+  });
+
   it('never paces with a target of 0', () => {
     const { s, pacer, tick } = rig({ ...OPTS, targetLagMs: 0 });
     s.lag = 10_000;
@@ -78,7 +94,7 @@ describe('PublishPacer', () => {
     assert.equal(pacer.state.paced, false);
   });
 
-  it('while paced, lets a publish through for each publish worth of deliveries made, in arrival order', async () => {
+  it('while deliveries are later than the target, lets a publish through for each 10/9 of a publish worth of deliveries made, in arrival order', async () => {
     const { pacer } = paced();
     const order: number[] = [];
     const waits = [0, 1, 2].map((i) => {
@@ -87,16 +103,63 @@ describe('PublishPacer', () => {
       return p.then(() => order.push(i));
     });
     assert.equal(pacer.state.waiting, 3);
-    pacer.delivered(9); // 9 of the 10 a publish costs
+    pacer.delivered(11); // 11 deliveries earn 9.9 of the 10 a publish costs: the backlog shrinks
     await flush();
     assert.deepEqual(order, []);
-    pacer.delivered(2); // 11
+    pacer.delivered(1); // 10.8
     await flush();
     assert.deepEqual(order, [0]);
-    pacer.delivered(19); // 1 + 19: two more
+    pacer.delivered(21); // 0.8 + 18.9: one more, not two
+    await flush();
+    assert.deepEqual(order, [0, 1]);
+    pacer.delivered(1); // 20.6 - 10 - 10
     await Promise.all(waits);
     assert.deepEqual(order, [0, 1, 2]);
     assert.equal(pacer.state.delayed, 3);
+  });
+
+  it('while deliveries are between half the target and the target late, lets a publish through per publish worth of deliveries: the backlog holds', async () => {
+    const { s, pacer, tick } = paced();
+    s.lag = 400;
+    tick(0);
+    let through = 0;
+    const waits = [0, 1].map(() => pacer.admit()!.then(() => through++));
+    pacer.delivered(10);
+    await flush();
+    assert.equal(through, 1);
+    pacer.delivered(10);
+    await Promise.all(waits);
+    assert.equal(through, 2);
+  });
+
+  it('once deliveries are under half the target, drains the line of waiting publishes a quarter faster than deliveries, pacing until nobody waits', async () => {
+    const { s, pacer, tick } = paced();
+    let through = 0;
+    const waits = Array.from({ length: 6 }, () => pacer.admit()!.then(() => through++));
+    s.lag = 200;
+    tick(40); // 40 deliveries under the late rate: 3 through
+    await flush();
+    assert.equal(through, 3);
+    assert.equal(pacer.state.paced, true, 'under half the target, but publishes still wait');
+    pacer.delivered(24); // 6 left over + 24 × 1.25 = 36: 3 more, the line is empty
+    await Promise.all(waits);
+    assert.equal(through, 6);
+    tick(10);
+    assert.equal(pacer.state.paced, false, 'under half the target and nobody waits');
+    assert.equal(pacer.admit(), undefined);
+  });
+
+  it('stops pacing, letting everyone waiting through, once deliveries are under half the target and none were made to earn their turn', async () => {
+    const { s, pacer, tick } = paced();
+    const p = pacer.admit();
+    s.lag = 300;
+    tick(0);
+    assert.equal(pacer.state.paced, true, 'under the target but not yet under half of it');
+    s.lag = 200;
+    tick(0);
+    assert.equal(pacer.state.paced, false);
+    await p;
+    assert.equal(pacer.admit(), undefined);
   });
 
   it('never refuses: however long the line, each publish waits for its turn (at most maxWaitMs)', () => {
@@ -121,25 +184,24 @@ describe('PublishPacer', () => {
     assert.equal(done, true);
   });
 
-  it('stops pacing once deliveries are under half the target, letting everyone waiting through', async () => {
-    const { s, pacer, tick } = paced();
-    const p = pacer.admit();
-    s.lag = 300;
-    tick(0);
-    assert.equal(pacer.state.paced, true, 'under the target but not yet under half of it');
-    s.lag = 200;
-    tick(0);
-    assert.equal(pacer.state.paced, false);
-    await p;
-    assert.equal(pacer.admit(), undefined);
-  });
-
   it('stops pacing after half a second of a thread with room, late deliveries or not', () => {
     const { s, pacer, tick } = paced();
     s.busy = 0.5;
     for (let i = 0; i < 4; i++) tick(100);
     assert.equal(pacer.state.paced, true, 'a lull of 400 ms is not the end');
     tick(100);
+    assert.equal(pacer.state.paced, false);
+  });
+
+  it('keeps pacing while the thread runs between calmBelow and busyAbove: only a thread with room ends it', () => {
+    const { s, pacer, tick } = paced();
+    for (let i = 0; i < 20; i++) {
+      s.busy = i % 2 === 0 ? 0.65 : 0.85;
+      tick(100);
+    }
+    assert.equal(pacer.state.paced, true, 'two seconds at 65-85 % busy');
+    s.busy = 0.55;
+    for (let i = 0; i < 5; i++) tick(100);
     assert.equal(pacer.state.paced, false);
   });
 
