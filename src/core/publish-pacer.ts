@@ -153,8 +153,11 @@ export class PublishPacer {
     // would read as caught up over a backlog still waiting in the store.
     const median = this.signals.deliveryLagMs();
     const lag = busy || this.#paced ? Math.max(median, this.signals.oldestDueMs()) : median;
+    // A tick without a single delivery made: what is due waits on its endpoints (every send held, or failing
+    // slowly), not on publishing, and holding publishes would earn nobody anything.
+    const stuck = delivered === 0;
     if (!this.#paced) {
-      if (this.opts.targetLagMs > 0 && lag > this.opts.targetLagMs && busy) {
+      if (this.opts.targetLagMs > 0 && lag > this.opts.targetLagMs && busy && !stuck) {
         this.#paced = true;
         this.#credits = 0;
         this.#calm = 0;
@@ -165,8 +168,8 @@ export class PublishPacer {
     this.#calm = this.#busyShare >= this.opts.calmBelow ? 0 : this.#calm + 1;
     const early = lag <= this.opts.targetLagMs / 2;
     // Caught up (with margin, or it would flap at the target) and nobody waits, or nothing was delivered to
-    // earn the waiting their turn (the backlog is gone), or the thread has room again.
-    if ((early && (this.#queue.length === 0 || delivered === 0)) || this.#calm >= CALM_TICKS) {
+    // earn the waiting their turn, or the thread has room again.
+    if ((early && this.#queue.length === 0) || stuck || this.#calm >= CALM_TICKS) {
       this.#stop();
       return;
     }

@@ -76,11 +76,11 @@ describe('PublishPacer', () => {
     s.lag = 10; // a paced publish's own deliveries go out at once
     s.oldest = 2000;
     const asked = s.oldestAsked;
-    tick(0);
+    tick(5); // 4.5 credits
     assert.ok(s.oldestAsked > asked, 'the store is asked while paced');
     let through = false;
     void pacer.admit()!.then(() => (through = true));
-    pacer.delivered(10); // later than the target: 10 deliveries earn 9 of the 10 a publish costs
+    pacer.delivered(5); // later than the target: 5 more earn 4.5, 9 of the 10 a publish costs
     await flush();
     assert.equal(through, false);
     assert.equal(pacer.state.paced, true);
@@ -121,7 +121,7 @@ describe('PublishPacer', () => {
   it('while deliveries are between half the target and the target late, lets a publish through per publish worth of deliveries: the backlog holds', async () => {
     const { s, pacer, tick } = paced();
     s.lag = 400;
-    tick(0);
+    tick(1);
     let through = 0;
     const waits = [0, 1].map(() => pacer.admit()!.then(() => through++));
     pacer.delivered(10);
@@ -149,17 +149,29 @@ describe('PublishPacer', () => {
     assert.equal(pacer.admit(), undefined);
   });
 
-  it('stops pacing, letting everyone waiting through, once deliveries are under half the target and none were made to earn their turn', async () => {
+  it('stops pacing, letting everyone waiting through, after a tick without a delivery, however late deliveries are: they wait on their endpoints', async () => {
     const { s, pacer, tick } = paced();
     const p = pacer.admit();
     s.lag = 300;
-    tick(0);
+    tick(1);
     assert.equal(pacer.state.paced, true, 'under the target but not yet under half of it');
-    s.lag = 200;
+    s.lag = 5000;
     tick(0);
     assert.equal(pacer.state.paced, false);
     await p;
     assert.equal(pacer.admit(), undefined);
+  });
+
+  it('does not start pacing in a tick without a delivery: a saturated thread with every send held by its endpoint is not starving delivery', () => {
+    const { s, pacer, tick } = rig();
+    pacer.published(5, 50);
+    s.lag = 1000;
+    s.oldest = 1000;
+    s.busy = 1;
+    tick(0);
+    assert.equal(pacer.state.paced, false);
+    tick(10);
+    assert.equal(pacer.state.paced, true);
   });
 
   it('never refuses: however long the line, each publish waits for its turn (at most maxWaitMs)', () => {
@@ -169,17 +181,18 @@ describe('PublishPacer', () => {
     assert.equal(pacer.state.delayed, 1000);
   });
 
-  it('lets a waiting publish through after maxWaitMs even if no delivery is made meanwhile', async () => {
-    const { s, pacer, tick } = paced();
+  it('lets a waiting publish through after maxWaitMs even if deliveries have not earned its turn meanwhile', async () => {
+    const { pacer, tick } = paced();
+    pacer.published(1, 1000); // publishes now cost ~208 deliveries each
     const p = pacer.admit();
     assert.ok(p instanceof Promise);
     let done = false;
     void p.then(() => (done = true));
-    for (let i = 0; i < 19; i++) tick(0);
+    for (let i = 0; i < 19; i++) tick(1);
     await flush();
     assert.equal(done, false, 'still waiting before maxWaitMs');
-    s.lag = 1000;
-    tick(0);
+    assert.equal(pacer.state.paced, true);
+    tick(1);
     await flush();
     assert.equal(done, true);
   });
