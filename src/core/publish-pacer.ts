@@ -89,7 +89,6 @@ export class PublishPacer {
   #delayed = 0;
   /** The share of deliveries publishes may add while paced (REFILL_*), set at each tick from the lag. */
   #refill = REFILL_ON_TARGET;
-  #busyShare = 0;
 
   constructor(
     private readonly signals: PacingSignals,
@@ -146,8 +145,8 @@ export class PublishPacer {
     this.#tickAt = now;
     // A publish let in to wait is never kept past maxWaitMs, even if deliveries stalled meanwhile.
     while (this.#queue.length > 0 && now - this.#queue[0]!.at >= this.opts.maxWaitMs) this.#queue.shift()!.resolve();
-    this.#busyShare = this.signals.busy();
-    const busy = this.#busyShare >= this.opts.busyAbove;
+    const busyShare = this.signals.busy();
+    const busy = busyShare >= this.opts.busyAbove;
     // Deliveries are as late as those sent lately were, or as the oldest still waiting is, if more. While paced the
     // oldest is always asked: the deliveries a paced publish claims for itself go out at once, and their lag alone
     // would read as caught up over a backlog still waiting in the store.
@@ -165,7 +164,7 @@ export class PublishPacer {
       }
       return;
     }
-    this.#calm = this.#busyShare >= this.opts.calmBelow ? 0 : this.#calm + 1;
+    this.#calm = busyShare >= this.opts.calmBelow ? 0 : this.#calm + 1;
     const early = lag <= this.opts.targetLagMs / 2;
     // Caught up (with margin, or it would flap at the target) and nobody waits, or nothing was delivered to
     // earn the waiting their turn, or the thread has room again.
