@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { PublishOutcome, PublishPlan } from '../../src/core/deliveries.js';
+import type { PublishPlan } from '../../src/core/deliveries.js';
 import type { Authorizer } from '../../src/core/iam/authorizer.js';
 import type { Principal } from '../../src/core/iam/principal.js';
-import { MessageService, type Fanout } from '../../src/core/messages.js';
-import { PublishPacer } from '../../src/core/publish-pacer.js';
+import { INLINE_FANOUT, MessageService, type Fanout } from '../../src/core/messages.js';
+import { DEFAULT_PACER_OPTIONS, PublishPacer } from '../../src/core/publish-pacer.js';
 import { TooManyRequestsError } from '../../src/core/errors.js';
 import { STORE_KINDS, makeTestStore, type TestStore } from '../helpers/stores.js';
 import { seedAdminTenancy, topicFixture } from '../store/fixtures.js';
 
 /** Fans nothing out: these tests are about admission, not delivery. */
 const NO_FANOUT: Fanout = {
-  planPublish: (now: number): PublishPlan => ({ now, inlineFanout: 64, claim: undefined }),
-  published: (_messages, _outcome: PublishOutcome) => undefined,
+  planPublish: (now: number): PublishPlan => ({ now, inlineFanout: INLINE_FANOUT, claim: undefined }),
+  published: () => undefined,
 };
 
 /** A pacer that is pacing: deliveries 1 s late on a saturated thread, 10 deliveries a publish. */
@@ -20,7 +20,8 @@ function pacingPacer(): PublishPacer {
   let now = 0;
   const pacer = new PublishPacer(
     { deliveryLagMs: () => 1000, oldestDueMs: () => 1000, busy: () => 1 },
-    { targetLagMs: 500, maxWaitMs: 60_000, tickMs: 100, busyAbove: 0.9, calmBelow: 0.6 },
+    // No publish leaves the line by waiting out maxWaitMs during a test.
+    { ...DEFAULT_PACER_OPTIONS, targetLagMs: 500, maxWaitMs: 60_000 },
     { now: () => now },
   );
   pacer.published(1, 10);
