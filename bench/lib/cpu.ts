@@ -78,3 +78,16 @@ export function rssBreakdownMb(pid: number): { anon: number; file: number; shmem
     return { anon: Number.NaN, file: Number.NaN, shmem: Number.NaN };
   }
 }
+
+/**
+ * Bytes `pid` has had the kernel write to storage for it (`write_bytes` of /proc/<pid>/io: counted as its pages
+ * are dirtied, so a page written again before writeback counts once), or NaN when it cannot be read.
+ */
+export function writeBytes(pid: number): number {
+  try {
+    const m = /^write_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m === null ? Number.NaN : Number(m[1]);
+  } catch {
+    return Number.NaN;
+  }
+}

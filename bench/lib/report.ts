@@ -147,6 +147,9 @@ export function buildRows(results: BenchResults): Row[] {
   if (partial('sqlite') + partial('postgres') > 0) {
     rows[rows.length - 1]!.figure += ` (partial rate where the drain outlasted ${cfg.drainTimeoutSeconds} s: SQLite ${partial('sqlite')}, PostgreSQL ${partial('postgres')} runs)`;
   }
+  // What the SQLite store writes is what its fsyncs wait for and what a publish's ack waits behind (docs/performance.md).
+  add('(b) SQLite: Herald\'s disk writes per message published (10 subscriptions, until its deliveries exist), KB', (s) => s.drain?.diskKbPerMessage, '—', undefined, '—', ' KB');
+  add('(b) SQLite: Herald\'s disk writes per delivery drained (claim and completion), KB', (s) => s.drain?.diskKbPerDelivery, '—', undefined, '—', ' KB');
   for (const rate of cfg.latencyRates) {
     const lat = (s: StoreResults): LatencyFigures | undefined => s.latency?.find((l) => l.rate === rate);
     const t = (v: number, what: string, pick: (l: LatencyFigures) => Summary): void =>

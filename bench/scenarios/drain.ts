@@ -14,7 +14,7 @@
  */
 import type { StoreKind } from '../lib/config.js';
 import { heraldWithTopic, stopFast, type BenchContext } from '../lib/context.js';
-import { CpuMeter } from '../lib/cpu.js';
+import { CpuMeter, writeBytes } from '../lib/cpu.js';
 import { closedLoop } from '../lib/load.js';
 import { presignPublishes } from '../lib/signing.js';
 import { nowMs, sleep, summarise, type Summary } from '../lib/stats.js';
@@ -33,10 +33,19 @@ export interface DrainRun {
   reached: boolean;
   delivered: number;
   cpu: Record<string, number>;
+  /**
+   * SQLite only (a PostgreSQL Herald writes through the database server): KB Herald's process wrote to disk per
+   * message from the first publish until every delivery existed, and per delivery from the release until all
+   * were recorded (or the drain's cap). NaN on PostgreSQL.
+   */
+  diskKbPerMessage: number;
+  diskKbPerDelivery: number;
 }
 
 export interface DrainFigures {
   rate: Summary;
+  diskKbPerMessage: Summary;
+  diskKbPerDelivery: Summary;
   /** Runs whose drain did not finish within the time cap (their rate is partial). */
   incompleteRuns: number;
   runs: DrainRun[];
@@ -50,6 +59,8 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
     const { herald, topicId } = await heraldWithTopic(ctx, store, SUBS, { HERALD_DELIVERY_TIMEOUT_MS: '300000' });
     try {
       await ctx.receiver.request('hold');
+      const written = (): number => (store === 'sqlite' ? writeBytes(herald.pid) : Number.NaN);
+      const w0 = written();
       const t0 = nowMs();
       const live = { completed: 0, ok: 0 };
       const pub = await closedLoop({
@@ -75,6 +86,7 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
         await sleep(100);
       }
       const t2 = nowMs();
+      const w1 = written();
       const cpu = new CpuMeter({ herald: herald.pid, receiver: ctx.receiverPid }).start();
       const rel = await ctx.receiver.request<{ reached: boolean; delivered: number; elapsedMs: number }>('release', { target: deliveries, timeoutMs: cfg.drainTimeoutSeconds * 1000 });
       const usage = cpu.stop();
@@ -88,6 +100,7 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
         }
         await sleep(50);
       }
+      const w2 = written();
       const run: DrainRun = {
         messages,
         deliveries,
@@ -99,11 +112,14 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
         reached: rel.reached,
         delivered: rel.delivered,
         cpu: usage,
+        diskKbPerMessage: (w1 - w0) / 1024 / messages,
+        diskKbPerDelivery: (w2 - w1) / 1024 / rel.delivered,
       };
       runs.push(run);
       ctx.log(
         `  ${store} (b) drain run ${r + 1}: ${rel.delivered} of ${deliveries} deliveries in ${run.drainSeconds.toFixed(2)} s = ${Math.round(run.rate)} deliveries/s ` +
           `(publish ${run.publishSeconds.toFixed(1)} s, fan-out wait ${run.fanoutSeconds.toFixed(1)} s, ${rel.reached ? `all recorded after ${run.recordedSeconds.toFixed(2)} s` : 'not all recorded'}), CPU% ${JSON.stringify(usage)}` +
+          (store === 'sqlite' ? `, disk writes ${run.diskKbPerMessage.toFixed(1)} KB/message published, ${run.diskKbPerDelivery.toFixed(2)} KB/delivery drained` : '') +
           (rel.reached ? '' : ` — INCOMPLETE after ${cfg.drainTimeoutSeconds} s: ${rel.delivered} of ${deliveries} delivered; the rate is the partial drain rate`),
       );
     } finally {
@@ -111,5 +127,11 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
       await stopFast(ctx, herald);
     }
   }
-  return { rate: summarise(runs.map((x) => x.rate)), incompleteRuns: runs.filter((x) => !x.reached).length, runs };
+  return {
+    rate: summarise(runs.map((x) => x.rate)),
+    diskKbPerMessage: summarise(runs.map((x) => x.diskKbPerMessage)),
+    diskKbPerDelivery: summarise(runs.map((x) => x.diskKbPerDelivery)),
+    incompleteRuns: runs.filter((x) => !x.reached).length,
+    runs,
+  };
 }
