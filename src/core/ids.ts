@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 /** Herald is one region; OCIDs carry a fixed, recognisable region key. */
 export const REGION = 'us-ashburn-1';
@@ -55,40 +55,27 @@ export function newEtag(): string {
 
 /**
  * Makes UUIDv7 strings (RFC 9562 §5.7): the millisecond time in the first 48 bits, then a 12-bit counter (§6.2,
- * method 1) seeded at random in the lower half of its range each new millisecond, then 62 random bits. Each id sorts
- * after the one before it, even within a millisecond or if the clock steps back (the last time is kept; a counter
- * that runs out moves it on by a millisecond).
+ * method 1) seeded at random in the lower half of its range each new millisecond, then the variant and 62 random
+ * bits, taken from a version 4 UUID (Node's `randomUUID` draws them from its own pooled buffer). Each id sorts after
+ * the one before it, even within a millisecond or if the clock steps back (the last time is kept; a counter that
+ * runs out moves it on by a millisecond).
  */
-export function uuidV7Generator(clock: () => number, random: (size: number) => Buffer): () => string {
+export function uuidV7Generator(clock: () => number, randomV4: () => string = randomUUID): () => string {
   let lastMs = -1;
   let counter = 0;
-  let pool: Buffer = Buffer.alloc(0);
-  let offset = 0;
-  const take = (n: number): Buffer => {
-    // One call to the random source per 4 KB (up to 512 ids): randomBytes per id took 6.5 µs here, a whole id 0.8 µs.
-    if (offset + n > pool.length) {
-      pool = random(4096);
-      offset = 0;
-    }
-    offset += n;
-    return pool.subarray(offset - n, offset);
-  };
   return () => {
+    // xxxxxxxx-xxxx-4RRR-Vxxx-xxxxxxxxxxxx: RRR are 12 random bits, V onwards the variant and 62 random bits.
+    const random = randomV4();
     const now = clock();
     if (now > lastMs) {
       lastMs = now;
-      counter = take(2).readUInt16BE(0) & 0x7ff;
+      counter = parseInt(random.slice(15, 18), 16) & 0x7ff;
     } else if (++counter > 0xfff) {
       lastMs += 1;
-      counter = take(2).readUInt16BE(0) & 0x7ff;
+      counter = parseInt(random.slice(15, 18), 16) & 0x7ff;
     }
-    const b = Buffer.allocUnsafe(16);
-    b.writeUIntBE(lastMs, 0, 6);
-    b.writeUInt16BE(0x7000 | counter, 6);
-    take(8).copy(b, 8);
-    b[8] = (b[8]! & 0x3f) | 0x80;
-    const h = b.toString('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    const time = lastMs.toString(16).padStart(12, '0');
+    return `${time.slice(0, 8)}-${time.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${random.slice(19)}`;
   };
 }
 
@@ -99,7 +86,7 @@ export function uuidV7Generator(clock: () => number, random: (size: number) => B
  * published message ((b)'s publish phase, docs/performance.md). PostgreSQL orders the ids the same way (COLLATE "C"),
  * but its WAL logs rows, not pages, and was the same size with either kind.
  */
-export const newMessageId: () => string = uuidV7Generator(Date.now, randomBytes);
+export const newMessageId: () => string = uuidV7Generator(Date.now);
 
 /** Short topic id (used by SMS "CONFIRM <id>" replies): 10 alphanumerics. */
 export function newShortId(): string {
