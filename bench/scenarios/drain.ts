@@ -1,8 +1,8 @@
 /**
  * (b) Drain of a real backlog to a healthy receiver. Method: 10 subscriptions are
  * confirmed, then the receiver HOLDS every delivery (reads it, sends no answer).
- * Herald's per-endpoint limit then keeps 32 requests open and at most 1,024
- * deliveries claimed; everything else published stays PENDING in the store,
+ * Herald's per-endpoint limit then keeps 64 requests open, and its cap on what one
+ * endpoint holds leaves everything else published PENDING in the store,
  * unattempted. We publish N messages (N × 10 deliveries), wait until fan-out has
  * created every delivery, then the receiver answers the held requests 200 and from
  * then on answers at once; the figure is N × 10 / (time from release until the

@@ -67,15 +67,21 @@ function skipReason(d: Delivery, ctx: LoadedContext): string | undefined {
   return undefined;
 }
 
+/** A send that never left Herald (see SendResult.notSent): no attempt; the claim goes back as it was. */
+export const NOT_ATTEMPTED = 'not-attempted';
+
 /** Makes one attempt of one claimed delivery and decides what happens to it next. */
-export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: AttemptDeps): Promise<AttemptResult> {
+export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: AttemptDeps): Promise<AttemptResult | typeof NOT_ATTEMPTED> {
   const span = attemptSpan(d, ctx, d.attempts + 1, deps.tracing);
-  let result: AttemptResult | undefined;
+  let result: AttemptResult | typeof NOT_ATTEMPTED | undefined;
   try {
     result = await attemptOnce(d, ctx, deps, span.traceParent);
     return result;
   } finally {
-    if (result !== undefined) endAttemptSpan(span, result);
+    if (result === NOT_ATTEMPTED) {
+      span.fail('Not sent: stopped while it waited for its endpoint.');
+      span.end();
+    } else if (result !== undefined) endAttemptSpan(span, result);
     else {
       span.fail('The attempt crashed.');
       span.end();
@@ -83,7 +89,7 @@ export async function attemptDelivery(d: Delivery, ctx: LoadedContext, deps: Att
   }
 }
 
-async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, traceParent: string | null): Promise<AttemptResult> {
+async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, traceParent: string | null): Promise<AttemptResult | typeof NOT_ATTEMPTED> {
   const startedAt = Date.now();
   const attemptNo = d.attempts + 1;
   const skip = skipReason(d, ctx);
@@ -126,7 +132,10 @@ async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, t
       sent = { ok: false, retryable: true, error: err instanceof Error ? err.message : String(err) };
     }
   }
-  const durationMs = Date.now() - startedAt;
+  if (!sent.ok && sent.notSent === true) return NOT_ATTEMPTED;
+  // A send that waited for its endpoint's turn (on a delivery thread) is timed from its request's start.
+  const requestAt = sent.startedAt ?? startedAt;
+  const durationMs = Date.now() - requestAt;
   deps.metrics.attempt(d, sent.ok ? 'success' : 'failure', durationMs);
   let transition: DeliveryTransition;
   if (sent.ok) {
@@ -152,7 +161,7 @@ async function attemptOnce(d: Delivery, ctx: LoadedContext, deps: AttemptDeps, t
     attempt: {
       deliveryId: d.id,
       attemptNo,
-      startedAt,
+      startedAt: requestAt,
       node: deps.nodeId,
       durationMs,
       outcome: sent.ok ? 'SUCCESS' : 'FAILURE',

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { attemptDelivery, type AttemptDeps } from './attempt.js';
+import { attemptDelivery, NOT_ATTEMPTED, type AttemptDeps } from './attempt.js';
 import { KeyedLimiter, Waker } from './concurrency.js';
 import type { DeliveryControlWiring, EngineOptions } from './engine-options.js';
 import { EndpointCaps, endpointCap, PARK_MS } from './endpoint-caps.js';
@@ -172,13 +172,11 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   }
 
   /**
-   * Asked just before a group of publishes commits: fan small topics out inline and
-   * claim as many of their deliveries as there is room for, so they go out without a
-   * claim transaction. The room is a soft bound (a claim step may run meanwhile).
-   * What claims leave out (a full endpoint's deliveries, a subscription's waiting for rate-limit
-   * tokens) is not claimed either: beyond what may park at a full endpoint they would go straight back
-   * to the store (a write now and a claim later, for nothing). Their deliveries wait PENDING,
-   * and are not leftover work: the endpoint's reopening wakes the claim that takes them.
+   * Asked just before a group of publishes commits: fan small topics out inline and claim as many of their deliveries
+   * as there is room for, so they go out without a claim transaction. The room is a soft bound (a claim step may run
+   * meanwhile). What claims leave out (a full endpoint's deliveries, a subscription's waiting for rate-limit tokens)
+   * is not claimed either: beyond what may park at a full endpoint they would go straight back to the store (a write
+   * now and a claim later, for nothing). They wait PENDING, not leftover work: the endpoint's reopening claims them.
    */
   planPublish(now: number): PublishPlan {
     const room = this.running ? this.opts.maxInFlight - this.inFlight : 0;
@@ -213,20 +211,9 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
 
   confirmationRequested(sub: Subscription): void {
     const now = Date.now();
+    const { tenancyId, topicId, protocol, confirmationNonce } = sub;
     this.store
-      .insertDeliveries([
-        {
-          tenancyId: sub.tenancyId,
-          topicId: sub.topicId,
-          subscriptionId: sub.id,
-          messageId: null,
-          kind: 'CONFIRMATION',
-          protocol: sub.protocol,
-          nextAttemptAt: now,
-          confirmationNonce: sub.confirmationNonce,
-          createdAt: now,
-        },
-      ])
+      .insertDeliveries([{ tenancyId, topicId, subscriptionId: sub.id, messageId: null, kind: 'CONFIRMATION', protocol, nextAttemptAt: now, confirmationNonce, createdAt: now }])
       .then(
         () => this.wake(),
         (err: unknown) => this.logger.error({ err, subscriptionId: sub.id }, 'could not queue the confirmation; resendConfirmation will retry it'),
@@ -359,6 +346,13 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   /** One async frame per delivery: a closure and a promise per limiter and step cost allocations on every attempt. */
   private async attemptInSlots(d: Delivery, ctx: Context, key: string, dueAt: number): Promise<void> {
     try {
+      // A handler that keeps each endpoint's limit itself (a delivery thread) is given the endpoint's admitted
+      // deliveries (EndpointCaps bounds them) at once, and fills a freed place without this thread's next turn.
+      const sub = ctx.subscription;
+      if (key !== NO_ENDPOINT && sub !== undefined && this.registry.get(sub.protocol)?.limitsEndpoints === true) {
+        await this.attemptNow(d, ctx, key, dueAt);
+        return;
+      }
       // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
       const endpointSlot = this.limiter.acquire(key);
       if (endpointSlot !== undefined) await endpointSlot;
@@ -366,13 +360,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         const protocolSlot = this.protocolLimiter.acquire(d.protocol);
         if (protocolSlot !== undefined) await protocolSlot;
         try {
-          // A claim that waited in the queues until its lease could run out mid-attempt is left for
-          // the lease to return it: attempting now could send it twice (another claim may follow).
-          const now = Date.now();
-          if (now + this.opts.attemptTimeoutMs > d.nextAttemptAt) return;
-          // A rate-limited subscription's deliveries wait for their tokens on purpose: not lag.
-          if (ctx.subscription?.rateLimitPerSecond == null) this.lag.sample(now - dueAt);
-          this.completions.add(await attemptDelivery(d, ctx, this.attemptDeps));
+          await this.attemptNow(d, ctx, key, dueAt);
         } finally {
           this.protocolLimiter.release(d.protocol);
         }
@@ -389,5 +377,18 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       const room = this.opts.maxInFlight - this.inFlight;
       if (this.inFlight === 0 || room === Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2)) this.waker.wake();
     }
+  }
+
+  private async attemptNow(d: Delivery, ctx: Context, key: string, dueAt: number): Promise<void> {
+    // A claim that waited in the queues until its lease could run out mid-attempt is left for
+    // the lease to return it: attempting now could send it twice (another claim may follow).
+    const now = Date.now();
+    if (now + this.opts.attemptTimeoutMs > d.nextAttemptAt) return;
+    // A rate-limited subscription's deliveries wait for their tokens on purpose: not lag.
+    if (ctx.subscription?.rateLimitPerSecond == null) this.lag.sample(now - dueAt);
+    const result = await attemptDelivery(d, ctx, this.attemptDeps);
+    // Stopped before its request started: back to the queue, due as it was, with no attempt recorded.
+    if (result === NOT_ATTEMPTED) this.returns.release([{ claim: { id: d.id, dueAt }, key }]);
+    else this.completions.add(result);
   }
 }

@@ -27,10 +27,11 @@ export function traceHeaders(ctx: Pick<SendContext, 'traceParent'>): Record<stri
 
 /**
  * The outcome of one attempt. `retryable: false` sends the delivery straight to the
- * dead letters (kept and re-drivable), e.g. a 400 from a receiver.
+ * dead letters (kept and re-drivable), e.g. a 400 from a receiver. `startedAt` (epoch ms) is when the
+ * request started, given when it started later than the send was asked for (it waited for its endpoint's turn).
  */
 export type SendResult =
-  | { ok: true; statusCode?: number; reply?: string; responseExcerpt?: string }
+  | { ok: true; statusCode?: number; reply?: string; responseExcerpt?: string; startedAt?: number }
   | {
       ok: false;
       retryable: boolean;
@@ -40,11 +41,23 @@ export type SendResult =
       responseExcerpt?: string;
       /** From a Retry-After answer, in milliseconds. */
       retryAfterMs?: number;
+      startedAt?: number;
+      /**
+       * Nothing left Herald: the send was aborted while it waited for its endpoint's turn (a handler that
+       * limitsEndpoints). Not an attempt: the delivery goes back to the queue as it was.
+       */
+      notSent?: true;
     };
 
 export interface ProtocolHandler {
   /** The OCI protocol names this handler serves. */
   readonly protocols: readonly Protocol[];
+  /**
+   * The handler runs at most PER_ENDPOINT sends of one endpoint at once itself and queues the rest in order
+   * (the delivery threads): the engine hands it an endpoint's admitted deliveries without holding them back.
+   * A queued send that starts late says so in `startedAt`; one aborted before it started answers `notSent`.
+   */
+  readonly limitsEndpoints?: boolean;
   send(ctx: SendContext): Promise<SendResult>;
   close(): Promise<void>;
 }

@@ -145,7 +145,13 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       config.deliveryThreads === 0
         ? undefined
         : new SendThreads(
-            { allowPrivateEndpoints: config.allowPrivateEndpoints, httpTimeoutMs: config.deliveryTimeoutMs, sms: config.sms, linkSecret: secret },
+            {
+              allowPrivateEndpoints: config.allowPrivateEndpoints,
+              httpTimeoutMs: config.deliveryTimeoutMs,
+              sms: config.sms,
+              linkSecret: secret,
+              perEndpoint: DEFAULT_ENGINE_OPTIONS.perEndpoint,
+            },
             { threads: config.deliveryThreads, onThreadError: (err) => logger.error({ err }, 'a delivery thread failed; its unanswered sends are retried and a new thread takes the next') },
           );
     const registry = buildProtocolRegistry({

@@ -19,6 +19,8 @@ export interface SendThreadConfig {
   sms: SmsConfig | undefined;
   /** The link secret (base64) the webhook signing secrets derive from. */
   linkSecret: string;
+  /** Sends of one endpoint a thread makes at once, the rest waiting there in order (the engine's perEndpoint; PER_ENDPOINT when absent). */
+  perEndpoint?: number;
 }
 
 export interface SendThreadsOptions {
@@ -175,6 +177,8 @@ export class SendThreads {
   wrap(local: ProtocolHandler): ProtocolHandler {
     return {
       protocols: local.protocols,
+      // The thread keeps each endpoint's limit and queue (worker.ts).
+      limitsEndpoints: true,
       send: (ctx) => this.send(ctx),
       close: async () => {
         await this.close();

@@ -1,12 +1,18 @@
 /**
  * A delivery thread (see SendThreads): builds the HTTP protocol handlers once and answers each batch of
- * sends with their results, posted back in one message per event-loop turn.
+ * sends with their results, posted back in one message per event-loop turn. It keeps each endpoint's limit of
+ * sends at once itself (EndpointQueue), so a finished send's place is taken without a turn of the main thread.
  */
 import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
+import { endpointKeyOf } from '../../core/endpoints.js';
 import { SubscriptionLinks } from '../../core/links.js';
-import type { ProtocolHandler, SendContext } from '../protocol.js';
+import { memoize } from '../../core/memo.js';
+import type { Protocol, Subscription } from '../../core/models.js';
+import { PER_ENDPOINT } from '../concurrency.js';
+import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
 import { buildHttpHandlers, registryOf } from '../protocols/http-handlers.js';
+import { EndpointQueue } from './endpoint-queue.js';
 import type { SendThreadConfig } from './send-threads.js';
 import { abortReason, unpack, type FromThread, type SendBatch, type ToThread, type WireOutcome } from './wire.js';
 
@@ -26,6 +32,20 @@ const registry = registryOf(handlers);
 const groups = new Map<number, { ac: AbortController; running: number }>();
 let outbox: WireOutcome[] = [];
 let posting = false;
+/** This thread keeps each endpoint's limit (the engine does not hold a thread's sends back: limitsEndpoints). */
+const queue = new EndpointQueue(config.perEndpoint ?? PER_ENDPOINT);
+/** An endpoint repeats on every send: its key (an origin, parsed) is worked out once per protocol and endpoint. */
+const keysByProtocol = new Map<Protocol, (endpoint: string) => string>();
+function keyOf(sub: Pick<Subscription, 'protocol' | 'endpoint'>): string {
+  let keys = keysByProtocol.get(sub.protocol);
+  if (keys === undefined) {
+    const protocol = sub.protocol;
+    keys = memoize(10_000, (endpoint) => endpointKeyOf(protocol, endpoint));
+    keysByProtocol.set(protocol, keys);
+  }
+  return keys(sub.endpoint);
+}
+const NOT_SENT: SendResult = { ok: false, retryable: true, error: 'Not sent: the attempt was stopped while it waited for its endpoint.', notSent: true };
 
 function answer(o: WireOutcome): void {
   outbox.push(o);
@@ -53,12 +73,25 @@ function signalOf(group: number): AbortSignal {
 
 async function run(id: number, group: number, ctx: SendContext): Promise<void> {
   const handler: ProtocolHandler | undefined = registry.get(ctx.subscription.protocol);
+  const key = keyOf(ctx.subscription);
+  let placed = false;
   try {
     if (handler === undefined) throw new Error(`No delivery handler for protocol ${ctx.subscription.protocol} on the delivery thread.`);
-    answer({ id, result: await handler.send(ctx) });
+    const entered = queue.enter(key, group);
+    placed = entered === true || (await entered);
+    // Aborted before its request started (also when its place came in the turn its group was aborted): no attempt.
+    if (!placed || ctx.signal.aborted) {
+      answer({ id, result: NOT_SENT });
+      return;
+    }
+    // A send that waited for its place reports when its request started: its attempt is timed from then.
+    const startedAt = entered === true ? undefined : Date.now();
+    const result = await handler.send(ctx);
+    answer({ id, result: startedAt === undefined ? result : { ...result, startedAt } });
   } catch (err) {
     answer({ id, thrown: err instanceof Error ? err.message : String(err) });
   } finally {
+    if (placed) queue.leave(key);
     const g = groups.get(group);
     if (g !== undefined && --g.running === 0) groups.delete(group);
   }
@@ -68,7 +101,10 @@ function onBatch(batch: SendBatch): void {
   const sends = unpack(batch, signalOf);
   for (const { id, group, ctx } of sends) void run(id, group, ctx);
   // After the sends: an attempt may time out in the same turn its send was posted.
-  for (const { group, reason } of batch.aborts) groups.get(group)?.ac.abort(abortReason(reason));
+  for (const { group, reason } of batch.aborts) {
+    groups.get(group)?.ac.abort(abortReason(reason));
+    queue.abortGroup(group);
+  }
 }
 
 port.on('message', (m: ToThread) => {

@@ -1,10 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { SubscriptionLinks } from '../../../src/core/links.js';
+import type { Subscription } from '../../../src/core/models.js';
+import { PER_ENDPOINT } from '../../../src/delivery/concurrency.js';
 import type { ProtocolHandler, SendResult } from '../../../src/delivery/protocol.js';
 import { buildHttpHandlers, registryOf } from '../../../src/delivery/protocols/http-handlers.js';
 import { SendThreads, spawnSendThread, type SendThreadConfig } from '../../../src/delivery/send-thread/send-threads.js';
@@ -141,6 +144,60 @@ describe('delivery threads', () => {
     // A send under a signal that has aborted already is refused without reaching the thread.
     await assert.rejects(threaded.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/shared9`), message('x'), { signal: ac.signal })), /ran out/);
     assert.equal(arrived, 6);
+  });
+
+  it("keeps an endpoint's limit on the thread: the sends past it wait there and start as places free, timed from then", async () => {
+    threads = new SendThreads(config, { threads: 1, spawn });
+    const threaded = threads.wrap(localRegistry().get('CUSTOM_HTTPS')!);
+    assert.equal(threaded.limitsEndpoints, true, 'the engine would hold these sends back itself');
+    const held: ServerResponse[] = [];
+    server.respond = (_req, res) => {
+      held.push(res);
+      return undefined;
+    };
+    const sends = Array.from({ length: PER_ENDPOINT + 6 }, (_, i) => threaded.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/q${i}`), message('x'), { deliveryId: i })));
+    await waitFor(() => held.length === PER_ENDPOINT);
+    // Without the limit the other six would be on their way with the first ones.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(held.length, PER_ENDPOINT, 'more sends of one endpoint at once than its limit');
+    const releasedAt = Date.now();
+    // Each answer frees a place for one waiting send, without the main thread.
+    for (let i = 0; i < 6; i++) {
+      held[i]!.end('ok');
+      await waitFor(() => held.length === PER_ENDPOINT + i + 1);
+    }
+    for (const res of held.slice(6)) res.end('ok');
+    const results = await Promise.all(sends);
+    for (const r of results) assert.equal(r.ok, true, JSON.stringify(r));
+    // The first ones started at once; the six that waited say when their requests started.
+    assert.equal(results.slice(0, PER_ENDPOINT).every((r) => r.startedAt === undefined), true);
+    for (const r of results.slice(PER_ENDPOINT)) assert.equal(typeof r.startedAt === 'number' && r.startedAt >= releasedAt, true, JSON.stringify(r));
+  });
+
+  it('answers a send stopped while it waited for its endpoint as not sent, and never makes its request', async () => {
+    threads = new SendThreads(config, { threads: 1, spawn });
+    const threaded = threads.wrap(localRegistry().get('CUSTOM_HTTPS')!);
+    const held: ServerResponse[] = [];
+    server.respond = (_req, res) => {
+      held.push(res);
+      return undefined;
+    };
+    const sub = (i: number): Subscription => subscription('CUSTOM_HTTPS', `${server.origin}/w${i}`);
+    const running = Array.from({ length: PER_ENDPOINT }, (_, i) => threaded.send(messageCtx(sub(i), message('x'), { deliveryId: i })));
+    await waitFor(() => held.length === PER_ENDPOINT);
+    const stop = new AbortController();
+    const waiting = Array.from({ length: 3 }, (_, i) => threaded.send(messageCtx(sub(100 + i), message('x'), { deliveryId: 100 + i, signal: stop.signal })));
+    // The thread has them (it answers in its turn after the batch), then the attempts are stopped (shutdown).
+    await new Promise((r) => setTimeout(r, 100));
+    stop.abort(new DOMException('Herald is stopping.', 'AbortError'));
+    const stopped = await Promise.all(waiting);
+    for (const r of stopped) assert.equal(r.ok === false && r.notSent === true && r.retryable, true, JSON.stringify(r));
+    for (const res of held) res.end('ok');
+    for (const r of await Promise.all(running)) assert.equal(r.ok, true);
+    // Their places went to nobody: the stopped sends never reached the receiver.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(held.length, PER_ENDPOINT);
+    assert.deepEqual(server.requests.filter((c) => ['/w100', '/w101', '/w102'].includes(c.url)), []);
   });
 
   it('refuses a private endpoint on the thread unless private endpoints are allowed', async () => {
