@@ -7,19 +7,21 @@
 export const PER_ENDPOINT = 64;
 
 /**
- * Per-endpoint slots: deliveries to one endpoint share a small number of
- * concurrent requests, so a slow or failing receiver cannot take every slot.
+ * Per-key slots (an endpoint's, a protocol's): deliveries of one key share a small number of
+ * concurrent requests, so a slow or failing receiver cannot take every slot. A waiter may carry a
+ * group (a delivery thread's abort group) so that an aborted group's waiters leave without a slot.
  */
 export class KeyedLimiter {
-  private readonly slots = new Map<string, { active: number; waiting: (() => void)[] }>();
+  private readonly slots = new Map<string, { active: number; waiting: Waiter[] }>();
 
   constructor(private readonly perKey: number) {}
 
   /**
-   * Takes a slot of the key: undefined when one is free now, otherwise a promise of the slot (FIFO). Every
-   * acquire is paired with a release(). No task closure: the engine takes two slots per delivery.
+   * Takes a slot of the key: true when one is free now, otherwise a promise that resolves true once the slot is
+   * handed over (FIFO), or false if the waiter's group was aborted meanwhile (it then holds no slot). Every true is
+   * paired with a release(). No task closure: the engine takes two slots per delivery.
    */
-  acquire(key: string): Promise<void> | undefined {
+  acquire(key: string, group = 0): true | Promise<boolean> {
     let s = this.slots.get(key);
     if (s === undefined) {
       s = { active: 0, waiting: [] };
@@ -27,11 +29,11 @@ export class KeyedLimiter {
     }
     if (s.active < this.perKey) {
       s.active++;
-      return undefined;
+      return true;
     }
-    const slot = s;
+    const waiting = s.waiting;
     // The slot is handed over by release(): active stays counted for the waiter.
-    return new Promise<void>((resolve) => slot.waiting.push(resolve));
+    return new Promise<boolean>((resolve) => waiting.push({ group, resolve }));
   }
 
   release(key: string): void {
@@ -39,12 +41,37 @@ export class KeyedLimiter {
     if (s === undefined) return;
     const next = s.waiting.shift();
     if (next !== undefined) {
-      next();
+      next.resolve(true);
       return;
     }
     s.active--;
     if (s.active === 0) this.slots.delete(key);
   }
+
+  /** The waiters of an aborted group leave without a slot. Aborts are rare (timeouts, shutdown). */
+  abortGroup(group: number): void {
+    for (const s of this.slots.values()) {
+      if (s.waiting.length === 0) continue;
+      const kept: Waiter[] = [];
+      for (const w of s.waiting) {
+        if (w.group === group) w.resolve(false);
+        else kept.push(w);
+      }
+      s.waiting = kept;
+    }
+  }
+
+  /** Waiters for a slot, all keys together. */
+  get waiting(): number {
+    let n = 0;
+    for (const s of this.slots.values()) n += s.waiting.length;
+    return n;
+  }
+}
+
+interface Waiter {
+  group: number;
+  resolve: (placed: boolean) => void;
 }
 
 /** A sleep that a wake-up cuts short. */

@@ -355,10 +355,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       }
       // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
       const endpointSlot = this.limiter.acquire(key);
-      if (endpointSlot !== undefined) await endpointSlot;
+      if (endpointSlot !== true) await endpointSlot;
       try {
         const protocolSlot = this.protocolLimiter.acquire(d.protocol);
-        if (protocolSlot !== undefined) await protocolSlot;
+        if (protocolSlot !== true) await protocolSlot;
         try {
           await this.attemptNow(d, ctx, key, dueAt);
         } finally {
