@@ -52,13 +52,13 @@ export class SqliteStore implements Store {
     this.settings = this.directory = new SqliteDirectory(sql);
     this.identity = new SqliteIdentity(sql);
     this.retryTokens = this.topics = this.subscriptions = this.messages = new SqliteCatalog(sql);
-    this.publishing = this.deliveries = this.activity = this.mailbox = new SqliteDeliveries(sql);
+    this.checkpointer = backgroundCheckpoints ? WalCheckpointer.start(db, db.name, gate) : undefined;
+    this.publishing = this.deliveries = this.activity = this.mailbox = new SqliteDeliveries(sql, this.checkpointer);
     this.deliveryControl = new SqliteDeliveryControl(sql);
     this.functions = new SqliteFunctions(sql);
     this.console = new SqliteConsole(sql);
     this.retention = new SqliteRetention(sql);
     this.stats = new SqliteStats(sql);
-    this.checkpointer = backgroundCheckpoints ? WalCheckpointer.start(db, db.name, gate) : undefined;
   }
 
   static open(opts: { file: string; backgroundCheckpoints?: boolean }): SqliteStore {
