@@ -23,8 +23,11 @@ export class CompletionWriter {
   constructor(
     private readonly store: Pick<DeliveryStore, 'completeAttempts'>,
     private readonly logger: Logger,
-    /** Told after a batch that holds a retry: the first retry is immediate, so look for it now, not at the next poll. */
-    private readonly retryQueued: () => void,
+    /**
+     * Told after a batch that holds a retry, with the earliest retry's due time: the first retry is immediate, so look
+     * for it now, not at the next poll.
+     */
+    private readonly retryQueued: (dueAt: number) => void,
     /** Endpoint health applied with each batch; absent, subscriptions are never disabled. */
     private readonly health?: HealthPolicy,
     /** Told of the subscriptions a batch disabled. */
@@ -61,10 +64,10 @@ export class CompletionWriter {
   }
 
   private async flush(): Promise<void> {
-    let retrying = false;
+    let retryAt = Number.POSITIVE_INFINITY;
     while (this.results.length > 0) {
       const batch = this.results.splice(0, COMPLETION_BATCH);
-      retrying ||= batch.some((r) => r.transition.state === 'PENDING');
+      for (const r of batch) if (r.transition.state === 'PENDING') retryAt = Math.min(retryAt, r.transition.nextAttemptAt);
       try {
         const disabled = await this.store.completeAttempts(batch, Date.now(), this.health);
         if (disabled.length > 0) this.disabled(disabled);
@@ -73,6 +76,6 @@ export class CompletionWriter {
         this.logger.error({ err, count: batch.length }, 'could not record delivery attempts');
       }
     }
-    if (retrying) this.retryQueued();
+    if (retryAt !== Number.POSITIVE_INFINITY) this.retryQueued(retryAt);
   }
 }

@@ -12,7 +12,7 @@ import type { ProtocolHandler } from './protocol.js';
 import { fanoutRound } from './fanout-round.js';
 import { FilterCache } from './filters.js';
 import { DueProbe } from './due-probe.js';
-import { DueWalk, stillExcluded } from './due-walk.js';
+import { DueWalk, stillExcluded, WALK_TAIL_MS } from './due-walk.js';
 import { LagMeter } from './lag-meter.js';
 import { RateGates } from './rate-gate.js';
 import type { ClaimExclusions, Delivery, PublishOutcome, PublishPlan } from '../core/deliveries.js';
@@ -111,7 +111,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         if (back) this.walk.restart();
       },
     });
-    this.completions = new CompletionWriter(store, logger, () => this.wake(), control.health, (subs) => {
+    this.completions = new CompletionWriter(store, logger, (dueAt) => this.wake(dueAt), control.health, (subs) => {
       for (const s of subs) this.loader.forget(s.subscriptionId);
       control.onDisabled?.(subs);
     });
@@ -158,10 +158,15 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     return this.running ? this.oldestDue.ageMs() : 0;
   }
 
-  /** New work may be due (a publish left some, another node, a retry, a re-drive): look for it now. */
-  wake(): void {
+  /**
+   * New work may be due (a publish left some, another node, a retry, a re-drive): look for it now. `dueFrom`: the
+   * earliest it is due, when the caller knows (otherwise a claim's walk goes back WALK_TAIL_MS, for other nodes'
+   * clocks).
+   */
+  wake(dueFrom?: number): void {
     this.wakes++;
     this.nothingElseDue = undefined;
+    this.walk.rewind(dueFrom ?? Date.now() - WALK_TAIL_MS);
     this.waker.wake();
   }
 
@@ -206,7 +211,9 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         },
       );
     }
-    if (outcome.leftover) this.wake();
+    // What the group left (deliveries created PENDING, fan-out to come) is due from when it was planned, after its
+    // messages were published.
+    if (outcome.leftover) this.wake(Math.min(...messages.map((m) => m.publishedAt)));
   }
 
   confirmationRequested(sub: Subscription): void {
@@ -215,7 +222,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     this.store
       .insertDeliveries([{ tenancyId, topicId, subscriptionId: sub.id, messageId: null, kind: 'CONFIRMATION', protocol, nextAttemptAt: now, confirmationNonce, createdAt: now }])
       .then(
-        () => this.wake(),
+        () => this.wake(now),
         (err: unknown) => this.logger.error({ err, subscriptionId: sub.id }, 'could not queue the confirmation; resendConfirmation will retry it'),
       );
   }

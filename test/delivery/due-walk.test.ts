@@ -22,12 +22,47 @@ describe('DueWalk', () => {
     assert.equal(w.from(T + 1, ex(['a'])), null);
   });
 
-  it('goes on from a little before the end once a walk reached it, so what commits just after is still found', () => {
+  it("goes on from the end's millisecond once a walk reached it, not a second of the due order back", () => {
     const w = new DueWalk(10_000);
     w.from(T, ex(['a']));
     w.stepped(T, ex(['a']), null);
-    const from = w.from(T + 5, ex(['a']));
-    assert.ok(from !== null && from.at < T, `went on from ${JSON.stringify(from)}`);
+    // What commits later in T's millisecond may be due in it: the walk goes on from before it, and no further back.
+    assert.deepEqual(w.from(T + 5, ex(['a'])), { at: T - 1, id: Number.MAX_SAFE_INTEGER });
+  });
+
+  it('rewind() sends the walk back to work committed due before where it is, never forward', () => {
+    const w = new DueWalk(10_000);
+    w.from(T, ex(['a']));
+    w.stepped(T, ex(['a']), { at: T - 50, id: 7 });
+    w.rewind(T - 20);
+    assert.deepEqual(w.from(T + 1, ex(['a'])), { at: T - 50, id: 7 }, 'a rewind past the walk changes nothing');
+    w.stepped(T + 1, ex(['a']), { at: T - 40, id: 9 });
+    w.rewind(T - 40);
+    // Everything due at T - 40 again, those with ids up to 9 included.
+    assert.deepEqual(w.from(T + 2, ex(['a'])), { at: T - 41, id: Number.MAX_SAFE_INTEGER });
+    w.stepped(T + 2, ex(['a']), null);
+    w.rewind(T - 1_000);
+    assert.deepEqual(w.from(T + 3, ex(['a'])), { at: T - 1_001, id: Number.MAX_SAFE_INTEGER });
+  });
+
+  it('a rewind while a step ran holds where that step stopped back', () => {
+    const w = new DueWalk(10_000);
+    w.from(T, ex(['a']));
+    w.stepped(T, ex(['a']), { at: T - 50, id: 7 });
+    assert.deepEqual(w.from(T + 1, ex(['a'])), { at: T - 50, id: 7 });
+    // The step walks past T - 30 while a retry due then commits.
+    w.rewind(T - 30);
+    w.stepped(T + 1, ex(['a']), { at: T - 10, id: 3 });
+    assert.deepEqual(w.from(T + 2, ex(['a'])), { at: T - 31, id: Number.MAX_SAFE_INTEGER });
+    // The next step starts afresh: an earlier step's rewind does not hold later ones back.
+    w.stepped(T + 2, ex(['a']), { at: T - 5, id: 4 });
+    assert.deepEqual(w.from(T + 3, ex(['a'])), { at: T - 5, id: 4 });
+  });
+
+  it('a rewind with no walk under way is nothing to go back to: the next step starts from the beginning', () => {
+    const w = new DueWalk(10_000);
+    w.rewind(T - 30);
+    assert.equal(w.from(T, ex(['a'])), null);
   });
 
   it('starts over after restartMs, and after restart(), even one called while a step ran', () => {
