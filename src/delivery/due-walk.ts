@@ -39,7 +39,11 @@ export class DueWalk {
   /** The earliest rewind() while a step ran (Infinity: none): where that step stopped may be past it. */
   #rewoundDuringStep = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly restartMs: number) {}
+  constructor(
+    private readonly restartMs: number,
+    /** How far before the end's millisecond a walk that reached it goes on from (EngineOptions.walkEndTailMs). */
+    private readonly endTailMs = 0,
+  ) {}
 
   /** Where a step leaving out `exclude` at `now` starts (null: the beginning). */
   from(now: number, exclude: ClaimExclusions): DuePosition | null {
@@ -55,12 +59,12 @@ export class DueWalk {
 
   /**
    * Records where the step stopped; null: it reached the end of what was due at `now`, and the walk goes on from
-   * `now`'s millisecond (what commits in it after the step may be due in it).
+   * `now`'s millisecond (what commits in it after the step may be due in it), or endTailMs before it.
    */
   stepped(now: number, exclude: ClaimExclusions, next: DuePosition | null): void {
     if (this.#restarted) return;
     const restartAt = this.#walk?.restartAt ?? now + this.restartMs;
-    this.#walk = { exclude, from: earlier(next ?? before(now), this.#rewoundDuringStep), restartAt };
+    this.#walk = { exclude, from: earlier(next ?? before(now - this.endTailMs), this.#rewoundDuringStep), restartAt };
   }
 
   /** Work due from `at` on was committed, perhaps after the walk passed `at`: the walk goes back to it. */

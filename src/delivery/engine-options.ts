@@ -1,5 +1,6 @@
 /** What the delivery engine is built with, and the defaults the composition root starts from. */
 import { PER_ENDPOINT } from './concurrency.js';
+import { WALK_TAIL_MS } from './due-walk.js';
 import type { DisabledSubscription, HealthPolicy } from '../core/deliveries.js';
 
 export interface EngineOptions {
@@ -23,6 +24,13 @@ export interface EngineOptions {
    * handed back behind the walk). Not often: each time walks the full endpoints' whole backlog, in steps.
    */
   walkRestartMs: number;
+  /**
+   * How far before its end a walk that reached it goes on from. 0 where this node is the store's only writer
+   * (SQLite): whatever it commits later with an earlier due time sends the walk back itself (DueWalk.rewind).
+   * Several nodes (PostgreSQL) commit without telling: their fan-out's deliveries, due on their clocks, are found
+   * within this tail (WALK_TAIL_MS) by every node, not only by their own.
+   */
+  walkEndTailMs: number;
 }
 
 /** Delivery control the composition root wires in: endpoint health and who hears of disabled subscriptions. */
@@ -41,4 +49,5 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'nodeId' | 'timeScale' 
   fanoutBatch: 200,
   claimScan: 4096,
   walkRestartMs: 10_000,
+  walkEndTailMs: WALK_TAIL_MS,
 };

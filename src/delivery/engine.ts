@@ -93,7 +93,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       tracing,
     };
     this.oldestDue = new DueProbe(store, logger);
-    this.walk = new DueWalk(opts.walkRestartMs);
+    this.walk = new DueWalk(opts.walkRestartMs, opts.walkEndTailMs);
     this.returns = new ClaimReturns(store, opts.nodeId, logger, {
       // An endpoint that reopened before they were back found nothing to claim: look again, from the start (they
       // went back to their old due times, behind where a walk may have got to).

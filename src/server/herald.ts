@@ -181,6 +181,8 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       timeScale: config.retryTimeScale,
       attemptTimeoutMs: config.deliveryTimeoutMs,
       leaseMs: config.deliveryTimeoutMs * 2 + 5000,
+      // SQLite has one writer, this node: what it commits due before a walk's end sends the walk back (DueWalk).
+      walkEndTailMs: store.kind === 'sqlite' ? 0 : DEFAULT_ENGINE_OPTIONS.walkEndTailMs,
     }, tracing, {
       health: { disableAfterMs: config.endpointDisableAfterMs },
       // Declared below (it publishes through the message service, which needs the engine); called only once delivering.

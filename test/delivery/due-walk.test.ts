@@ -28,6 +28,11 @@ describe('DueWalk', () => {
     w.stepped(T, ex(['a']), null);
     // What commits later in T's millisecond may be due in it: the walk goes on from before it, and no further back.
     assert.deepEqual(w.from(T + 5, ex(['a'])), { at: T - 1, id: Number.MAX_SAFE_INTEGER });
+    // With several nodes writing (endTailMs), from that much before it.
+    const shared = new DueWalk(10_000, 1_000);
+    shared.from(T, ex(['a']));
+    shared.stepped(T, ex(['a']), null);
+    assert.deepEqual(shared.from(T + 5, ex(['a'])), { at: T - 1_001, id: Number.MAX_SAFE_INTEGER });
   });
 
   it('rewind() sends the walk back to work committed due before where it is, never forward', () => {
