@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { open } from 'node:fs/promises';
+import { after, before, describe, it, mock } from 'node:test';
 import { expectOciError, heraldClient } from '../helpers/oci.js';
 import { KINDS, startTestHerald, type TestHerald } from '../helpers/herald.js';
 
@@ -53,3 +54,39 @@ for (const kind of KINDS) {
     });
   });
 }
+
+describe('ONS publish when the disk fails an fsync (sqlite)', () => {
+  let h: TestHerald;
+  let topicId: string;
+  before(async () => {
+    h = await startTestHerald('sqlite');
+    topicId = (await h.cp.createTopic({ createTopicDetails: { name: 'fsync', compartmentId: h.tenancyId } })).notificationTopic.topicId;
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('refuses every publish with 500 once a WAL fsync has failed, until Herald restarts', async () => {
+    await h.dp.publishMessage({ topicId, messageDetails: { body: 'before' } });
+    // Every FileHandle's sync() (the WAL's among them) fails once, as a disk error would.
+    const handle = await open(h.dataDir, 'r');
+    const proto = Object.getPrototypeOf(handle) as { sync(): Promise<void> };
+    await handle.close();
+    let failures = 0;
+    const syncs = mock.method(proto, 'sync', async () => {
+      failures++;
+      throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+    });
+    try {
+      await expectOciError(h.dp.publishMessage({ topicId, messageDetails: { body: 'failed' } }), 500, 'InternalServerError');
+    } finally {
+      syncs.mock.restore();
+    }
+    assert.ok(failures >= 1);
+    // The disk answers again, but what the failed fsync held may be gone: no publish is acknowledged over it.
+    await expectOciError(h.dp.publishMessage({ topicId, messageDetails: { body: 'after' } }), 500, 'InternalServerError');
+    await h.restart();
+    const ok = await h.dp.publishMessage({ topicId, messageDetails: { body: 'restarted' } });
+    assert.match(ok.publishResult.messageId, /^[0-9a-f-]{36}$/);
+  });
+});

@@ -17,6 +17,8 @@ export class SqliteDb {
   constructor(
     readonly raw: Database.Database,
     readonly gate: WriteGate,
+    /** Told after each commit made without fsync (relaxedTx): the WAL's background flush. */
+    private readonly committedRelaxed: () => void = () => {},
   ) {}
 
   stmt(sql: string): Database.Statement<SqlValue[], Row> {
@@ -82,11 +84,14 @@ export class SqliteDb {
    */
   relaxedTx<T>(fn: () => T): T {
     this.stmt('PRAGMA synchronous = NORMAL').run();
+    let result: T;
     try {
-      return this.tx(fn);
+      result = this.tx(fn);
     } finally {
       this.stmt('PRAGMA synchronous = FULL').run();
     }
+    this.committedRelaxed();
+    return result;
   }
 
   /**

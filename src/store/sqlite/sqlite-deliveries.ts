@@ -33,7 +33,7 @@ import { CLAIM_DELIVERIES, CLAIM_FANOUT, DUE_IDS, DUE_IDS_WALKING, exclusionList
 import { applyHealth, settleClaims } from './sqlite-delivery-control.js';
 import { claimedOf, idOf, inlineClaimed, inlineClaimedOf, type Lease } from '../claim-rows.js';
 import type { BackgroundReads } from './checkpointer.js';
-import { WalSync } from './wal-sync.js';
+import type { WalSync } from './wal-sync.js';
 import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
 import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from '../../core/ports/deliveries.js';
 import type { MailboxStore } from '../../core/ports/mailbox.js';
@@ -51,19 +51,17 @@ export class SqliteDeliveries implements DeliveryStore, PublishStore, ActivitySt
   /** SQLite has one node, so its rate-limit buckets need no sharing: memory holds them. */
   private readonly rateBuckets = new MemoryRateBuckets();
 
-  /** Set when the database is a file in WAL mode: publishes then fsync off the event loop. */
+  /** Set when the database is a file in WAL mode: publishes then fsync off the event loop (absent: they commit FULL). */
   private readonly walSync: WalSync | undefined;
+  /** Where reads of large tables are made instead of this connection, when there is such a thread. */
+  private readonly background: BackgroundReads | undefined;
 
   constructor(
     private readonly sql: SqliteDb,
-    /** Where reads of large tables are made instead of this connection, when there is such a thread. */
-    private readonly background?: BackgroundReads,
+    opts: { background?: BackgroundReads; walSync?: WalSync } = {},
   ) {
-    this.walSync = sql.raw.memory ? undefined : new WalSync(`${sql.raw.name}-wal`);
-  }
-
-  async closeSync(): Promise<void> {
-    await this.walSync?.close();
+    this.background = opts.background;
+    this.walSync = opts.walSync;
   }
 
   async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {

@@ -13,6 +13,7 @@ import { SqliteFunctions } from './sqlite-functions.js';
 import { SqliteIdentity } from './sqlite-identity.js';
 import { SqliteRetention } from './sqlite-retention.js';
 import { SqliteStats } from './sqlite-stats.js';
+import { WalSync } from './wal-sync.js';
 import { WriteGate } from './write-gate.js';
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
@@ -41,6 +42,7 @@ export class SqliteStore implements Store {
   readonly retention: SqliteRetention;
   readonly stats: SqliteStats;
   private readonly checkpointer: WalCheckpointer | undefined;
+  private readonly walSync: WalSync | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -48,12 +50,15 @@ export class SqliteStore implements Store {
   ) {
     // Every write of this connection passes the gate; the checkpointer closes it to restart the WAL.
     const gate = new WriteGate();
-    const sql = new SqliteDb(db, gate);
+    // A file's WAL is made durable off the event loop: publishes wait for it, other commits only start it.
+    const walSync = db.memory ? undefined : new WalSync(`${db.name}-wal`);
+    this.walSync = walSync;
+    const sql = new SqliteDb(db, gate, walSync === undefined ? undefined : () => walSync.flushSoon());
     this.settings = this.directory = new SqliteDirectory(sql);
     this.identity = new SqliteIdentity(sql);
     this.retryTokens = this.topics = this.subscriptions = this.messages = new SqliteCatalog(sql);
     this.checkpointer = backgroundCheckpoints ? WalCheckpointer.start(db, db.name, gate) : undefined;
-    this.publishing = this.deliveries = this.activity = this.mailbox = new SqliteDeliveries(sql, this.checkpointer);
+    this.publishing = this.deliveries = this.activity = this.mailbox = new SqliteDeliveries(sql, { background: this.checkpointer, walSync });
     this.deliveryControl = new SqliteDeliveryControl(sql);
     this.functions = new SqliteFunctions(sql);
     this.console = new SqliteConsole(sql);
@@ -84,7 +89,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.db.open) await this.functions.flushCalls();
     await this.checkpointer?.stop();
-    await this.deliveries.closeSync();
+    await this.walSync?.close();
     if (this.db.open) this.db.close();
   }
 
