@@ -22,6 +22,12 @@ async function eventually(check: () => boolean, what: string, ms = 5000): Promis
   }
 }
 
+/** Waits for an fsync to settle, and for WalSync to have taken its outcome in (its handlers run right after). */
+async function finished(fsync: Promise<void> | undefined): Promise<void> {
+  await fsync?.catch(() => undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('WalSync', () => {
   let dir: string;
   let wal: string;
@@ -41,6 +47,7 @@ describe('WalSync', () => {
     try {
       ws.flushSoon();
       await eventually(() => syncs.mock.callCount() === 1, 'a background fsync');
+      await finished(syncs.mock.calls[0]!.result);
       // Asked again and again right after: one more fsync, once the gap has passed, not one per ask.
       for (let i = 0; i < 50; i++) ws.flushSoon();
       await eventually(() => syncs.mock.callCount() === 2, 'the next background fsync after the gap');
@@ -64,7 +71,7 @@ describe('WalSync', () => {
     try {
       ws.flushSoon();
       await eventually(() => syncs.mock.callCount() === 1, 'the background fsync');
-      await sleep(10);
+      await finished(syncs.mock.calls[0]!.result);
       // The disk is fine again, but what the failed fsync held may be gone.
       syncs.mock.restore();
       await assert.rejects(ws.sync(), /The WAL could not be written to disk: EIO/);
