@@ -89,11 +89,7 @@ export class WalSync {
 
   #start(): Promise<void> {
     this.#lastStartAt = performance.now();
-    const fsync = this.#fsync().catch((err: unknown) => {
-      this.#failed ??= new Error(`The WAL could not be written to disk: ${err instanceof Error ? err.message : String(err)}`);
-      throw this.#failed;
-    });
-    const p: Promise<void> = fsync.finally(() => {
+    const p: Promise<void> = this.#fsync().finally(() => {
       if (this.#inFlight === p) this.#inFlight = undefined;
     });
     this.#inFlight = p;
@@ -102,7 +98,7 @@ export class WalSync {
 
   async #fsync(): Promise<void> {
     this.#file ??= await open(this.walPath, 'r');
-    await this.#file.sync();
+    await this.#syncFile(this.#file);
     // SQLite keeps its WAL file while a connection is open; should it ever have been
     // replaced, the frames are in the new file: sync that one. fstat is a syscall without
     // I/O: made at once, it spares every acknowledgement a second trip through the thread
@@ -110,7 +106,17 @@ export class WalSync {
     if (fstatSync(this.#file.fd).nlink === 0) {
       await this.#file.close().catch(() => undefined);
       this.#file = await open(this.walPath, 'r');
-      await this.#file.sync();
+      await this.#syncFile(this.#file);
+    }
+  }
+
+  /** An fsync whose failure is final (#failed): the writeback it reports failed may have lost frames. */
+  async #syncFile(file: FileHandle): Promise<void> {
+    try {
+      await file.sync();
+    } catch (err) {
+      this.#failed ??= new Error(`The WAL could not be written to disk: ${err instanceof Error ? err.message : String(err)}`);
+      throw this.#failed;
     }
   }
 }
