@@ -18,7 +18,7 @@
  */
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { measureCeilings } from './ceilings/index.js';
+import { measureCeilings, measureCeilingsAtEnd } from './ceilings/index.js';
 import { Child } from './lib/children.js';
 import { machineBusySeconds } from './lib/cpu.js';
 import { readConfig, type StoreKind } from './lib/config.js';
@@ -122,6 +122,11 @@ async function main(): Promise<void> {
       }
     }
     for (const store of cfg.stores) results.stores[store] = await runStore(ctx, store);
+    // Only worth it after a long run: how far the machine moved since the ceilings the ratios divide by.
+    if (results.ceilings !== undefined && [...cfg.scenarios].some((s) => s !== 'ceilings' && s !== 'functions') && cfg.stores.length > 0) {
+      log('ceilings again, at the end of the run');
+      results.ceilingsAtEnd = await measureCeilingsAtEnd(cfg, ready.url, log);
+    }
   } finally {
     await receiver.stop();
   }

@@ -29,32 +29,69 @@ export interface CeilingResults {
 
 export const DELIVERY_CEILING_CONNECTIONS = 64;
 
-export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log: (s: string) => void): Promise<CeilingResults> {
+/** The two ceilings measured once more after the scenarios: how far the machine's speed moved during the run. */
+export interface CeilingsAtEnd {
+  publish: number;
+  delivery: number;
+}
+
+async function publishCeiling(cfg: BenchConfig, runs: number, log: (s: string) => void, label = ''): Promise<{ rate: number; cpu: Record<string, number> }[]> {
   const warmupMs = cfg.warmupSeconds * 1000;
   const durationMs = cfg.seconds * 1000;
-
-  // Publish ceiling: requests of Herald's exact shape (signed headers, 1 KB body).
   const { child: http, ready } = await Child.start<{ url: string; pid: number }>('http ceiling', new URL('./http-server.ts', import.meta.url));
   const creds = throwawayCredentials();
   const topic = 'ocid1.onstopic.oc1..aaaaaaaabenchbenchbenchbenchbenchbenchbenchbenchbenchbench';
   const requests = Array.from({ length: 8 }, (_, i) => presign(ready.url, creds, 'POST', `/20181201/topics/${topic}/messages`, publishBody('closed', i)));
-  const publishRuns = [];
-  for (let r = 0; r < cfg.runs; r++) {
-    const cpu = new CpuMeter({ server: ready.pid, loadgen: process.pid }).start();
-    const res = await closedLoop({ origin: ready.url, requests, connections: cfg.connections, warmupMs, durationMs });
-    publishRuns.push({ ...res, cpu: cpu.stop() });
-    log(`  publish ceiling (bare node:http, c=${cfg.connections}) run ${r + 1}: ${Math.round(res.rate)} req/s`);
+  const out = [];
+  try {
+    for (let r = 0; r < runs; r++) {
+      const cpu = new CpuMeter({ server: ready.pid, loadgen: process.pid }).start();
+      const res = await closedLoop({ origin: ready.url, requests, connections: cfg.connections, warmupMs, durationMs });
+      out.push({ ...res, cpu: cpu.stop() });
+      log(`  publish ceiling (bare node:http, c=${cfg.connections})${label} run ${r + 1}: ${Math.round(res.rate)} req/s`);
+    }
+  } finally {
+    await http.stop();
   }
-  await http.stop();
+  return out;
+}
 
+async function deliveryCeiling(cfg: BenchConfig, receiverUrl: string, runs: number, log: (s: string) => void, label = ''): Promise<{ rate: number }[]> {
   const { child: client } = await Child.start('undici ceiling', new URL('./undici-client.ts', import.meta.url));
-  const deliveryRuns: { rate: number }[] = [];
-  for (let r = 0; r < cfg.runs; r++) {
-    const res = await client.request<{ rate: number }>('run', { url: `${receiverUrl}/ceiling`, connections: DELIVERY_CEILING_CONNECTIONS, warmupMs, durationMs });
-    deliveryRuns.push(res);
-    log(`  delivery ceiling (bare undici Pool, c=${DELIVERY_CEILING_CONNECTIONS}) run ${r + 1}: ${Math.round(res.rate)} req/s`);
+  const out: { rate: number }[] = [];
+  try {
+    for (let r = 0; r < runs; r++) {
+      const res = await client.request<{ rate: number }>('run', {
+        url: `${receiverUrl}/ceiling`,
+        connections: DELIVERY_CEILING_CONNECTIONS,
+        warmupMs: cfg.warmupSeconds * 1000,
+        durationMs: cfg.seconds * 1000,
+      });
+      out.push(res);
+      log(`  delivery ceiling (bare undici Pool, c=${DELIVERY_CEILING_CONNECTIONS})${label} run ${r + 1}: ${Math.round(res.rate)} req/s`);
+    }
+  } finally {
+    await client.stop();
   }
-  await client.stop();
+  return out;
+}
+
+/**
+ * The publish and delivery ceilings once more, after every scenario: a shared machine's speed moves during a run
+ * of half an hour (by a factor of two, seen here), and the ratios are only as good as the ceilings they divide by.
+ */
+export async function measureCeilingsAtEnd(cfg: BenchConfig, receiverUrl: string, log: (s: string) => void): Promise<CeilingsAtEnd> {
+  const [publish] = await publishCeiling(cfg, 1, log, ' at the end');
+  const [delivery] = await deliveryCeiling(cfg, receiverUrl, 1, log, ' at the end');
+  return { publish: publish?.rate ?? Number.NaN, delivery: delivery?.rate ?? Number.NaN };
+}
+
+export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log: (s: string) => void): Promise<CeilingResults> {
+  const warmupMs = cfg.warmupSeconds * 1000;
+  const durationMs = cfg.seconds * 1000;
+  // Publish ceiling: requests of Herald's exact shape (signed headers, 1 KB body).
+  const publishRuns = await publishCeiling(cfg, cfg.runs, log);
+  const deliveryRuns = await deliveryCeiling(cfg, receiverUrl, cfg.runs, log);
 
   const { child: rabbit } = await Child.start('rabbitmq ceiling', new URL('./rabbitmq.ts', import.meta.url));
   const rabbitRuns: { rate: number }[] = [];

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { CeilingResults } from '../ceilings/index.js';
+import type { CeilingResults, CeilingsAtEnd } from '../ceilings/index.js';
 import { DELIVERY_CEILING_CONNECTIONS } from '../ceilings/index.js';
 import type { DrainFigures } from '../scenarios/drain.js';
 import type { FanoutFigures } from '../scenarios/fanout.js';
@@ -47,6 +47,8 @@ export interface BenchResults {
   git: { commit: string; dirtyFiles: number };
   config: Omit<BenchConfig, 'scenarios'> & { scenarios: string[] };
   ceilings?: CeilingResults;
+  /** The publish and delivery ceilings measured again after every scenario (one run each). */
+  ceilingsAtEnd?: CeilingsAtEnd;
   /** (g): store-independent, measured once per bench run. */
   functions?: FunctionsFigures;
   functionsError?: string;
@@ -396,6 +398,18 @@ function verdicts(results: BenchResults): string[] {
   return out;
 }
 
+/** How far the ceilings moved between the start of the run and its end (a shared machine's speed drifts). */
+function drift(results: BenchResults): string {
+  const start = results.ceilings;
+  const end = results.ceilingsAtEnd;
+  if (start === undefined || end === undefined) return '';
+  const ratio = (now: number, then: number): string => `${(now / then).toFixed(2)}×`;
+  return (
+    ` Measured again at the end of the run: bare node:http ${fmtNum(end.publish)}/s (${ratio(end.publish, start.publish.median)} the start's median), ` +
+    `bare undici ${fmtNum(end.delivery)}/s (${ratio(end.delivery, start.delivery.median)}); figures measured late in the run compare with those.`
+  );
+}
+
 export function markdownSection(results: BenchResults): string {
   const cfg = results.config;
   const cpu0 = (results.machine.cpus as { model: string }[])[0]?.model ?? 'unknown CPU';
@@ -408,7 +422,8 @@ export function markdownSection(results: BenchResults): string {
       `commit \`${results.git.commit.slice(0, 12)}\`${results.git.dirtyFiles > 0 ? ` with ${results.git.dirtyFiles} uncommitted files` : ''}. ` +
       `The machine was ${String(results.machine.busyPercentBeforeStart)}% busy (of 200%) just before the run. ` +
       `Each figure is the median of ${cfg.runs} run${cfg.runs === 1 ? '' : 's'} with (min–max); windows of ${cfg.seconds} s after ${cfg.warmupSeconds} s of warm-up${cfg.quick ? ' (QUICK pass: not for comparison)' : ''}. ` +
-      'Ratios are figure ÷ ceiling measured in this same run; for latency, figure ÷ target.',
+      'Ratios are figure ÷ ceiling measured in this same run; for latency, figure ÷ target.' +
+      drift(results),
     '',
     markdownTable(buildRows(results)),
     '',
