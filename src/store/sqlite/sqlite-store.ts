@@ -8,6 +8,7 @@ import { SqliteConsole } from './sqlite-console.js';
 import { SqliteDb } from './sqlite-db.js';
 import { SqliteDeliveries } from './sqlite-deliveries.js';
 import { SqliteDeliveryControl } from './sqlite-delivery-control.js';
+import { SqlitePublishing } from './sqlite-publishing.js';
 import { SqliteDirectory } from './sqlite-directory.js';
 import { SqliteFunctions } from './sqlite-functions.js';
 import { SqliteIdentity } from './sqlite-identity.js';
@@ -32,7 +33,7 @@ export class SqliteStore implements Store {
   readonly topics: SqliteCatalog;
   readonly subscriptions: SqliteCatalog;
   readonly messages: SqliteCatalog;
-  readonly publishing: SqliteDeliveries;
+  readonly publishing: SqlitePublishing;
   readonly deliveries: SqliteDeliveries;
   readonly activity: SqliteDeliveries;
   readonly deliveryControl: SqliteDeliveryControl;
@@ -58,7 +59,8 @@ export class SqliteStore implements Store {
     this.identity = new SqliteIdentity(sql);
     this.retryTokens = this.topics = this.subscriptions = this.messages = new SqliteCatalog(sql);
     this.checkpointer = backgroundCheckpoints ? WalCheckpointer.start(db, db.name, gate) : undefined;
-    this.publishing = this.deliveries = this.activity = this.mailbox = new SqliteDeliveries(sql, { background: this.checkpointer, walSync });
+    this.publishing = new SqlitePublishing(sql, walSync);
+    this.deliveries = this.activity = this.mailbox = new SqliteDeliveries(sql, this.checkpointer);
     this.deliveryControl = new SqliteDeliveryControl(sql);
     this.functions = new SqliteFunctions(sql);
     this.console = new SqliteConsole(sql);
