@@ -4,17 +4,15 @@ import pino from 'pino';
 import { CompletionWriter } from '../../src/delivery/completions.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { resultFor } from '../store/delivery-fixtures.js';
-import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture } from '../store/fixtures.js';
+import { messageFixture, T0, topicWithSubscribers } from '../store/fixtures.js';
 
 describe('CompletionWriter', () => {
   it('records finished attempts and tells of the retries with the earliest one due, once the batch is written', async () => {
     const store = SqliteStore.open({ file: ':memory:' });
     try {
       await store.migrate();
-      const tenancyId = (await seedTenancy(store)).tenancy.id;
-      const topic = topicFixture(tenancyId);
-      await store.topics.insertTopic(topic);
-      for (let i = 0; i < 3; i++) await store.subscriptions.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
+      const topic = await topicWithSubscribers(store, 3);
+      const { tenancyId } = topic;
       const m = messageFixture(topic, { publishedAt: T0 });
       const { claimed } = await store.publishing.publishMessages([m], { now: T0, inlineFanout: 64, claim: { owner: 'n', leaseUntil: T0 + 60_000, max: 10 } });
       assert.equal(claimed.length, 3);

@@ -123,6 +123,15 @@ export function subscriptionFixture(topic: Topic, over: Partial<Subscription> = 
   };
 }
 
+/** A tenancy, a topic in it and `n` ACTIVE subscriptions to it. */
+export async function topicWithSubscribers(store: Store, n: number): Promise<Topic> {
+  const tenancyId = (await seedTenancy(store)).tenancy.id;
+  const topic = topicFixture(tenancyId);
+  await store.topics.insertTopic(topic);
+  for (let i = 0; i < n; i++) await store.subscriptions.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
+  return topic;
+}
+
 export function messageFixture(topic: Topic, over: Partial<Message> = {}): Message {
   return {
     id: newMessageId(),

@@ -9,20 +9,12 @@ import { WalCheckpointer } from '../../../src/store/sqlite/checkpointer.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { WriteGate } from '../../../src/store/sqlite/write-gate.js';
 import type { Store } from '../../../src/store/store.js';
-import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture } from '../fixtures.js';
+import { messageFixture, T0, topicWithSubscribers } from '../fixtures.js';
 
 /**
  * Reads of large tables made on the checkpoint thread's own connection, so they cost the event loop nothing: the
  * backlog count walks every due delivery, 10-30 ms at 200,000 when it ran on the main connection.
  */
-
-async function topicWithSubscribers(store: Store, n: number): Promise<Topic> {
-  const tenancyId = (await seedTenancy(store)).tenancy.id;
-  const topic = topicFixture(tenancyId);
-  await store.topics.insertTopic(topic);
-  for (let i = 0; i < n; i++) await store.subscriptions.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
-  return topic;
-}
 
 /** Publishes `count` messages whose deliveries all wait (none claimed): each adds `subs` to the backlog. */
 async function publishWaiting(store: Store, topic: Topic, count: number): Promise<void> {

@@ -9,7 +9,7 @@ import type { Topic } from '../../../src/core/models.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/store.js';
 import { resultFor } from '../delivery-fixtures.js';
-import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture } from '../fixtures.js';
+import { messageFixture, T0, topicWithSubscribers } from '../fixtures.js';
 
 /**
  * The SQLite store under steady writes: the WAL must stay small (it used to grow by every
@@ -19,14 +19,6 @@ import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture } fr
 const MB = 1024 * 1024;
 const delivered: DeliveryTransition = { state: 'DELIVERED' };
 const BODY = 'x'.repeat(1024);
-
-async function topicWithSubscribers(store: Store, n: number): Promise<Topic> {
-  const tenancyId = (await seedTenancy(store)).tenancy.id;
-  const topic = topicFixture(tenancyId);
-  await store.topics.insertTopic(topic);
-  for (let i = 0; i < n; i++) await store.subscriptions.insertSubscription(subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
-  return topic;
-}
 
 /** What the engine writes for one publish group: the messages with their claimed deliveries, then the results. */
 async function publishAndDeliver(store: Store, topic: Topic, count: number, publishedAt: number): Promise<void> {
