@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { attemptDelivery, NOT_ATTEMPTED, type AttemptDeps } from './attempt.js';
-import { KeyedLimiter, Waker } from './concurrency.js';
+import { AttemptRunner, NO_ENDPOINT, type DeliveryContext } from './attempt-runner.js';
+import { Waker } from './concurrency.js';
 import type { DeliveryControlWiring, EngineOptions } from './engine-options.js';
 import { EndpointCaps, endpointCap, PARK_MS } from './endpoint-caps.js';
 import { AttemptDeadlines } from './deadline.js';
@@ -13,7 +13,6 @@ import { fanoutRound } from './fanout-round.js';
 import { FilterCache } from './filters.js';
 import { DueProbe } from './due-probe.js';
 import { DueWalk, stillExcluded, WALK_TAIL_MS } from './due-walk.js';
-import { LagMeter } from './lag-meter.js';
 import { RateGates } from './rate-gate.js';
 import type { ClaimExclusions, Delivery, PublishOutcome, PublishPlan } from '../core/deliveries.js';
 import { endpointKeyOf } from '../core/endpoints.js';
@@ -27,11 +26,7 @@ import { NO_TRACING, type Tracing } from '../telemetry/tracing.js';
 /** Longest a rate-limited delivery waits in memory for its token (further capped by the lease). */
 const RATE_WAIT_MS = 10_000;
 
-type Context = Awaited<ReturnType<ContextLoader['load']>>[number];
-
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-/** The endpoint key of deliveries without a subscription or handler: they are settled without a request. */
-const NO_ENDPOINT = 'none';
 
 /**
  * Fans published messages out into deliveries and runs them: one loop claims
@@ -41,8 +36,6 @@ const NO_ENDPOINT = 'none';
  */
 export class DeliveryEngine implements ConfirmationSender, Fanout {
   private readonly loader: ContextLoader;
-  private readonly limiter: KeyedLimiter;
-  private readonly protocolLimiter: KeyedLimiter;
   private readonly caps: EndpointCaps<KeyedClaim>;
   private readonly rates: RateGates<KeyedClaim>;
   private readonly filters = new FilterCache();
@@ -52,7 +45,6 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private readonly deadlines = new AttemptDeadlines();
   private running = false;
   private loop: Promise<void> = Promise.resolve();
-  private inFlight = 0;
   private readonly completions: CompletionWriter;
   private unlisten: (() => Promise<void>) | undefined;
   /**
@@ -65,10 +57,8 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private wakes = 0;
   /** Where claims that leave endpoints out have walked to. */
   private readonly walk: DueWalk;
-  private readonly lag = new LagMeter();
   private readonly oldestDue: DueProbe;
-  /** What every attempt is made with: built once, not per delivery. */
-  private readonly attemptDeps: AttemptDeps;
+  private readonly attempts: AttemptRunner;
 
   constructor(
     private readonly store: DeliveryStore,
@@ -81,17 +71,6 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     control: DeliveryControlWiring = {},
   ) {
     this.loader = new ContextLoader(store);
-    this.attemptDeps = {
-      registry,
-      links,
-      loader: this.loader,
-      metrics,
-      nodeId: opts.nodeId,
-      timeScale: opts.timeScale,
-      attemptTimeoutMs: opts.attemptTimeoutMs,
-      deadlines: this.deadlines,
-      tracing,
-    };
     this.oldestDue = new DueProbe(store, logger);
     this.walk = new DueWalk(opts.walkRestartMs, opts.walkEndTailMs);
     this.returns = new ClaimReturns(store, opts.nodeId, logger, {
@@ -115,8 +94,6 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       for (const s of subs) this.loader.forget(s.subscriptionId);
       control.onDisabled?.(subs);
     });
-    this.limiter = new KeyedLimiter(opts.perEndpoint);
-    this.protocolLimiter = new KeyedLimiter(opts.perProtocol);
     this.caps = new EndpointCaps({
       ...endpointCap(opts),
       parkMs: PARK_MS,
@@ -130,6 +107,27 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       handBack: (items) => this.returns.release(items),
       onReopen: () => this.waker.wake(),
       onError: (err) => logger.warn({ err }, 'could not take rate-limit tokens; asking again'),
+    });
+    this.attempts = new AttemptRunner({
+      registry,
+      opts,
+      // What every attempt is made with: built once, not per delivery.
+      attemptDeps: {
+        registry,
+        links,
+        loader: this.loader,
+        metrics,
+        nodeId: opts.nodeId,
+        timeScale: opts.timeScale,
+        attemptTimeoutMs: opts.attemptTimeoutMs,
+        deadlines: this.deadlines,
+        tracing,
+      },
+      returns: this.returns,
+      completions: this.completions,
+      logger,
+      endpointFreed: (key) => this.caps.finished(key),
+      roomFreed: () => this.waker.wake(),
     });
   }
 
@@ -150,7 +148,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * publish pacer's signal, read once per tick).
    */
   deliveryLagMs(): number {
-    return this.lag.take();
+    return this.attempts.takeLagMs();
   }
 
   /** How long the oldest due delivery in the store has waited, ms, as last read; asking starts the next read. */
@@ -184,7 +182,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * now and a claim later, for nothing). They wait PENDING, not leftover work: the endpoint's reopening claims them.
    */
   planPublish(now: number): PublishPlan {
-    const room = this.running ? this.opts.maxInFlight - this.inFlight : 0;
+    const room = this.running ? this.opts.maxInFlight - this.attempts.inFlight : 0;
     return {
       now,
       inlineFanout: INLINE_FANOUT,
@@ -198,15 +196,15 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     if (outcome.claimed.length > 0) {
       const claimed = outcome.claimed;
       // Held as in flight while their contexts load, so a claim step meanwhile sees the room they took.
-      this.inFlight += claimed.length;
+      this.attempts.hold(claimed.length);
       this.loader.load(claimed, Date.now()).then(
         (contexts) => {
-          this.inFlight -= claimed.length;
+          this.attempts.unhold(claimed.length);
           // Created claimed by the publish, so due at its creation.
           claimed.forEach((d, i) => this.dispatch(d, contexts[i]!, d.createdAt));
         },
         (err: unknown) => {
-          this.inFlight -= claimed.length;
+          this.attempts.unhold(claimed.length);
           this.logger.error({ err, count: claimed.length }, 'could not load what a publish claimed; the lease will bring it back');
         },
       );
@@ -237,9 +235,9 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     this.caps.handBackAll();
     this.rates.handBackAll();
     const deadline = Date.now() + graceMs;
-    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.attempts.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.deadlines.abortAll();
-    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    while (this.attempts.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     this.caps.handBackAll();
     this.rates.handBackAll();
     await this.completions.drain();
@@ -273,9 +271,10 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   }
 
   private async claimStep(): Promise<number> {
-    const room = this.opts.maxInFlight - this.inFlight;
+    const inFlight = this.attempts.inFlight;
+    const room = this.opts.maxInFlight - inFlight;
     // Claim in batches: refilling one slot at a time would cost a transaction per delivery.
-    if (room <= 0 || (this.inFlight > 0 && room < Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2))) return 0;
+    if (room <= 0 || (inFlight > 0 && room < Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2))) return 0;
     const now = Date.now();
     const exclude = this.excluded();
     const skip = this.nothingElseDue;
@@ -319,11 +318,11 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    * policy refuses is settled FILTERED, one for a disabled subscription HELD, without an attempt;
    * a rate-limited subscription's waits for its token first.
    */
-  private dispatch(d: Delivery, ctx: Context, dueAt: number): void {
+  private dispatch(d: Delivery, ctx: DeliveryContext, dueAt: number): void {
     const sub = ctx.subscription;
     const handler = sub === undefined ? undefined : this.registry.get(sub.protocol);
     if (handler === undefined || sub === undefined) {
-      this.attempt(d, ctx, NO_ENDPOINT, dueAt);
+      this.attempts.start(d, ctx, NO_ENDPOINT, dueAt);
       return;
     }
     if (d.kind === 'MESSAGE' && sub.lifecycleState === 'ACTIVE') {
@@ -339,63 +338,8 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     }
     const key = endpointKeyOf(sub.protocol, sub.endpoint);
     const claim = { claim: { id: d.id, dueAt }, key };
-    const admit = (): void => this.caps.offer(key, { claim, start: () => this.attempt(d, ctx, key, dueAt) }, Date.now());
+    const admit = (): void => this.caps.offer(key, { claim, start: () => this.attempts.start(d, ctx, key, dueAt) }, Date.now());
     if (d.kind === 'MESSAGE' && sub.rateLimitPerSecond !== null) this.rates.offer(d.subscriptionId, sub.rateLimitPerSecond, claim, admit);
     else admit();
-  }
-
-  /** Runs the attempt under the endpoint's and the protocol's limits, and records its result. */
-  private attempt(d: Delivery, ctx: Context, key: string, dueAt: number): void {
-    this.inFlight++;
-    void this.attemptInSlots(d, ctx, key, dueAt);
-  }
-
-  /** One async frame per delivery: a closure and a promise per limiter and step cost allocations on every attempt. */
-  private async attemptInSlots(d: Delivery, ctx: Context, key: string, dueAt: number): Promise<void> {
-    try {
-      // A handler that keeps each endpoint's limit itself (a delivery thread) is given the endpoint's admitted
-      // deliveries (EndpointCaps bounds them) at once, and fills a freed place without this thread's next turn.
-      const sub = ctx.subscription;
-      if (key !== NO_ENDPOINT && sub !== undefined && this.registry.get(sub.protocol)?.limitsEndpoints === true) {
-        await this.attemptNow(d, ctx, key, dueAt);
-        return;
-      }
-      // Endpoint slot first: deliveries queued behind a slow endpoint must not hold protocol-wide slots.
-      const endpointSlot = this.limiter.acquire(key);
-      if (endpointSlot !== true) await endpointSlot;
-      try {
-        const protocolSlot = this.protocolLimiter.acquire(d.protocol);
-        if (protocolSlot !== true) await protocolSlot;
-        try {
-          await this.attemptNow(d, ctx, key, dueAt);
-        } finally {
-          this.protocolLimiter.release(d.protocol);
-        }
-      } finally {
-        this.limiter.release(key);
-      }
-    } catch (err) {
-      this.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed; the lease will bring it back');
-    } finally {
-      this.inFlight--;
-      // May start a parked delivery of the endpoint in its place.
-      if (key !== NO_ENDPOINT) this.caps.finished(key);
-      // Wake the loop only when a whole claim batch fits again (or all is done), not per attempt.
-      const room = this.opts.maxInFlight - this.inFlight;
-      if (this.inFlight === 0 || room === Math.min(this.opts.claimBatch, this.opts.maxInFlight / 2)) this.waker.wake();
-    }
-  }
-
-  private async attemptNow(d: Delivery, ctx: Context, key: string, dueAt: number): Promise<void> {
-    // A claim that waited in the queues until its lease could run out mid-attempt is left for
-    // the lease to return it: attempting now could send it twice (another claim may follow).
-    const now = Date.now();
-    if (now + this.opts.attemptTimeoutMs > d.nextAttemptAt) return;
-    // A rate-limited subscription's deliveries wait for their tokens on purpose: not lag.
-    if (ctx.subscription?.rateLimitPerSecond == null) this.lag.sample(now - dueAt);
-    const result = await attemptDelivery(d, ctx, this.attemptDeps);
-    // Stopped before its request started: back to the queue, due as it was, with no attempt recorded.
-    if (result === NOT_ATTEMPTED) this.returns.release([{ claim: { id: d.id, dueAt }, key }]);
-    else this.completions.add(result);
   }
 }
