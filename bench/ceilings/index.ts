@@ -1,9 +1,11 @@
 /**
  * The ceilings, measured in the same run on this machine, each in its own process:
- * publish (bare node:http driven by the same closed-loop client as Herald), delivery
+ * publish (bare node:http driven by the same closed-loop client as Herald; the same server checking each
+ * request's OCI signature too, in one process and in one per core), delivery
  * (bare undici Pool client to the bench receiver) and RabbitMQ durable fan-out; when
  * the sustained scenario (j) runs, RabbitMQ doing its job on the same rate ladder too.
  */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { BenchConfig } from '../lib/config.js';
 import { Child } from '../lib/children.js';
 import { summariseLadder, type LadderFigures, type LadderRun } from '../lib/ladder.js';
@@ -16,6 +18,12 @@ import { measureRabbitSustained } from './rabbitmq-sustained.js';
 export interface CeilingResults {
   publish: Summary;
   publishRuns: unknown[];
+  /**
+   * The publish ceiling's server doing the OCI signature check as well (no store, no routing), in one process
+   * and with one process per core: the most any publish endpoint that checks signatures reaches on this machine.
+   */
+  signedPublish?: Record<SignedMode, Summary>;
+  signedPublishRuns?: Record<SignedMode, unknown[]>;
   delivery: Summary;
   deliveryRuns: unknown[];
   rabbit: Summary | undefined;
@@ -35,20 +43,47 @@ export interface CeilingsAtEnd {
   delivery: number;
 }
 
-async function publishCeiling(cfg: BenchConfig, runs: number, log: (s: string) => void, label = ''): Promise<{ rate: number; cpu: Record<string, number> }[]> {
+/** How the signed publish ceiling runs its checks (`signed-http-server.ts`). */
+export type SignedMode = 'inline' | 'cluster';
+const SIGNED_MODES: Record<SignedMode, string> = {
+  inline: 'one process',
+  cluster: 'one process per core (node:cluster)',
+};
+
+async function publishCeiling(
+  cfg: BenchConfig,
+  runs: number,
+  log: (s: string) => void,
+  label = '',
+  signed?: SignedMode,
+): Promise<{ rate: number; cpu: Record<string, number> }[]> {
   const warmupMs = cfg.warmupSeconds * 1000;
   const durationMs = cfg.seconds * 1000;
-  const { child: http, ready } = await Child.start<{ url: string; pid: number }>('http ceiling', new URL('./http-server.ts', import.meta.url));
   const creds = throwawayCredentials();
+  const publicKeyPem = createPublicKey(createPrivateKey(creds.privateKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
+  const { child: http, ready } =
+    signed === undefined
+      ? await Child.start<{ url: string; pid: number }>('http ceiling', new URL('./http-server.ts', import.meta.url))
+      : await Child.start<{ url: string; pids: number[] }>('signed http ceiling', new URL('./signed-http-server.ts', import.meta.url), {
+          SIGNED_CEILING_MODE: signed,
+          SIGNED_CEILING_KEY_ID: creds.keyId,
+          SIGNED_CEILING_PUBLIC_KEY: publicKeyPem,
+        });
+  const servers = 'pid' in ready ? { server: ready.pid } : Object.fromEntries(ready.pids.map((pid, i) => [`server${i}`, pid]));
+  const name = signed === undefined ? 'bare node:http' : `bare node:http + OCI signature check, ${SIGNED_MODES[signed]}`;
   const topic = 'ocid1.onstopic.oc1..aaaaaaaabenchbenchbenchbenchbenchbenchbenchbenchbenchbench';
   const requests = Array.from({ length: 8 }, (_, i) => presign(ready.url, creds, 'POST', `/20181201/topics/${topic}/messages`, publishBody('closed', i)));
   const out = [];
   try {
     for (let r = 0; r < runs; r++) {
-      const cpu = new CpuMeter({ server: ready.pid, loadgen: process.pid }).start();
+      const cpu = new CpuMeter({ ...servers, loadgen: process.pid }).start();
       const res = await closedLoop({ origin: ready.url, requests, connections: cfg.connections, warmupMs, durationMs });
+      // A refused signature would make this ceiling a count of 401s: every answer must be a 200.
+      if (res.errors > 0 || Object.keys(res.statuses).some((s) => s !== '200')) {
+        throw new Error(`${name} answered ${JSON.stringify(res.statuses)} with ${res.errors} errors`);
+      }
       out.push({ ...res, cpu: cpu.stop() });
-      log(`  publish ceiling (bare node:http, c=${cfg.connections})${label} run ${r + 1}: ${Math.round(res.rate)} req/s`);
+      log(`  publish ceiling (${name}, c=${cfg.connections})${label} run ${r + 1}: ${Math.round(res.rate)} req/s`);
     }
   } finally {
     await http.stop();
@@ -91,6 +126,10 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
   const durationMs = cfg.seconds * 1000;
   // Publish ceiling: requests of Herald's exact shape (signed headers, 1 KB body).
   const publishRuns = await publishCeiling(cfg, cfg.runs, log);
+  const signedPublishRuns = {
+    inline: await publishCeiling(cfg, cfg.runs, log, '', 'inline'),
+    cluster: await publishCeiling(cfg, cfg.runs, log, '', 'cluster'),
+  };
   const deliveryRuns = await deliveryCeiling(cfg, receiverUrl, cfg.runs, log);
 
   const { child: rabbit } = await Child.start('rabbitmq ceiling', new URL('./rabbitmq.ts', import.meta.url));
@@ -123,6 +162,11 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
   return {
     publish: summarise(publishRuns.map((r) => r.rate)),
     publishRuns,
+    signedPublish: {
+      inline: summarise(signedPublishRuns.inline.map((r) => r.rate)),
+      cluster: summarise(signedPublishRuns.cluster.map((r) => r.rate)),
+    },
+    signedPublishRuns,
     delivery: summarise(deliveryRuns.map((r) => r.rate)),
     deliveryRuns,
     rabbit: rabbitRuns.length > 0 ? summarise(rabbitRuns.map((r) => r.rate)) : undefined,

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { CeilingResults, CeilingsAtEnd } from '../ceilings/index.js';
+import type { CeilingResults, CeilingsAtEnd, SignedMode } from '../ceilings/index.js';
 import { DELIVERY_CEILING_CONNECTIONS } from '../ceilings/index.js';
 import type { DrainFigures } from '../scenarios/drain.js';
 import type { FanoutFigures } from '../scenarios/fanout.js';
@@ -138,6 +138,35 @@ export function buildRows(results: BenchResults): Row[] {
   for (const subs of cfg.subCounts) {
     const pick = (s: StoreResults): Summary | undefined => s.publish?.find((p) => p.subs === subs)?.rate;
     add(`(a) durable publishes/s, ${subs} subscription${subs === 1 ? '' : 's'}, c=${cfg.connections}`, pick, httpCeil, c?.publish, '≥ 0.60×');
+  }
+  const signed = c?.signedPublish;
+  if (c !== undefined && signed !== undefined) {
+    // Store-independent (shown in the SQLite column, as (g)): the publish ceiling's server checking signatures too.
+    const modes: [SignedMode, string][] = [
+      ['inline', 'one process'],
+      ['cluster', 'one process per core (node:cluster)'],
+    ];
+    for (const [mode, label] of modes) {
+      rows.push({
+        figure: `(a) yardstick: bare node:http + the OCI signature check (no store), ${label}, c=${cfg.connections}, req/s`,
+        sqlite: fmtSummary(signed[mode]),
+        postgres: 'store-independent',
+        ceiling: httpCeil,
+        rSqlite: fmtRatio(ratio(signed[mode], c.publish)),
+        rPostgres: '—',
+        target: '— (below 0.60×, (a)’s target is out of reach on this machine)',
+      });
+    }
+    if (cfg.subCounts.includes(0)) {
+      const best = signed.cluster.median >= signed.inline.median ? signed.cluster : signed.inline;
+      add(
+        `(a) durable publishes/s, 0 subscriptions, ÷ the faster signed yardstick`,
+        (s) => s.publish?.find((p) => p.subs === 0)?.rate,
+        `bare node:http + OCI signature check ${fmtSummary(best)}/s`,
+        best,
+        '—',
+      );
+    }
   }
   if (cfg.subCounts.includes(10)) {
     const pick = (s: StoreResults): Summary | undefined => s.publish?.find((p) => p.subs === 10)?.rate;
