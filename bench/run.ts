@@ -20,7 +20,7 @@ import { loadavg } from 'node:os';
 import pg from 'pg';
 import { measureCeilings, measureCeilingsAtEnd } from './ceilings/index.js';
 import { Child } from './lib/children.js';
-import { machineBusySeconds } from './lib/cpu.js';
+import { machineBusySeconds, machineStealSeconds } from './lib/cpu.js';
 import { readConfig, type StoreKind } from './lib/config.js';
 import type { BenchContext } from './lib/context.js';
 import { buildRows, markdownSection, markdownTable, newResults, writeDocs, writeJson, DOC_PATH, type StoreResults } from './lib/report.js';
@@ -102,6 +102,7 @@ async function main(): Promise<void> {
   const busy = Math.round(((machineBusySeconds() - b0) / 2) * 100);
   results.machine.busyPercentBeforeStart = busy;
   log(`machine busy before start: ${busy}% of ${results.machine.cpus instanceof Array ? results.machine.cpus.length * 100 : '?'}%${busy > 30 ? ' — other work is running; figures will be low and noisy' : ''}`);
+  const steal0 = machineStealSeconds();
   const { child: receiver, ready } = await Child.start<{ url: string; pid: number }>('receiver', new URL('./lib/receiver-process.ts', import.meta.url));
   const ctx: BenchContext = { cfg, receiver, receiverUrl: ready.url, receiverPid: ready.pid, log };
   try {
@@ -131,6 +132,9 @@ async function main(): Promise<void> {
     await receiver.stop();
   }
   results.machine.loadAvgAtEnd = loadavg();
+  const steal1 = machineStealSeconds();
+  results.machine.stealPercentOfRun = Math.round((100 * (steal1.steal - steal0.steal)) / (steal1.total - steal0.total));
+  log(`steal during the run: ${String(results.machine.stealPercentOfRun)}% of the machine's CPU time`);
   results.finishedAt = new Date().toISOString();
   results.durationSeconds = (Date.now() - started) / 1000;
   const file = await writeJson(results);

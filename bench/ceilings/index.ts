@@ -25,6 +25,8 @@ export interface CeilingResults {
   signedPublish?: Record<SignedMode, Summary>;
   signedPublishRuns?: Record<SignedMode, unknown[]>;
   delivery: Summary;
+  /** The bare undici client's CPU per request, µs (its process, inside the measured window). */
+  deliveryCpuUs: Summary;
   deliveryRuns: unknown[];
   rabbit: Summary | undefined;
   rabbitRuns: unknown[];
@@ -91,19 +93,25 @@ async function publishCeiling(
   return out;
 }
 
-async function deliveryCeiling(cfg: BenchConfig, receiverUrl: string, runs: number, log: (s: string) => void, label = ''): Promise<{ rate: number }[]> {
+async function deliveryCeiling(
+  cfg: BenchConfig,
+  receiverUrl: string,
+  runs: number,
+  log: (s: string) => void,
+  label = '',
+): Promise<{ rate: number; cpuUsPerRequest: number }[]> {
   const { child: client } = await Child.start('undici ceiling', new URL('./undici-client.ts', import.meta.url));
-  const out: { rate: number }[] = [];
+  const out: { rate: number; cpuUsPerRequest: number }[] = [];
   try {
     for (let r = 0; r < runs; r++) {
-      const res = await client.request<{ rate: number }>('run', {
+      const res = await client.request<{ rate: number; cpuUsPerRequest: number }>('run', {
         url: `${receiverUrl}/ceiling`,
         connections: DELIVERY_CEILING_CONNECTIONS,
         warmupMs: cfg.warmupSeconds * 1000,
         durationMs: cfg.seconds * 1000,
       });
       out.push(res);
-      log(`  delivery ceiling (bare undici Pool, c=${DELIVERY_CEILING_CONNECTIONS})${label} run ${r + 1}: ${Math.round(res.rate)} req/s`);
+      log(`  delivery ceiling (bare undici Pool, c=${DELIVERY_CEILING_CONNECTIONS})${label} run ${r + 1}: ${Math.round(res.rate)} req/s, client CPU ${res.cpuUsPerRequest.toFixed(1)} µs/request`);
     }
   } finally {
     await client.stop();
@@ -168,6 +176,7 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
     },
     signedPublishRuns,
     delivery: summarise(deliveryRuns.map((r) => r.rate)),
+    deliveryCpuUs: summarise(deliveryRuns.map((r) => r.cpuUsPerRequest)),
     deliveryRuns,
     rabbit: rabbitRuns.length > 0 ? summarise(rabbitRuns.map((r) => r.rate)) : undefined,
     rabbitRuns,

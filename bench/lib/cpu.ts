@@ -29,6 +29,20 @@ export function machineBusySeconds(): number {
 }
 
 /**
+ * Seconds the hypervisor ran something else while this machine's virtual CPUs wanted to run (steal), and all CPU
+ * seconds, from /proc/stat: on a shared host steal is CPU no process here could use.
+ */
+export function machineStealSeconds(): { steal: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    return { steal: (f[7] ?? 0) / TICKS_PER_SECOND, total: f.slice(0, 8).reduce((a, b) => a + b, 0) / TICKS_PER_SECOND };
+  } catch {
+    return { steal: Number.NaN, total: Number.NaN };
+  }
+}
+
+/**
  * Percent of one core each pid used between start() and stop(), plus `machine`:
  * the whole box (200% = both cores busy), so contention from other work shows.
  */

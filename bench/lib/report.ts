@@ -181,6 +181,14 @@ export function buildRows(results: BenchResults): Row[] {
   // What the SQLite store writes is what its fsyncs wait for and what a publish's ack waits behind (docs/performance.md).
   add('(b) SQLite: Herald\'s disk writes per message published (10 subscriptions, until its deliveries exist), KB', (s) => s.drain?.diskKbPerMessage, '—', undefined, '—', ' KB');
   add('(b) SQLite: Herald\'s disk writes per delivery drained (claim and completion), KB', (s) => s.drain?.diskKbPerDelivery, '—', undefined, '—', ' KB');
+  add(
+    '(b) Herald\'s CPU per delivery drained (its process, every thread; on PostgreSQL the database server\'s is on top), µs',
+    (s) => s.drain?.cpuUsPerDelivery,
+    c ? `bare undici client's CPU per request, same run: ${fmtSummary(c.deliveryCpuUs, ' µs')}` : 'n/a',
+    c?.deliveryCpuUs,
+    '— (the issue: a fraction of 100 µs)',
+    ' µs',
+  );
   for (const rate of cfg.latencyRates) {
     const lat = (s: StoreResults): LatencyFigures | undefined => s.latency?.find((l) => l.rate === rate);
     const t = (v: number, what: string, pick: (l: LatencyFigures) => Summary): void =>
@@ -449,7 +457,10 @@ export function markdownSection(results: BenchResults): string {
     '',
     `Run ${results.startedAt} → ${results.finishedAt ?? '?'} (${fmtNum(results.durationSeconds ?? Number.NaN)} s) on ${n} × ${cpu0}, Node ${String(results.machine.node)}, ` +
       `commit \`${results.git.commit.slice(0, 12)}\`${results.git.dirtyFiles > 0 ? ` with ${results.git.dirtyFiles} uncommitted files` : ''}. ` +
-      `The machine was ${String(results.machine.busyPercentBeforeStart)}% busy (of 200%) just before the run. ` +
+      `The machine was ${String(results.machine.busyPercentBeforeStart)}% busy (of 200%) just before the run` +
+      (typeof results.machine.stealPercentOfRun === 'number'
+        ? `, and during it the host took ${results.machine.stealPercentOfRun}% of its CPU time for other guests (steal: time no process here could run). `
+        : '. ') +
       `Each figure is the median of ${cfg.runs} run${cfg.runs === 1 ? '' : 's'} with (min–max); windows of ${cfg.seconds} s after ${cfg.warmupSeconds} s of warm-up${cfg.quick ? ' (QUICK pass: not for comparison)' : ''}. ` +
       'Ratios are figure ÷ ceiling measured in this same run; for latency, figure ÷ target.' +
       drift(results),

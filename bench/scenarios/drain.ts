@@ -14,7 +14,7 @@
  */
 import type { StoreKind } from '../lib/config.js';
 import { heraldWithTopic, stopFast, type BenchContext } from '../lib/context.js';
-import { CpuMeter, writeBytes } from '../lib/cpu.js';
+import { CpuMeter, cpuSeconds, writeBytes } from '../lib/cpu.js';
 import { closedLoop } from '../lib/load.js';
 import { presignPublishes } from '../lib/signing.js';
 import { nowMs, sleep, summarise, type Summary } from '../lib/stats.js';
@@ -40,12 +40,18 @@ export interface DrainRun {
    */
   diskKbPerMessage: number;
   diskKbPerDelivery: number;
+  /**
+   * CPU time of Herald's process (every thread) from the release until the receiver had every delivery, µs per
+   * delivery. PostgreSQL's server does part of the work in processes of its own, not counted here.
+   */
+  cpuUsPerDelivery: number;
 }
 
 export interface DrainFigures {
   rate: Summary;
   diskKbPerMessage: Summary;
   diskKbPerDelivery: Summary;
+  cpuUsPerDelivery: Summary;
   /** Runs whose drain did not finish within the time cap (their rate is partial). */
   incompleteRuns: number;
   runs: DrainRun[];
@@ -88,7 +94,9 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
       const t2 = nowMs();
       const w1 = written();
       const cpu = new CpuMeter({ herald: herald.pid, receiver: ctx.receiverPid }).start();
+      const heraldCpu0 = cpuSeconds(herald.pid);
       const rel = await ctx.receiver.request<{ reached: boolean; delivered: number; elapsedMs: number }>('release', { target: deliveries, timeoutMs: cfg.drainTimeoutSeconds * 1000 });
+      const heraldCpu = cpuSeconds(herald.pid) - heraldCpu0;
       const usage = cpu.stop();
       const t3 = nowMs();
       let recordedMs = Number.NaN;
@@ -114,11 +122,12 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
         cpu: usage,
         diskKbPerMessage: (w1 - w0) / 1024 / messages,
         diskKbPerDelivery: (w2 - w1) / 1024 / rel.delivered,
+        cpuUsPerDelivery: (heraldCpu * 1e6) / rel.delivered,
       };
       runs.push(run);
       ctx.log(
         `  ${store} (b) drain run ${r + 1}: ${rel.delivered} of ${deliveries} deliveries in ${run.drainSeconds.toFixed(2)} s = ${Math.round(run.rate)} deliveries/s ` +
-          `(publish ${run.publishSeconds.toFixed(1)} s, fan-out wait ${run.fanoutSeconds.toFixed(1)} s, ${rel.reached ? `all recorded after ${run.recordedSeconds.toFixed(2)} s` : 'not all recorded'}), CPU% ${JSON.stringify(usage)}` +
+          `(publish ${run.publishSeconds.toFixed(1)} s, fan-out wait ${run.fanoutSeconds.toFixed(1)} s, ${rel.reached ? `all recorded after ${run.recordedSeconds.toFixed(2)} s` : 'not all recorded'}), CPU% ${JSON.stringify(usage)}, Herald CPU ${Math.round(run.cpuUsPerDelivery)} µs/delivery` +
           (store === 'sqlite' ? `, disk writes ${run.diskKbPerMessage.toFixed(1)} KB/message published, ${run.diskKbPerDelivery.toFixed(2)} KB/delivery drained` : '') +
           (rel.reached ? '' : ` — INCOMPLETE after ${cfg.drainTimeoutSeconds} s: ${rel.delivered} of ${deliveries} delivered; the rate is the partial drain rate`),
       );
@@ -131,6 +140,7 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
     rate: summarise(runs.map((x) => x.rate)),
     diskKbPerMessage: summarise(runs.map((x) => x.diskKbPerMessage)),
     diskKbPerDelivery: summarise(runs.map((x) => x.diskKbPerDelivery)),
+    cpuUsPerDelivery: summarise(runs.map((x) => x.cpuUsPerDelivery)),
     incompleteRuns: runs.filter((x) => !x.reached).length,
     runs,
   };
