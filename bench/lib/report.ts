@@ -231,6 +231,22 @@ export function buildRows(results: BenchResults): Row[] {
       rPostgres: fr('postgres'),
       target: '≥ 0.90×',
     });
+    // Like for like: the ladder's figure is a rate offered for a few seconds, whose deliveries may take the grace to
+    // arrive; what it delivered per second (window + catch-up) is the engine's rate with work always waiting, as under
+    // publishers at full speed.
+    const achieved = (k: StoreKind): string => fmtSummary(results.stores[k]?.sustained?.achieved);
+    const ar = (k: StoreKind): string => {
+      const x = results.stores[k]?.sustained;
+      return x === undefined ? '—' : fmtRatio(ratio(x.fullDeliveries, x.achieved));
+    };
+    rows.push({
+      figure: '(j) under publishers at full speed: deliveries/s during the window, ÷ what the sustained window delivered per second (window + catch-up)',
+      ...storeCells(results, (s) => s.sustained?.fullDeliveries),
+      ceiling: `the sustained window's deliveries ÷ (window + catch-up), same run: SQLite ${achieved('sqlite')}, PostgreSQL ${achieved('postgres')}`,
+      rSqlite: ar('sqlite'),
+      rPostgres: ar('postgres'),
+      target: '— (delivery not starved by publishing: ≈ 1.00×)',
+    });
     add('(j) under publishers at full speed: publishes/s accepted (2xx) meanwhile', (s) => s.sustained?.fullPublishes, httpCeil, c?.publish, '—');
     text(
       '(j) rates tried, first run (✓ sustained, ✗ not)',
