@@ -19,8 +19,8 @@ export interface AttemptRunnerDeps {
   registry: ReadonlyMap<Protocol, ProtocolHandler>;
   opts: Pick<EngineOptions, 'perEndpoint' | 'perProtocol' | 'maxInFlight' | 'claimBatch' | 'attemptTimeoutMs'>;
   attemptDeps: AttemptDeps;
-  returns: ClaimReturns;
-  completions: CompletionWriter;
+  returns: Pick<ClaimReturns, 'release'>;
+  completions: Pick<CompletionWriter, 'add'>;
   logger: Logger;
   /** An endpoint's attempt ended: a delivery parked at its cap may start in its place. */
   endpointFreed: (key: string) => void;

@@ -1,4 +1,4 @@
-import type { ContextLoader, LoadedContext } from './context-loader.js';
+import type { LoadedContext } from './context-loader.js';
 import type { AttemptDeadlines } from './deadline.js';
 import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler, SendResult } from './protocol.js';
@@ -11,7 +11,6 @@ import type { TraceSpan, Tracing } from '../telemetry/tracing.js';
 export interface AttemptDeps {
   registry: ReadonlyMap<Protocol, ProtocolHandler>;
   links: SubscriptionLinks;
-  loader: ContextLoader;
   metrics: DeliveryMetrics;
   nodeId: string;
   timeScale: number;

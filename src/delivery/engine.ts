@@ -115,7 +115,6 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
       attemptDeps: {
         registry,
         links,
-        loader: this.loader,
         metrics,
         nodeId: opts.nodeId,
         timeScale: opts.timeScale,
