@@ -83,15 +83,22 @@ export class SqliteDb {
    * nothing (the frames are in the OS already).
    */
   relaxedTx<T>(fn: () => T): T {
+    const result = this.unsyncedTx(fn);
+    this.committedRelaxed();
+    return result;
+  }
+
+  /**
+   * A commit without fsync whose caller makes it durable itself (a publish group waits for WalSync.sync()): unlike
+   * relaxedTx it asks for no background flush, which would start an fsync the caller's own then waited behind.
+   */
+  unsyncedTx<T>(fn: () => T): T {
     this.stmt('PRAGMA synchronous = NORMAL').run();
-    let result: T;
     try {
-      result = this.tx(fn);
+      return this.tx(fn);
     } finally {
       this.stmt('PRAGMA synchronous = FULL').run();
     }
-    this.committedRelaxed();
-    return result;
   }
 
   /**

@@ -29,9 +29,9 @@ export class SqlitePublishing implements PublishStore {
     return outcome;
   }
 
-  private publishGroup(messages: Message[], plan: PublishPlan, relaxed: boolean): PublishOutcome {
+  private publishGroup(messages: Message[], plan: PublishPlan, unsynced: boolean): PublishOutcome {
     const { now, inlineFanout, claim } = plan;
-    return (relaxed ? this.sql.relaxedTx.bind(this.sql) : this.sql.tx.bind(this.sql))(() => {
+    return (unsynced ? this.sql.unsyncedTx.bind(this.sql) : this.sql.tx.bind(this.sql))(() => {
       const stored = new Set<string>();
       const claimed: Delivery[] = [];
       let budget = claim?.max ?? 0;
