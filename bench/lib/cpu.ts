@@ -60,10 +60,16 @@ export class CpuMeter {
     return this;
   }
 
+  /** CPU seconds each pid used between start() and the last stop(), unrounded (for costs per operation). */
+  readonly seconds: Record<string, number> = {};
+
   stop(): Record<string, number> {
     const wall = (performance.now() - this.t0) / 1000;
     const out: Record<string, number> = {};
-    for (const [name, pid] of Object.entries(this.pids)) out[name] = Math.round(((cpuSeconds(pid) - this.start0.get(pid)!) / wall) * 100);
+    for (const [name, pid] of Object.entries(this.pids)) {
+      this.seconds[name] = cpuSeconds(pid) - this.start0.get(pid)!;
+      out[name] = Math.round((this.seconds[name] / wall) * 100);
+    }
     out.machine = Math.round(((machineBusySeconds() - this.machine0) / wall) * 100);
     return out;
   }

@@ -135,6 +135,31 @@ export function buildRows(results: BenchResults): Row[] {
     };
     rows.push({ figure, sqlite: v('sqlite'), postgres: v('postgres'), ceiling, rSqlite: '—', rPostgres: '—', target });
   };
+  /** A figure ÷ another of the same store and run: each store is its own yardstick, named in `ceiling` with its value. */
+  const againstOwn = (
+    figure: string,
+    pick: (s: StoreResults) => Summary | undefined,
+    base: (s: StoreResults) => Summary | undefined,
+    ceiling: string,
+    target: string,
+  ): void => {
+    const own = (k: StoreKind): string => {
+      const s = results.stores[k];
+      return fmtSummary(s === undefined ? undefined : base(s));
+    };
+    const r = (k: StoreKind): string => {
+      const s = results.stores[k];
+      return s === undefined ? '—' : fmtRatio(ratio(pick(s), base(s)));
+    };
+    rows.push({
+      figure,
+      ...storeCells(results, pick),
+      ceiling: `${ceiling}, same run: SQLite ${own('sqlite')}, PostgreSQL ${own('postgres')}`,
+      rSqlite: r('sqlite'),
+      rPostgres: r('postgres'),
+      target,
+    });
+  };
   for (const subs of cfg.subCounts) {
     const pick = (s: StoreResults): Summary | undefined => s.publish?.find((p) => p.subs === subs)?.rate;
     add(`(a) durable publishes/s, ${subs} subscription${subs === 1 ? '' : 's'}, c=${cfg.connections}`, pick, httpCeil, c?.publish, '≥ 0.60×');
@@ -218,35 +243,23 @@ export function buildRows(results: BenchResults): Row[] {
       '— (Herald ÷ RabbitMQ)',
     );
     // The yardstick is each store's own sustained figure: ratios per store.
-    const own = (k: StoreKind): string => fmtSummary(results.stores[k]?.sustained?.deliveries);
-    const fr = (k: StoreKind): string => {
-      const x = results.stores[k]?.sustained;
-      return x === undefined ? '—' : fmtRatio(ratio(x.fullDeliveries, x.deliveries));
-    };
-    rows.push({
-      figure: `(j) under publishers at full speed (closed loop c=${cfg.connections}, 10 subscriptions, ${fmtNum(cfg.sustainedSeconds)} s): deliveries/s during the window`,
-      ...storeCells(results, (s) => s.sustained?.fullDeliveries),
-      ceiling: `sustained deliveries/s, same run: SQLite ${own('sqlite')}, PostgreSQL ${own('postgres')}`,
-      rSqlite: fr('sqlite'),
-      rPostgres: fr('postgres'),
-      target: '≥ 0.90×',
-    });
+    againstOwn(
+      `(j) under publishers at full speed (closed loop c=${cfg.connections}, 10 subscriptions, ${fmtNum(cfg.sustainedSeconds)} s): deliveries/s during the window`,
+      (s) => s.sustained?.fullDeliveries,
+      (s) => s.sustained?.deliveries,
+      'sustained deliveries/s',
+      '≥ 0.90×',
+    );
     // Like for like: the ladder's figure is a rate offered for a few seconds, whose deliveries may take the grace to
     // arrive; what it delivered per second (window + catch-up) is the engine's rate with work always waiting, as under
     // publishers at full speed.
-    const achieved = (k: StoreKind): string => fmtSummary(results.stores[k]?.sustained?.achieved);
-    const ar = (k: StoreKind): string => {
-      const x = results.stores[k]?.sustained;
-      return x === undefined ? '—' : fmtRatio(ratio(x.fullDeliveries, x.achieved));
-    };
-    rows.push({
-      figure: '(j) under publishers at full speed: deliveries/s during the window, ÷ what the sustained window delivered per second (window + catch-up)',
-      ...storeCells(results, (s) => s.sustained?.fullDeliveries),
-      ceiling: `the sustained window's deliveries ÷ (window + catch-up), same run: SQLite ${achieved('sqlite')}, PostgreSQL ${achieved('postgres')}`,
-      rSqlite: ar('sqlite'),
-      rPostgres: ar('postgres'),
-      target: '— (delivery not starved by publishing: ≈ 1.00×)',
-    });
+    againstOwn(
+      '(j) under publishers at full speed: deliveries/s during the window, ÷ what the sustained window delivered per second (window + catch-up)',
+      (s) => s.sustained?.fullDeliveries,
+      (s) => s.sustained?.achieved,
+      "the sustained window's deliveries ÷ (window + catch-up)",
+      '— (delivery not starved by publishing: ≈ 1.00×)',
+    );
     add('(j) under publishers at full speed: publishes/s accepted (2xx) meanwhile', (s) => s.sustained?.fullPublishes, httpCeil, c?.publish, '—');
     text(
       '(j) rates tried, first run (✓ sustained, ✗ not)',
@@ -259,19 +272,13 @@ export function buildRows(results: BenchResults): Row[] {
     );
   }
   if (cfg.scenarios.includes('filter')) {
-    const plain = (k: StoreKind): string => fmtSummary(results.stores[k]?.filter?.plain);
-    const r = (k: StoreKind): string => {
-      const x = results.stores[k]?.filter;
-      return x === undefined ? '—' : fmtRatio(ratio(x.filtered, x.plain));
-    };
-    rows.push({
-      figure: '(k) durable publishes/s, 10 subscriptions each with a 10-key filter policy (every message passes)',
-      ...storeCells(results, (s) => s.filter?.filtered),
-      ceiling: `the same without policies, same run: SQLite ${plain('sqlite')}, PostgreSQL ${plain('postgres')}`,
-      rSqlite: r('sqlite'),
-      rPostgres: r('postgres'),
-      target: '≥ 0.95×',
-    });
+    againstOwn(
+      '(k) durable publishes/s, 10 subscriptions each with a 10-key filter policy (every message passes)',
+      (s) => s.filter?.filtered,
+      (s) => s.filter?.plain,
+      'the same without policies',
+      '≥ 0.95×',
+    );
     add('(k) deliveries/s meanwhile, with the policies', (s) => s.filter?.deliveriesFiltered, undiciCeil, c?.delivery, '—');
     const share = (k: StoreKind): string => {
       const x = results.stores[k]?.filter;

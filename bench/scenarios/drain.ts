@@ -14,7 +14,7 @@
  */
 import type { StoreKind } from '../lib/config.js';
 import { heraldWithTopic, stopFast, type BenchContext } from '../lib/context.js';
-import { CpuMeter, cpuSeconds, writeBytes } from '../lib/cpu.js';
+import { CpuMeter, writeBytes } from '../lib/cpu.js';
 import { closedLoop } from '../lib/load.js';
 import { presignPublishes } from '../lib/signing.js';
 import { nowMs, sleep, summarise, type Summary } from '../lib/stats.js';
@@ -94,9 +94,7 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
       const t2 = nowMs();
       const w1 = written();
       const cpu = new CpuMeter({ herald: herald.pid, receiver: ctx.receiverPid }).start();
-      const heraldCpu0 = cpuSeconds(herald.pid);
       const rel = await ctx.receiver.request<{ reached: boolean; delivered: number; elapsedMs: number }>('release', { target: deliveries, timeoutMs: cfg.drainTimeoutSeconds * 1000 });
-      const heraldCpu = cpuSeconds(herald.pid) - heraldCpu0;
       const usage = cpu.stop();
       const t3 = nowMs();
       let recordedMs = Number.NaN;
@@ -122,7 +120,7 @@ export async function drainScenario(ctx: BenchContext, store: StoreKind): Promis
         cpu: usage,
         diskKbPerMessage: (w1 - w0) / 1024 / messages,
         diskKbPerDelivery: (w2 - w1) / 1024 / rel.delivered,
-        cpuUsPerDelivery: (heraldCpu * 1e6) / rel.delivered,
+        cpuUsPerDelivery: ((cpu.seconds.herald ?? Number.NaN) * 1e6) / rel.delivered,
       };
       runs.push(run);
       ctx.log(
