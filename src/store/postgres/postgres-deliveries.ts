@@ -98,8 +98,18 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
    */
   private analyzed = false;
 
+  /**
+   * @param pool the store's pool: publishes and everything a client is answered for wait for their commit's WAL flush.
+   * @param bookkeeping a pool whose sessions run with `synchronous_commit = off`, for the engine's own writes (claims,
+   *   fan-out steps, attempt results, releases, settlements, rate tokens). Their commits return before the WAL
+   *   flush; a later durable commit (a publish) flushes them too, since the WAL is flushed in order, and the WAL
+   *   writer does within 3 × `wal_writer_delay`. The database server's crash can lose the latest of them, which
+   *   puts those deliveries back to be sent again (at least once); never an acknowledged message. A Herald crash
+   *   loses nothing: the commit is done in the server. This is the contract SQLite's `NORMAL` bookkeeping has.
+   */
   constructor(
     private readonly pool: Pool,
+    private readonly bookkeeping: Pool,
     listenConfig: ClientConfig,
     private readonly channel: string,
   ) {
@@ -144,19 +154,19 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
 
   async claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]> {
     checkLimit(limit);
-    const claimed = await rows(this.pool, CLAIM_FANOUT, [now, limit, leaseUntil, owner]);
+    const claimed = await rows(this.bookkeeping, CLAIM_FANOUT, [now, limit, leaseUntil, owner]);
     return claimed.map(toMessage).sort((a, b) => a.publishedAt - b.publishedAt || (a.id < b.id ? -1 : 1));
   }
 
   async fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }> {
     checkLimit(limit);
-    return transaction(this.pool, (c) => fanoutOne(c, messageId, limit, now));
+    return transaction(this.bookkeeping, (c) => fanoutOne(c, messageId, limit, now));
   }
 
   async fanoutMany(messageIds: string[], limit: number, now: number): Promise<{ created: number; unfinished: string[] }> {
     checkLimit(limit);
     // One transaction (one commit) for the whole group instead of one per message.
-    return transaction(this.pool, async (c) => {
+    return transaction(this.bookkeeping, async (c) => {
       let created = 0;
       const unfinished: string[] = [];
       for (const id of messageIds) {
@@ -190,7 +200,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
       return (await this.claimDeliveriesWalking(limit, now, leaseUntil, owner, exclude, null, Number.POSITIVE_INFINITY)).claimed;
     }
     checkLimit(limit);
-    return this.claimedBatch(toClaimed(await values(this.pool, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now]), { owner, leaseUntil, now }), limit);
+    return this.claimedBatch(toClaimed(await values(this.bookkeeping, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now]), { owner, leaseUntil, now }), limit);
   }
 
   /** A claim's result; a full one means a backlog, so the planner should know the tables by now (see analyzed). */
@@ -219,7 +229,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     // Two statements, no transaction: the step's end only bounds how far it walks.
     const end = endParams === undefined ? undefined : walkEnd(await first(this.pool, WALK_END, endParams));
     const claimed = toClaimed(
-      await values(this.pool, CLAIM_DELIVERIES_WALKING, [now, endpoints, subscriptions, ...walkWindow(now, start, end), limit, owner, leaseUntil, now]),
+      await values(this.bookkeeping, CLAIM_DELIVERIES_WALKING, [now, endpoints, subscriptions, ...walkWindow(now, start, end), limit, owner, leaseUntil, now]),
       { owner, leaseUntil, now },
     );
     return { claimed: this.claimedBatch(claimed, limit), next: walkNext(claimed, limit, end) };
@@ -228,7 +238,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
   async releaseClaims(claims: readonly ReleasedClaim[], owner: string): Promise<number> {
     if (claims.length === 0) return 0;
     const sorted = [...claims].sort((a, b) => a.id - b.id);
-    return transaction(this.pool, async (c) => {
+    return transaction(this.bookkeeping, async (c) => {
       let released = 0;
       for (let i = 0; i < sorted.length; i += RELEASE_CHUNK) {
         const part = sorted.slice(i, i + RELEASE_CHUNK);
@@ -244,7 +254,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     if (results.length === 0) return [];
     const values = results.map(completionValues);
     const shard = Math.floor(Math.random() * STATS_SHARDS);
-    return transaction(this.pool, async (c) => {
+    return transaction(this.bookkeeping, async (c) => {
       await rows(c, LOCK_DELIVERIES, [[...new Set(values.map((v) => v.deliveryId))]]);
       await rows(c, COMPLETE_ATTEMPTS, [...columns(values), now, now, shard]);
       return health === undefined ? [] : applyHealth(c, results, now, health);
@@ -252,7 +262,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
   }
 
   async settleClaims(claims: readonly SettledClaim[], owner: string, now: number): Promise<void> {
-    await settleClaims(this.pool, claims, owner, now);
+    await settleClaims(this.bookkeeping, claims, owner, now);
   }
 
   async nextDueAt(exclude?: ClaimExclusions, after?: number): Promise<number | null> {
@@ -322,7 +332,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     // One statement cannot upsert a row twice.
     if (new Set(ids).size !== ids.length) throw new Error('takeRateTokens takes one request per subscription');
     const wants = requests.map((r) => Math.max(0, Math.min(r.want, r.perSecond)));
-    const taken = await rows(this.pool, TAKE_RATE_TOKENS, [ids, requests.map((r) => r.perSecond), wants, now]);
+    const taken = await rows(this.bookkeeping, TAKE_RATE_TOKENS, [ids, requests.map((r) => r.perSecond), wants, now]);
     const granted = new Map(taken.map((r) => [String(r.subscription_id), num(r.granted)]));
     return ids.map((id) => granted.get(id) ?? 0);
   }

@@ -29,7 +29,22 @@ function isDuplicateSchema(err: unknown): boolean {
   return err instanceof DatabaseError && (err.code === '42P06' || err.code === '23505');
 }
 
-/** The store on a PostgreSQL database (one schema), shared by several nodes: one pool serves every port's module. */
+/** A pool of connections that all start with these run-time settings (`-c name=value` in the startup packet, so no round trip). */
+function openPool(connectionString: string, max: number, settings: Record<string, string>): Pool {
+  const options = Object.entries(settings)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
+  const pool = new Pool({ connectionString, max, types: TYPES, ...(options !== '' ? { options } : {}) });
+  // An idle client's socket error is otherwise an unhandled 'error' event; the pool drops that client.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/**
+ * The store on a PostgreSQL database (one schema), shared by several nodes. One pool serves every port's module;
+ * the engine's bookkeeping (claims, fan-out steps, attempt results) has a second, whose commits do not wait for
+ * the WAL flush (see PostgresDeliveries).
+ */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private closed = false;
@@ -52,6 +67,7 @@ export class PostgresStore implements Store {
 
   private constructor(
     private readonly pool: Pool,
+    private readonly bookkeeping: Pool,
     channel: string,
     deliveries: PostgresDeliveries,
   ) {
@@ -69,14 +85,10 @@ export class PostgresStore implements Store {
   static async open(opts: { connectionString: string; schema?: string; poolSize?: number }): Promise<PostgresStore> {
     const { schema } = opts;
     if (schema !== undefined && !SCHEMA_RE.test(schema)) throw new Error(`Invalid Postgres schema name: ${schema}`);
-    const pool = new Pool({
-      connectionString: opts.connectionString,
-      max: opts.poolSize ?? 10,
-      types: TYPES,
-      ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
-    });
-    // An idle client's socket error is otherwise an unhandled 'error' event; the pool drops that client.
-    pool.on('error', () => {});
+    const searchPath: Record<string, string> = schema !== undefined ? { search_path: schema } : {};
+    const size = opts.poolSize ?? 10;
+    const pool = openPool(opts.connectionString, size, searchPath);
+    const bookkeeping = openPool(opts.connectionString, Math.max(2, Math.ceil(size / 2)), { ...searchPath, synchronous_commit: 'off' });
     try {
       if (schema !== undefined) {
         await pool.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(schema)}`).catch((err: unknown) => {
@@ -87,11 +99,11 @@ export class PostgresStore implements Store {
         if (current !== schema) throw new Error(`search_path did not select schema ${schema} (got ${current ?? 'none'})`);
       }
     } catch (err) {
-      await pool.end();
+      await Promise.all([pool.end(), bookkeeping.end()]);
       throw err;
     }
     const channel = wakeChannel(schema);
-    return new PostgresStore(pool, channel, new PostgresDeliveries(pool, { connectionString: opts.connectionString }, channel));
+    return new PostgresStore(pool, bookkeeping, channel, new PostgresDeliveries(pool, bookkeeping, { connectionString: opts.connectionString }, channel));
   }
 
   async migrate(): Promise<void> {
@@ -103,7 +115,7 @@ export class PostgresStore implements Store {
     this.closed = true;
     await this.functions.flushCalls();
     await this.deliveries.close();
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.bookkeeping.end()]);
   }
 
   async storageStats(): Promise<StorageStats> {

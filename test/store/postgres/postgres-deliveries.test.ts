@@ -7,7 +7,8 @@ import { eventually } from '../../helpers/eventually.js';
 import { withPg } from '../../helpers/pg.js';
 import { makeTestStore, type TestStore } from '../../helpers/stores.js';
 import { deliveryFixture } from '../delivery-fixtures.js';
-import { messageFixture, seedTenancy, T0, topicFixture } from '../fixtures.js';
+import { messageFixture, seedTenancy, T0, topicFixture, topicWithSubscribers } from '../fixtures.js';
+import { resultFor } from '../delivery-fixtures.js';
 
 /** PostgreSQL's own behaviour behind the delivery contract: what the planner is given. */
 describe('PostgresDeliveries', () => {
@@ -44,5 +45,54 @@ describe('PostgresDeliveries', () => {
     );
     assert.match(plan, /Index Scan using deliveries_due/);
     assert.doesNotMatch(plan, /Sort/);
+  });
+});
+
+/**
+ * Which writes wait for PostgreSQL's WAL flush: each table the delivery path writes records, from a trigger in its
+ * writer's own session, the `synchronous_commit` that session commits with.
+ */
+describe('PostgresDeliveries commits', () => {
+  let t: TestStore;
+  before(async () => {
+    t = await makeTestStore('postgres');
+    await withPg(t.schema, async (c) => {
+      await c.query('CREATE TABLE commit_modes (seq serial, tbl text, op text, mode text)');
+      await c.query(`CREATE FUNCTION note_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO commit_modes (tbl, op, mode) VALUES (TG_TABLE_NAME, TG_OP, current_setting('synchronous_commit')); RETURN NULL; END $$`);
+      for (const table of ['messages', 'deliveries', 'delivery_attempts']) {
+        await c.query(`CREATE TRIGGER note_commit_mode AFTER INSERT OR UPDATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION note_commit_mode()`);
+      }
+    });
+  });
+  after(() => t.cleanup());
+
+  /** What was written since the last call, as "table op mode", in order. */
+  let seen = 0;
+  const written = (): Promise<string[]> =>
+    withPg(t.schema, async (c) => {
+      const found = (await c.query<{ seq: number; tbl: string; op: string; mode: string }>('SELECT seq, tbl, op, mode FROM commit_modes WHERE seq > $1 ORDER BY seq', [seen])).rows;
+      seen = Math.max(seen, ...found.map((r) => r.seq));
+      return [...new Set(found.map((r) => `${r.tbl} ${r.op} ${r.mode}`))];
+    });
+
+  it("has a publish wait for the WAL flush, and the engine's claims and attempt results not", async () => {
+    const topic = await topicWithSubscribers(t.store, 2);
+    const m = messageFixture(topic, { publishedAt: T0 + 1 });
+    const published = await t.store.publishing.publishMessages([m], { now: T0 + 1, inlineFanout: 64 });
+    assert.deepEqual(published.stored, new Set([m.id]));
+    assert.deepEqual(await written(), ['messages INSERT on', 'deliveries INSERT on']);
+
+    const claimed = await t.store.deliveries.claimDeliveries(10, T0 + 2, T0 + 60_000, 'n1');
+    assert.equal(claimed.length, 2);
+    assert.deepEqual(await written(), ['deliveries UPDATE off']);
+
+    await t.store.deliveries.completeAttempts(
+      claimed.map((d) => resultFor({ ...d, leaseOwner: 'n1' }, { state: 'DELIVERED' })),
+      T0 + 3,
+    );
+    const results = await written();
+    assert.ok(results.includes('delivery_attempts INSERT off') && results.includes('deliveries UPDATE off'), results.join(', '));
+    assert.ok(!results.some((r) => r.endsWith(' on')), results.join(', '));
   });
 });
