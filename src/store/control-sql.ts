@@ -18,8 +18,9 @@ function releaseHeldSql(scope: 'subscription_id' | 'topic_id'): string {
  */
 export const CONTROL_SQL = {
   /**
-   * A batch's health delta (binds healthValues). A healthy subscription with only successes
-   * is not written at all: the hot path costs one read of the row per batch.
+   * A batch's health delta on SQLite (binds healthValues; PostgreSQL sends a whole batch's deltas in one
+   * statement, postgres-delivery-control.ts). A healthy subscription with only successes is not written at
+   * all: the hot path costs one read of the row per batch.
    */
   applyHealth:
     'UPDATE subscriptions SET ' +

@@ -165,6 +165,45 @@ for (const kind of STORE_KINDS) {
       assert.equal((await health()).failingSince, null);
     });
 
+    it('one batch over several subscriptions applies each its own health: kept, cleared, marked, disabled', async () => {
+      await setup();
+      // sub: healthy, only a success (kept as it is). The others are given their past by a batch of their own.
+      const [clearing, marking, disabling] = [0, 1, 2].map(() => subscriptionFixture(topic, { lifecycleState: 'ACTIVE', activatedAt: T0 }));
+      const all = [sub, clearing!, marking!, disabling!];
+      for (const x of all.slice(1)) await s.subscriptions.insertSubscription(x);
+      const deliver = async (subs: Subscription[], now: number): Promise<Map<string, ClaimedDelivery>> => {
+        await s.deliveries.insertDeliveries(await Promise.all(subs.map(async (x) => deliveryFixture(await message(), { subscriptionId: x.id, nextAttemptAt: now }))));
+        return new Map((await claim(now)).map((d) => [d.subscriptionId, d]));
+      };
+      const retry = { state: 'PENDING', nextAttemptAt: T0 + 900_000 } as const;
+      const past = await deliver([clearing!, disabling!], T0 + 10);
+      await s.deliveries.completeAttempts([tried(past.get(clearing!.id)!, retry, T0 + 20), tried(past.get(disabling!.id)!, retry, T0 + 30)], T0 + 40, POLICY);
+
+      const now = await deliver(all, T0 + 2000);
+      assert.equal(now.size, 4);
+      const disabled = await s.deliveries.completeAttempts(
+        [
+          tried(now.get(disabling!.id)!, retry, T0 + 2010),
+          tried(now.get(marking!.id)!, retry, T0 + 2020),
+          tried(now.get(clearing!.id)!, { state: 'DELIVERED' }, T0 + 2030),
+          tried(now.get(sub.id)!, { state: 'DELIVERED' }, T0 + 2040),
+        ],
+        T0 + 2050,
+        POLICY,
+      );
+      assert.deepEqual(
+        disabled.map((d) => [d.subscriptionId, d.failingSince, d.consecutiveFailures, d.disabledAt]),
+        [[disabling!.id, T0 + 30, 2, T0 + 2050]],
+      );
+      const healthOf = async (x: Subscription): Promise<Subscription['health']> => (await s.subscriptions.getSubscription(x.tenancyId, x.id))!.health;
+      assert.deepEqual(await healthOf(sub), { failingSince: null, consecutiveFailures: 0, lastFailure: null, disabledAt: null });
+      assert.deepEqual(await healthOf(clearing!), { failingSince: null, consecutiveFailures: 0, lastFailure: { at: T0 + 20, statusCode: 503, error: 'boom' }, disabledAt: null });
+      assert.deepEqual(await healthOf(marking!), { failingSince: T0 + 2020, consecutiveFailures: 1, lastFailure: { at: T0 + 2020, statusCode: 503, error: 'boom' }, disabledAt: null });
+      assert.deepEqual(await healthOf(disabling!), { failingSince: T0 + 30, consecutiveFailures: 2, lastFailure: { at: T0 + 2010, statusCode: 503, error: 'boom' }, disabledAt: T0 + 2050 });
+      assert.equal(await s.deliveryControl.countHeld(disabling!.id), 2);
+      assert.equal(await s.deliveryControl.countHeld(marking!.id), 0);
+    });
+
     it('settles claims as FILTERED (final), and HELD only while the subscription is disabled', async () => {
       await setup();
       const [m1, m2, m3] = [await message(), await message(), await message()];
