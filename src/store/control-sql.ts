@@ -98,11 +98,21 @@ export function replayInsertSql(inList: InList): string {
   );
 }
 
+/** A health delta as both stores bind it: the reset as 0 or 1, the last failure as JSON text. */
+export function healthFields(d: HealthDelta): { id: string; reset: number; firstFailureAt: number | null; failures: number; lastFailure: string | null } {
+  return {
+    id: d.subscriptionId,
+    reset: d.reset ? 1 : 0,
+    firstFailureAt: d.firstFailureAt,
+    failures: d.failures,
+    lastFailure: d.lastFailure === null ? null : JSON.stringify(d.lastFailure),
+  };
+}
+
 /** The parameters of CONTROL_SQL.applyHealth. */
 export function healthValues(d: HealthDelta): SqlValue[] {
-  const reset = d.reset ? 1 : 0;
-  const lastFailure = d.lastFailure === null ? null : JSON.stringify(d.lastFailure);
-  return [reset, d.firstFailureAt, d.firstFailureAt, reset, d.failures, d.failures, lastFailure, d.subscriptionId, d.failures];
+  const f = healthFields(d);
+  return [f.reset, f.firstFailureAt, f.firstFailureAt, f.reset, f.failures, f.failures, f.lastFailure, f.id, f.failures];
 }
 
 export function toDisabled(r: Row, heldCount: number): DisabledSubscription {

@@ -3,7 +3,7 @@ import type { AttemptResult, DisabledSubscription, HealthPolicy, SettledClaim } 
 import { healthDeltas } from '../../core/endpoint-health.js';
 import type { Message, Subscription } from '../../core/models.js';
 import type { DeliveryControlStore, ReplayWindowQuery } from '../../core/ports/delivery-control.js';
-import { CONTROL_SQL as SQL, replayInsertSql, replayResetSql, toDisabled } from '../control-sql.js';
+import { CONTROL_SQL as SQL, healthFields, replayInsertSql, replayResetSql, toDisabled } from '../control-sql.js';
 import { checkLimit } from '../delivery-sql.js';
 import { num, toMessage } from '../rows.js';
 import { inList } from './postgres-delivery-sql.js';
@@ -45,12 +45,13 @@ WHERE s.id = u.id`;
 export async function applyHealth(c: PoolClient, results: readonly AttemptResult[], now: number, policy: HealthPolicy): Promise<DisabledSubscription[]> {
   const deltas = healthDeltas(results);
   if (deltas.length === 0) return [];
+  const fields = deltas.map(healthFields);
   await execute(c, APPLY_HEALTH, [
-    deltas.map((d) => d.subscriptionId),
-    deltas.map((d) => (d.reset ? 1 : 0)),
-    deltas.map((d) => d.firstFailureAt),
-    deltas.map((d) => d.failures),
-    deltas.map((d) => (d.lastFailure === null ? null : JSON.stringify(d.lastFailure))),
+    fields.map((f) => f.id),
+    fields.map((f) => f.reset),
+    fields.map((f) => f.firstFailureAt),
+    fields.map((f) => f.failures),
+    fields.map((f) => f.lastFailure),
   ]);
   const disabled: DisabledSubscription[] = [];
   for (const d of deltas) {
