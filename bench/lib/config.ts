@@ -131,7 +131,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     drainTimeoutSeconds: num('BENCH_DRAIN_TIMEOUT', quick ? 8 : 10),
     latencyWaitSeconds: num('BENCH_LATENCY_WAIT', quick ? 2 : 5),
     fanoutSubs: Math.round(num('BENCH_FANOUT_SUBS', quick ? 1_000 : 10_000)),
-    fanoutPublishes: Math.round(num('BENCH_FANOUT_PUBLISHES', quick ? 5 : 20)),
+    fanoutPublishes: Math.round(num('BENCH_FANOUT_PUBLISHES', quick ? 5 : 40)),
     isolationRate: num('BENCH_ISOLATION_RATE', 100),
     isolationSeconds: num('BENCH_ISOLATION_SECONDS', quick ? 2 : 4),
     rssMessages: Math.round(num('BENCH_RSS_MESSAGES', quick ? 3_000 : 10_000)),

@@ -299,6 +299,7 @@ export function buildRows(results: BenchResults): Row[] {
     const f = `(d) ${fmtNum(cfg.fanoutSubs)} subscriptions`;
     add(`${f}: publish ack p50 (${cfg.fanoutPublishes + cfg.runs} publishes)`, (s) => s.fanout?.ackP50, '—', undefined, '—', ' ms');
     add(`${f}: publish ack p99`, (s) => s.fanout?.ackP99, 'target 10 ms', targetSummary(10), '≤ 10 ms (≤ 1.00×)', ' ms');
+    add(`${f}: deliveries/s while the acks were timed`, (s) => s.fanout?.deliveriesDuringAcks, undiciCeil, c?.delivery, '—');
     add(`${f}: fan-out of one message, deliveries/s`, (s) => s.fanout?.fanoutRate, undiciCeil, c?.delivery, '—');
   }
   if (cfg.scenarios.includes('overload')) {

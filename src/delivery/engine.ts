@@ -9,7 +9,7 @@ import { CompletionWriter } from './completions.js';
 import { ContextLoader } from './context-loader.js';
 import type { DeliveryMetrics } from './metrics.js';
 import type { ProtocolHandler } from './protocol.js';
-import { fanoutRound } from './fanout-round.js';
+import { FanoutRounds } from './fanout-round.js';
 import { FilterCache } from './filters.js';
 import { DueProbe } from './due-probe.js';
 import { DueWalk, stillExcluded, WALK_TAIL_MS } from './due-walk.js';
@@ -36,6 +36,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  */
 export class DeliveryEngine implements ConfirmationSender, Fanout {
   private readonly loader: ContextLoader;
+  private readonly fanout: FanoutRounds;
   private readonly caps: EndpointCaps<KeyedClaim>;
   private readonly rates: RateGates<KeyedClaim>;
   private readonly filters = new FilterCache();
@@ -71,6 +72,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     control: DeliveryControlWiring = {},
   ) {
     this.loader = new ContextLoader(store);
+    this.fanout = new FanoutRounds(store, this.loader, tracing, opts);
     this.oldestDue = new DueProbe(store, logger);
     this.walk = new DueWalk(opts.walkRestartMs, opts.walkEndTailMs);
     this.returns = new ClaimReturns(store, opts.nodeId, logger, {
@@ -230,6 +232,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     this.running = false;
     this.wake();
     await this.loop;
+    await this.fanout.stop().catch((err: unknown) => this.logger.warn({ err }, 'could not give back the fan-out leases; they run out'));
     // Parked claims are not started any more: they go back to the store now.
     this.caps.handBackAll();
     this.rates.handBackAll();
@@ -248,7 +251,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const worked = (await fanoutRound(this.store, this.loader, this.tracing, this.opts)) + (await this.claimStep());
+        const worked = (await this.fanout.run()) + (await this.claimStep());
         // SQLite answers synchronously, so without this the loop would run on microtasks
         // alone and keep requests (publishes waiting for their ack) off the event loop.
         if (worked > 0) {

@@ -185,6 +185,11 @@ export function countRecentMessagesSql(inList: InList): string {
   return `SELECT topic_id, COUNT(*) AS n FROM messages WHERE tenancy_id = ? AND published_at >= ? AND ${inList('topic_id', 'text')} GROUP BY topic_id`;
 }
 
+/** Gives back `owner`'s fan-out leases on the listed messages (ids, then owner): claimable at once by any node. */
+export function releaseFanoutSql(inList: InList): string {
+  return `UPDATE messages SET fanout_lease_until = 0, fanout_lease_owner = NULL WHERE ${inList('id', 'text')} AND fanout_lease_owner = ? AND fanout_state = 0`;
+}
+
 /** Unscoped batch lookups by primary key (DELETED rows included). */
 export function byIdsSql(table: 'messages' | 'subscriptions' | 'topics', inList: InList): string {
   return `SELECT * FROM ${table} WHERE ${inList('id', 'text')}`;

@@ -67,12 +67,12 @@ function counting(store: DeliveryStore, calls: Map<string, number>, claimed: Map
   });
 }
 
-/** One Herald node's delivery side, wired as startHerald wires it. */
-function composeNode(plain: Store, over: Partial<EngineOptions> = {}): Node {
+/** One Herald node's delivery side, wired as startHerald wires it; `wrap` stands between the engine and its store. */
+function composeNode(plain: Store, over: Partial<EngineOptions> = {}, wrap: (s: DeliveryStore) => DeliveryStore = (s) => s): Node {
   const calls = new Map<string, number>();
   const claimed = new Map<string, number>();
   const walks: (DuePosition | null)[] = [];
-  const store = counting(plain.deliveries, calls, claimed, walks);
+  const store = counting(wrap(plain.deliveries), calls, claimed, walks);
   const links = new SubscriptionLinks(randomBytes(32), () => 'http://herald.test');
   const registry = buildProtocolRegistry({
     allowPrivateEndpoints: true,
@@ -124,8 +124,8 @@ for (const kind of STORE_KINDS) {
       return r;
     }
 
-    async function node(over: Partial<EngineOptions> = {}, start = true): Promise<Node> {
-      const n = composeNode(t.store, over);
+    async function node(over: Partial<EngineOptions> = {}, start = true, wrap?: (s: DeliveryStore) => DeliveryStore): Promise<Node> {
+      const n = composeNode(t.store, over, wrap);
       cleanups.push(async () => {
         await n.messages.drain();
         await n.engine.stop();
@@ -414,6 +414,40 @@ for (const kind of STORE_KINDS) {
         'every delivery once the endpoint answers',
       );
       assert.deepEqual(idsAt(stalled, '/full').sort(), [...fullIds].sort());
+    });
+
+    it('a big topic\'s fan-out does not hold back a delivery that falls due meanwhile', async () => {
+      // Each fan-out step takes 300 ms: one message to 100 subscriptions, 10 a batch, is 11 steps, over 3 s.
+      const slowSteps = (s: DeliveryStore): DeliveryStore =>
+        new Proxy(s, {
+          get(target, prop, receiver) {
+            const v: unknown = Reflect.get(target, prop, receiver);
+            if (prop !== 'fanoutMany' || typeof v !== 'function') return v;
+            return async (...args: unknown[]) => {
+              await new Promise((r) => setTimeout(r, 300));
+              return (v as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        });
+      const n = await node({ fanoutBatch: 10, timeScale: 0.001 }, true, slowSteps);
+      let flakyRequests = 0;
+      const r = await receiver((req) => (req.path === '/flaky' && ++flakyRequests === 1 ? { status: 500, body: 'once' } : { status: 200, body: 'ok' }));
+      const big = await newTopic();
+      for (let i = 0; i < INLINE_FANOUT + 36; i++) await webhook(big, `${r.url}/big`);
+      const quiet = await newTopic();
+      const flaky = await webhook(quiet, `${r.url}/flaky`);
+
+      const bigId = await publish(n, big, 'to everyone');
+      await eventually(async () => (n.calls.get('fanoutMany') ?? 0) >= 1, WAIT_MS, 'the big topic\'s fan-out under way');
+      // Its first attempt is made at publish; the retry (due at once) has to be claimed by the engine's loop.
+      const quietId = await publish(n, quiet, 'to one');
+      await eventually(async () => (await traceOf(quietId, flaky)).delivery.state === 'DELIVERED', WAIT_MS, 'the retried delivery');
+      const stepsThen = n.calls.get('fanoutMany') ?? 0;
+      assert.ok(stepsThen < 11, `the retry was claimed after ${stepsThen} of the 11 fan-out steps, not after the round`);
+      assert.equal((await traceOf(quietId, flaky)).attempts.length, 2);
+
+      await eventually(async () => (await traces(bigId)).filter((x) => x.delivery.state === 'DELIVERED').length === INLINE_FANOUT + 36, WAIT_MS, 'the big topic\'s deliveries');
+      assert.equal(n.calls.get('fanoutMany'), 11);
     });
 
     it('a delivery whose subscription is deleted before it is attempted is CANCELLED and never sent', async () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from '../../src/core/models.js';
 import type { DeliveryStore } from '../../src/core/ports/deliveries.js';
-import { fanoutRound } from '../../src/delivery/fanout-round.js';
+import { FanoutRounds } from '../../src/delivery/fanout-round.js';
 import { NO_TRACING } from '../../src/telemetry/tracing.js';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
-import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture } from '../store/fixtures.js';
+import { messageFixture, seedTenancy, subscriptionFixture, T0, topicFixture, topicWithSubscribers } from '../store/fixtures.js';
 
 for (const kind of STORE_KINDS) {
   describe(`batched fan-out round (${kind})`, () => {
@@ -28,15 +28,24 @@ for (const kind of STORE_KINDS) {
       await t.store.publishing.publishMessages(messages, { now: T0 + 20, inlineFanout: 1 });
 
       const steps: string[][] = [];
-      const store: Pick<DeliveryStore, 'claimFanout' | 'fanoutMany'> = {
+      const store: Pick<DeliveryStore, 'claimFanout' | 'fanoutMany' | 'releaseFanout'> = {
         claimFanout: (...a) => t.store.deliveries.claimFanout(...a),
+        releaseFanout: (...a) => t.store.deliveries.releaseFanout(...a),
         fanoutMany: (ids, limit, now) => {
           steps.push([...ids]);
           return t.store.deliveries.fanoutMany(ids, limit, now);
         },
       };
-      const done = await fanoutRound(store, { remember: () => undefined }, NO_TRACING, { nodeId: 'n', leaseMs: 60_000, fanoutBatch: 100 });
-      assert.equal(done, messages.length + messages.length * subs);
+      const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { nodeId: 'n', leaseMs: 60_000, fanoutBatch: 100 });
+      let created = 0;
+      let slices = 0;
+      while (slices === 0 || rounds.busy) {
+        created += await rounds.run();
+        slices++;
+      }
+      // Each slice counts the messages it claimed and stepped and the deliveries it created.
+      const stepped = steps.reduce((n, s) => n + s.length, 0);
+      assert.equal(created, messages.length + stepped + messages.length * subs);
       // 100 subscriptions a batch: at most 10 messages (1,000 deliveries) in one transaction.
       assert.ok(steps.every((s) => s.length <= 10), `steps of ${steps.map((s) => s.length).join(', ')} messages`);
       // The ten oldest are fanned out first (3 batches each); the two newest start only after them.
@@ -53,3 +62,72 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+describe('fan-out rounds in slices', () => {
+  let t: TestStore;
+  before(async () => {
+    t = await makeTestStore('sqlite');
+  });
+  after(() => t.cleanup());
+
+  it('returns to the engine after a slow step with the round unfinished, and claims again what outlived its lease', async () => {
+    const topic = await topicWithSubscribers(t.store, 30);
+    const messages = [1, 2].map((i) => messageFixture(topic, { publishedAt: T0 + i }));
+    await t.store.publishing.publishMessages(messages, { now: T0 + 5, inlineFanout: 1 });
+    let claims = 0;
+    let steps = 0;
+    const store: Pick<DeliveryStore, 'claimFanout' | 'fanoutMany' | 'releaseFanout'> = {
+      releaseFanout: (...a) => t.store.deliveries.releaseFanout(...a),
+      claimFanout: async (...a) => {
+        claims++;
+        return t.store.deliveries.claimFanout(...a);
+      },
+      fanoutMany: async (ids, limit, now) => {
+        steps++;
+        // Longer than a slice: the engine gets its loop back after every step.
+        await new Promise((r) => setTimeout(r, 15));
+        return t.store.deliveries.fanoutMany(ids, limit, now);
+      },
+    };
+    // 10 subscriptions a batch (both messages in each step): 4 steps see the 30 subscriptions and the end.
+    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { nodeId: 'n', leaseMs: 1500, fanoutBatch: 10 });
+    assert.ok((await rounds.run()) > 0);
+    assert.equal(steps, 1, 'one step, then back to the engine');
+    assert.equal(rounds.busy, true);
+    await rounds.run();
+    assert.equal(steps, 2);
+    assert.equal(claims, 1, 'the round goes on without claiming again');
+    // Past the lease, what is left is claimed again (by this node here) before it is stepped.
+    await new Promise((r) => setTimeout(r, 1600));
+    while (rounds.busy) await rounds.run();
+    assert.equal(claims, 2);
+    for (const m of messages) {
+      const ds = await t.store.activity.getMessageDeliveries(topic.tenancyId, m.id);
+      assert.equal(new Set(ds.map((d) => d.delivery.subscriptionId)).size, 30, `deliveries of ${m.id}`);
+      assert.equal(ds.length, 30);
+    }
+    assert.equal((await t.store.deliveries.countDeliveries()).fanoutBacklog, 0);
+  });
+
+  it('gives back what its round had left when the engine stops, so the next claim takes it at once', async () => {
+    const topic = await topicWithSubscribers(t.store, 30);
+    const m = messageFixture(topic, { publishedAt: T0 + 10 });
+    await t.store.publishing.publishMessages([m], { now: T0 + 11, inlineFanout: 1 });
+    const store: Pick<DeliveryStore, 'claimFanout' | 'fanoutMany' | 'releaseFanout'> = {
+      claimFanout: (...a) => t.store.deliveries.claimFanout(...a),
+      releaseFanout: (...a) => t.store.deliveries.releaseFanout(...a),
+      fanoutMany: async (ids, limit, now) => {
+        await new Promise((r) => setTimeout(r, 15));
+        return t.store.deliveries.fanoutMany(ids, limit, now);
+      },
+    };
+    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { nodeId: 'leaving', leaseMs: 600_000, fanoutBatch: 10 });
+    await rounds.run();
+    assert.equal(rounds.busy, true);
+    await rounds.stop();
+    assert.equal(rounds.busy, false);
+    // Within the lease it took: claimable only because it was given back.
+    const now = Date.now();
+    assert.deepEqual((await t.store.deliveries.claimFanout(10, now, now + 1000, 'next')).map((x) => x.id), [m.id]);
+  });
+});

@@ -254,6 +254,24 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await s.deliveries.claimFanout(10, T0 + 10_000, T0 + 10_100, 'd'), [m2, m0]);
         await assert.rejects(s.deliveries.claimFanout(0, T0, T0, 'd'), RangeError);
       });
+
+      it('releaseFanout gives back only the caller\'s unfinished leases, claimable again at once', async () => {
+        const f = await fresh();
+        const s = f.store;
+        const topic = await seedTopic(s);
+        const [m0, m1, m2] = [T0, T0 + 1, T0 + 2].map((publishedAt) => messageFixture(topic, { publishedAt })) as [Message, Message, Message];
+        await s.messages.insertMessages([m0, m1, m2]);
+        assert.deepEqual(await s.deliveries.claimFanout(2, T0, T0 + 1000, 'a'), [m0, m1]);
+        assert.deepEqual(await s.deliveries.claimFanout(10, T0, T0 + 1000, 'b'), [m2]);
+        // m1's fan-out finishes (its topic has no subscriptions); then 'a' stops, naming all three.
+        assert.deepEqual(await s.deliveries.fanoutBatch(m1.id, 10, T0 + 1), { created: 0, done: true });
+        await s.deliveries.releaseFanout([m0.id, m1.id, m2.id], 'a');
+        await s.deliveries.releaseFanout([], 'a');
+        // Well within the leases: m0 is claimable again, m2 is still 'b''s, m1 is done.
+        assert.deepEqual(await s.deliveries.claimFanout(10, T0 + 2, T0 + 2000, 'c'), [m0]);
+        assert.equal((await rawRow(f, 'messages', m2.id))?.fanout_lease_owner, 'b');
+        assert.equal(Number((await rawRow(f, 'messages', m2.id))?.fanout_lease_until), T0 + 1000);
+      });
     });
 
     describe('publish', () => {

@@ -42,6 +42,11 @@ export interface DeliveryStore {
   fanoutBatch(messageId: string, limit: number, now: number): Promise<{ created: number; done: boolean }>;
   /** fanoutBatch for each message, all in one transaction; returns the ids whose fan-out is not done. */
   fanoutMany(messageIds: string[], limit: number, now: number): Promise<{ created: number; unfinished: string[] }>;
+  /**
+   * Gives back the fan-out leases `owner` holds on these messages (a node that stops before their fan-out is done),
+   * so any node claims them at once instead of after the lease. Leases of other owners are left alone.
+   */
+  releaseFanout(messageIds: string[], owner: string): Promise<void>;
   insertDeliveries(deliveries: NewDelivery[]): Promise<void>;
   /**
    * Claims up to `limit` deliveries that are PENDING and due, or IN_FLIGHT with

@@ -25,6 +25,7 @@ import {
   DELIVERY_SQL as SQL,
   listDeadLettersSql,
   redriveSql,
+  releaseFanoutSql,
   STATS_SHARDS,
 } from '../delivery-sql.js';
 import { CLAIMED_WIDTH, claimedOf, inlineClaimedOf, type Lease } from '../claim-rows.js';
@@ -65,6 +66,7 @@ function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[
 }
 
 const SUBSCRIPTIONS_BY_IDS = subscriptionsByIdsSql(inList);
+const RELEASE_FANOUT = releaseFanoutSql(inList);
 
 /** A claim's rows (claimedColumns, then the due time it replaced) in due order. */
 const toClaimed = (claimed: unknown[][], lease: Lease): ClaimedDelivery[] =>
@@ -176,6 +178,11 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
       }
       return { created, unfinished };
     });
+  }
+
+  async releaseFanout(messageIds: string[], owner: string): Promise<void> {
+    if (messageIds.length === 0) return;
+    await rows(this.bookkeeping, RELEASE_FANOUT, [messageIds, owner]);
   }
 
   async insertDeliveries(deliveries: NewDelivery[]): Promise<void> {

@@ -21,6 +21,7 @@ import {
   DELIVERY_SQL as SQL,
   listDeadLettersSql,
   redriveSql,
+  releaseFanoutSql,
 } from '../delivery-sql.js';
 import { checkScan, WALK_END, walkEnd, walkNext, walkStart, walkWindow } from '../claim-walk.js';
 import { num, toMessage, toTopic, type Row, type SqlValue } from '../rows.js';
@@ -36,6 +37,7 @@ import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from 
 import type { MailboxStore } from '../../core/ports/mailbox.js';
 
 const SUBSCRIPTIONS_BY_IDS = subscriptionsByIdsSql(inList);
+const RELEASE_FANOUT = releaseFanoutSql(inList);
 
 /**
  * The delivery side of SqliteStore, on the same connection (publishing is SqlitePublishing's). better-sqlite3 is
@@ -99,6 +101,12 @@ export class SqliteDeliveries implements DeliveryStore, ActivityStore, MailboxSt
     const done = scanned < limit;
     this.sql.run(SQL.fanoutAdvance, last ?? (m.fanout_cursor as string | null), done ? 1 : 0, messageId);
     return { created, done };
+  }
+
+  async releaseFanout(messageIds: string[], owner: string): Promise<void> {
+    await this.sql.pass();
+    if (messageIds.length === 0) return;
+    this.sql.relaxedTx(() => this.sql.run(RELEASE_FANOUT, JSON.stringify(messageIds), owner));
   }
 
   async insertDeliveries(deliveries: NewDelivery[]): Promise<void> {
