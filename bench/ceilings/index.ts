@@ -46,10 +46,11 @@ export interface CeilingsAtEnd {
 }
 
 /** How the signed publish ceiling runs its checks (`signed-http-server.ts`). */
-export type SignedMode = 'inline' | 'cluster';
+export type SignedMode = 'inline' | 'cluster' | 'durable';
 const SIGNED_MODES: Record<SignedMode, string> = {
   inline: 'one process',
   cluster: 'one process per core (node:cluster)',
+  durable: 'one process, each body appended to a file and answered after a group fdatasync',
 };
 
 async function publishCeiling(
@@ -137,6 +138,7 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
   const signedPublishRuns = {
     inline: await publishCeiling(cfg, cfg.runs, log, '', 'inline'),
     cluster: await publishCeiling(cfg, cfg.runs, log, '', 'cluster'),
+    durable: await publishCeiling(cfg, cfg.runs, log, '', 'durable'),
   };
   const deliveryRuns = await deliveryCeiling(cfg, receiverUrl, cfg.runs, log);
 
@@ -173,6 +175,7 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
     signedPublish: {
       inline: summarise(signedPublishRuns.inline.map((r) => r.rate)),
       cluster: summarise(signedPublishRuns.cluster.map((r) => r.rate)),
+      durable: summarise(signedPublishRuns.durable.map((r) => r.rate)),
     },
     signedPublishRuns,
     delivery: summarise(deliveryRuns.map((r) => r.rate)),

@@ -172,6 +172,7 @@ export function buildRows(results: BenchResults): Row[] {
       ['cluster', 'one process per core (node:cluster)'],
     ];
     for (const [mode, label] of modes) {
+      if (signed[mode] === undefined) continue;
       rows.push({
         figure: `(a) yardstick: bare node:http + the OCI signature check (no store), ${label}, c=${cfg.connections}, req/s`,
         sqlite: fmtSummary(signed[mode]),
@@ -181,6 +182,27 @@ export function buildRows(results: BenchResults): Row[] {
         rPostgres: '—',
         target: '— (below 0.60×, (a)’s target is out of reach on this machine)',
       });
+    }
+    const durable = signed.durable as Summary | undefined;
+    if (durable !== undefined) {
+      rows.push({
+        figure: `(a) yardstick: bare node:http + the OCI signature check + each body appended to a file, acknowledged after a group fdatasync (no store), one process, c=${cfg.connections}, req/s`,
+        sqlite: fmtSummary(durable),
+        postgres: 'store-independent',
+        ceiling: httpCeil,
+        rSqlite: fmtRatio(ratio(durable, c.publish)),
+        rPostgres: '—',
+        target: '— (what durability on this disk leaves of the bare ceiling)',
+      });
+      if (cfg.subCounts.includes(0)) {
+        add(
+          `(a) durable publishes/s, 0 subscriptions, ÷ the durable signed yardstick`,
+          (s) => s.publish?.find((p) => p.subs === 0)?.rate,
+          `bare node:http + OCI signature check + group fdatasync ${fmtSummary(durable)}/s`,
+          durable,
+          '—',
+        );
+      }
     }
     if (cfg.subCounts.includes(0)) {
       const best = signed.cluster.median >= signed.inline.median ? signed.cluster : signed.inline;
