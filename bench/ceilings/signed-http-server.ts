@@ -18,10 +18,9 @@ import cluster from 'node:cluster';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serveParent } from '../lib/children.js';
 
 const mode = process.env.SIGNED_CEILING_MODE ?? 'inline';
@@ -56,7 +55,7 @@ function signed(req: IncomingMessage, body: Buffer): { data: Buffer; signature: 
  * when it ends and covers them all.
  */
 function groupSync(): { append(body: Buffer, done: () => void): void; close(): void } {
-  const dir = mkdtempSync(join(process.env.SIGNED_CEILING_DIR ?? tmpdir(), 'herald-durable-ceiling-'));
+  const dir = mkdtempSync(join(tmpdir(), 'herald-durable-ceiling-'));
   const fd = openSync(join(dir, 'log'), 'a');
   let running = false;
   let waiting: (() => void)[] = [];

@@ -49,7 +49,7 @@ export class FanoutRounds {
     private readonly opts: FanoutRoundOptions,
   ) {}
 
-  /** True while a round has messages left: the engine's loop should come back without sleeping. */
+  /** True while a round has messages left: the next `run` goes on with it (every slice counts as work, so the loop does not sleep). */
   get busy(): boolean {
     return this.pending.length > 0;
   }
