@@ -17,13 +17,38 @@ export function numbered(sql: string): string {
   return out;
 }
 
-export async function rows(db: Queryable, sql: string, params: unknown[] = []): Promise<Row[]> {
+/**
+ * A statement each connection prepares, by name, the first time it runs it, and then only binds and executes: the
+ * server plans it once (a generic plan, when PostgreSQL finds it no costlier than planning each call) instead of on
+ * every call. For the hot path's big statements that planning was most of their cost: the publish statement took
+ * 2.5-3.5 ms a call unnamed and 1.1-1.9 ms prepared (1 message, 10 subscriptions, an idle machine).
+ */
+export interface Prepared {
+  readonly name: string;
+  readonly text: string;
+}
+
+const preparedNames = new Map<string, string>();
+
+/** `name` must be unique among prepared statements: a connection refuses one name for two texts. */
+export function prepared(name: string, sql: string): Prepared {
+  const text = numbered(sql);
+  const full = `herald_${name}`;
+  const known = preparedNames.get(full);
+  if (known !== undefined && known !== text) throw new Error(`Prepared statement ${full} is defined twice with different SQL.`);
+  preparedNames.set(full, text);
+  return { name: full, text };
+}
+
+export async function rows(db: Queryable, sql: string | Prepared, params: unknown[] = []): Promise<Row[]> {
+  if (typeof sql !== 'string') return (await db.query<Row>({ name: sql.name, text: sql.text, values: params })).rows;
   return (await db.query<Row>(numbered(sql), params)).rows;
 }
 
 /** Rows as arrays of their values in the statement's column order (pg's array row mode): no object per row. */
-export async function values(db: Queryable, sql: string, params: unknown[] = []): Promise<unknown[][]> {
-  return (await db.query<unknown[]>({ text: numbered(sql), values: params, rowMode: 'array' })).rows;
+export async function values(db: Queryable, sql: string | Prepared, params: unknown[] = []): Promise<unknown[][]> {
+  const statement = typeof sql === 'string' ? { text: numbered(sql) } : sql;
+  return (await db.query<unknown[]>({ ...statement, values: params, rowMode: 'array' })).rows;
 }
 
 export async function first(db: Queryable, sql: string, params: SqlValue[] = []): Promise<Row | undefined> {

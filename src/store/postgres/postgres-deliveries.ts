@@ -57,7 +57,7 @@ import {
   TAKE_RATE_TOKENS,
   WAKE_SQL,
 } from './postgres-delivery-sql.js';
-import { execute, first, rows, transaction, values } from './pg-query.js';
+import { execute, first, prepared, rows, transaction, values } from './pg-query.js';
 
 /** ClaimExclusions as the two array parameters of notExcludedSql, or undefined when it excludes nothing. */
 function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[], readonly string[]] | undefined {
@@ -67,6 +67,18 @@ function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[
 
 const SUBSCRIPTIONS_BY_IDS = subscriptionsByIdsSql(inList);
 const RELEASE_FANOUT = releaseFanoutSql(inList);
+
+/** The statements run per publish group, claim or completion batch: prepared on each connection (pg-query's `prepared`). */
+const HOT = {
+  publish: prepared('publish', PUBLISH),
+  claimFanout: prepared('claim_fanout', CLAIM_FANOUT),
+  claim: prepared('claim', CLAIM_DELIVERIES),
+  claimWalking: prepared('claim_walking', CLAIM_DELIVERIES_WALKING),
+  lockDeliveries: prepared('lock_deliveries', LOCK_DELIVERIES),
+  completeAttempts: prepared('complete_attempts', COMPLETE_ATTEMPTS),
+  subscriptionsByIds: prepared('subscriptions_by_ids', SUBSCRIPTIONS_BY_IDS),
+  takeRateTokens: prepared('take_rate_tokens', TAKE_RATE_TOKENS),
+};
 
 /** A claim's rows (claimedColumns, then the due time it replaced) in due order. */
 const toClaimed = (claimed: unknown[][], lease: Lease): ClaimedDelivery[] =>
@@ -127,7 +139,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     const { now, inlineFanout, claim } = plan;
     const max = claim?.max ?? 0;
     const exclude = exclusionLists(claim?.exclude) ?? [[], []];
-    const [row] = await rows(this.pool, PUBLISH, [
+    const [row] = await rows(this.pool, HOT.publish, [
       ...messageArrays(messages),
       inlineFanout,
       inlineFanout,
@@ -156,7 +168,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
 
   async claimFanout(limit: number, now: number, leaseUntil: number, owner: string): Promise<Message[]> {
     checkLimit(limit);
-    const claimed = await rows(this.bookkeeping, CLAIM_FANOUT, [now, limit, leaseUntil, owner]);
+    const claimed = await rows(this.bookkeeping, HOT.claimFanout, [now, limit, leaseUntil, owner]);
     return claimed.map(toMessage).sort((a, b) => a.publishedAt - b.publishedAt || (a.id < b.id ? -1 : 1));
   }
 
@@ -207,7 +219,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
       return (await this.claimDeliveriesWalking(limit, now, leaseUntil, owner, exclude, null, Number.POSITIVE_INFINITY)).claimed;
     }
     checkLimit(limit);
-    return this.claimedBatch(toClaimed(await values(this.bookkeeping, CLAIM_DELIVERIES, [now, limit, owner, leaseUntil, now]), { owner, leaseUntil, now }), limit);
+    return this.claimedBatch(toClaimed(await values(this.bookkeeping, HOT.claim, [now, limit, owner, leaseUntil, now]), { owner, leaseUntil, now }), limit);
   }
 
   /** A claim's result; a full one means a backlog, so the planner should know the tables by now (see analyzed). */
@@ -236,7 +248,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     // Two statements, no transaction: the step's end only bounds how far it walks.
     const end = endParams === undefined ? undefined : walkEnd(await first(this.pool, WALK_END, endParams));
     const claimed = toClaimed(
-      await values(this.bookkeeping, CLAIM_DELIVERIES_WALKING, [now, endpoints, subscriptions, ...walkWindow(now, start, end), limit, owner, leaseUntil, now]),
+      await values(this.bookkeeping, HOT.claimWalking, [now, endpoints, subscriptions, ...walkWindow(now, start, end), limit, owner, leaseUntil, now]),
       { owner, leaseUntil, now },
     );
     return { claimed: this.claimedBatch(claimed, limit), next: walkNext(claimed, limit, end) };
@@ -262,8 +274,8 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     const values = results.map(completionValues);
     const shard = Math.floor(Math.random() * STATS_SHARDS);
     return transaction(this.bookkeeping, async (c) => {
-      await rows(c, LOCK_DELIVERIES, [[...new Set(values.map((v) => v.deliveryId))]]);
-      await rows(c, COMPLETE_ATTEMPTS, [...columns(values), now, now, shard]);
+      await rows(c, HOT.lockDeliveries, [[...new Set(values.map((v) => v.deliveryId))]]);
+      await rows(c, HOT.completeAttempts, [...columns(values), now, now, shard]);
       return health === undefined ? [] : applyHealth(c, results, now, health);
     });
   }
@@ -287,7 +299,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
   }
 
   async getSubscriptionsByIds(ids: string[]): Promise<Subscription[]> {
-    return ids.length === 0 ? [] : (await values(this.pool, SUBSCRIPTIONS_BY_IDS, [ids])).map(subscriptionOf);
+    return ids.length === 0 ? [] : (await values(this.pool, HOT.subscriptionsByIds, [ids])).map(subscriptionOf);
   }
 
   async getTopicsByIds(ids: string[]): Promise<Topic[]> {
@@ -339,7 +351,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     // One statement cannot upsert a row twice.
     if (new Set(ids).size !== ids.length) throw new Error('takeRateTokens takes one request per subscription');
     const wants = requests.map((r) => Math.max(0, Math.min(r.want, r.perSecond)));
-    const taken = await rows(this.bookkeeping, TAKE_RATE_TOKENS, [ids, requests.map((r) => r.perSecond), wants, now]);
+    const taken = await rows(this.bookkeeping, HOT.takeRateTokens, [ids, requests.map((r) => r.perSecond), wants, now]);
     const granted = new Map(taken.map((r) => [String(r.subscription_id), num(r.granted)]));
     return ids.map((id) => granted.get(id) ?? 0);
   }

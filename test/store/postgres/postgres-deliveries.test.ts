@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from '../../../src/core/models.js';
 import { CLAIM_DELIVERIES } from '../../../src/store/postgres/postgres-delivery-sql.js';
-import { numbered } from '../../../src/store/postgres/pg-query.js';
+import { numbered, prepared } from '../../../src/store/postgres/pg-query.js';
 import { eventually } from '../../helpers/eventually.js';
 import { withPg } from '../../helpers/pg.js';
 import { makeTestStore, type TestStore } from '../../helpers/stores.js';
@@ -94,5 +94,52 @@ describe('PostgresDeliveries commits', () => {
     const results = await written();
     assert.ok(results.includes('delivery_attempts INSERT off') && results.includes('deliveries UPDATE off'), results.join(', '));
     assert.ok(!results.some((r) => r.endsWith(' on')), results.join(', '));
+  });
+});
+
+/**
+ * The hot path's statements are named prepared statements (pg-query's `prepared`): a trigger records, from the writer's
+ * own session, which statements that session holds prepared when each write runs.
+ */
+describe('PostgresDeliveries prepared statements', () => {
+  let t: TestStore;
+  before(async () => {
+    t = await makeTestStore('postgres');
+    await withPg(t.schema, async (c) => {
+      await c.query('CREATE TABLE prepared_seen (seq serial, tbl text, op text, names text[])');
+      await c.query(`CREATE FUNCTION note_prepared() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO prepared_seen (tbl, op, names) SELECT TG_TABLE_NAME, TG_OP, COALESCE(array_agg(name ORDER BY name), '{}') FROM pg_prepared_statements; RETURN NULL; END $$`);
+      for (const table of ['messages', 'deliveries', 'delivery_attempts']) {
+        await c.query(`CREATE TRIGGER note_prepared AFTER INSERT OR UPDATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION note_prepared()`);
+      }
+    });
+  });
+  after(() => t.cleanup());
+
+  const seen = (tbl: string, op: string): Promise<string[][]> =>
+    withPg(t.schema, async (c) => (await c.query<{ names: string[] }>('SELECT names FROM prepared_seen WHERE tbl = $1 AND op = $2 ORDER BY seq', [tbl, op])).rows.map((r) => r.names));
+
+  it('runs each publish, claim and completion as a statement its connection prepared by name', async () => {
+    const topic = await topicWithSubscribers(t.store, 2);
+    for (let i = 0; i < 3; i++) {
+      await t.store.publishing.publishMessages([messageFixture(topic, { publishedAt: T0 + i })], { now: T0 + i, inlineFanout: 64 });
+    }
+    const claimed = await t.store.deliveries.claimDeliveries(10, T0 + 5, T0 + 60_000, 'n1');
+    assert.equal(claimed.length, 6);
+    await t.store.deliveries.completeAttempts(claimed.map((d) => resultFor({ ...d, leaseOwner: 'n1' }, { state: 'DELIVERED' })), T0 + 6);
+
+    const publishes = await seen('messages', 'INSERT');
+    assert.equal(publishes.length, 3);
+    for (const names of publishes) assert.ok(names.includes('herald_publish'), names.join(', '));
+    const claims = await seen('deliveries', 'UPDATE');
+    assert.ok(claims[0]?.includes('herald_claim'), String(claims[0]));
+    const attempts = await seen('delivery_attempts', 'INSERT');
+    assert.equal(attempts.length, 1);
+    assert.ok(attempts[0]!.includes('herald_complete_attempts') && attempts[0]!.includes('herald_lock_deliveries'), attempts[0]!.join(', '));
+  });
+
+  it('refuses one statement name for two different texts, which a connection would refuse at run time', () => {
+    assert.deepEqual(prepared('test_once', 'SELECT ?::int'), prepared('test_once', 'SELECT ?::int'));
+    assert.throws(() => prepared('test_once', 'SELECT ?::text'), /defined twice/);
   });
 });
