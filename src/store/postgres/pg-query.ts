@@ -51,7 +51,7 @@ export async function values(db: Queryable, sql: string | Prepared, params: unkn
   return (await db.query<unknown[]>({ ...statement, values: params, rowMode: 'array' })).rows;
 }
 
-export async function first(db: Queryable, sql: string, params: SqlValue[] = []): Promise<Row | undefined> {
+export async function first(db: Queryable, sql: string | Prepared, params: SqlValue[] = []): Promise<Row | undefined> {
   return (await rows(db, sql, params))[0];
 }
 
@@ -75,7 +75,8 @@ export async function transaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<
 }
 
 /** Runs a statement and returns how many rows it wrote. */
-export async function execute(db: Queryable, sql: string, params: unknown[] = []): Promise<number> {
+export async function execute(db: Queryable, sql: string | Prepared, params: unknown[] = []): Promise<number> {
+  if (typeof sql !== 'string') return (await db.query({ name: sql.name, text: sql.text, values: params })).rowCount ?? 0;
   return (await db.query(numbered(sql), params)).rowCount ?? 0;
 }
 

@@ -78,6 +78,10 @@ const HOT = {
   completeAttempts: prepared('complete_attempts', COMPLETE_ATTEMPTS),
   subscriptionsByIds: prepared('subscriptions_by_ids', SUBSCRIPTIONS_BY_IDS),
   takeRateTokens: prepared('take_rate_tokens', TAKE_RATE_TOKENS),
+  walkEnd: prepared('walk_end', WALK_END),
+  releaseClaims: prepared('release_claims', RELEASE_CLAIMS),
+  nextDueAt: prepared('next_due_at', SQL.nextDueAt),
+  nextDueExcluding: prepared('next_due_excluding', NEXT_DUE_EXCLUDING),
 };
 
 /** A claim's rows (claimedColumns, then the due time it replaced) in due order. */
@@ -246,7 +250,7 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     const [endpoints, subscriptions] = exclusionLists(exclude) ?? [[], []];
     const { start, endParams } = walkStart(now, from, scan);
     // Two statements, no transaction: the step's end only bounds how far it walks.
-    const end = endParams === undefined ? undefined : walkEnd(await first(this.pool, WALK_END, endParams));
+    const end = endParams === undefined ? undefined : walkEnd(await first(this.pool, HOT.walkEnd, endParams));
     const claimed = toClaimed(
       await values(this.bookkeeping, HOT.claimWalking, [now, endpoints, subscriptions, ...walkWindow(now, start, end), limit, owner, leaseUntil, now]),
       { owner, leaseUntil, now },
@@ -262,8 +266,8 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
       for (let i = 0; i < sorted.length; i += RELEASE_CHUNK) {
         const part = sorted.slice(i, i + RELEASE_CHUNK);
         const ids = part.map((x) => x.id);
-        await execute(c, LOCK_DELIVERIES, [ids]);
-        released += await execute(c, RELEASE_CLAIMS, [part.map((x) => x.dueAt), ids, ids, owner]);
+        await execute(c, HOT.lockDeliveries, [ids]);
+        released += await execute(c, HOT.releaseClaims, [part.map((x) => x.dueAt), ids, ids, owner]);
       }
       return released;
     });
@@ -288,8 +292,8 @@ export class PostgresDeliveries implements DeliveryStore, PublishStore, Activity
     const excluded = exclusionLists(exclude);
     const row =
       excluded === undefined && after === undefined
-        ? await first(this.pool, SQL.nextDueAt)
-        : (await rows(this.pool, NEXT_DUE_EXCLUDING, [after ?? Number.MIN_SAFE_INTEGER, ...(excluded ?? [[], []])]))[0];
+        ? await first(this.pool, HOT.nextDueAt)
+        : (await rows(this.pool, HOT.nextDueExcluding, [after ?? Number.MIN_SAFE_INTEGER, ...(excluded ?? [[], []])]))[0];
     const times = [row?.due, row?.fanout].filter((v) => v !== null && v !== undefined).map(num);
     return times.length === 0 ? null : Math.min(...times);
   }

@@ -7,7 +7,7 @@ import { CONTROL_SQL as SQL, healthFields, replayInsertSql, replayResetSql, toDi
 import { checkLimit } from '../delivery-sql.js';
 import { num, toMessage } from '../rows.js';
 import { inList } from './postgres-delivery-sql.js';
-import { execute, first, rows, transaction } from './pg-query.js';
+import { execute, first, prepared, rows, transaction } from './pg-query.js';
 
 const REPLAY_RESET = replayResetSql(inList);
 const REPLAY_INSERT = replayInsertSql(inList);
@@ -37,6 +37,8 @@ UPDATE subscriptions s SET
   last_failure = COALESCE(u.last_failure, s.last_failure)
 FROM u JOIN target t ON t.id = u.id
 WHERE s.id = u.id`;
+/** Run with every completion batch that has health deltas: prepared on each connection (pg-query's `prepared`). */
+const APPLY_HEALTH_PREPARED = prepared('apply_health', APPLY_HEALTH);
 
 /**
  * Applies a completion batch's health deltas inside its transaction, then disables (and holds the deliveries of)
@@ -46,7 +48,7 @@ export async function applyHealth(c: PoolClient, results: readonly AttemptResult
   const deltas = healthDeltas(results);
   if (deltas.length === 0) return [];
   const fields = deltas.map(healthFields);
-  await execute(c, APPLY_HEALTH, [
+  await execute(c, APPLY_HEALTH_PREPARED, [
     fields.map((f) => f.id),
     fields.map((f) => f.reset),
     fields.map((f) => f.firstFailureAt),
