@@ -200,7 +200,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       },
     });
     // The publish path: route -> MessageService -> store.publishing (one transaction, fan-out planned by the
-    // engine) -> engine.published. Metrics and the backlog count are told of each committed group too.
+    // engine) -> engine.published. Metrics and the backlog count are told of each durable group too.
     const topics = new TopicService(store, authz);
     const subscriptions = new SubscriptionService(store, links, authz, engine);
     const messages = new MessageService(store, authz, {

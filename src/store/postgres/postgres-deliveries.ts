@@ -29,9 +29,9 @@ import {
   STATS_SHARDS,
 } from '../delivery-sql.js';
 import { CLAIMED_WIDTH, claimedOf, inlineClaimedOf, type Lease } from '../claim-rows.js';
-import { checkScan, WALK_END, walkEnd, walkNext, walkStart, walkWindow } from '../claim-walk.js';
+import { checkScan, walkEnd, walkNext, walkStart, walkWindow } from '../claim-walk.js';
 import { num, str, toMessage, toTopic, type Row } from '../rows.js';
-import { subscriptionOf, subscriptionsByIdsSql } from '../subscription-rows.js';
+import { subscriptionOf } from '../subscription-rows.js';
 import { countsByTopic, toPage } from '../sql.js';
 import type { ActivityStore, DeadLetterQuery, RedriveQuery, TenancyCounts } from '../../core/ports/activity.js';
 import type { ClaimedDelivery, DeliveryStore, ReleasedClaim, WalkedClaim } from '../../core/ports/deliveries.js';
@@ -40,24 +40,16 @@ import type { PublishStore } from '../../core/ports/messages.js';
 import { WakeListener } from './notifier.js';
 import { applyHealth, settleClaims } from './postgres-delivery-control.js';
 import {
-  CLAIM_DELIVERIES,
-  CLAIM_DELIVERIES_WALKING,
-  CLAIM_FANOUT,
   columns,
-  COMPLETE_ATTEMPTS,
+  HOT,
   inList,
   INSERT_DELIVERIES,
-  LOCK_DELIVERIES,
   MESSAGE_TRACE,
   messageArrays,
-  NEXT_DUE_EXCLUDING,
-  PUBLISH,
   RELEASE_CHUNK,
-  RELEASE_CLAIMS,
-  TAKE_RATE_TOKENS,
   WAKE_SQL,
 } from './postgres-delivery-sql.js';
-import { execute, first, prepared, rows, transaction, values } from './pg-query.js';
+import { execute, first, rows, transaction, values } from './pg-query.js';
 
 /** ClaimExclusions as the two array parameters of notExcludedSql, or undefined when it excludes nothing. */
 function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[], readonly string[]] | undefined {
@@ -65,24 +57,7 @@ function exclusionLists(exclude: ClaimExclusions | undefined): [readonly string[
   return [exclude.endpoints, exclude.subscriptions];
 }
 
-const SUBSCRIPTIONS_BY_IDS = subscriptionsByIdsSql(inList);
 const RELEASE_FANOUT = releaseFanoutSql(inList);
-
-/** The statements run per publish group, claim or completion batch: prepared on each connection (pg-query's `prepared`). */
-const HOT = {
-  publish: prepared('publish', PUBLISH),
-  claimFanout: prepared('claim_fanout', CLAIM_FANOUT),
-  claim: prepared('claim', CLAIM_DELIVERIES),
-  claimWalking: prepared('claim_walking', CLAIM_DELIVERIES_WALKING),
-  lockDeliveries: prepared('lock_deliveries', LOCK_DELIVERIES),
-  completeAttempts: prepared('complete_attempts', COMPLETE_ATTEMPTS),
-  subscriptionsByIds: prepared('subscriptions_by_ids', SUBSCRIPTIONS_BY_IDS),
-  takeRateTokens: prepared('take_rate_tokens', TAKE_RATE_TOKENS),
-  walkEnd: prepared('walk_end', WALK_END),
-  releaseClaims: prepared('release_claims', RELEASE_CLAIMS),
-  nextDueAt: prepared('next_due_at', SQL.nextDueAt),
-  nextDueExcluding: prepared('next_due_excluding', NEXT_DUE_EXCLUDING),
-};
 
 /** A claim's rows (claimedColumns, then the due time it replaced) in due order. */
 const toClaimed = (claimed: unknown[][], lease: Lease): ClaimedDelivery[] =>

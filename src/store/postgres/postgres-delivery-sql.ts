@@ -1,9 +1,11 @@
 import type { Message } from '../../core/models.js';
 import type { CompletionValues } from '../delivery-rows.js';
-import { WALK_WINDOW } from '../claim-walk.js';
+import { WALK_END, WALK_WINDOW } from '../claim-walk.js';
 import { claimedColumns } from '../claim-rows.js';
-import { DUE, nextDueAtExcludingSql, notExcludedSql } from '../delivery-sql.js';
+import { DELIVERY_SQL, DUE, nextDueAtExcludingSql, notExcludedSql } from '../delivery-sql.js';
 import type { InList, NotInList } from '../sql.js';
+import { subscriptionsByIdsSql } from '../subscription-rows.js';
+import { prepared } from './pg-query.js';
 
 /** The SQL text of PostgresDeliveries: claims, releases, publishing, completions and wake-ups. */
 
@@ -193,3 +195,21 @@ export const TAKE_RATE_TOKENS = `
     tokens = ${AVAILABLE} - GREATEST(0, LEAST(EXCLUDED.granted, floor(${AVAILABLE}))),
     at = GREATEST(b.at, EXCLUDED.at)
   RETURNING subscription_id, granted`;
+
+const SUBSCRIPTIONS_BY_IDS = subscriptionsByIdsSql(inList);
+
+/** The statements run per publish group, claim or completion batch: prepared on each connection (pg-query's `prepared`). */
+export const HOT = {
+  publish: prepared('publish', PUBLISH),
+  claimFanout: prepared('claim_fanout', CLAIM_FANOUT),
+  claim: prepared('claim', CLAIM_DELIVERIES),
+  claimWalking: prepared('claim_walking', CLAIM_DELIVERIES_WALKING),
+  lockDeliveries: prepared('lock_deliveries', LOCK_DELIVERIES),
+  completeAttempts: prepared('complete_attempts', COMPLETE_ATTEMPTS),
+  subscriptionsByIds: prepared('subscriptions_by_ids', SUBSCRIPTIONS_BY_IDS),
+  takeRateTokens: prepared('take_rate_tokens', TAKE_RATE_TOKENS),
+  walkEnd: prepared('walk_end', WALK_END),
+  releaseClaims: prepared('release_claims', RELEASE_CLAIMS),
+  nextDueAt: prepared('next_due_at', DELIVERY_SQL.nextDueAt),
+  nextDueExcluding: prepared('next_due_excluding', NEXT_DUE_EXCLUDING),
+};

@@ -49,6 +49,22 @@ describe('PostgresDeliveries', () => {
 });
 
 /**
+ * Has every statement that inserts into or updates the delivery path's tables add a row to `table` (seq, tbl, op and
+ * `column`), from a trigger in the writer's own session: `select` is what the row's last column is selected as there.
+ */
+async function recordWrites(schema: string | undefined, table: string, column: string, select: string): Promise<void> {
+  const name = column.split(' ')[0]!;
+  await withPg(schema, async (c) => {
+    await c.query(`CREATE TABLE ${table} (seq serial, tbl text, op text, ${column})`);
+    await c.query(`CREATE FUNCTION note_${table}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO ${table} (tbl, op, ${name}) SELECT TG_TABLE_NAME, TG_OP, ${select}; RETURN NULL; END $$`);
+    for (const written of ['messages', 'deliveries', 'delivery_attempts']) {
+      await c.query(`CREATE TRIGGER note_${table} AFTER INSERT OR UPDATE ON ${written} FOR EACH STATEMENT EXECUTE FUNCTION note_${table}()`);
+    }
+  });
+}
+
+/**
  * Which writes wait for PostgreSQL's WAL flush: each table the delivery path writes records, from a trigger in its
  * writer's own session, the `synchronous_commit` that session commits with.
  */
@@ -56,14 +72,7 @@ describe('PostgresDeliveries commits', () => {
   let t: TestStore;
   before(async () => {
     t = await makeTestStore('postgres');
-    await withPg(t.schema, async (c) => {
-      await c.query('CREATE TABLE commit_modes (seq serial, tbl text, op text, mode text)');
-      await c.query(`CREATE FUNCTION note_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN INSERT INTO commit_modes (tbl, op, mode) VALUES (TG_TABLE_NAME, TG_OP, current_setting('synchronous_commit')); RETURN NULL; END $$`);
-      for (const table of ['messages', 'deliveries', 'delivery_attempts']) {
-        await c.query(`CREATE TRIGGER note_commit_mode AFTER INSERT OR UPDATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION note_commit_mode()`);
-      }
-    });
+    await recordWrites(t.schema, 'commit_modes', 'mode text', "current_setting('synchronous_commit')");
   });
   after(() => t.cleanup());
 
@@ -105,14 +114,7 @@ describe('PostgresDeliveries prepared statements', () => {
   let t: TestStore;
   before(async () => {
     t = await makeTestStore('postgres');
-    await withPg(t.schema, async (c) => {
-      await c.query('CREATE TABLE prepared_seen (seq serial, tbl text, op text, names text[])');
-      await c.query(`CREATE FUNCTION note_prepared() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN INSERT INTO prepared_seen (tbl, op, names) SELECT TG_TABLE_NAME, TG_OP, COALESCE(array_agg(name ORDER BY name), '{}') FROM pg_prepared_statements; RETURN NULL; END $$`);
-      for (const table of ['messages', 'deliveries', 'delivery_attempts']) {
-        await c.query(`CREATE TRIGGER note_prepared AFTER INSERT OR UPDATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION note_prepared()`);
-      }
-    });
+    await recordWrites(t.schema, 'prepared_seen', 'names text[]', "COALESCE(array_agg(name ORDER BY name), '{}') FROM pg_prepared_statements");
   });
   after(() => t.cleanup());
 
