@@ -78,8 +78,15 @@ export interface PacerClock {
 export class PublishPacer {
   #paced = false;
   #credits = 0;
-  /** Deliveries a publish makes, on average. */
+  /** Deliveries a publish makes, on average: #costDeliveries / #costMessages. */
   #cost = 0;
+  /**
+   * Messages published, and the deliveries made for them (at their publish, or since by a big topic's fan-out), both
+   * decayed at each tick. A ratio of sums, not an average of each group's ratio: a big topic's message makes its
+   * deliveries after the publish that reported it, and the two reports meet only in the sums.
+   */
+  #costMessages = 0;
+  #costDeliveries = 0;
   /** Deliveries made per second, on average (sizes the credits banked). */
   #deliveryRate = 0;
   #deliveredThisTick = 0;
@@ -117,10 +124,25 @@ export class PublishPacer {
     return new Promise<void>((resolve) => this.#queue.push({ resolve, at: this.clock.now() }));
   }
 
-  /** A group of `messages` publishes made `deliveries` deliveries: what a publish costs. */
+  /** A group of `messages` publishes made `deliveries` deliveries at once: what a publish costs. */
   published(messages: number, deliveries: number): void {
     if (messages <= 0) return;
-    this.#cost = this.#cost === 0 ? deliveries / messages : this.#cost * (1 - EWMA) + (deliveries / messages) * EWMA;
+    this.#costMessages += messages;
+    this.#addCost(deliveries);
+  }
+
+  /**
+   * A big topic's fan-out made `deliveries` deliveries after the publish (which made none of them): they are what
+   * its publishes cost. Left out, a publish to a topic of a thousand subscriptions would cost next to nothing, and
+   * pacing would hold no publish back while its deliveries fell ever further behind.
+   */
+  fannedOut(deliveries: number): void {
+    this.#addCost(deliveries);
+  }
+
+  #addCost(deliveries: number): void {
+    this.#costDeliveries += deliveries;
+    if (this.#costMessages > 0) this.#cost = this.#costDeliveries / this.#costMessages;
   }
 
   /** `n` deliveries were made (attempted or settled): while paced, they earn the waiting publishes their turn. */
@@ -143,6 +165,9 @@ export class PublishPacer {
     this.#deliveryRate = this.#deliveryRate === 0 ? rate : this.#deliveryRate * (1 - EWMA) + rate * EWMA;
     this.#deliveredThisTick = 0;
     this.#tickAt = now;
+    // Older publishes weigh less in what a publish costs; the ratio stays until new reports move it.
+    this.#costMessages *= 1 - EWMA;
+    this.#costDeliveries *= 1 - EWMA;
     // A publish let in to wait is never kept past maxWaitMs, even if deliveries stalled meanwhile.
     while (this.#queue.length > 0 && now - this.#queue[0]!.at >= this.opts.maxWaitMs) this.#queue.shift()!.resolve();
     const busyShare = this.signals.busy();

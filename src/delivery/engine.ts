@@ -72,7 +72,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
     control: DeliveryControlWiring = {},
   ) {
     this.loader = new ContextLoader(store);
-    this.fanout = new FanoutRounds(store, this.loader, tracing, opts);
+    this.fanout = new FanoutRounds(store, this.loader, tracing, metrics, opts);
     this.oldestDue = new DueProbe(store, logger);
     this.walk = new DueWalk(opts.walkRestartMs, opts.walkEndTailMs);
     this.returns = new ClaimReturns(store, opts.nodeId, logger, {

@@ -1,4 +1,5 @@
 import type { ContextLoader } from './context-loader.js';
+import type { DeliveryMetrics } from './metrics.js';
 import type { Message } from '../core/models.js';
 import type { DeliveryStore } from '../core/ports/deliveries.js';
 import type { TraceSpan, Tracing } from '../telemetry/tracing.js';
@@ -46,6 +47,7 @@ export class FanoutRounds {
     private readonly store: Pick<DeliveryStore, 'claimFanout' | 'fanoutMany' | 'releaseFanout'>,
     private readonly loader: Pick<ContextLoader, 'remember'>,
     private readonly tracing: Tracing,
+    private readonly metrics: Pick<DeliveryMetrics, 'fannedOut'>,
     private readonly opts: FanoutRoundOptions,
   ) {}
 
@@ -70,6 +72,7 @@ export class FanoutRounds {
         const step = this.pending.slice(0, perStep);
         const r = await this.store.fanoutMany(step, this.opts.fanoutBatch, Date.now());
         worked += step.length + r.created;
+        if (r.created > 0) this.metrics.fannedOut(r.created);
         const unfinished = new Set(r.unfinished);
         for (const id of step) if (!unfinished.has(id)) this.end(id);
         this.pending = [...r.unfinished, ...this.pending.slice(perStep)];

@@ -9,9 +9,12 @@ import type { Delivery, FinalState } from '../core/deliveries.js';
 export interface DeliveryMetrics {
   attempt(d: Delivery, outcome: 'success' | 'failure', durationMs: number): void;
   finished(d: Delivery, state: FinalState, publishedAt: number | null): void;
+  /** The fan-out of big topics' messages (after their publish) created `deliveries` deliveries. */
+  fannedOut(deliveries: number): void;
 }
 
 export const NO_METRICS: DeliveryMetrics = {
   attempt() {},
   finished() {},
+  fannedOut() {},
 };

@@ -14,6 +14,7 @@ export class HeraldMetrics implements DeliveryMetrics {
   private readonly finishedTotal: Counter;
   private readonly latency: Histogram;
   private readonly disabled: Counter;
+  private readonly fanout: Counter;
 
   constructor(store: Store, sources: { publishBacklog: () => number; retention: () => RetentionStats; pacing?: () => PacerState }) {
     const { publishBacklog } = sources;
@@ -37,6 +38,11 @@ export class HeraldMetrics implements DeliveryMetrics {
       help: 'Duration of delivery attempts, by protocol.',
       labelNames: ['protocol'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.fanout = new Counter({
+      name: 'herald_fanout_deliveries_total',
+      help: 'Deliveries this node created fanning out messages of topics too big to fan out at their publish.',
       registers: [this.registry],
     });
     this.disabled = new Counter({
@@ -125,5 +131,9 @@ export class HeraldMetrics implements DeliveryMetrics {
 
   finished(d: Delivery, state: FinalState): void {
     this.#child(`f:${d.protocol}:${state}`, () => this.finishedTotal.labels({ protocol: d.protocol, state })).inc();
+  }
+
+  fannedOut(deliveries: number): void {
+    this.fanout.inc(deliveries);
   }
 }

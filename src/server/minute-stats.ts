@@ -55,6 +55,9 @@ export class MinuteStatsRecorder implements DeliveryMetrics {
     this.tally.finished(d, state, publishedAt, this.now());
   }
 
+  /** The console's minutes count messages and attempts, not the rows a fan-out creates. */
+  fannedOut(): void {}
+
   start(): void {
     if (this.timer !== undefined) return;
     this.timer = setInterval(() => void this.flush(), this.flushMs);
@@ -106,6 +109,9 @@ export function teeMetrics(...targets: readonly DeliveryMetrics[]): DeliveryMetr
     },
     finished: (d, state, publishedAt) => {
       for (const t of targets) t.finished(d, state, publishedAt);
+    },
+    fannedOut: (deliveries) => {
+      for (const t of targets) t.fannedOut(deliveries);
     },
   };
 }

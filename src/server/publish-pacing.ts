@@ -32,6 +32,7 @@ export function startPublishPacing(lag: Pick<PacingSignals, 'deliveryLagMs' | 'o
       finished: (_d, state) => {
         if (state === 'FILTERED') pacer.delivered(1);
       },
+      fannedOut: (deliveries) => pacer.fannedOut(deliveries),
     },
     published: (batch, outcome) => pacer.published(batch.length, outcome.backlogAdded),
     stop() {

@@ -228,6 +228,27 @@ describe('PublishPacer', () => {
     for (let i = 0; i < 100; i++) assert.equal(r.pacer.admit(), undefined);
   });
 
+  it("counts a big topic's deliveries, made by its fan-out after the publish, in what a publish costs", () => {
+    const r = rig();
+    // Ten publishes to a topic of 100 subscriptions: the publish adds one fan-out each to the backlog, no delivery.
+    r.pacer.published(10, 10);
+    r.tick(100);
+    r.pacer.fannedOut(1000);
+    r.s.lag = 1000;
+    r.s.busy = 1;
+    r.tick(100);
+    assert.equal(r.pacer.state.paced, true);
+    const p = r.pacer.admit();
+    assert.ok(p instanceof Promise, 'a publish waits for its turn');
+    let done = false;
+    void p.then(() => (done = true));
+    // Counted at the publish alone, a publish would cost one delivery and these 50 would let 45 through.
+    r.pacer.delivered(50);
+    assert.equal(r.pacer.state.waiting, 1, 'fifty deliveries do not pay for a publish that makes a hundred');
+    r.pacer.delivered(100);
+    assert.equal(r.pacer.state.waiting, 0);
+  });
+
   it('banks at most a tick of deliveries, so a pause is not followed by a burst', () => {
     const { pacer } = paced();
     pacer.delivered(10_000); // a tick at 1,000/s is 100 deliveries: 100 credited at most

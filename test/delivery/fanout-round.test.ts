@@ -36,7 +36,8 @@ for (const kind of STORE_KINDS) {
           return t.store.deliveries.fanoutMany(ids, limit, now);
         },
       };
-      const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { nodeId: 'n', leaseMs: 60_000, fanoutBatch: 100 });
+      let reported = 0;
+      const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: (n) => (reported += n) }, { nodeId: 'n', leaseMs: 60_000, fanoutBatch: 100 });
       let created = 0;
       let slices = 0;
       while (slices === 0 || rounds.busy) {
@@ -46,6 +47,8 @@ for (const kind of STORE_KINDS) {
       // Each slice counts the messages it claimed and stepped and the deliveries it created.
       const stepped = steps.reduce((n, s) => n + s.length, 0);
       assert.equal(created, messages.length + stepped + messages.length * subs);
+      // The deliveries it created are reported (the publish pacer counts them in what a big topic's publish costs).
+      assert.equal(reported, messages.length * subs);
       // 100 subscriptions a batch: at most 10 messages (1,000 deliveries) in one transaction.
       assert.ok(steps.every((s) => s.length <= 10), `steps of ${steps.map((s) => s.length).join(', ')} messages`);
       // The ten oldest are fanned out first (3 batches each); the two newest start only after them.
@@ -90,7 +93,7 @@ describe('fan-out rounds in slices', () => {
       },
     };
     // 10 subscriptions a batch (both messages in each step): 4 steps see the 30 subscriptions and the end.
-    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { nodeId: 'n', leaseMs: 1500, fanoutBatch: 10 });
+    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: () => undefined }, { nodeId: 'n', leaseMs: 1500, fanoutBatch: 10 });
     assert.ok((await rounds.run()) > 0);
     assert.equal(steps, 1, 'one step, then back to the engine');
     assert.equal(rounds.busy, true);
@@ -121,7 +124,7 @@ describe('fan-out rounds in slices', () => {
         return t.store.deliveries.fanoutMany(ids, limit, now);
       },
     };
-    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { nodeId: 'leaving', leaseMs: 600_000, fanoutBatch: 10 });
+    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: () => undefined }, { nodeId: 'leaving', leaseMs: 600_000, fanoutBatch: 10 });
     await rounds.run();
     assert.equal(rounds.busy, true);
     await rounds.stop();

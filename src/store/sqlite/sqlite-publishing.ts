@@ -10,8 +10,8 @@ import type { WalSync } from './wal-sync.js';
 
 /**
  * Group commits of publishes (PublishStore) on SqliteStore's connection: each group's messages, the inline fan-out
- * of small topics and the deliveries claimed for this node, in one transaction, acknowledged once the WAL's fsync
- * that started after it has ended.
+ * of small topics and the deliveries claimed for this node, in one transaction, handed on once committed
+ * (`onCommitted`) and acknowledged once the WAL's fsync that started after it has ended.
  */
 export class SqlitePublishing implements PublishStore {
   constructor(
@@ -20,11 +20,13 @@ export class SqlitePublishing implements PublishStore {
     private readonly walSync?: WalSync,
   ) {}
 
-  async publishMessages(messages: Message[], plan: PublishPlan): Promise<PublishOutcome> {
+  async publishMessages(messages: Message[], plan: PublishPlan, onCommitted?: (outcome: PublishOutcome) => void): Promise<PublishOutcome> {
     await this.sql.pass();
     if (this.walSync === undefined) return this.publishGroup(messages, plan, false);
-    // Committed without fsync, then made durable off the event loop before anyone is told.
+    // Committed without fsync (its frames are in the OS: a process crash keeps them), so the caller may start
+    // delivering now; made durable off the event loop before the publish is acknowledged.
     const outcome = this.publishGroup(messages, plan, true);
+    onCommitted?.(outcome);
     await this.walSync.sync();
     return outcome;
   }
