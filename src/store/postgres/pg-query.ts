@@ -40,15 +40,18 @@ export function prepared(name: string, sql: string): Prepared {
   return { name: full, text };
 }
 
+/** pg's query config for `sql`: by name when prepared, its text numbered otherwise. */
+function statement(sql: string | Prepared, values: unknown[]): { name?: string; text: string; values: unknown[] } {
+  return typeof sql === 'string' ? { text: numbered(sql), values } : { name: sql.name, text: sql.text, values };
+}
+
 export async function rows(db: Queryable, sql: string | Prepared, params: unknown[] = []): Promise<Row[]> {
-  if (typeof sql !== 'string') return (await db.query<Row>({ name: sql.name, text: sql.text, values: params })).rows;
-  return (await db.query<Row>(numbered(sql), params)).rows;
+  return (await db.query<Row>(statement(sql, params))).rows;
 }
 
 /** Rows as arrays of their values in the statement's column order (pg's array row mode): no object per row. */
 export async function values(db: Queryable, sql: string | Prepared, params: unknown[] = []): Promise<unknown[][]> {
-  const statement = typeof sql === 'string' ? { text: numbered(sql) } : sql;
-  return (await db.query<unknown[]>({ ...statement, values: params, rowMode: 'array' })).rows;
+  return (await db.query<unknown[]>({ ...statement(sql, params), rowMode: 'array' })).rows;
 }
 
 export async function first(db: Queryable, sql: string | Prepared, params: SqlValue[] = []): Promise<Row | undefined> {
@@ -76,8 +79,7 @@ export async function transaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<
 
 /** Runs a statement and returns how many rows it wrote. */
 export async function execute(db: Queryable, sql: string | Prepared, params: unknown[] = []): Promise<number> {
-  if (typeof sql !== 'string') return (await db.query({ name: sql.name, text: sql.text, values: params })).rowCount ?? 0;
-  return (await db.query(numbered(sql), params)).rowCount ?? 0;
+  return (await db.query(statement(sql, params))).rowCount ?? 0;
 }
 
 /**
