@@ -3,8 +3,9 @@ import type { DeliveryStore } from '../core/ports/deliveries.js';
 
 /**
  * Keeps a recent reading of the undelivered backlog (pending and in-flight
- * deliveries plus messages not yet fanned out) for publish backpressure, so a
- * publish never waits on a COUNT. Shared by every node through the store.
+ * deliveries plus those big topics' fan-outs are still to make) for publish
+ * backpressure, so a publish never waits on a COUNT. Shared by every node through
+ * the store.
  */
 export class BacklogMonitor {
   private value = 0;

@@ -83,10 +83,15 @@ export const DELIVERY_SQL = {
   /**
    * The backpressure reading: the live states counted on deliveries_due's entries alone (its WHERE is
    * DUE), never a table row, so it stays a few ms at a backlog of 50,000 where telling PENDING from
-   * IN_FLIGHT (countDeliveries) reads every row, tens of ms on the thread that serves publishes.
+   * IN_FLIGHT (countDeliveries) reads every row, tens of ms on the thread that serves publishes. A message
+   * whose fan-out has not ended counts as the deliveries it is still to make: its topic's subscriptions past
+   * its cursor, on subscriptions_topic_id's entries alone (so inactive ones too: it errs on refusing).
+   * Counted as one, a publisher to a topic of a hundred subscriptions was let 100 times past --max-backlog.
    */
   countBacklog:
-    `SELECT (SELECT COUNT(*) FROM deliveries WHERE ${DUE}) + (SELECT COUNT(*) FROM messages WHERE fanout_state = 0) AS backlog`,
+    `SELECT (SELECT COUNT(*) FROM deliveries WHERE ${DUE}) + ` +
+    "(SELECT COUNT(*) FROM messages m JOIN subscriptions s ON s.topic_id = m.topic_id AND s.id > COALESCE(m.fanout_cursor, '') " +
+    'WHERE m.fanout_state = 0) AS backlog',
   /**
    * One tenancy's figures; binds the tenancy id five times, then `since` and the tenancy id again. Each count
    * walks an index that starts with the tenancy, the topic or the due time (topics_compartment,

@@ -1162,16 +1162,33 @@ for (const kind of STORE_KINDS) {
           held: 0,
         });
         assert.deepEqual(await s.deliveries.countDeliveries(), expected({ PENDING: 2, IN_FLIGHT: 2 }));
-        // Pending and in flight alike, plus the two messages not fanned out.
-        assert.equal(await s.deliveries.countBacklog(), 6);
+        // Pending and in flight alike; the two messages not fanned out add nothing, their topic having no subscription.
+        assert.equal(await s.deliveries.countBacklog(), 4);
         await s.deliveries.completeAttempts([resultFor(a, { state: 'DELIVERED' }), resultFor(b, { state: 'CANCELLED' })], T0 + 1);
         assert.deepEqual(await s.deliveries.countDeliveries(), expected({ PENDING: 2, DELIVERED: 1 }));
-        assert.equal(await s.deliveries.countBacklog(), 4);
+        assert.equal(await s.deliveries.countBacklog(), 2);
         const [c, d] = await s.deliveries.claimDeliveries(2, T0, T0 + 10, 'n');
         assert.ok(c && d);
         await s.deliveries.completeAttempts([resultFor(c, { state: 'DELIVERED' }), resultFor(d, { state: 'DEAD' })], T0 + 2);
         assert.deepEqual(await s.deliveries.countDeliveries(), expected({ DELIVERED: 2, DEAD: 1 }));
-        assert.equal(await s.deliveries.countBacklog(), 2);
+        assert.equal(await s.deliveries.countBacklog(), 0);
+      });
+
+      it("countBacklog counts a message whose fan-out has not ended as the deliveries it is still to make, not as one", async () => {
+        const { store: s } = await fresh();
+        const { topic } = await seedTopicWith(s, (await seedTenancy(s)).tenancy.id, 5);
+        const ms = [messageFixture(topic), messageFixture(topic)];
+        await s.messages.insertMessages(ms);
+        assert.equal(await s.deliveries.countBacklog(), 10, 'two messages of a topic of five subscriptions');
+        // Part of the first one's fan-out made: its two deliveries and the three it is still to make.
+        assert.deepEqual(await s.deliveries.fanoutBatch(ms[0]!.id, 2, T0 + 1), { created: 2, done: false });
+        assert.equal(await s.deliveries.countBacklog(), 10);
+        assert.deepEqual(await s.deliveries.fanoutBatch(ms[0]!.id, 10, T0 + 1), { created: 3, done: true });
+        assert.equal(await s.deliveries.countBacklog(), 10);
+        const [a] = await s.deliveries.claimDeliveries(1, T0 + 2, T0 + 60_000, 'n');
+        assert.ok(a);
+        await s.deliveries.completeAttempts([resultFor(a, { state: 'DELIVERED' })], T0 + 3);
+        assert.equal(await s.deliveries.countBacklog(), 9);
       });
 
       it('takeRateTokens grants from a bucket that starts full, refills at its rate and never holds more than one second of it', async () => {
