@@ -78,7 +78,7 @@ export interface PacerClock {
 export class PublishPacer {
   #paced = false;
   #credits = 0;
-  /** Deliveries a publish makes, on average: #costDeliveries / #costMessages. */
+  /** Deliveries a publish makes, on average: #costDeliveries / #costMessages (at least one). */
   #cost = 0;
   /**
    * Messages published, and the deliveries made for them (at their publish, or since by a big topic's fan-out), both
@@ -142,7 +142,9 @@ export class PublishPacer {
 
   #addCost(deliveries: number): void {
     this.#costDeliveries += deliveries;
-    if (this.#costMessages > 0) this.#cost = this.#costDeliveries / this.#costMessages;
+    // At least one message's weight: a fan-out of messages this node did not publish lately (another node's, or
+    // its own after a quiet spell) must not divide by the next to nothing that has decayed.
+    if (this.#costMessages > 0) this.#cost = this.#costDeliveries / Math.max(1, this.#costMessages);
   }
 
   /** `n` deliveries were made (attempted or settled): while paced, they earn the waiting publishes their turn. */

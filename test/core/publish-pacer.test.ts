@@ -247,6 +247,24 @@ describe('PublishPacer', () => {
     assert.equal(r.pacer.state.waiting, 0);
   });
 
+  it("does not cost a publish at a fan-out divided by next to nothing: a quiet spell's decayed publishes weigh one at least", () => {
+    const r = rig();
+    r.pacer.published(1, 0);
+    // Five seconds without a publish: what the one publish weighs has decayed to next to nothing.
+    for (let i = 0; i < 50; i++) r.tick(1);
+    // Then the fan-out of a message another node published makes 100 deliveries here.
+    r.pacer.fannedOut(100);
+    r.s.lag = 1000;
+    r.s.busy = 1;
+    r.tick(100);
+    assert.equal(r.pacer.state.paced, true);
+    const p = r.pacer.admit();
+    assert.ok(p instanceof Promise);
+    // 100 / 1.4e-5 would be millions of deliveries a publish; at 100, the next 200 deliveries let it through.
+    r.pacer.delivered(200);
+    assert.equal(r.pacer.state.waiting, 0, 'a publish costs about that fan-out, not millions of deliveries');
+  });
+
   it('banks at most a tick of deliveries, so a pause is not followed by a burst', () => {
     const { pacer } = paced();
     pacer.delivered(10_000); // a tick at 1,000/s is 100 deliveries: 100 credited at most
