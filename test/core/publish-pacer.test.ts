@@ -24,15 +24,20 @@ function rig(opts: PacerOptions = OPTS) {
 /** Settles pending promise callbacks. */
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** One tick with deliveries 1 s late on a saturated thread (100 delivered in it): pacing starts. */
+function saturate(r: ReturnType<typeof rig>): void {
+  r.s.lag = 1000;
+  r.s.busy = 1;
+  r.tick(100);
+  assert.equal(r.pacer.state.paced, true);
+}
+
 /** Starts pacing: deliveries 1 s late on a saturated thread, 10 deliveries a publish, 1,000 deliveries/s. */
 function paced() {
   const r = rig();
   r.pacer.published(5, 50);
   r.tick(100);
-  r.s.lag = 1000;
-  r.s.busy = 1;
-  r.tick(100);
-  assert.equal(r.pacer.state.paced, true);
+  saturate(r);
   return r;
 }
 
@@ -221,10 +226,7 @@ describe('PublishPacer', () => {
   it('lets publishes of topics without subscriptions through while paced: they cost no delivery', () => {
     const r = rig();
     r.pacer.published(10, 0);
-    r.s.lag = 1000;
-    r.s.busy = 1;
-    r.tick(100);
-    assert.equal(r.pacer.state.paced, true);
+    saturate(r);
     for (let i = 0; i < 100; i++) assert.equal(r.pacer.admit(), undefined);
   });
 
@@ -234,10 +236,7 @@ describe('PublishPacer', () => {
     r.pacer.published(10, 10);
     r.tick(100);
     r.pacer.fannedOut(1000);
-    r.s.lag = 1000;
-    r.s.busy = 1;
-    r.tick(100);
-    assert.equal(r.pacer.state.paced, true);
+    saturate(r);
     const p = r.pacer.admit();
     assert.ok(p instanceof Promise, 'a publish waits for its turn');
     // Counted at the publish alone, a publish would cost one delivery and these 50 would let 45 through.
@@ -254,10 +253,7 @@ describe('PublishPacer', () => {
     for (let i = 0; i < 50; i++) r.tick(1);
     // Then the fan-out of a message another node published makes 100 deliveries here.
     r.pacer.fannedOut(100);
-    r.s.lag = 1000;
-    r.s.busy = 1;
-    r.tick(100);
-    assert.equal(r.pacer.state.paced, true);
+    saturate(r);
     const p = r.pacer.admit();
     assert.ok(p instanceof Promise);
     // 100 / 1.4e-5 would be millions of deliveries a publish; at 100, the next 200 deliveries let it through.
