@@ -25,6 +25,8 @@ async function main(): Promise<void> {
   const f = run.fdkWarm;
   const rows: [string, { p50: number; p99: number }, string][] = [
     ['FDK socket round trip (floor)', f, '-'],
+    ['yardstick: bare node:http proxy in front of it', run.proxyWarm, `+${fmt(run.proxyOverheadP50)} / +${fmt(run.proxyWarm.p99 - f.p99)}`],
+    ['yardstick: the proxy + OCI signature check', run.signedProxyWarm, `+${fmt(run.signedProxyOverheadP50)} / +${fmt(run.signedProxyWarm.p99 - f.p99)}`],
     ['Herald runtime (in-process, sandboxed)', run.runtimeWarm, `+${fmt(run.runtimeOverheadP50)} / +${fmt(run.runtimeOverheadP99)}`],
   ];
   if (run.apiWarm) rows.push(['Herald invoke API (signed HTTP)', run.apiWarm, `+${fmt(run.apiOverheadP50)} / +${fmt(run.apiOverheadP99)}`]);
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
   process.stdout.write(out);
   await mkdir(join('bench', 'results'), { recursive: true });
   const file = join('bench', 'results', `functions-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ calls: CALLS, cold: COLD, fdk: samples.fdk, runtime: samples.runtime, api: samples.api, node: process.version }, null, 1));
+  await writeFile(file, JSON.stringify({ calls: CALLS, cold: COLD, fdk: samples.fdk, proxy: samples.proxy, runtime: samples.runtime, api: samples.api, node: process.version }, null, 1));
   process.stdout.write(`\nraw samples: ${file}\n`);
 }
 

@@ -428,6 +428,15 @@ export function buildRows(results: BenchResults): Row[] {
     warm('runtime (in-process, in the bubblewrap sandbox)', 'p99', (f) => f.runtimeOverheadP99, (f) => f.fdkWarmP99);
     warm('signed HTTP invoke API', 'p50', (f) => f.apiOverheadP50, (f) => f.fdkWarmP50);
     warm('signed HTTP invoke API', 'p99', (f) => f.apiOverheadP99, (f) => f.fdkWarmP99);
+    // The yardstick (bench/scenarios/functions-proxy.ts): one HTTP hop in front of the same FDK process, in the bench process.
+    one(`${g}: yardstick: a bare node:http proxy in front of the same FDK process, warm p50 overhead over the bare FDK round trip`, (f) => f.proxyOverheadP50, '—', undefined, '—');
+    one(
+      `${g}: yardstick: the same proxy checking the OCI signature first, warm p50 overhead over the bare FDK round trip`,
+      (f) => f.signedProxyOverheadP50,
+      `signed HTTP invoke API's, same run: ${fdk((f) => f.apiOverheadP50)}`,
+      fx?.apiOverheadP50,
+      '— (what a signed hop costs any gateway here)',
+    );
   }
   if (cfg.scenarios.includes('rss')) {
     add('(h) Herald RSS at steady state (after a (a)-like window), MB', (s) => s.rss?.steadyRss, 'target 200 MB', targetSummary(200), '≤ 200 MB (≤ 1.00×)', ' MB');

@@ -9,6 +9,9 @@
  *               every process in the bubblewrap sandbox as the server runs it;
  *   3. api:     the signed OCI invoke API of a Herald started in this process on SQLite
  *               (HTTP + signature + store lookups + runtime, sandboxed by default).
+ * And a yardstick on layer 1's warm process (functions-proxy.ts): a bare `node:http` proxy in front of the FDK,
+ * without and with the OCI signature check, which says how much of the API layer's overhead one HTTP hop and the
+ * check cost any gateway here.
  * Cold start = process spawn to first answer: `coldStarts` fresh FDK processes, and
  * `coldStarts` first invokes of fresh function ids through the runtime. Warm = `calls`
  * sequential calls (after 50 unmeasured ones) to one warm process.
@@ -35,6 +38,7 @@ import { readOciConfig } from '../../src/server/oci-config-file.js';
 import { startHerald } from '../../src/server/herald.js';
 import { vendorPackage } from '../../test/helpers/vendor.js';
 import type { BenchContext } from '../lib/context.js';
+import { proxyLayers, type ProxySamples } from './functions-proxy.js';
 import { percentile, percentiles, sortedCopy, summarise, type Percentiles, type Summary } from '../lib/stats.js';
 
 const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'functions', 'echo');
@@ -51,6 +55,8 @@ export interface FunctionsOptions {
 /** Raw samples of one measurement, ms. */
 export interface FunctionsSamples {
   fdk: { warm: number[]; cold: number[] };
+  /** The yardstick: bare proxies in front of the same warm FDK process. */
+  proxy: ProxySamples;
   runtime: { warm: number[]; cold: number[] };
   api?: { warm: number[] };
   apiError?: string;
@@ -68,9 +74,10 @@ async function timeCalls(n: number, call: () => Promise<void>): Promise<number[]
 }
 
 /** Layer 1: the FDK alone, started the way Fn starts it. */
-async function bareFdk(opts: FunctionsOptions): Promise<{ warm: number[]; cold: number[] }> {
+async function bareFdk(opts: FunctionsOptions): Promise<{ warm: number[]; cold: number[]; proxy: ProxySamples }> {
   const cold: number[] = [];
   let warm: number[] = [];
+  let proxy: ProxySamples = { proxy: [], signedProxy: [] };
   for (let i = 0; i < opts.coldStarts + 1; i++) {
     const dir = await mkdtemp(join(tmpdir(), 'fdk-bench-'));
     const sock = join(dir, 'lsnr.sock');
@@ -99,14 +106,17 @@ async function bareFdk(opts: FunctionsOptions): Promise<{ warm: number[]; cold: 
       };
       await call();
       if (i < opts.coldStarts) cold.push(performance.now() - t0);
-      else warm = await timeCalls(opts.calls, call);
+      else {
+        warm = await timeCalls(opts.calls, call);
+        proxy = await proxyLayers(sock, BODY, opts.calls, WARMUP_CALLS);
+      }
     } finally {
       await client.close();
       child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }
   }
-  return { warm, cold };
+  return { warm, cold, proxy };
 }
 
 /**
@@ -215,17 +225,19 @@ async function apiLayer(opts: FunctionsOptions): Promise<{ warm: number[] }> {
 
 /** One measurement of the three layers; an API-layer failure is recorded, not thrown. */
 export async function measureFunctions(opts: FunctionsOptions): Promise<FunctionsSamples> {
-  const fdk = await bareFdk(opts);
+  const { proxy, ...fdk } = await bareFdk(opts);
   const runtime = await runtimeLayer(opts);
   try {
-    return { fdk, runtime, api: await apiLayer(opts) };
+    return { fdk, proxy, runtime, api: await apiLayer(opts) };
   } catch (err) {
-    return { fdk, runtime, apiError: err instanceof Error ? err.message : String(err) };
+    return { fdk, proxy, runtime, apiError: err instanceof Error ? err.message : String(err) };
   }
 }
 
 export interface FunctionsRun {
   fdkWarm: Percentiles;
+  proxyWarm: Percentiles;
+  signedProxyWarm: Percentiles;
   runtimeWarm: Percentiles;
   apiWarm?: Percentiles;
   /** Cold starts, ms, in order. */
@@ -238,6 +250,9 @@ export interface FunctionsRun {
   runtimeOverheadP99: number;
   apiOverheadP50: number;
   apiOverheadP99: number;
+  /** The yardstick's warm p50 over the bare FDK's, ms: a bare proxy, and one that checks the signature. */
+  proxyOverheadP50: number;
+  signedProxyOverheadP50: number;
   apiError?: string;
 }
 
@@ -258,16 +273,22 @@ export interface FunctionsFigures {
   runtimeOverheadP99: Summary;
   apiOverheadP50: Summary;
   apiOverheadP99: Summary;
+  proxyOverheadP50: Summary;
+  signedProxyOverheadP50: Summary;
   runs: FunctionsRun[];
 }
 
 export function toRun(s: FunctionsSamples): FunctionsRun {
   const fdkWarm = percentiles(s.fdk.warm);
+  const proxyWarm = percentiles(s.proxy.proxy);
+  const signedProxyWarm = percentiles(s.proxy.signedProxy);
   const runtimeWarm = percentiles(s.runtime.warm);
   const apiWarm = s.api ? percentiles(s.api.warm) : undefined;
   const p50 = (xs: number[]): number => percentile(sortedCopy(xs), 50);
   return {
     fdkWarm,
+    proxyWarm,
+    signedProxyWarm,
     runtimeWarm,
     ...(apiWarm ? { apiWarm } : {}),
     fdkCold: s.fdk.cold,
@@ -278,6 +299,8 @@ export function toRun(s: FunctionsSamples): FunctionsRun {
     runtimeOverheadP99: runtimeWarm.p99 - fdkWarm.p99,
     apiOverheadP50: apiWarm ? apiWarm.p50 - fdkWarm.p50 : Number.NaN,
     apiOverheadP99: apiWarm ? apiWarm.p99 - fdkWarm.p99 : Number.NaN,
+    proxyOverheadP50: proxyWarm.p50 - fdkWarm.p50,
+    signedProxyOverheadP50: signedProxyWarm.p50 - fdkWarm.p50,
     ...(s.apiError !== undefined ? { apiError: s.apiError } : {}),
   };
 }
@@ -295,7 +318,7 @@ export async function functionsScenario(ctx: BenchContext): Promise<FunctionsFig
     ctx.log(
       `  (g) functions run ${r + 1}: cold start p50 Herald runtime ${ms(run.runtimeColdP50)} ms vs bare FDK ${ms(run.fdkColdP50)} ms; ` +
         `warm p50/p99 FDK ${ms(run.fdkWarm.p50)}/${ms(run.fdkWarm.p99)} ms, runtime ${plus(run.runtimeOverheadP50)}/${plus(run.runtimeOverheadP99)}, ` +
-        `API ${plus(run.apiOverheadP50)}/${plus(run.apiOverheadP99)} ms over it${run.apiError !== undefined ? ` (API layer failed: ${run.apiError})` : ''}`,
+        `API ${plus(run.apiOverheadP50)}/${plus(run.apiOverheadP99)} ms over it (yardstick p50: bare proxy ${plus(run.proxyOverheadP50)}, signed proxy ${plus(run.signedProxyOverheadP50)})${run.apiError !== undefined ? ` (API layer failed: ${run.apiError})` : ''}`,
     );
   }
   const s = (pick: (x: FunctionsRun) => number): Summary => summarise(runs.map(pick));
@@ -315,6 +338,8 @@ export async function functionsScenario(ctx: BenchContext): Promise<FunctionsFig
     runtimeOverheadP99: s((x) => x.runtimeOverheadP99),
     apiOverheadP50: s((x) => x.apiOverheadP50),
     apiOverheadP99: s((x) => x.apiOverheadP99),
+    proxyOverheadP50: s((x) => x.proxyOverheadP50),
+    signedProxyOverheadP50: s((x) => x.signedProxyOverheadP50),
     runs,
   };
 }

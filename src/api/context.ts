@@ -87,6 +87,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes whose authority is a token in the URL rather than a signature. */
     unsigned?: boolean;
+    /**
+     * The publish route: its requests' RSA checks may go to libuv's thread pool under load (rsa-check.ts).
+     * Every other route checks on the event loop.
+     */
+    signatureCheckOnPool?: boolean;
   }
 }
 

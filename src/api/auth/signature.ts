@@ -9,7 +9,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { NotAuthenticatedError } from '../../core/errors.js';
-import { verifyRsa } from './rsa-check.js';
+import { verifyRsa, type RsaPlacement } from './rsa-check.js';
 
 export interface SignedRequest {
   method: string;
@@ -229,16 +229,22 @@ function checkClock(header: string, value: string, now: number, maxSkewMs: numbe
   }
 }
 
+export interface VerifyOptions {
+  now?: number;
+  maxSkewMs?: number;
+  /**
+   * Where the RSA check runs (rsa-check.ts): `adaptive` (the default) lets it go to libuv's thread pool under load,
+   * `inline` always runs it on the event loop.
+   */
+  rsaPlacement?: RsaPlacement;
+}
+
 /**
  * Verifies an OCI-signed request and returns who signed it. Every failure is a
  * NotAuthenticatedError; errors thrown by `lookup` (e.g. the store is down)
  * propagate untouched so they surface as 5xx, not 401.
  */
-export async function verifyOciSignature(
-  req: SignedRequest,
-  lookup: PublicKeyLookup,
-  opts: { now?: number; maxSkewMs?: number } = {},
-): Promise<Caller> {
+export async function verifyOciSignature(req: SignedRequest, lookup: PublicKeyLookup, opts: VerifyOptions = {}): Promise<Caller> {
   const { caller, signed } = await verifySignedHeaders(req, lookup, opts);
   verifySignedBody(req, signed);
   return caller;
@@ -252,7 +258,7 @@ export async function verifyOciSignature(
 export async function verifySignedHeaders(
   req: Omit<SignedRequest, 'body'>,
   lookup: PublicKeyLookup,
-  opts: { now?: number; maxSkewMs?: number } = {},
+  opts: VerifyOptions = {},
 ): Promise<{ caller: Caller; signed: ReadonlySet<string> }> {
   const header = headerReader(req.headers);
   const auth = parseAuthorization(req.headers['authorization'] ?? header('authorization'));
@@ -290,7 +296,7 @@ export async function verifySignedHeaders(
     throw new NotAuthenticatedError(`No API key with fingerprint ${caller.fingerprint} is registered for this user.`);
   }
   const key = publicKeyFor(pem);
-  const ok = await verifyRsa(Buffer.from(lines.join('\n'), 'utf8'), key, Buffer.from(auth.signature, 'base64'));
+  const ok = await verifyRsa(Buffer.from(lines.join('\n'), 'utf8'), key, Buffer.from(auth.signature, 'base64'), opts.rsaPlacement);
   if (!ok) throw new NotAuthenticatedError('The request signature is invalid.');
   return { caller, signed };
 }

@@ -84,6 +84,46 @@ describe('where a signed request has its RSA check made', () => {
     assert.match(String(refused.result.json.message), /signature is invalid/);
     assert.equal(refused.onPool, 0);
   });
+
+  it('only publishes go to the pool while the event loop is busy: every other route is checked on the loop', async () => {
+    /** A signed request to `path`, made before it is sent (GET without a body, or a publish). */
+    const signed = async (method: 'GET' | 'POST', path: string, body?: string): Promise<() => Promise<RawResponse>> => {
+      const url = new URL(h.herald.url + path);
+      const headers = signRequest({ method, url, headers: { 'content-type': 'application/json' }, body, keyId: await h.provider.getKeyId(), privateKeyPem: h.provider.getPrivateKey() });
+      return () => send(url, method, headers, body);
+    };
+    const topicId = topicPath.split('/')[3]!;
+    const reads = await Promise.all(Array.from({ length: 6 }, () => signed('GET', `/20181201/topics/${topicId}`)));
+    const publishes = await Promise.all(Array.from({ length: 6 }, (_, i) => signed('POST', topicPath, JSON.stringify({ body: `busy ${i}` }))));
+    /** Sends the requests one after another while turns of 4 ms of work keep this thread's event loop busy. */
+    const whileBusy = async (requests: Array<() => Promise<RawResponse>>): Promise<{ result: RawResponse[]; onPool: number }> => {
+      let spinning = true;
+      const spin = (): void => {
+        const until = performance.now() + 4;
+        while (performance.now() < until) {
+          // All work, no waiting: the loop's busy share stays near one.
+        }
+        if (spinning) setImmediate(spin);
+      };
+      spin();
+      try {
+        return await countPoolChecks(async () => {
+          const out: RawResponse[] = [];
+          for (const r of requests) out.push(await r());
+          return out;
+        });
+      } finally {
+        spinning = false;
+      }
+    };
+    const published = await whileBusy(publishes);
+    published.result.forEach((r) => assert.equal(r.status, 202, r.text));
+    // The control: the loop was busy enough for the rule to send publishes' checks to the pool.
+    assert.ok(published.onPool >= 3, `only ${published.onPool} of 6 publishes on a busy loop were checked on the pool`);
+    const read = await whileBusy(reads);
+    read.result.forEach((r) => assert.equal(r.status, 200, r.text));
+    assert.equal(read.onPool, 0);
+  });
 });
 
 // The rule itself, without the network: requests sent together over HTTP arrive as the kernel and the server's
