@@ -15,39 +15,18 @@
  * with its URL when listening.
  */
 import cluster from 'node:cluster';
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
 import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signingInput } from '../lib/bare-signature.js';
 import { serveParent } from '../lib/children.js';
 
 const mode = process.env.SIGNED_CEILING_MODE ?? 'inline';
 const publicKey = createPublicKey(process.env.SIGNED_CEILING_PUBLIC_KEY ?? '');
-const MAX_SKEW_MS = 5 * 60_000;
 const keyId = process.env.SIGNED_CEILING_KEY_ID ?? '';
-const KEY_ID_RE = /keyId="([^"]+)"/;
-const SIGNATURE_RE = /signature="([^"]+)"/;
-const HEADERS_RE = /headers="([^"]+)"/;
-
-/** The signing string and signature of a request, or why it is refused. */
-function signed(req: IncomingMessage, body: Buffer): { data: Buffer; signature: Buffer } | string {
-  const auth = req.headers.authorization ?? '';
-  const sig = SIGNATURE_RE.exec(auth)?.[1];
-  const names = HEADERS_RE.exec(auth)?.[1]?.toLowerCase().split(' ');
-  if (sig === undefined || names === undefined) return 'no signature';
-  // The key is looked up by its id (one key here, parsed once).
-  if (KEY_ID_RE.exec(auth)?.[1] !== keyId) return 'unknown key';
-  const date = Date.parse(String(req.headers['x-date'] ?? req.headers.date));
-  if (!(Math.abs(Date.now() - date) <= MAX_SKEW_MS)) return 'date out of skew';
-  if (createHash('sha256').update(body).digest('base64') !== req.headers['x-content-sha256']) return 'body hash';
-  if (Number(req.headers['content-length']) !== body.length) return 'content-length';
-  const lines = names.map((n) =>
-    n === '(request-target)' ? `(request-target): ${(req.method ?? '').toLowerCase()} ${req.url ?? ''}` : `${n}: ${String(req.headers[n] ?? '')}`,
-  );
-  return { data: Buffer.from(lines.join('\n'), 'utf8'), signature: Buffer.from(sig, 'base64') };
-}
 
 /**
  * Appends bodies to a file made durable in groups: `append` writes at once (into the page cache) and resolves once an
@@ -109,7 +88,7 @@ function serve(): ReturnType<typeof createServer> {
         if (status === 200 && durable !== undefined) durable.append(body, reply);
         else reply();
       };
-      const s = signed(req, body);
+      const s = signingInput(req, body, keyId);
       if (typeof s === 'string') return answer(false);
       answer(verify('sha256', s.data, publicKey, s.signature));
     });

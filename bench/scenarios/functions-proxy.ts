@@ -5,40 +5,27 @@
  * calls it), buffers the answer and sends it back. The caller is the API layer's: undici over keep-alive TCP.
  *
  * Two variants: `proxy` forwards at once; `signed proxy` first does what the OCI signature contract makes every invoke
- * endpoint do before it may run anything (the Authorization header parsed, the date's skew, the body's SHA-256
- * against `x-content-sha256`, the RSA-SHA256 check with a key parsed once), on the event loop. Nothing else: no
- * routing, no store, no sandbox. Herald's invoke API over the signed proxy is what Herald itself adds.
+ * endpoint do before it may run anything (`bench/lib/bare-signature.ts`, as the signed publish ceiling checks), with
+ * the RSA check on the event loop. Nothing else: no routing, no store, no sandbox. Herald's invoke API over the signed proxy is what Herald itself adds.
  */
-import { createHash, createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { signRequest } from '../../src/api/auth/signature.js';
+import { signingInput } from '../lib/bare-signature.js';
 
-const MAX_SKEW_MS = 5 * 60_000;
 const KEY_ID = 'ocid1.tenancy.oc1..bench/ocid1.user.oc1..bench/00:11';
-const SIGNATURE_RE = /signature="([^"]+)"/;
-const HEADERS_RE = /headers="([^"]+)"/;
-const KEY_ID_RE = /keyId="([^"]+)"/;
 
 export interface ProxySamples {
   proxy: number[];
   signedProxy: number[];
 }
 
-/** Whether the request carries a valid OCI signature by KEY_ID over this body. */
+/** Whether the request carries a valid OCI signature by KEY_ID over this body (the RSA check on the event loop). */
 function signatureHolds(req: IncomingMessage, body: Buffer, key: KeyObject): boolean {
-  const auth = req.headers.authorization ?? '';
-  const sig = SIGNATURE_RE.exec(auth)?.[1];
-  const names = HEADERS_RE.exec(auth)?.[1]?.toLowerCase().split(' ');
-  if (sig === undefined || names === undefined || KEY_ID_RE.exec(auth)?.[1] !== KEY_ID) return false;
-  const date = Date.parse(String(req.headers['x-date'] ?? req.headers.date));
-  if (!(Math.abs(Date.now() - date) <= MAX_SKEW_MS)) return false;
-  if (createHash('sha256').update(body).digest('base64') !== req.headers['x-content-sha256']) return false;
-  const lines = names.map((n) =>
-    n === '(request-target)' ? `(request-target): ${(req.method ?? '').toLowerCase()} ${req.url ?? ''}` : `${n}: ${String(req.headers[n] ?? '')}`,
-  );
-  return verify('sha256', Buffer.from(lines.join('\n'), 'utf8'), key, Buffer.from(sig, 'base64'));
+  const s = signingInput(req, body, KEY_ID);
+  return typeof s !== 'string' && verify('sha256', s.data, key, s.signature);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
