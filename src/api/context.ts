@@ -88,10 +88,10 @@ declare module 'fastify' {
     /** Routes whose authority is a token in the URL rather than a signature. */
     unsigned?: boolean;
     /**
-     * The publish route: its requests' RSA checks may go to libuv's thread pool under load (rsa-check.ts).
+     * The publish route: its requests' RSA checks may go to the verify thread under load (rsa-check.ts).
      * Every other route checks on the event loop.
      */
-    signatureCheckOnPool?: boolean;
+    signatureCheckOffLoop?: boolean;
   }
 }
 

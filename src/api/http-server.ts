@@ -74,7 +74,7 @@ export function buildHttpServer(deps: ApiDeps, extension: ServerExtension = {}, 
     // Web console: a session cookie (plus the CSRF header on writes) stands in for a signature.
     if (sessionAuth !== undefined && (await sessionAuth(req))) return;
     const verified = await verifySignedHeaders({ method: req.method, url: req.signedUrl, headers: req.headers }, deps.publicKeys, {
-      rsaPlacement: req.routeOptions.config.signatureCheckOnPool === true ? 'adaptive' : 'inline',
+      rsaPlacement: req.routeOptions.config.signatureCheckOffLoop === true ? 'adaptive' : 'inline',
     });
     req.caller = verified.caller;
     req.signedHeaders = verified.signed;

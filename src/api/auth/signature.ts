@@ -233,7 +233,7 @@ export interface VerifyOptions {
   now?: number;
   maxSkewMs?: number;
   /**
-   * Where the RSA check runs (rsa-check.ts): `adaptive` (the default) lets it go to libuv's thread pool under load,
+   * Where the RSA check runs (rsa-check.ts): `adaptive` (the default) lets it go to the verify thread under load,
    * `inline` always runs it on the event loop.
    */
   rsaPlacement?: RsaPlacement;

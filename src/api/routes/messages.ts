@@ -15,8 +15,8 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
     // cost next to nothing, or clients ignoring Retry-After would take the CPU the deliveries need, and a
     // publish waiting for its turn holds no body and has spent no CPU.
     onRequest: async () => deps.messages.checkBackpressure(),
-    // Publishes come thousands a second: under load their signature checks go to the thread pool (rsa-check.ts).
-    config: { signatureCheckOnPool: true },
+    // Publishes come thousands a second: under load their signature checks go to the verify thread (rsa-check.ts).
+    config: { signatureCheckOffLoop: true },
   }, async (req, reply) => {
     // Continues the publisher's trace (W3C traceparent; an invalid one starts a new trace). The span's own
     // traceparent is stored with the message, so the deliveries made later join the same trace.

@@ -3,16 +3,18 @@ import { createHook } from 'node:async_hooks';
 import { after, before, describe, it } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { rsaChecksMade } from '../../../src/api/auth/rsa-check.js';
 import { signRequest, verifyOciSignature, type PublicKeyLookup, type SignedRequest } from '../../../src/api/auth/signature.js';
 import { startTestHerald, type TestHerald } from '../../helpers/herald.js';
 import { heraldClient, send, type RawResponse } from '../../helpers/oci.js';
 
 /**
- * Runs `fn` and counts the RSA checks that came back from libuv's thread pool meanwhile: crypto's SIGNREQUEST
- * jobs whose callback ran (a synchronous check or signature makes such a job too, but never calls back).
- * Herald runs in this process, so its checks are seen here.
+ * Runs `fn` and counts the RSA checks made meanwhile on the verify thread and on the event loop (Herald runs in this
+ * process, so its checks are counted here), and those that came back from libuv's thread pool: crypto's SIGNREQUEST
+ * jobs whose callback ran (a synchronous check or signature makes such a job too, but never calls back). The pool
+ * is where checks went before the verify thread; none should go there now.
  */
-async function countPoolChecks<T>(fn: () => Promise<T>): Promise<{ result: T; onPool: number }> {
+async function countChecks<T>(fn: () => Promise<T>): Promise<{ result: T; onThread: number; onLoop: number; onPool: number }> {
   const jobs = new Set<number>();
   let onPool = 0;
   const hook = createHook({
@@ -23,8 +25,11 @@ async function countPoolChecks<T>(fn: () => Promise<T>): Promise<{ result: T; on
       if (jobs.delete(id)) onPool++;
     },
   }).enable();
+  const before = rsaChecksMade();
   try {
-    return { result: await fn(), onPool };
+    const result = await fn();
+    const after = rsaChecksMade();
+    return { result, onThread: after.thread - before.thread, onLoop: after.loop - before.loop, onPool };
   } finally {
     hook.disable();
   }
@@ -67,25 +72,25 @@ describe('where a signed request has its RSA check made', () => {
     return () => send(target, 'POST', headers, body);
   }
 
-  it('a request after a quiet spell is checked on the event loop (no thread-pool hop), valid or not', async () => {
+  it('a request after a quiet spell is checked on the event loop (no hop to another thread), valid or not', async () => {
     const afterSetup = performance.eventLoopUtilization();
     const good = await signedPublish(1);
     // Sets up the condition, it is not what is measured: no check in the last millisecond (the rule is >= 1 ms), and
     // a loop mostly idle over its last window.
     await quietSpell(afterSetup);
-    const ok = await countPoolChecks(good);
+    const ok = await countChecks(good);
     const afterGood = performance.eventLoopUtilization();
     assert.equal(ok.result.status, 202, ok.result.text);
-    assert.equal(ok.onPool, 0);
+    assert.deepEqual([ok.onLoop, ok.onThread, ok.onPool], [1, 0, 0]);
     const bad = await signedPublish(2, true);
     await quietSpell(afterGood);
-    const refused = await countPoolChecks(bad);
+    const refused = await countChecks(bad);
     assert.equal(refused.result.status, 401, refused.result.text);
     assert.match(String(refused.result.json.message), /signature is invalid/);
-    assert.equal(refused.onPool, 0);
+    assert.deepEqual([refused.onLoop, refused.onThread, refused.onPool], [1, 0, 0]);
   });
 
-  it('only publishes go to the pool while the event loop is busy: every other route is checked on the loop', async () => {
+  it('only publishes go to the verify thread while the event loop is busy: every other route is checked on the loop', async () => {
     /** A signed request to `path`, made before it is sent (GET without a body, or a publish). */
     const signed = async (method: 'GET' | 'POST', path: string, body?: string): Promise<() => Promise<RawResponse>> => {
       const url = new URL(h.herald.url + path);
@@ -96,7 +101,7 @@ describe('where a signed request has its RSA check made', () => {
     const reads = await Promise.all(Array.from({ length: 6 }, () => signed('GET', `/20181201/topics/${topicId}`)));
     const publishes = await Promise.all(Array.from({ length: 6 }, (_, i) => signed('POST', topicPath, JSON.stringify({ body: `busy ${i}` }))));
     /** Sends the requests one after another while turns of 4 ms of work keep this thread's event loop busy. */
-    const whileBusy = async (requests: Array<() => Promise<RawResponse>>): Promise<{ result: RawResponse[]; onPool: number }> => {
+    const whileBusy = async (requests: Array<() => Promise<RawResponse>>): ReturnType<typeof countChecks<RawResponse[]>> => {
       let spinning = true;
       const spin = (): void => {
         const until = performance.now() + 4;
@@ -107,7 +112,7 @@ describe('where a signed request has its RSA check made', () => {
       };
       spin();
       try {
-        return await countPoolChecks(async () => {
+        return await countChecks(async () => {
           const out: RawResponse[] = [];
           for (const r of requests) out.push(await r());
           return out;
@@ -118,11 +123,14 @@ describe('where a signed request has its RSA check made', () => {
     };
     const published = await whileBusy(publishes);
     published.result.forEach((r) => assert.equal(r.status, 202, r.text));
-    // The control: the loop was busy enough for the rule to send publishes' checks to the pool.
-    assert.ok(published.onPool >= 3, `only ${published.onPool} of 6 publishes on a busy loop were checked on the pool`);
+    // The control: the loop was busy enough for the rule to send publishes' checks off it, to the verify thread,
+    // and none to libuv's pool.
+    assert.ok(published.onThread >= 3, `only ${published.onThread} of 6 publishes on a busy loop were checked on the verify thread`);
+    assert.equal(published.onThread + published.onLoop, 6);
+    assert.equal(published.onPool, 0);
     const read = await whileBusy(reads);
     read.result.forEach((r) => assert.equal(r.status, 200, r.text));
-    assert.equal(read.onPool, 0);
+    assert.deepEqual([read.onLoop, read.onThread, read.onPool], [6, 0, 0]);
   });
 });
 
@@ -146,18 +154,19 @@ describe('signature checks made together', () => {
     return { method: tamper ? 'PUT' : 'POST', url: url.pathname, headers, body };
   }
 
-  it('go to the thread pool past the first, and every verdict is right', async () => {
+  it('go to the verify thread past the first, and every verdict is right', async () => {
     const requests = Array.from({ length: 16 }, (_, i) => request(i, i % 4 === 3));
-    const { result, onPool } = await countPoolChecks(() =>
+    const { result, onThread, onPool } = await countChecks(() =>
       Promise.all(requests.map((r) => verifyOciSignature(r, lookup).then(() => 'accepted', (e: unknown) => (e instanceof Error ? e.message : String(e))))),
     );
     result.forEach((verdict, i) => assert.equal(verdict, i % 4 === 3 ? 'The request signature is invalid.' : 'accepted', `request ${i}`));
     // Checks started one after another in one turn of the loop: only a stall of over a millisecond between two
     // of them would let the second run inline, and then the next would again find the first one close by.
-    assert.ok(onPool >= 8, `only ${onPool} of 16 checks made together went to the pool`);
+    assert.ok(onThread >= 8, `only ${onThread} of 16 checks made together went to the verify thread`);
+    assert.equal(onPool, 0);
   });
 
-  it('go to the thread pool while the event loop is busy, however far apart they are', async () => {
+  it('go to the verify thread while the event loop is busy, however far apart they are', async () => {
     /** Keeps this thread's event loop busy for `ms`: the loop never waits for I/O meanwhile. */
     const spin = (ms: number): void => {
       const until = performance.now() + ms;
@@ -166,7 +175,7 @@ describe('signature checks made together', () => {
       }
     };
     const requests = Array.from({ length: 12 }, (_, i) => request(100 + i, i % 4 === 3));
-    const { result, onPool } = await countPoolChecks(async () => {
+    const { result, onThread, onPool } = await countChecks(async () => {
       const verdicts: Array<Promise<string>> = [];
       // Each check comes 4 ms of busy loop after the one before it, in a turn of its own: far enough apart to be
       // checked inline on a loop with time to spare. The first window's reading may include the idle time before
@@ -179,6 +188,7 @@ describe('signature checks made together', () => {
       return Promise.all(verdicts);
     });
     result.forEach((verdict, i) => assert.equal(verdict, i % 4 === 3 ? 'The request signature is invalid.' : 'accepted', `request ${i}`));
-    assert.ok(onPool >= 8, `only ${onPool} of 12 checks made on a busy loop went to the pool`);
+    assert.ok(onThread >= 8, `only ${onThread} of 12 checks made on a busy loop went to the verify thread`);
+    assert.equal(onPool, 0);
   });
 });
