@@ -33,14 +33,6 @@ parentPort.on('message', (m) => {
  */
 const MAX_KEYS = 10_000;
 
-/**
- * The thread keeps little on its heap (a turn's checks and the keys; the checked bytes are buffers off the heap), so
- * its isolate is kept small: with V8's defaults the thread added ~10 MB to Herald's RSS, with these ~6.5 MB (measured
- * alone, 2026-12-03), where issue 14's (h) allows 200 MB in all. Should a batch ever outgrow them, the thread ends
- * with an error and what it had not answered is checked on the pool (fail()).
- */
-const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32, codeRangeSizeMb: 4 };
-
 export interface VerifyThreadOptions {
   /** How many keys the thread holds at most. */
   maxKeys?: number;
@@ -116,7 +108,7 @@ export class VerifyThread {
 
   private started(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(SOURCE, { eval: true, resourceLimits: RESOURCE_LIMITS });
+    const worker = new Worker(SOURCE, { eval: true });
     worker.unref();
     worker.on('message', (out: [number, boolean][]) => this.onAnswers(worker, out));
     worker.on('error', () => this.fail(worker));
