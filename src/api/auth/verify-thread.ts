@@ -130,6 +130,9 @@ export class VerifyThread {
   }
 
   private onAnswers(worker: Worker, out: [number, boolean][]): void {
+    // A thread that was ended may still deliver answers it sent before: its checks went to the pool then, and
+    // counting its batch against the new thread's would leave that one holding the process open.
+    if (worker !== this.worker) return;
     this.batchesOut--;
     for (const [id, ok] of out) {
       const check = this.waiting.get(id);

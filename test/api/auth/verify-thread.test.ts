@@ -1,5 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { VerifyThread } from '../../../src/api/auth/verify-thread.js';
 
@@ -81,6 +86,45 @@ describe('RSA checks on the verify thread', () => {
     // And once more after the old thread has exited.
     assert.deepEqual(await answered(Promise.all(both())), [true, false]);
     await thread.terminate();
+  });
+
+  it('lets the process exit once every check is answered, even when an ended thread answers late', async () => {
+    // In a process of its own, since what is checked is that nothing holds it open. The first thread answers while
+    // the event loop is held, then is ended before that answer is read; the next check starts a new thread. The
+    // old thread's late answer must not count against the new thread's batch (it did: the new thread stayed
+    // referenced and the process never exited).
+    const module = fileURLToPath(new URL('../../../src/api/auth/verify-thread.ts', import.meta.url));
+    const script = `
+      import { generateKeyPairSync, sign } from 'node:crypto';
+      import { VerifyThread } from ${JSON.stringify(module)};
+      const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const data = Buffer.from('x');
+      const signature = sign('sha256', data, privateKey);
+      const thread = new VerifyThread();
+      const first = thread.check(data, publicKey, signature);
+      await new Promise((r) => setImmediate(r));
+      const until = Date.now() + 300;
+      while (Date.now() < until) {}
+      void thread.terminate();
+      const second = thread.check(data, publicKey, signature);
+      console.log(JSON.stringify(await Promise.all([first, second])));
+    `;
+    // A file, not `-e`: a module evaluated from `-e` lets the process exit once its last await settles.
+    const dir = mkdtempSync(join(tmpdir(), 'herald-verify-thread-'));
+    const file = join(dir, 'late-answer.mjs');
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    // Generous for a busy machine: the process takes under a second here; held open, it never ends.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    clearTimeout(killer);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(signal, null, `the process was still running after 30 s (something held it open):\n${out}`);
+    assert.equal(code, 0, out);
+    assert.equal(out.trim(), '[true,true]');
   });
 
   it('gives a key that cannot verify (not RSA) a bad verdict, not an error', async () => {
