@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Caller, PublicKeyLookup } from './auth/signature.js';
+import type { VerifyThread } from './auth/verify-thread.js';
 import type { ActivityService } from '../core/activity.js';
 import type { ApplicationService } from '../core/applications.js';
 import type { DeliveryControlService } from '../core/delivery-control.js';
@@ -39,6 +40,8 @@ export interface ApiDeps {
   functionInvoker: FunctionInvoker;
   links: SubscriptionLinks;
   publicKeys: PublicKeyLookup;
+  /** Where publishes' RSA checks go off the event loop (absent: a thread of their own, rsa-check.ts). */
+  verifyThread?: VerifyThread;
   /** OCI Identity: users, groups, policies, compartments (each call authorized by policy). */
   iam: IamServices;
   /** Traces, dead letters, recent messages, mailbox, signing secrets. */

@@ -75,6 +75,7 @@ export function buildHttpServer(deps: ApiDeps, extension: ServerExtension = {}, 
     if (sessionAuth !== undefined && (await sessionAuth(req))) return;
     const verified = await verifySignedHeaders({ method: req.method, url: req.signedUrl, headers: req.headers }, deps.publicKeys, {
       rsaPlacement: req.routeOptions.config.signatureCheckOffLoop === true ? 'adaptive' : 'inline',
+      verifyThread: deps.verifyThread,
     });
     req.caller = verified.caller;
     req.signedHeaders = verified.signed;

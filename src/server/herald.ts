@@ -32,6 +32,7 @@ import { DEFAULT_ENGINE_OPTIONS } from '../delivery/engine-options.js';
 import { DevMailbox, SmtpMailSink, type MailSink } from '../delivery/mail-sink.js';
 import { buildProtocolRegistry } from '../delivery/protocols/index.js';
 import { SendThreads } from '../delivery/send-thread/send-threads.js';
+import { checksModuleUrl, hostedChecks, VerifyThread } from '../api/auth/verify-thread.js';
 import { RuntimeInvoker } from '../functions/invoker.js';
 import { FunctionRuntime } from '../functions/runtime.js';
 import { functionsCacheDir, setUpSandbox } from '../functions/sandbox-setup.js';
@@ -157,6 +158,9 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
             },
             { threads: config.deliveryThreads, onThreadError: (err) => logger.error({ err }, 'a delivery thread failed; its unanswered sends are retried and a new thread takes the next') },
           );
+    // Publishes' RSA checks made off the event loop run on the delivery thread when there is one: a thread of their
+    // own would be another isolate, ~10 MB of RSS.
+    const verifyThread = new VerifyThread(sendThreads === undefined ? {} : { open: hostedChecks(() => sendThreads.openService(checksModuleUrl())) });
     const registry = buildProtocolRegistry({
       wrapHttp: sendThreads === undefined ? undefined : (handler) => sendThreads.wrap(handler),
       allowPrivateEndpoints: config.allowPrivateEndpoints,
@@ -260,6 +264,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
       wakeDelivery: () => engine.wake(),
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
       publicKeys: keys.lookup,
+      verifyThread,
       iam: {
         users: new UserService(iamDeps),
         groups: new GroupService(iamDeps),
@@ -331,6 +336,7 @@ export async function startHerald(config: HeraldConfig, opts: StartOptions = {})
         // deliveries, then release the store.
         pacing.stop();
         await app.close();
+        await verifyThread.terminate();
         await messages.drain();
         backlog.stop();
         await retention.stop();

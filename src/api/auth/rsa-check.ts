@@ -10,7 +10,8 @@ const LOOP_WINDOW_MS = 10;
 const LOOP_BUSY_ABOVE = 0.75;
 
 let lastCheckAt = Number.NEGATIVE_INFINITY;
-const thread = new VerifyThread();
+/** The checks' thread when the caller names none (the server gives its own, hosted on its delivery thread). */
+const defaultThread = new VerifyThread();
 /** Where the checks were made so far (for tests and diagnostics). */
 const made = { loop: 0, thread: 0 };
 
@@ -46,7 +47,13 @@ export type RsaPlacement = 'adaptive' | 'inline';
  * its last window. (A count of requests in flight was tried as the signal: its per-request bookkeeping cost (a)'s
  * publishes/s about 3 %.)
  */
-export function verifyRsa(data: Buffer, key: KeyObject, signature: Buffer, placement: RsaPlacement = 'adaptive'): boolean | Promise<boolean> {
+export function verifyRsa(
+  data: Buffer,
+  key: KeyObject,
+  signature: Buffer,
+  placement: RsaPlacement = 'adaptive',
+  thread: VerifyThread = defaultThread,
+): boolean | Promise<boolean> {
   const now = performance.now();
   const quiet = now - lastCheckAt >= QUIET_MS;
   lastCheckAt = now;

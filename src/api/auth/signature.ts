@@ -10,6 +10,7 @@ import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto
 import type { KeyObject } from 'node:crypto';
 import { NotAuthenticatedError } from '../../core/errors.js';
 import { verifyRsa, type RsaPlacement } from './rsa-check.js';
+import type { VerifyThread } from './verify-thread.js';
 
 export interface SignedRequest {
   method: string;
@@ -237,6 +238,8 @@ export interface VerifyOptions {
    * `inline` always runs it on the event loop.
    */
   rsaPlacement?: RsaPlacement;
+  /** The thread checks go to off the event loop (absent: rsa-check.ts's own). */
+  verifyThread?: VerifyThread;
 }
 
 /**
@@ -296,7 +299,7 @@ export async function verifySignedHeaders(
     throw new NotAuthenticatedError(`No API key with fingerprint ${caller.fingerprint} is registered for this user.`);
   }
   const key = publicKeyFor(pem);
-  const ok = await verifyRsa(Buffer.from(lines.join('\n'), 'utf8'), key, Buffer.from(auth.signature, 'base64'), opts.rsaPlacement);
+  const ok = await verifyRsa(Buffer.from(lines.join('\n'), 'utf8'), key, Buffer.from(auth.signature, 'base64'), opts.rsaPlacement, opts.verifyThread);
   if (!ok) throw new NotAuthenticatedError('The request signature is invalid.');
   return { caller, signed };
 }

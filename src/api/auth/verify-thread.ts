@@ -1,31 +1,77 @@
 import { verify, type KeyObject } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
+import { CHECKS_ROLE, type CheckAnswers, type CheckBatch, type WireCheck } from './verify-worker.js';
+
+/** What the main thread holds of wherever the checks run: a thread of their own, or a service on another thread. */
+export interface CheckChannel {
+  post(batch: CheckBatch): void;
+  /** Holds the process open while a batch is out; `unref` lets it go again. */
+  ref(): void;
+  unref(): void;
+  /** Ends it: a thread of its own is terminated, a service's port closed. */
+  end(): Promise<void>;
+}
+
+export interface CheckChannelEvents {
+  answers(out: CheckAnswers): void;
+  /** It ended or failed: what it had not answered never will be. */
+  gone(): void;
+}
+
+/** Opens a channel to where checks run; throws when none can be had (the checks then go to libuv's pool). */
+export type OpenCheckChannel = (events: CheckChannelEvents) => CheckChannel;
+
+/** The checks' module: its compiled .js beside this file, or the .ts source under tsx (tests). */
+export function checksModuleUrl(): URL {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./verify-worker${ext}`, import.meta.url);
+}
+
+/** A thread for the checks alone (used when there is no delivery thread to host them). */
+export const ownThread: OpenCheckChannel = (events) => {
+  const url = checksModuleUrl();
+  const workerData = { role: CHECKS_ROLE };
+  let worker: Worker;
+  if (url.pathname.endsWith('.js')) worker = new Worker(url, { workerData });
+  else {
+    // Sources run under tsx, whose loader a worker does not inherit: register it there first.
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
+    worker = new Worker(boot, { eval: true, workerData });
+  }
+  worker.unref();
+  worker.on('message', (out: CheckAnswers) => events.answers(out));
+  worker.on('error', () => events.gone());
+  worker.on('exit', () => events.gone());
+  return {
+    post: (batch) => worker.postMessage(batch),
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+    end: async () => {
+      await worker.terminate();
+    },
+  };
+};
 
 /**
- * The thread's code, evaluated as CommonJS (no module file to find from the sources under tsx or from dist). It
- * keeps the public keys it was sent by the number the main thread gave each, and answers each batch with one
- * message of [check number, verdict] pairs.
+ * Checks served on another thread through a port it was handed (verify-worker.ts's `serve`): the composition root
+ * gives VerifyThread this over a delivery thread, so the checks cost no isolate of their own. The port closes when
+ * that thread ends.
  */
-const SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { verify } = require('node:crypto');
-const keys = new Map();
-parentPort.on('message', (m) => {
-  for (const [id, key] of m.keys) keys.set(id, key);
-  const out = new Array(m.checks.length);
-  for (let i = 0; i < m.checks.length; i++) {
-    const [id, keyId, data, signature] = m.checks[i];
-    let ok = false;
-    try {
-      ok = verify('sha256', data, keys.get(keyId), signature);
-    } catch {
-      ok = false;
-    }
-    out[i] = [id, ok];
-  }
-  parentPort.postMessage(out);
-});
-`;
+export function hostedChecks(openPort: () => MessagePort): OpenCheckChannel {
+  return (events) => {
+    const port = openPort();
+    port.on('message', (out: CheckAnswers) => events.answers(out));
+    port.on('close', () => events.gone());
+    port.unref();
+    return {
+      post: (batch) => port.postMessage(batch),
+      ref: () => port.ref(),
+      unref: () => port.unref(),
+      end: async () => port.close(),
+    };
+  };
+}
 
 /**
  * Keys are numbered from 0 up to this, then from 0 again, so the thread holds at most this many (one per API key
@@ -36,6 +82,8 @@ const MAX_KEYS = 10_000;
 export interface VerifyThreadOptions {
   /** How many keys the thread holds at most. */
   maxKeys?: number;
+  /** Where the checks run (default: a thread of their own). */
+  open?: OpenCheckChannel;
 }
 
 interface Check {
@@ -51,13 +99,15 @@ interface Check {
  * under (a)'s publishes the loop is what runs short. Here the checks of one turn of the loop go to the thread
  * together, in one message, at the end of the turn (as the delivery threads' sends do): about 2 µs of the loop's
  * time a check. (Posting each check at once while fewer than two batches were out, so that a check would wait for no
- * turn to end, gave no gain in (a): a message per check costs the loop nearly what the pool did.)
+ * turn to end, gave no gain in (a): a message per check costs the loop nearly what the pool did.) The thread is
+ * whatever `open` gives: by default one of their own; the server hosts them on its delivery thread (`hostedChecks`),
+ * since a thread of their own is an isolate and ~10 MB of RSS.
  *
  * If the thread fails, what it had not answered is checked on libuv's pool instead, and the next check starts a
  * new thread. The thread holds no handle on the process: it is unreferenced whenever nothing waits for it.
  */
 export class VerifyThread {
-  private worker: Worker | undefined;
+  private channel: CheckChannel | undefined;
   private keyIds = new WeakMap<KeyObject, number>();
   private keysSent = 0;
   private nextId = 0;
@@ -65,17 +115,22 @@ export class VerifyThread {
   private scheduled = false;
   private readonly waiting = new Map<number, Check>();
   private readonly maxKeys: number;
-  private queued: [number, number, Buffer, Buffer][] = [];
+  private readonly open: OpenCheckChannel;
+  private queued: WireCheck[] = [];
   private newKeys: [number, KeyObject][] = [];
 
   constructor(opts: VerifyThreadOptions = {}) {
     this.maxKeys = opts.maxKeys ?? MAX_KEYS;
+    this.open = opts.open ?? ownThread;
   }
 
   /** Resolves with the verdict; never rejects (a key that cannot verify is a bad signature). */
   check(data: Buffer, key: KeyObject, signature: Buffer): Promise<boolean> {
     return new Promise((resolve) => {
-      this.started();
+      if (this.started() === undefined) {
+        checkOnPool({ data, key, signature, resolve });
+        return;
+      }
       let keyId = this.keyIds.get(key);
       if (keyId === undefined) {
         if (this.keysSent >= this.maxKeys) this.restartKeys();
@@ -92,7 +147,7 @@ export class VerifyThread {
           this.scheduled = false;
           // The thread this turn's checks went to may have failed meanwhile; they were answered then, and a newer
           // thread holds what came after.
-          if (this.worker !== undefined) this.post(this.worker);
+          if (this.channel !== undefined) this.post(this.channel);
         });
       }
     });
@@ -100,39 +155,48 @@ export class VerifyThread {
 
   /** Ends the thread. What it has not answered is checked on libuv's pool; a later check starts a new thread. */
   async terminate(): Promise<void> {
-    const worker = this.worker;
-    if (worker === undefined) return;
-    this.fail(worker);
-    await worker.terminate();
+    const channel = this.channel;
+    if (channel === undefined) return;
+    this.fail(channel);
+    await channel.end();
   }
 
-  private started(): Worker {
-    if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(SOURCE, { eval: true });
-    worker.unref();
-    worker.on('message', (out: [number, boolean][]) => this.onAnswers(worker, out));
-    worker.on('error', () => this.fail(worker));
-    worker.on('exit', () => this.fail(worker));
-    this.worker = worker;
+  /** The current channel, opened if there is none; undefined when none can be opened. */
+  private started(): CheckChannel | undefined {
+    if (this.channel !== undefined) return this.channel;
+    const self: { channel?: CheckChannel } = {};
+    try {
+      self.channel = this.open({
+        answers: (out) => {
+          if (self.channel !== undefined) this.onAnswers(self.channel, out);
+        },
+        gone: () => {
+          if (self.channel !== undefined) this.fail(self.channel);
+        },
+      });
+    } catch {
+      return undefined;
+    }
+    this.channel = self.channel;
     // A new thread knows no key yet.
     this.keyIds = new WeakMap();
     this.keysSent = 0;
-    return worker;
+    return self.channel;
   }
 
-  private post(worker: Worker): void {
+  private post(channel: CheckChannel): void {
     if (this.queued.length === 0) return;
-    if (this.batchesOut === 0) worker.ref();
+    if (this.batchesOut === 0) channel.ref();
     this.batchesOut++;
-    worker.postMessage({ checks: this.queued, keys: this.newKeys });
+    channel.post({ checks: this.queued, keys: this.newKeys });
     this.queued = [];
     this.newKeys = [];
   }
 
-  private onAnswers(worker: Worker, out: [number, boolean][]): void {
+  private onAnswers(channel: CheckChannel, out: CheckAnswers): void {
     // A thread that was ended may still deliver answers it sent before: its checks went to the pool then, and
     // counting its batch against the new thread's would leave that one holding the process open.
-    if (worker !== this.worker) return;
+    if (channel !== this.channel) return;
     this.batchesOut--;
     for (const [id, ok] of out) {
       const check = this.waiting.get(id);
@@ -140,7 +204,7 @@ export class VerifyThread {
       this.waiting.delete(id);
       check.resolve(ok);
     }
-    if (this.batchesOut === 0) worker.unref();
+    if (this.batchesOut === 0) channel.unref();
   }
 
   /**
@@ -148,14 +212,14 @@ export class VerifyThread {
    * queued name keys by their old numbers, so they are posted first (the thread takes messages in order).
    */
   private restartKeys(): void {
-    if (this.worker !== undefined) this.post(this.worker);
+    if (this.channel !== undefined) this.post(this.channel);
     this.keyIds = new WeakMap();
     this.keysSent = 0;
   }
 
-  private fail(worker: Worker): void {
-    if (this.worker !== worker) return;
-    this.worker = undefined;
+  private fail(channel: CheckChannel): void {
+    if (this.channel !== channel) return;
+    this.channel = undefined;
     this.batchesOut = 0;
     this.queued = [];
     this.newKeys = [];

@@ -6,7 +6,7 @@
  * send into a result, exactly as the handler would on the main thread. A thread holds nothing durable, so
  * losing one loses no delivery: its sends fail as retryable attempts and a new thread takes the next.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { endpointKeyOf } from '../../core/endpoints.js';
 import type { SmsConfig } from '../../config/config.js';
 import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
@@ -111,6 +111,13 @@ class SendThread {
     const timer = setTimeout(() => void worker.terminate(), 5000);
     await ended;
     clearTimeout(timer);
+  }
+
+  /** A port to a service this thread hosts (see `SendThreads.openService`). */
+  openService(module: string): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    this.started().postMessage({ type: 'service', module, port: port2 } satisfies ToThread, [port2]);
+    return port1;
   }
 
   /** One post per event-loop turn, whatever number of sends it carries. */
@@ -227,6 +234,16 @@ export class SendThreads {
         p.reject(new Error(`The delivery thread did not answer within ${this.abortGraceMs} ms of the abort.`));
       }
     }, this.abortGraceMs);
+  }
+
+  /**
+   * Has the first delivery thread host a service beside its sends: it imports `module` and calls its `serve(port)`
+   * with the other end of the port returned here. The port closes when that thread ends (a new thread is started by
+   * the next send or service). Throws once the threads are closed.
+   */
+  openService(module: URL | string): MessagePort {
+    if (this.closed) throw new Error('The delivery threads are closed.');
+    return this.threads[0]!.openService(String(module));
   }
 
   /** Idempotent: every wrapped handler closes it. */

@@ -3,6 +3,7 @@
  * per event-loop turn, not per delivery), and each subscription, topic and message a batch refers to is
  * cloned once however many of its sends name it: a message fanned out to ten subscriptions is one clone.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { DeliveryKind } from '../../core/deliveries.js';
 import type { Message, Subscription, Topic } from '../../core/models.js';
 import type { SendContext, SendResult } from '../protocol.js';
@@ -41,7 +42,11 @@ export interface WireAbort {
   message: string;
 }
 
-export type ToThread = { type: 'batch'; batch: SendBatch } | { type: 'close' };
+/**
+ * `service`: another job the thread hosts beside its sends, so that it needs no isolate of its own: the thread imports
+ * `module` and calls its `serve(port)` (the composition root hands the verify thread's RSA checks over this way).
+ */
+export type ToThread = { type: 'batch'; batch: SendBatch } | { type: 'service'; module: string; port: MessagePort } | { type: 'close' };
 
 /** A send's outcome: what the handler returned, or the message of what it threw. */
 export type WireOutcome = { id: number; result: SendResult } | { id: number; thrown: string };

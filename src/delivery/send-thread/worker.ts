@@ -7,7 +7,7 @@
  * saw a send take 6.3 ms at the median where the thread's own request took 3.3.
  */
 import { setMaxListeners } from 'node:events';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { endpointKeyOf } from '../../core/endpoints.js';
 import { SubscriptionLinks } from '../../core/links.js';
 import { memoize } from '../../core/memo.js';
@@ -109,9 +109,25 @@ function onBatch(batch: SendBatch): void {
   }
 }
 
+/** Ports of the services this thread hosts; they would keep it running, so closing the thread closes them. */
+const services = new Set<MessagePort>();
+
+/** Runs a hosted service: its module's `serve(port)`. A module that cannot be loaded closes the port (its caller sees it end). */
+function host(module: string, servicePort: MessagePort): void {
+  services.add(servicePort);
+  servicePort.once('close', () => services.delete(servicePort));
+  import(module).then(
+    (m: { serve(port: MessagePort): void }) => m.serve(servicePort),
+    () => servicePort.close(),
+  );
+}
+
 port.on('message', (m: ToThread) => {
   if (m.type === 'batch') onBatch(m.batch);
-  else
+  else if (m.type === 'service') host(m.module, m.port);
+  else {
+    for (const p of services) p.close();
     // Closing the port ends the thread once its HTTP clients are closed.
     void Promise.allSettled([...new Set(registry.values())].map((h) => h.close())).then(() => port.close());
+  }
 });
