@@ -28,7 +28,7 @@ import { num, toMessage, toTopic, type Row, type SqlValue } from '../rows.js';
 import { subscriptionOf, subscriptionsByIdsSql } from '../subscription-rows.js';
 import { countsByTopic, toPage } from '../sql.js';
 import type { SqliteDb } from './sqlite-db.js';
-import { CLAIM_DELIVERIES, CLAIM_FANOUT, DUE_IDS, DUE_IDS_WALKING, exclusionLists, inList, INSERT_ATTEMPT, NEXT_DUE_EXCLUDING, RELEASE_CLAIM } from './sqlite-delivery-sql.js';
+import { CLAIM_DELIVERIES, CLAIM_FANOUT, DUE_IDS, DUE_IDS_WALKING, exclusionLists, inList, INSERT_ATTEMPT, LAST_ATTEMPT_NO, NEXT_DUE_EXCLUDING, RELEASE_CLAIM } from './sqlite-delivery-sql.js';
 import { applyHealth, settleClaims } from './sqlite-delivery-control.js';
 import { claimedOf, idOf, type Lease } from '../claim-rows.js';
 import type { BackgroundReads } from './checkpointer.js';
@@ -176,19 +176,12 @@ export class SqliteDeliveries implements DeliveryStore, ActivityStore, MailboxSt
     return this.sql.relaxedTx(() => {
       let delivered = 0;
       for (const v of values) {
-        this.sql.run(
-          INSERT_ATTEMPT,
-          v.attemptNo,
-          v.startedAt,
-          v.durationMs,
-          v.outcome,
-          v.statusCode,
-          v.reply,
-          v.error,
-          v.responseExcerpt,
-          v.node,
-          v.deliveryId,
-        );
+        const row = [v.startedAt, v.durationMs, v.outcome, v.statusCode, v.reply, v.error, v.responseExcerpt, v.node, v.deliveryId];
+        if (this.sql.run(INSERT_ATTEMPT, v.attemptNo, ...row) === 0) {
+          // Its number was taken (or the delivery is unknown, and this inserts nothing either): after the last one.
+          const last = this.sql.get(LAST_ATTEMPT_NO, v.deliveryId)?.n;
+          if (last !== null && last !== undefined) this.sql.run(INSERT_ATTEMPT, Math.max(v.attemptNo, num(last) + 1), ...row);
+        }
         const deliveredAt = v.nextState === 'DELIVERED' ? now : null;
         const applied = this.sql.run(
           SQL.applyTransition,

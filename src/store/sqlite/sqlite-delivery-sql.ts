@@ -56,11 +56,17 @@ export const FANOUT_CLAIMED_EXCEPT =
   'next_attempt_at, lease_owner, window_start_at, created_at, updated_at) ' +
   "SELECT ?, topic_id, id, ?, 'MESSAGE', protocol, endpoint_key, CASE WHEN ex THEN 'PENDING' ELSE 'IN_FLIGHT' END, 0, " +
   `CASE WHEN ex THEN ? ELSE ? END, CASE WHEN ex THEN NULL ELSE ? END, ?, ?, ? FROM fan RETURNING ${INLINE_COLUMNS}`;
-/** A late duplicate attempt number (two nodes around a lease expiry) is renumbered after the last one. */
+/**
+ * An attempt row under the number the caller gives: nothing when a row has that number already (a late duplicate,
+ * from two nodes around a lease expiry: the caller then numbers it after the last one, LAST_ATTEMPT_NO) or when the
+ * delivery is unknown (selected from deliveries). The last number is not read inside this statement: an INSERT whose
+ * SELECT reads its own table has SQLite copy the rows into a temporary table first, which cost ~2 µs a row here.
+ */
 export const INSERT_ATTEMPT =
   'INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, duration_ms, outcome, status_code, reply, error, response_excerpt, node) ' +
-  'SELECT d.id, MAX(?, COALESCE((SELECT MAX(attempt_no) FROM delivery_attempts WHERE delivery_id = d.id), 0) + 1), ?, ?, ?, ?, ?, ?, ?, ? ' +
-  'FROM deliveries d WHERE d.id = ? ON CONFLICT DO NOTHING';
+  'SELECT d.id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM deliveries d WHERE d.id = ? ON CONFLICT DO NOTHING';
+/** The delivery's last recorded attempt number (null: none). */
+export const LAST_ATTEMPT_NO = 'SELECT MAX(attempt_no) AS n FROM delivery_attempts WHERE delivery_id = ?';
 
 /** ClaimExclusions as the two JSON list parameters of notExcludedSql, or undefined when it excludes nothing. */
 export function exclusionLists(exclude: ClaimExclusions | undefined): [string, string] | undefined {
