@@ -13,7 +13,7 @@ module.exports = {
         'the CLI, the composition root and the configuration all depend on it (adapters implement its ports).',
       severity: 'error',
       from: { path: '^src/core/' },
-      to: { path: '^src/(store|api|delivery|functions|console|cli|server|config|telemetry)/' },
+      to: { path: '^src/(store|api|delivery|functions|console|cli|server|config|telemetry|threads)/' },
     },
     {
       name: 'core-no-io-packages',
@@ -48,6 +48,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/telemetry/' },
       to: { path: '^src/(?!telemetry/)' },
+    },
+    {
+      name: 'threads-is-leaf',
+      comment: 'src/threads (starting worker threads from Herald\'s own modules, built or under tsx) is used by the API and delivery, and imports none of src/.',
+      severity: 'error',
+      from: { path: '^src/threads/' },
+      to: { path: '^src/(?!threads/)' },
     },
     {
       name: 'no-circular',

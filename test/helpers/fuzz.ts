@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { STATUS_BY_CODE } from '../../src/api/errors.js';
 import type { OciErrorCode } from '../../src/core/errors.js';
 import { headerValue, junk, looseObject, percentBytes, Rep, shortJunk, text, toJson, urlJunk, w, type Env, type Val } from './arbitraries.js';
+import { within } from './eventually.js';
 import { send, type RawResponse, type SignedCaller } from './oci.js';
 
 /**
@@ -155,16 +156,8 @@ export function build(r: FuzzRequest, env: Env, prefix: string): { path: string;
   return { path, body, headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, text(v, env)])) };
 }
 
-export async function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  return within(p, REQUEST_TIMEOUT_MS, what);
 }
 
 export function judge(r: FuzzRequest, what: string, res: RawResponse): void {

@@ -6,6 +6,7 @@ import { checksModuleUrl, hostedChecks, VerifyThread } from '../../src/api/auth/
 import { buildHttpHandlers, registryOf } from '../../src/delivery/protocols/http-handlers.js';
 import { SendThreads, spawnSendThread, type SendThreadConfig } from '../../src/delivery/send-thread/send-threads.js';
 import { captureServer, message, messageCtx, subscription, type CaptureServer } from '../delivery/fixtures.js';
+import { within } from '../helpers/eventually.js';
 
 const config: SendThreadConfig = { allowPrivateEndpoints: true, httpTimeoutMs: 5000, sms: undefined, linkSecret: randomBytes(32).toString('base64') };
 const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -28,15 +29,7 @@ function checks(n: number, base = 0): { data: Buffer; signature: Buffer; key: Ke
 }
 
 /** The promise's value, or a failure if it has none within 10 s (an unanswered check would hang the test). */
-async function answered<T>(p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('not answered within 10 s')), 10_000)));
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const answered = <T>(p: Promise<T>): Promise<T> => within(p, 10_000, 'a check');
 
 describe("publishes' RSA checks hosted on the delivery thread (as the server wires them)", () => {
   let server: CaptureServer;

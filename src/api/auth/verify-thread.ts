@@ -1,5 +1,6 @@
 import { verify, type KeyObject } from 'node:crypto';
-import { Worker, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { moduleBeside, startWorkerModule } from '../../threads/worker-module.js';
 import { CHECKS_ROLE, type CheckAnswers, type CheckBatch, type WireCheck } from './verify-worker.js';
 
 /** What the main thread holds of wherever the checks run: a thread of their own, or a service on another thread. */
@@ -21,24 +22,14 @@ export interface CheckChannelEvents {
 /** Opens a channel to where checks run; throws when none can be had (the checks then go to libuv's pool). */
 export type OpenCheckChannel = (events: CheckChannelEvents) => CheckChannel;
 
-/** The checks' module: its compiled .js beside this file, or the .ts source under tsx (tests). */
+/** The checks' module (verify-worker): what a thread of their own runs, and what a delivery thread is handed to host. */
 export function checksModuleUrl(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./verify-worker${ext}`, import.meta.url);
+  return moduleBeside(import.meta.url, 'verify-worker');
 }
 
 /** A thread for the checks alone (used when there is no delivery thread to host them). */
 export const ownThread: OpenCheckChannel = (events) => {
-  const url = checksModuleUrl();
-  const workerData = { role: CHECKS_ROLE };
-  let worker: Worker;
-  if (url.pathname.endsWith('.js')) worker = new Worker(url, { workerData });
-  else {
-    // Sources run under tsx, whose loader a worker does not inherit: register it there first.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-    worker = new Worker(boot, { eval: true, workerData });
-  }
+  const worker = startWorkerModule(checksModuleUrl(), { role: CHECKS_ROLE });
   worker.unref();
   worker.on('message', (out: CheckAnswers) => events.answers(out));
   worker.on('error', () => events.gone());

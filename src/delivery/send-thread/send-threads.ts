@@ -6,8 +6,9 @@
  * send into a result, exactly as the handler would on the main thread. A thread holds nothing durable, so
  * losing one loses no delivery: its sends fail as retryable attempts and a new thread takes the next.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { endpointKeyOf } from '../../core/endpoints.js';
+import { moduleBeside, startWorkerModule } from '../../threads/worker-module.js';
 import type { SmsConfig } from '../../config/config.js';
 import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
 import { BatchBuilder, type FromThread, type ToThread } from './wire.js';
@@ -62,20 +63,9 @@ class AbortWatch {
   }
 }
 
-/** Where a thread's worker module is: its compiled .js beside this file, or the .ts source under tsx (tests). */
-function workerUrl(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./worker${ext}`, import.meta.url);
-}
-
 /** Starts a delivery thread's worker. */
 export function spawnSendThread(config: SendThreadConfig): Worker {
-  const url = workerUrl();
-  if (url.pathname.endsWith('.js')) return new Worker(url, { workerData: config });
-  // Sources run under tsx, whose loader a worker does not inherit: register it there first.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: config });
+  return startWorkerModule(moduleBeside(import.meta.url, 'worker'), config);
 }
 
 class SendThread {

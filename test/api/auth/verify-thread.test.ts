@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { VerifyThread } from '../../../src/api/auth/verify-thread.js';
+import { within } from '../../helpers/eventually.js';
 
 function keyPair(): { publicKey: KeyObject; privateKey: KeyObject } {
   return generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -19,16 +20,8 @@ function signed(i: number, signer: KeyObject, alter = false): { data: Buffer; si
   return { data: alter ? Buffer.concat([data, Buffer.from('x')]) : data, signature };
 }
 
-/** The promise's value, or a failure if it has none within 10 s (a check left unanswered would hang the test). */
-async function answered<T>(p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('a check was not answered within 10 s')), 10_000)));
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** The promise's value, or a failure if it has none within 10 s (an unanswered check would hang the test). */
+const answered = <T>(p: Promise<T>): Promise<T> => within(p, 10_000, 'a check');
 
 describe('RSA checks on the verify thread', () => {
   it('gives every check of a turn its own verdict: good, altered, or signed by another key', async () => {
