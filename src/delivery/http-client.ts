@@ -186,7 +186,7 @@ function dispatchPost(
     const parts: Buffer[] = [];
     let kept = 0;
     let seen = 0;
-    let answer: { statusCode: number; headers: HttpAnswer['headers'] } | undefined;
+    let answer: { statusCode: number; raw: Buffer[] } | undefined;
     let abort: ((err?: Error) => void) | undefined;
     let settled = false;
     const finish = (err?: Error): void => {
@@ -194,7 +194,7 @@ function dispatchPost(
       settled = true;
       if (signal !== undefined) offAbort(signal, onAbortSignal);
       // The status line and headers are the answer: a body cut short (aborted, too long, reset) does not change it.
-      if (answer !== undefined) resolve({ ...answer, bodyExcerpt: excerptOf(parts, maxChars) });
+      if (answer !== undefined) resolve(new Answer(answer.statusCode, answer.raw, excerptOf(parts, maxChars)));
       else reject(err ?? new Error('The request ended without an answer.'));
     };
     function onAbortSignal(): void {
@@ -216,7 +216,7 @@ function dispatchPost(
         },
         onHeaders(statusCode, raw) {
           // 1xx answers are informational: the final one follows.
-          if (statusCode >= 200) answer = { statusCode, headers: headersOf(raw) };
+          if (statusCode >= 200) answer = { statusCode, raw };
           return true;
         },
         onData(chunk) {
@@ -243,6 +243,31 @@ function dispatchPost(
       },
     );
   });
+}
+
+/**
+ * An answer whose headers are made into a record when first read: a delivery's answer is looked at for its status
+ * and excerpt, and only a failure's for its headers (Retry-After), so most answers never pay for the record.
+ */
+class Answer implements HttpAnswer {
+  #raw: Buffer[] | undefined;
+  #headers: HttpAnswer['headers'] | undefined;
+
+  constructor(
+    readonly statusCode: number,
+    raw: Buffer[],
+    readonly bodyExcerpt: string,
+  ) {
+    this.#raw = raw;
+  }
+
+  get headers(): HttpAnswer['headers'] {
+    if (this.#headers === undefined) {
+      this.#headers = headersOf(this.#raw ?? []);
+      this.#raw = undefined;
+    }
+    return this.#headers;
+  }
 }
 
 /** undici's raw header list as the lower-cased record `Pool.request` gives: a repeated header becomes an array. */

@@ -25,12 +25,13 @@ const PERMANENT_ERROR_CODES = new Set([FORBIDDEN_ADDRESS_CODE, 'ERR_INVALID_URL'
 
 export function httpOutcome(attempt: HttpAttempt, nowMs: number): SendResult {
   if ('error' in attempt) return errorOutcome(attempt.error);
-  const { statusCode, headers, bodyExcerpt } = attempt.answer;
-  const excerpt = bodyExcerpt === '' ? {} : { responseExcerpt: bodyExcerpt };
-  if (statusCode >= 200 && statusCode < 300) return { ok: true, statusCode, ...excerpt };
+  // The headers are read only for a failure: an answer may make its header record on first reading.
+  const { statusCode, bodyExcerpt } = attempt.answer;
+  if (statusCode >= 200 && statusCode < 300) return bodyExcerpt === '' ? { ok: true, statusCode } : { ok: true, statusCode, responseExcerpt: bodyExcerpt };
 
+  const excerpt = bodyExcerpt === '' ? {} : { responseExcerpt: bodyExcerpt };
   const retryable = statusCode < 400 || statusCode >= 500 || RETRYABLE_4XX.has(statusCode);
-  const retryAfterMs = parseRetryAfter(headers['retry-after'], nowMs);
+  const retryAfterMs = parseRetryAfter(attempt.answer.headers['retry-after'], nowMs);
   let error = `HTTP ${statusCode}${STATUS_CODES[statusCode] ? ` ${STATUS_CODES[statusCode]}` : ''}`;
   if (statusCode >= 300 && statusCode < 400) error += ' (redirects are not followed)';
   return {

@@ -94,6 +94,31 @@ describe('CUSTOM_HTTPS / HTTPS delivery', () => {
     assert.throws(() => verify({ ...second, body: `${second.body} ` }, false), /signature/i, 'a changed byte must fail verification');
   });
 
+  it("one message's sends to several subscriptions carry its exact bytes, each signed with its own subscription's secret", async () => {
+    server.respond = () => ({ status: 200 });
+    const secretOf = new Map(['a', 'b', 'c'].map((k) => [`${SUB_ID}${k}`, `whsec_${Buffer.from(k.repeat(32)).toString('base64')}`]));
+    const own = new CustomHttpsHandler({ client: new HttpClient({ allowPrivate: true, timeoutMs: 2000 }), signingSecret: (sub) => secretOf.get(sub.id)! });
+    try {
+      const body = '{"order":42,"note":"naïve ✓ – €"}';
+      const msg = message(body);
+      for (const id of secretOf.keys()) await own.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/${id.slice(-1)}`, { id }), msg));
+      const got = server.requests.slice(-3);
+      assert.deepEqual(got.map((r) => r.url), ['/a', '/b', '/c']);
+      for (const [i, secret] of [...secretOf.values()].entries()) {
+        const req = got[i]!;
+        assert.equal(req.body, body);
+        assert.equal(req.headers['content-length'], String(Buffer.byteLength(body)));
+        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+        assert.deepEqual(new Webhook(secret).verify(req.body, headers), JSON.parse(body));
+        // Signed with this subscription's secret, not another's.
+        const other = [...secretOf.values()][(i + 1) % 3]!;
+        assert.throws(() => new Webhook(other).verify(req.body, headers), /signature/i);
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
   it('delivers the protocol variant of a messageType JSON body', async () => {
     server.respond = () => ({ status: 200 });
     const body = JSON.stringify({ default: 'plain default', HTTPS: '{"for":"https"}', Email: 'mail only' });

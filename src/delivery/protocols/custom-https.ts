@@ -24,9 +24,9 @@ export function confirmationWebhookId(subscription: Subscription): string {
 }
 
 /** `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed by the base64-decoded secret. */
-export function webhookSignature(secret: string, id: string, timestampSec: number, body: string): string {
+export function webhookSignature(secret: string, id: string, timestampSec: number, body: string | Uint8Array): string {
   const key = webhookKey(secret);
-  const mac = createHmac('sha256', key).update(`${id}.${timestampSec}.`).update(body, 'utf8').digest('base64');
+  const mac = createHmac('sha256', key).update(`${id}.${timestampSec}.`).update(body).digest('base64');
   return `v1,${mac}`;
 }
 
@@ -44,15 +44,8 @@ export class CustomHttpsHandler implements ProtocolHandler {
   async send(ctx: SendContext): Promise<SendResult> {
     const { subscription: sub, topic } = ctx;
     const now = this.#now();
-    const common: Record<string, string> = {
-      'X-OCI-NS-TopicOcid': topic.id,
-      'X-OCI-NS-TopicName': topic.name,
-      'X-OCI-NS-UnsubscribeURL': ctx.unsubscribeUrl,
-      'X-OCI-NS-Timestamp': ociTimestamp(now),
-      ...traceHeaders(ctx),
-    };
     let id: string;
-    let body: string;
+    let body: string | Uint8Array;
     let headers: Record<string, string>;
 
     if (ctx.kind === 'CONFIRMATION') {
@@ -70,7 +63,7 @@ export class CustomHttpsHandler implements ProtocolHandler {
       headers = {
         'Content-Type': 'application/json; charset=utf-8',
         'X-OCI-NS-MessageId': id,
-        ...common,
+        ...commonHeaders(ctx, now),
         'X-OCI-NS-MessageType': 'SubscriptionConfirmation',
         'X-OCI-NS-ConfirmationURL': ctx.confirmationUrl,
         'X-OCI-NS-SubscriptionId': sub.id,
@@ -79,13 +72,19 @@ export class CustomHttpsHandler implements ProtocolHandler {
     } else {
       if (ctx.message === null) return permanentFailure('Message send without a message.');
       id = ctx.message.id;
-      body = bodyFor(ctx.message, sub.protocol);
+      const text = bodyFor(ctx.message, sub.protocol);
+      body = bytesOf(ctx.message, text);
+      // One literal, no spreads: this runs for every delivery.
       headers = {
-        'Content-Type': contentTypeOf(ctx.message, body),
+        'Content-Type': contentTypeOf(ctx.message, text),
         'X-OCI-NS-MessageId': id,
-        ...common,
+        'X-OCI-NS-TopicOcid': topic.id,
+        'X-OCI-NS-TopicName': topic.name,
+        'X-OCI-NS-UnsubscribeURL': ctx.unsubscribeUrl,
+        'X-OCI-NS-Timestamp': ociTimestamp(now),
         'X-OCI-NS-MessageType': 'Notification',
       };
+      if (ctx.traceParent !== null) headers.traceparent = ctx.traceParent;
     }
 
     // webhook-id stays the same across retries (receivers dedupe on it); the timestamp is this attempt's.
@@ -100,6 +99,32 @@ export class CustomHttpsHandler implements ProtocolHandler {
   async close(): Promise<void> {
     await this.deps.client.close();
   }
+}
+
+function commonHeaders(ctx: SendContext, now: number): Record<string, string> {
+  return {
+    'X-OCI-NS-TopicOcid': ctx.topic.id,
+    'X-OCI-NS-TopicName': ctx.topic.name,
+    'X-OCI-NS-UnsubscribeURL': ctx.unsubscribeUrl,
+    'X-OCI-NS-Timestamp': ociTimestamp(now),
+    ...traceHeaders(ctx),
+  };
+}
+
+/**
+ * A message's body as UTF-8 bytes, encoded once for all of its topic's subscriptions (the sends of one batch share
+ * the message): a string body was encoded twice per delivery, for the signature and again by undici for the socket.
+ */
+const bodyBytes = new WeakMap<Message, Uint8Array>();
+
+function bytesOf(message: Message, body: string): Uint8Array {
+  if (body !== message.body) return Buffer.from(body, 'utf8');
+  let bytes = bodyBytes.get(message);
+  if (bytes === undefined) {
+    bytes = Buffer.from(body, 'utf8');
+    bodyBytes.set(message, bytes);
+  }
+  return bytes;
 }
 
 /**
