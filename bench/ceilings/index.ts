@@ -46,11 +46,12 @@ export interface CeilingsAtEnd {
 }
 
 /** How the signed publish ceiling runs its checks (`signed-http-server.ts`). */
-export type SignedMode = 'inline' | 'cluster' | 'durable';
+export type SignedMode = 'inline' | 'cluster' | 'durable' | 'durable-cluster';
 const SIGNED_MODES: Record<SignedMode, string> = {
   inline: 'one process',
   cluster: 'one process per core (node:cluster)',
   durable: 'one process, each body appended to a file and answered after a group fdatasync',
+  'durable-cluster': 'one process per core, each appending to a file of its own and answering after its group fdatasync',
 };
 
 async function publishCeiling(
@@ -139,6 +140,7 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
     inline: await publishCeiling(cfg, cfg.runs, log, '', 'inline'),
     cluster: await publishCeiling(cfg, cfg.runs, log, '', 'cluster'),
     durable: await publishCeiling(cfg, cfg.runs, log, '', 'durable'),
+    'durable-cluster': await publishCeiling(cfg, cfg.runs, log, '', 'durable-cluster'),
   };
   const deliveryRuns = await deliveryCeiling(cfg, receiverUrl, cfg.runs, log);
 
@@ -176,6 +178,7 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
       inline: summarise(signedPublishRuns.inline.map((r) => r.rate)),
       cluster: summarise(signedPublishRuns.cluster.map((r) => r.rate)),
       durable: summarise(signedPublishRuns.durable.map((r) => r.rate)),
+      'durable-cluster': summarise(signedPublishRuns['durable-cluster'].map((r) => r.rate)),
     },
     signedPublishRuns,
     delivery: summarise(deliveryRuns.map((r) => r.rate)),

@@ -6,10 +6,11 @@
  * Nothing else: no routing, no store. It tells how much of the bare ceiling any OCI-compatible publish
  * endpoint can reach on this machine.
  *
- * `SIGNED_CEILING_MODE`: `inline` (one process), `cluster` (one process per core, `node:cluster`) or `durable` (one
+ * `SIGNED_CEILING_MODE`: `inline` (one process), `cluster` (one process per core, `node:cluster`), `durable` (one
  * process that, once a request's signature is checked, also appends its body to a file and answers only after an
  * fdatasync of the file that started after the append: one fdatasync at a time, on libuv's thread pool, covering every
- * append made before it started, as Herald's publish group commit waits for its WAL's fsync). The checks run
+ * append made before it started, as Herald's publish group commit waits for its WAL's fsync) or `durable-cluster`
+ * (`durable` in one process per core, each with a file of its own). The checks run
  * on the event loop: handing the RSA check to libuv's thread pool, as Herald does under load, was slower for this
  * server (3,660 against 4,050 req/s, alternated). The key comes in `SIGNED_CEILING_KEY_ID` and `SIGNED_CEILING_PUBLIC_KEY` (PEM). Runs as a child process; replies
  * with its URL when listening.
@@ -63,7 +64,9 @@ function groupSync(): { append(body: Buffer, done: () => void): void; close(): v
   };
 }
 
-const durable = mode === 'durable' ? groupSync() : undefined;
+const clustered = mode === 'cluster' || mode === 'durable-cluster';
+// In a cluster only the workers serve, each appending to a file of its own.
+const durable = (mode === 'durable' || mode === 'durable-cluster') && !(clustered && cluster.isPrimary) ? groupSync() : undefined;
 if (durable !== undefined) process.once('exit', () => durable.close());
 
 function serve(): ReturnType<typeof createServer> {
@@ -97,7 +100,7 @@ function serve(): ReturnType<typeof createServer> {
   return server;
 }
 
-if (mode === 'cluster' && cluster.isPrimary) {
+if (clustered && cluster.isPrimary) {
   // Workers listening on port 0 share one port that the primary picked; connections are spread at accept.
   const workers = Array.from({ length: availableParallelism() }, () => cluster.fork());
   const ports = await Promise.all(workers.map((w) => new Promise<number>((resolve) => w.once('listening', (a: { port: number }) => resolve(a.port)))));
@@ -105,7 +108,7 @@ if (mode === 'cluster' && cluster.isPrimary) {
 } else {
   const server = serve();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  if (mode !== 'cluster') {
+  if (!clustered) {
     serveParent({}, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pids: [process.pid] });
   }
 }
