@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import { memoize } from '../../core/memo.js';
 import type { Message, Protocol, Subscription } from '../../core/models.js';
 import type { HttpClient } from '../http-client.js';
-import { traceHeaders, type ProtocolHandler, type SendContext, type SendResult } from '../protocol.js';
+import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
 import { bodyFor, confirmationText, ociTimestamp, permanentFailure, postForResult } from './shared.js';
 
 export interface CustomHttpsDeps {
@@ -44,9 +44,16 @@ export class CustomHttpsHandler implements ProtocolHandler {
   async send(ctx: SendContext): Promise<SendResult> {
     const { subscription: sub, topic } = ctx;
     const now = this.#now();
+    // Built once and added to, not spread: this runs for every delivery.
+    const headers: Record<string, string> = {
+      'X-OCI-NS-TopicOcid': topic.id,
+      'X-OCI-NS-TopicName': topic.name,
+      'X-OCI-NS-UnsubscribeURL': ctx.unsubscribeUrl,
+      'X-OCI-NS-Timestamp': ociTimestamp(now),
+    };
+    if (ctx.traceParent !== null) headers.traceparent = ctx.traceParent;
     let id: string;
     let body: string | Uint8Array;
-    let headers: Record<string, string>;
 
     if (ctx.kind === 'CONFIRMATION') {
       if (ctx.confirmationUrl === null) return permanentFailure('Confirmation send without a confirmation URL.');
@@ -60,31 +67,20 @@ export class CustomHttpsHandler implements ProtocolHandler {
         Message: confirmationText(topic, ctx.confirmationUrl),
         Type: 'SubscriptionConfirmation',
       });
-      headers = {
-        'Content-Type': 'application/json; charset=utf-8',
-        'X-OCI-NS-MessageId': id,
-        ...commonHeaders(ctx, now),
-        'X-OCI-NS-MessageType': 'SubscriptionConfirmation',
-        'X-OCI-NS-ConfirmationURL': ctx.confirmationUrl,
-        'X-OCI-NS-SubscriptionId': sub.id,
-        'X-OCI-NS-State': 'Pending',
-      };
+      headers['Content-Type'] = 'application/json; charset=utf-8';
+      headers['X-OCI-NS-MessageId'] = id;
+      headers['X-OCI-NS-MessageType'] = 'SubscriptionConfirmation';
+      headers['X-OCI-NS-ConfirmationURL'] = ctx.confirmationUrl;
+      headers['X-OCI-NS-SubscriptionId'] = sub.id;
+      headers['X-OCI-NS-State'] = 'Pending';
     } else {
       if (ctx.message === null) return permanentFailure('Message send without a message.');
       id = ctx.message.id;
-      const text = bodyFor(ctx.message, sub.protocol);
-      body = bytesOf(ctx.message, text);
-      // One literal, no spreads: this runs for every delivery.
-      headers = {
-        'Content-Type': contentTypeOf(ctx.message, text),
-        'X-OCI-NS-MessageId': id,
-        'X-OCI-NS-TopicOcid': topic.id,
-        'X-OCI-NS-TopicName': topic.name,
-        'X-OCI-NS-UnsubscribeURL': ctx.unsubscribeUrl,
-        'X-OCI-NS-Timestamp': ociTimestamp(now),
-        'X-OCI-NS-MessageType': 'Notification',
-      };
-      if (ctx.traceParent !== null) headers.traceparent = ctx.traceParent;
+      const encoded = encodedBody(ctx.message, bodyFor(ctx.message, sub.protocol));
+      body = encoded.bytes;
+      headers['Content-Type'] = encoded.contentType;
+      headers['X-OCI-NS-MessageId'] = id;
+      headers['X-OCI-NS-MessageType'] = 'Notification';
     }
 
     // webhook-id stays the same across retries (receivers dedupe on it); the timestamp is this attempt's.
@@ -101,50 +97,32 @@ export class CustomHttpsHandler implements ProtocolHandler {
   }
 }
 
-function commonHeaders(ctx: SendContext, now: number): Record<string, string> {
-  return {
-    'X-OCI-NS-TopicOcid': ctx.topic.id,
-    'X-OCI-NS-TopicName': ctx.topic.name,
-    'X-OCI-NS-UnsubscribeURL': ctx.unsubscribeUrl,
-    'X-OCI-NS-Timestamp': ociTimestamp(now),
-    ...traceHeaders(ctx),
-  };
+interface EncodedBody {
+  /** UTF-8, as signed and as sent. */
+  bytes: Uint8Array;
+  contentType: string;
 }
 
 /**
- * A message's body as UTF-8 bytes, encoded once for all of its topic's subscriptions (the sends of one batch share
- * the message): a string body was encoded twice per delivery, for the signature and again by undici for the socket.
+ * A message goes to each of its topic's subscriptions with the same body (the sends of one delivery-thread batch
+ * share the message object): its bytes and content type (a JSON.parse of up to 64 KB) are worked out once per
+ * message, not once per delivery. A string body was encoded twice a delivery, for the signature and by undici.
  */
-const bodyBytes = new WeakMap<Message, Uint8Array>();
+const encodedBodies = new WeakMap<Message, EncodedBody>();
 
-function bytesOf(message: Message, body: string): Uint8Array {
-  if (body !== message.body) return Buffer.from(body, 'utf8');
-  let bytes = bodyBytes.get(message);
-  if (bytes === undefined) {
-    bytes = Buffer.from(body, 'utf8');
-    bodyBytes.set(message, bytes);
+function encodedBody(message: Message, body: string): EncodedBody {
+  // A messageType JSON message's body for this protocol is not the message's: nothing to share.
+  if (body !== message.body) return encode(body);
+  let encoded = encodedBodies.get(message);
+  if (encoded === undefined) {
+    encoded = encode(body);
+    encodedBodies.set(message, encoded);
   }
-  return bytes;
+  return encoded;
 }
 
-/**
- * A message goes to each of its topic's subscriptions with the same body: its content type is worked out
- * once per message (a JSON.parse of up to 64 KB), not once per delivery.
- */
-const contentTypes = new WeakMap<Message, string>();
-
-function contentTypeOf(message: Message, body: string): string {
-  if (body !== message.body) return contentType(body);
-  let type = contentTypes.get(message);
-  if (type === undefined) {
-    type = contentType(body);
-    contentTypes.set(message, type);
-  }
-  return type;
-}
-
-function contentType(body: string): string {
-  return `${looksLikeJson(body) ? 'application/json' : 'text/plain'}; charset=utf-8`;
+function encode(body: string): EncodedBody {
+  return { bytes: Buffer.from(body, 'utf8'), contentType: `${looksLikeJson(body) ? 'application/json' : 'text/plain'}; charset=utf-8` };
 }
 
 /** JSON.parse only when the first character could start JSON: most text bodies are rejected for free. */
