@@ -2,7 +2,8 @@
  * The ceilings, measured in the same run on this machine, each in its own process:
  * publish (bare node:http driven by the same closed-loop client as Herald; the same server checking each
  * request's OCI signature too, in one process and in one per core), delivery
- * (bare undici Pool client to the bench receiver) and RabbitMQ durable fan-out; when
+ * (bare undici Pool client to the bench receiver; beside it, a durable and signed sender built from Herald's own
+ * store and webhook handler on one thread) and RabbitMQ durable fan-out; when
  * the sustained scenario (j) runs, RabbitMQ doing its job on the same rate ladder too.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
@@ -13,6 +14,7 @@ import { CpuMeter } from '../lib/cpu.js';
 import { closedLoop } from '../lib/load.js';
 import { presign, publishBody, throwawayCredentials } from '../lib/signing.js';
 import { summarise, type Summary } from '../lib/stats.js';
+import type { DurableSenderRun } from './durable-sender.js';
 import { measureRabbitSustained } from './rabbitmq-sustained.js';
 
 export interface CeilingResults {
@@ -28,6 +30,12 @@ export interface CeilingResults {
   /** The bare undici client's CPU per request, µs (its process, inside the measured window). */
   deliveryCpuUs: Summary;
   deliveryRuns: unknown[];
+  /**
+   * (b)'s yardstick (`durable-sender.ts`): Herald's SQLite claims and batched completions and its webhook handler in one
+   * loop on one thread, draining a backlog the size of (b)'s to the same receiver; its deliveries/s and CPU µs a delivery.
+   */
+  durableSender?: { rate: Summary; cpuUs: Summary };
+  durableSenderRuns?: DurableSenderRun[];
   rabbit: Summary | undefined;
   rabbitRuns: unknown[];
   rabbitError?: string;
@@ -95,28 +103,53 @@ async function publishCeiling(
   return out;
 }
 
-async function deliveryCeiling(
+type DeliveryCeilingRun = { rate: number; cpuUsPerRequest: number };
+
+/** One run of the bare undici client (a child of undici-client.ts). */
+async function deliveryCeilingRun(client: Child, cfg: BenchConfig, receiverUrl: string, log: (s: string) => void, label: string): Promise<DeliveryCeilingRun> {
+  const res = await client.request<DeliveryCeilingRun>('run', {
+    url: `${receiverUrl}/ceiling`,
+    connections: DELIVERY_CEILING_CONNECTIONS,
+    warmupMs: cfg.warmupSeconds * 1000,
+    durationMs: cfg.seconds * 1000,
+  });
+  log(`  delivery ceiling (bare undici Pool, c=${DELIVERY_CEILING_CONNECTIONS})${label}: ${Math.round(res.rate)} req/s, client CPU ${res.cpuUsPerRequest.toFixed(1)} µs/request`);
+  return res;
+}
+
+/** One run of (b)'s yardstick (a child of durable-sender.ts): a fresh store with `drainMessages` × 10 deliveries, drained. */
+async function durableSenderRun(child: Child, cfg: BenchConfig, receiverUrl: string, log: (s: string) => void, label: string): Promise<DurableSenderRun> {
+  const res = await child.request<DurableSenderRun>('run', { url: `${receiverUrl}/yardstick`, messages: cfg.drainMessages });
+  // Deliveries the receiver failed would make the rate one of failures: every one must be delivered.
+  if (res.undelivered > 0) throw new Error(`the durable sender yardstick left ${res.undelivered} of ${res.deliveries} deliveries undelivered`);
+  log(`  delivery yardstick (Herald's SQLite claims and completions + its webhook handler, one thread)${label}: ${res.deliveries} deliveries at ${Math.round(res.rate)}/s, CPU ${res.cpuUsPerDelivery.toFixed(1)} µs/delivery`);
+  return res;
+}
+
+/**
+ * The bare undici client and, unless `withYardstick` is false, (b)'s yardstick, run after run in turn: this machine's
+ * speed moves by a factor of two or more within minutes, and the yardstick's ratio to the ceiling is only worth
+ * something when both were measured in the same spell.
+ */
+async function deliveryCeilings(
   cfg: BenchConfig,
   receiverUrl: string,
   runs: number,
   log: (s: string) => void,
+  withYardstick: boolean,
   label = '',
-): Promise<{ rate: number; cpuUsPerRequest: number }[]> {
+): Promise<{ ceiling: DeliveryCeilingRun[]; yardstick: DurableSenderRun[] }> {
   const { child: client } = await Child.start('undici ceiling', new URL('./undici-client.ts', import.meta.url));
-  const out: { rate: number; cpuUsPerRequest: number }[] = [];
+  const sender = withYardstick ? (await Child.start('durable sender yardstick', new URL('./durable-sender.ts', import.meta.url))).child : undefined;
+  const out: { ceiling: DeliveryCeilingRun[]; yardstick: DurableSenderRun[] } = { ceiling: [], yardstick: [] };
   try {
     for (let r = 0; r < runs; r++) {
-      const res = await client.request<{ rate: number; cpuUsPerRequest: number }>('run', {
-        url: `${receiverUrl}/ceiling`,
-        connections: DELIVERY_CEILING_CONNECTIONS,
-        warmupMs: cfg.warmupSeconds * 1000,
-        durationMs: cfg.seconds * 1000,
-      });
-      out.push(res);
-      log(`  delivery ceiling (bare undici Pool, c=${DELIVERY_CEILING_CONNECTIONS})${label} run ${r + 1}: ${Math.round(res.rate)} req/s, client CPU ${res.cpuUsPerRequest.toFixed(1)} µs/request`);
+      out.ceiling.push(await deliveryCeilingRun(client, cfg, receiverUrl, log, `${label} run ${r + 1}`));
+      if (sender !== undefined) out.yardstick.push(await durableSenderRun(sender, cfg, receiverUrl, log, `${label} run ${r + 1}`));
     }
   } finally {
     await client.stop();
+    await sender?.stop();
   }
   return out;
 }
@@ -127,7 +160,7 @@ async function deliveryCeiling(
  */
 export async function measureCeilingsAtEnd(cfg: BenchConfig, receiverUrl: string, log: (s: string) => void): Promise<CeilingsAtEnd> {
   const [publish] = await publishCeiling(cfg, 1, log, ' at the end');
-  const [delivery] = await deliveryCeiling(cfg, receiverUrl, 1, log, ' at the end');
+  const [delivery] = (await deliveryCeilings(cfg, receiverUrl, 1, log, false, ' at the end')).ceiling;
   return { publish: publish?.rate ?? Number.NaN, delivery: delivery?.rate ?? Number.NaN };
 }
 
@@ -139,7 +172,7 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
   // One mode after another: two servers at once would share the machine.
   const signedPublishRuns = {} as Record<SignedMode, { rate: number; cpu: Record<string, number> }[]>;
   for (const mode of Object.keys(SIGNED_MODES) as SignedMode[]) signedPublishRuns[mode] = await publishCeiling(cfg, cfg.runs, log, '', mode);
-  const deliveryRuns = await deliveryCeiling(cfg, receiverUrl, cfg.runs, log);
+  const { ceiling: deliveryRuns, yardstick: durableSenderRuns } = await deliveryCeilings(cfg, receiverUrl, cfg.runs, log, true);
 
   const { child: rabbit } = await Child.start('rabbitmq ceiling', new URL('./rabbitmq.ts', import.meta.url));
   const rabbitRuns: { rate: number }[] = [];
@@ -178,6 +211,8 @@ export async function measureCeilings(cfg: BenchConfig, receiverUrl: string, log
     delivery: summarise(deliveryRuns.map((r) => r.rate)),
     deliveryCpuUs: summarise(deliveryRuns.map((r) => r.cpuUsPerRequest)),
     deliveryRuns,
+    durableSender: { rate: summarise(durableSenderRuns.map((r) => r.rate)), cpuUs: summarise(durableSenderRuns.map((r) => r.cpuUsPerDelivery)) },
+    durableSenderRuns,
     rabbit: rabbitRuns.length > 0 ? summarise(rabbitRuns.map((r) => r.rate)) : undefined,
     rabbitRuns,
     rabbitError,

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { CeilingResults, CeilingsAtEnd, SignedMode } from '../ceilings/index.js';
+import type { CeilingResults, CeilingsAtEnd } from '../ceilings/index.js';
 import { DELIVERY_CEILING_CONNECTIONS } from '../ceilings/index.js';
 import type { DrainFigures } from '../scenarios/drain.js';
 import type { FanoutFigures } from '../scenarios/fanout.js';
@@ -23,6 +23,7 @@ import type { SustainedFigures } from '../scenarios/sustained.js';
 import type { BenchConfig, StoreKind } from './config.js';
 import { describeLadder } from './ladder.js';
 import { soakRows, soakVerdicts } from './report-soak.js';
+import { deliveryYardstickRows, publishYardstickRows, type AddRow } from './report-yardsticks.js';
 import { fmtNum, fmtRatio, fmtSummary, ratio, summarise, type Summary } from './stats.js';
 
 export interface StoreResults {
@@ -124,7 +125,7 @@ export function buildRows(results: BenchResults): Row[] {
   const httpCeil = c ? `bare node:http ${fmtSummary(c.publish)}/s` : 'n/a';
   const undiciCeil = c ? `bare undici Pool c=${DELIVERY_CEILING_CONNECTIONS} ${fmtSummary(c.delivery)}/s` : 'n/a';
   const rabbitCeil = c?.rabbit ? `RabbitMQ classic, 10 durable queues, confirms, window 256: ${fmtSummary(c.rabbit)} msg/s` : `RabbitMQ n/a${c?.rabbitError ? ` (${c.rabbitError})` : ''}`;
-  const add = (figure: string, pick: (s: StoreResults) => Summary | undefined, ceiling: string, against: Summary | undefined, target: string, unit = ''): void => {
+  const add: AddRow = (figure, pick, ceiling, against, target, unit = '') => {
     rows.push({ figure, ...storeCells(results, pick, unit), ceiling, ...ratios(results, pick, against), target });
   };
   /** A row of words (yes/no, all/some) rather than figures: no ratio. */
@@ -164,83 +165,7 @@ export function buildRows(results: BenchResults): Row[] {
     const pick = (s: StoreResults): Summary | undefined => s.publish?.find((p) => p.subs === subs)?.rate;
     add(`(a) durable publishes/s, ${subs} subscription${subs === 1 ? '' : 's'}, c=${cfg.connections}`, pick, httpCeil, c?.publish, '≥ 0.60×');
   }
-  const signed = c?.signedPublish;
-  if (c !== undefined && signed !== undefined) {
-    // Store-independent (shown in the SQLite column, as (g)): the publish ceiling's server checking signatures too.
-    const modes: [SignedMode, string][] = [
-      ['inline', 'one process'],
-      ['cluster', 'one process per core (node:cluster)'],
-    ];
-    for (const [mode, label] of modes) {
-      const r = ratio(signed[mode], c.publish);
-      rows.push({
-        figure: `(a) yardstick: bare node:http + the OCI signature check (no store), ${label}, c=${cfg.connections}, req/s`,
-        sqlite: fmtSummary(signed[mode]),
-        postgres: 'store-independent',
-        ceiling: httpCeil,
-        rSqlite: fmtRatio(r),
-        rPostgres: '—',
-        // Said of this run's figure: on some machines of this kind the one-process-per-core server passes 0.60×.
-        target: yardstickVerdict(r, 'a server that only checks signatures this way'),
-      });
-    }
-    // Results written before the durable yardstick (2026-12-02) have none.
-    const durable = signed.durable as Summary | undefined;
-    if (durable !== undefined) {
-      rows.push({
-        figure: `(a) yardstick: bare node:http + the OCI signature check + each body appended to a file, acknowledged after a group fdatasync (no store), one process, c=${cfg.connections}, req/s`,
-        sqlite: fmtSummary(durable),
-        postgres: 'store-independent',
-        ceiling: httpCeil,
-        rSqlite: fmtRatio(ratio(durable, c.publish)),
-        rPostgres: '—',
-        target: '— (what durability on this disk leaves of the bare ceiling)',
-      });
-      if (cfg.subCounts.includes(0)) {
-        add(
-          `(a) durable publishes/s, 0 subscriptions, ÷ the durable signed yardstick`,
-          (s) => s.publish?.find((p) => p.subs === 0)?.rate,
-          `bare node:http + OCI signature check + group fdatasync ${fmtSummary(durable)}/s`,
-          durable,
-          '—',
-        );
-      }
-    }
-    // Results written before the per-core durable yardstick (2026-12-03) have none.
-    const durableCluster = signed['durable-cluster'] as Summary | undefined;
-    if (durableCluster !== undefined) {
-      const r = ratio(durableCluster, c.publish);
-      rows.push({
-        figure: `(a) yardstick: bare node:http + the OCI signature check + each body appended to a file, acknowledged after a group fdatasync (no store), one process per core, each with its own file, c=${cfg.connections}, req/s`,
-        sqlite: fmtSummary(durableCluster),
-        postgres: 'store-independent',
-        ceiling: httpCeil,
-        rSqlite: fmtRatio(r),
-        rPostgres: '—',
-        // The most a signed and durable publish endpoint reaches here: what decides whether (a)'s 0.60× can be met.
-        target: yardstickVerdict(r, 'a signed and durable endpoint built this way'),
-      });
-      if (cfg.subCounts.includes(0)) {
-        add(
-          `(a) durable publishes/s, 0 subscriptions, ÷ the per-core durable signed yardstick`,
-          (s) => s.publish?.find((p) => p.subs === 0)?.rate,
-          `bare node:http + OCI signature check + group fdatasync, one process per core ${fmtSummary(durableCluster)}/s`,
-          durableCluster,
-          '—',
-        );
-      }
-    }
-    if (cfg.subCounts.includes(0)) {
-      const best = signed.cluster.median >= signed.inline.median ? signed.cluster : signed.inline;
-      add(
-        `(a) durable publishes/s, 0 subscriptions, ÷ the faster signed yardstick`,
-        (s) => s.publish?.find((p) => p.subs === 0)?.rate,
-        `bare node:http + OCI signature check ${fmtSummary(best)}/s`,
-        best,
-        '—',
-      );
-    }
-  }
+  publishYardstickRows(results, rows, add);
   if (cfg.subCounts.includes(10)) {
     const pick = (s: StoreResults): Summary | undefined => s.publish?.find((p) => p.subs === 10)?.rate;
     add('(a) durable publishes/s, 10 subscriptions, vs RabbitMQ', pick, rabbitCeil, c?.rabbit, '≥ 3×');
@@ -262,6 +187,7 @@ export function buildRows(results: BenchResults): Row[] {
     '— (the issue: a fraction of 100 µs)',
     ' µs',
   );
+  deliveryYardstickRows(results, rows, add);
   for (const rate of cfg.latencyRates) {
     const lat = (s: StoreResults): LatencyFigures | undefined => s.latency?.find((l) => l.rate === rate);
     const t = (v: number, what: string, pick: (l: LatencyFigures) => Summary): void =>
@@ -563,10 +489,4 @@ export async function writeDocs(section: string): Promise<void> {
   if (a >= 0 && b > a) next = text.slice(0, a) + section + text.slice(b + END.length);
   else next = `${text.trimEnd()}\n\n## Results\n\n${section}\n`;
   await writeFile(DOC_PATH, next);
-}
-
-/** What a yardstick's ratio (`who`: the server it measures) says of (a)'s 0.60× target, in this run. */
-function yardstickVerdict(r: number, who: string): string {
-  if (!Number.isFinite(r)) return '—';
-  return r < 0.6 ? `— (below 0.60×: in this run (a)’s target is out of reach of ${who})` : `— (at or above 0.60×: in this run ${who} reaches (a)’s target)`;
 }
