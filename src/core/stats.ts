@@ -76,6 +76,11 @@ export interface CountedDelivery {
  */
 export class MinuteTally {
   private rows = new Map<string, MinuteStatsRow>();
+  /**
+   * The row counted last: a node's deliveries come in runs of one topic and minute, and this spares each of them a
+   * key of ~170 characters built and hashed. Never a row take() has handed out.
+   */
+  private last: MinuteStatsRow | undefined;
 
   get size(): number {
     return this.rows.size;
@@ -117,6 +122,7 @@ export class MinuteTally {
   take(): MinuteStatsRow[] {
     const out = [...this.rows.values()];
     this.rows = new Map();
+    this.last = undefined;
     return out;
   }
 
@@ -127,12 +133,15 @@ export class MinuteTally {
 
   private row(tenancyId: string, topicId: string, at: number): MinuteStatsRow {
     const minute = Math.floor(at / MINUTE_MS) * MINUTE_MS;
+    const last = this.last;
+    if (last !== undefined && last.minute === minute && last.topicId === topicId && last.tenancyId === tenancyId) return last;
     const key = `${tenancyId}\n${topicId}\n${minute}`;
     let row = this.rows.get(key);
     if (row === undefined) {
       row = { tenancyId, topicId, minute, ...emptyCounts() };
       this.rows.set(key, row);
     }
+    this.last = row;
     return row;
   }
 }

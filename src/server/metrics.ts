@@ -1,8 +1,9 @@
 import type { Delivery, FinalState } from '../core/deliveries.js';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { PacerState } from '../core/publish-pacer.js';
 import type { RetentionStats } from '../core/retention.js';
 import type { DeliveryMetrics } from '../delivery/metrics.js';
+import { LabelHistogram, PairCounter } from './delivery-counts.js';
 import { registerStorageMetrics } from './storage-metrics.js';
 import type { Store } from '../store/store.js';
 
@@ -10,9 +11,10 @@ import type { Store } from '../store/store.js';
 export class HeraldMetrics implements DeliveryMetrics {
   readonly registry = new Registry();
   private readonly published: Counter;
-  private readonly attempts: Counter;
-  private readonly finishedTotal: Counter;
-  private readonly latency: Histogram;
+  // Counted for every delivery: plain counts read out at scrape time (delivery-counts.ts), not prom-client's own.
+  private readonly attempts: PairCounter;
+  private readonly finishedTotal: PairCounter;
+  private readonly latency: LabelHistogram;
   private readonly disabled: Counter;
   private readonly fanout: Counter;
 
@@ -21,25 +23,20 @@ export class HeraldMetrics implements DeliveryMetrics {
     // process_* and nodejs_* (memory, heap, event-loop lag, GC): what an operator reads first.
     collectDefaultMetrics({ register: this.registry });
     this.published = new Counter({ name: 'herald_messages_published_total', help: 'Messages accepted by PublishMessage on this node.', registers: [this.registry] });
-    this.attempts = new Counter({
-      name: 'herald_delivery_attempts_total',
-      help: 'Delivery attempts made by this node, by protocol and outcome.',
-      labelNames: ['protocol', 'outcome'],
-      registers: [this.registry],
-    });
-    this.finishedTotal = new Counter({
-      name: 'herald_deliveries_finished_total',
-      help: 'Deliveries that reached a final state on this node: DELIVERED, DEAD (dead letter), CANCELLED or FILTERED (by the subscription\'s filter policy).',
-      labelNames: ['protocol', 'state'],
-      registers: [this.registry],
-    });
-    this.latency = new Histogram({
-      name: 'herald_delivery_attempt_duration_seconds',
-      help: 'Duration of delivery attempts, by protocol.',
-      labelNames: ['protocol'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [this.registry],
-    });
+    this.attempts = new PairCounter('herald_delivery_attempts_total', 'Delivery attempts made by this node, by protocol and outcome.', ['protocol', 'outcome'], this.registry);
+    this.finishedTotal = new PairCounter(
+      'herald_deliveries_finished_total',
+      'Deliveries that reached a final state on this node: DELIVERED, DEAD (dead letter), CANCELLED or FILTERED (by the subscription\'s filter policy).',
+      ['protocol', 'state'],
+      this.registry,
+    );
+    this.latency = new LabelHistogram(
+      'herald_delivery_attempt_duration_seconds',
+      'Duration of delivery attempts, by protocol.',
+      'protocol',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      this.registry,
+    );
     this.fanout = new Counter({
       name: 'herald_fanout_deliveries_total',
       help: 'Deliveries this node created fanning out messages of topics too big to fan out at their publish.',
@@ -112,25 +109,13 @@ export class HeraldMetrics implements DeliveryMetrics {
     this.published.inc(n);
   }
 
-  // Children per label set, made once: inc/observe with a labels object hashes it on every delivery.
-  readonly #children = new Map<string, { inc(): void } | { observe(v: number): void }>();
-
-  #child<T extends { inc(): void } | { observe(v: number): void }>(key: string, make: () => T): T {
-    let c = this.#children.get(key) as T | undefined;
-    if (c === undefined) {
-      c = make();
-      this.#children.set(key, c);
-    }
-    return c;
-  }
-
   attempt(d: Delivery, outcome: 'success' | 'failure', durationMs: number): void {
-    this.#child(`a:${d.protocol}:${outcome}`, () => this.attempts.labels({ protocol: d.protocol, outcome })).inc();
-    this.#child(`l:${d.protocol}`, () => this.latency.labels({ protocol: d.protocol })).observe(durationMs / 1000);
+    this.attempts.inc(d.protocol, outcome);
+    this.latency.observe(d.protocol, durationMs / 1000);
   }
 
   finished(d: Delivery, state: FinalState): void {
-    this.#child(`f:${d.protocol}:${state}`, () => this.finishedTotal.labels({ protocol: d.protocol, state })).inc();
+    this.finishedTotal.inc(d.protocol, state);
   }
 
   fannedOut(deliveries: number): void {

@@ -51,6 +51,33 @@ describe('MinuteTally', () => {
     assert.deepEqual(t.take(), []);
   });
 
+  it('counts what comes after take() in rows of its own, never in a row it handed out', () => {
+    const t = new MinuteTally();
+    t.finished(notification, 'DELIVERED', M, M + 5);
+    const first = t.take();
+    t.finished(notification, 'DELIVERED', M, M + 6);
+    t.finished(notification, 'DELIVERED', M, M + 7);
+    const second = t.take();
+    assert.deepEqual(first.map((r) => r.delivered), [1], 'a taken row is not counted into');
+    assert.deepEqual(second.map((r) => r.delivered), [2]);
+    // Runs of one row, broken by another tenancy, topic or minute, land where each belongs.
+    t.published('ten-a', 'topic-1', M);
+    t.published('ten-a', 'topic-2', M);
+    t.published('ten-a', 'topic-1', M + 1);
+    t.published('ten-b', 'topic-1', M + 2);
+    t.published('ten-a', 'topic-1', M + MINUTE_MS);
+    const rows = byKey(t.take());
+    assert.deepEqual(
+      [...rows].map(([k, r]) => [k, r.published]),
+      [
+        [`ten-a/topic-1/${M}`, 2],
+        [`ten-a/topic-2/${M}`, 1],
+        [`ten-b/topic-1/${M}`, 1],
+        [`ten-a/topic-1/${M + MINUTE_MS}`, 1],
+      ],
+    );
+  });
+
   it('adds restored rows to what was counted since', () => {
     const t = new MinuteTally();
     t.published('ten-a', 'topic-1', M);
