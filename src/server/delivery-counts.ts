@@ -98,7 +98,9 @@ export class LabelHistogram {
     registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 
+  /** A value that is not a finite number is left out (prom-client throws on it; a delivery's metrics must not). */
   observe(label: string, value: number): void {
+    if (!Number.isFinite(value)) return;
     let row = this.#rows.get(label);
     if (row === undefined) {
       row = { counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };

@@ -55,6 +55,17 @@ describe('delivery counts', () => {
     assert.match(text, /^x_attempts_total\{protocol="SLACK",outcome="success"\} 1$/m);
   });
 
+  it('leave out a duration that is not a finite number rather than make the sum NaN', async () => {
+    const registry = new Registry();
+    const histogram = new LabelHistogram('x_duration_seconds', 'Durations.', 'protocol', BOUNDS, registry);
+    histogram.observe('CUSTOM_HTTPS', 0.02);
+    histogram.observe('CUSTOM_HTTPS', Number.NaN);
+    histogram.observe('CUSTOM_HTTPS', Number.POSITIVE_INFINITY);
+    const text = await registry.metrics();
+    assert.match(text, /^x_duration_seconds_count\{protocol="CUSTOM_HTTPS"\} 1$/m);
+    assert.match(text, /^x_duration_seconds_sum\{protocol="CUSTOM_HTTPS"\} 0.02$/m);
+  });
+
   it('start from nothing again after a registry reset', async () => {
     const m = both();
     m.inc('CUSTOM_HTTPS', 'success');
