@@ -14,15 +14,18 @@ import { pino } from 'pino';
 import type { AttemptResult, NewDelivery } from '../../src/core/deliveries.js';
 import type { ClaimedDelivery } from '../../src/core/ports/deliveries.js';
 import { SubscriptionLinks } from '../../src/core/links.js';
-import { HEALTHY, type Message, type Subscription, type Topic } from '../../src/core/models.js';
+import type { Message } from '../../src/core/models.js';
 import { CompletionWriter } from '../../src/delivery/completions.js';
 import { PER_ENDPOINT } from '../../src/delivery/concurrency.js';
 import { AttemptDeadlines } from '../../src/delivery/deadline.js';
 import { buildHttpHandlers, registryOf } from '../../src/delivery/protocols/http-handlers.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { message, subscription, topic as topicWith } from '../../test/delivery/fixtures.js';
 import { serveParent } from '../lib/children.js';
 
+// OCIDs of real length: the rows the yardstick writes are as wide as Herald's. The records are the delivery tests' own.
 const TENANCY = 'ocid1.tenancy.oc1..aaaaaaaabenchbenchbenchbenchbenchbenchbenchbenchbenchbench';
+const TOPIC = 'ocid1.onstopic.oc1..aaaaaaaabenchbenchbenchbenchbenchbenchbenchbenchbenchbench';
 const OWNER = 'yardstick-node';
 const SUBS = 10;
 /** A claim is made once this many of the 64 places are free: claims of a few rows each would cost more than they carry. */
@@ -39,39 +42,6 @@ export interface DurableSenderRun {
   undelivered: number;
 }
 
-function topicOf(): Topic {
-  const id = 'ocid1.onstopic.oc1..aaaaaaaabenchbenchbenchbenchbenchbenchbenchbenchbenchbench';
-  return { id, tenancyId: TENANCY, compartmentId: TENANCY, name: 'yardstick', shortId: 'yardstick', description: null, freeformTags: {}, definedTags: {}, lifecycleState: 'ACTIVE', etag: '1', createdAt: 0, updatedAt: 0 };
-}
-
-function subscriptionOf(topic: Topic, endpoint: string, i: number): Subscription {
-  return {
-    id: `ocid1.onssubscription.oc1..aaaaaaaayardstickyardstickyardstickyardstick${String(i).padStart(4, '0')}`,
-    tenancyId: TENANCY,
-    compartmentId: TENANCY,
-    topicId: topic.id,
-    protocol: 'CUSTOM_HTTPS',
-    endpoint,
-    metadata: null,
-    lifecycleState: 'ACTIVE',
-    etag: '1',
-    createdAt: 0,
-    updatedAt: 0,
-    maxRetryDurationMs: 7_200_000,
-    freeformTags: {},
-    definedTags: {},
-    confirmationTokenHash: null,
-    confirmationExpiresAt: null,
-    confirmationNonce: 1,
-    unsubscribeTokenHash: 'yardstick',
-    activatedAt: 0,
-    deletedAt: null,
-    filterPolicy: null,
-    rateLimitPerSecond: null,
-    health: HEALTHY,
-  };
-}
-
 async function run(m: Record<string, unknown>): Promise<DurableSenderRun> {
   const url = String(m.url);
   const messages = Number(m.messages);
@@ -81,8 +51,15 @@ async function run(m: Record<string, unknown>): Promise<DurableSenderRun> {
   const handlers = buildHttpHandlers({ allowPrivateEndpoints: true, httpTimeoutMs: 10_000, signingSecret: (sub) => links.signingSecret(sub.id) });
   try {
     await store.migrate();
-    const topic = topicOf();
-    const subs = Array.from({ length: SUBS }, (_, i) => subscriptionOf(topic, url, i));
+    const topic = topicWith({ id: TOPIC, tenancyId: TENANCY, compartmentId: TENANCY });
+    const subs = Array.from({ length: SUBS }, (_, i) =>
+      subscription('CUSTOM_HTTPS', url, {
+        id: `ocid1.onssubscription.oc1..aaaaaaaayardstickyardstickyardstickyardstick${String(i).padStart(4, '0')}`,
+        tenancyId: TENANCY,
+        compartmentId: TENANCY,
+        topicId: TOPIC,
+      }),
+    );
     const byId = new Map(subs.map((s) => [s.id, s]));
     const unsubscribe = new Map(subs.map((s) => [s.id, links.unsubscribeUrl(s)]));
     // The backlog as a publish leaves it: every message's deliveries PENDING and due, in publish order. The loop holds
@@ -91,7 +68,7 @@ async function run(m: Record<string, unknown>): Promise<DurableSenderRun> {
     const rows: NewDelivery[] = [];
     for (let i = 0; i < messages; i++) {
       const id = `ocid1.onsmessage.oc1..aaaaaaaayardstick${String(i).padStart(12, '0')}`;
-      byMessage.set(id, { id, tenancyId: TENANCY, topicId: topic.id, title: null, body: BODY, messageType: 'RAW_TEXT', publishedAt: i, traceParent: null });
+      byMessage.set(id, message(BODY, { id, tenancyId: TENANCY, topicId: TOPIC, publishedAt: i }));
       for (const s of subs) rows.push({ tenancyId: TENANCY, topicId: topic.id, subscriptionId: s.id, messageId: id, kind: 'MESSAGE', protocol: s.protocol, nextAttemptAt: i, confirmationNonce: null, createdAt: i });
     }
     await store.deliveries.insertDeliveries(rows);
