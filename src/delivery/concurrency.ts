@@ -86,21 +86,23 @@ export class Waker {
     p?.();
   }
 
-  async sleep(ms: number): Promise<void> {
+  /** Resolves true when the time ran out, false when a wake-up (before or during the sleep) cut it short. */
+  async sleep(ms: number): Promise<boolean> {
     if (this.woken) {
       this.woken = false;
-      return;
+      return false;
     }
-    await new Promise<void>((resolve) => {
+    const ranOut = await new Promise<boolean>((resolve) => {
       const t = setTimeout(() => {
         this.pending = undefined;
-        resolve();
+        resolve(true);
       }, ms);
       this.pending = () => {
         clearTimeout(t);
-        resolve();
+        resolve(false);
       };
     });
     this.woken = false;
+    return ranOut;
   }
 }

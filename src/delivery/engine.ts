@@ -15,7 +15,7 @@ import { DueProbe } from './due-probe.js';
 import { DueWalk, stillExcluded, WALK_TAIL_MS } from './due-walk.js';
 import { RateGates } from './rate-gate.js';
 import type { ClaimExclusions, Delivery, PublishOutcome, PublishPlan } from '../core/deliveries.js';
-import { endpointKeyOf } from '../core/endpoints.js';
+import { endpointKeys } from '../core/endpoints.js';
 import type { SubscriptionLinks } from '../core/links.js';
 import type { Message, Protocol, Subscription } from '../core/models.js';
 import type { ConfirmationSender } from '../core/subscriptions.js';
@@ -60,6 +60,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
   private readonly walk: DueWalk;
   private readonly oldestDue: DueProbe;
   private readonly attempts: AttemptRunner;
+  private readonly endpointKeyOf = endpointKeys();
 
   constructor(
     private readonly store: DeliveryStore,
@@ -164,6 +165,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
    */
   wake(dueFrom?: number): void {
     this.wakes++;
+    this.fanout.maybeDue();
     this.nothingElseDue = undefined;
     this.walk.rewind(dueFrom ?? Date.now() - WALK_TAIL_MS);
     this.waker.wake();
@@ -264,7 +266,9 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         const due = skip === undefined ? await this.store.nextDueAt() : await this.store.nextDueAt(skip.exclude, skip.at);
         if (skip !== undefined && due !== null) skip.until = Math.min(skip.until, due);
         const wait = due === null ? this.opts.idlePollMs : Math.min(this.opts.idlePollMs, Math.max(5, due - Date.now()));
-        await this.waker.sleep(wait);
+        // Slept until the next due time or the idle poll (not woken by a freed place): a fan-out lease may have run out
+        // meanwhile (nextDueAt's time counts it). A wake() hints at fan-out itself.
+        if (await this.waker.sleep(wait)) this.fanout.maybeDue();
       } catch (err) {
         this.logger.error({ err }, 'delivery loop failed; retrying');
         await this.waker.sleep(this.opts.idlePollMs);
@@ -338,7 +342,7 @@ export class DeliveryEngine implements ConfirmationSender, Fanout {
         return;
       }
     }
-    const key = endpointKeyOf(sub.protocol, sub.endpoint);
+    const key = this.endpointKeyOf(sub);
     const claim = { claim: { id: d.id, dueAt }, key };
     const admit = (): void => this.caps.offer(key, { claim, start: () => this.attempts.start(d, ctx, key, dueAt) }, Date.now());
     if (d.kind === 'MESSAGE' && sub.rateLimitPerSecond !== null) this.rates.offer(d.subscriptionId, sub.rateLimitPerSecond, claim, admit);

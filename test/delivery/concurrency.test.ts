@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { KeyedLimiter } from '../../src/delivery/concurrency.js';
+import { KeyedLimiter, Waker } from '../../src/delivery/concurrency.js';
 
 describe('keyed slots (an endpoint\'s limit)', () => {
   it('lets perKey sends of one endpoint run at once and starts the waiting ones in order as places free', async () => {
@@ -43,5 +43,19 @@ describe('keyed slots (an endpoint\'s limit)', () => {
     // The aborted send held no place: one leave for the running send frees the endpoint.
     q.release('a');
     assert.equal(q.acquire('a', 9), true);
+  });
+});
+
+describe('Waker', () => {
+  it('tells a sleep whose time ran out from one a wake-up cut short, before or during it', async () => {
+    const waker = new Waker();
+    assert.equal(await waker.sleep(5), true);
+    waker.wake();
+    assert.equal(await waker.sleep(60_000), false, 'woken before it slept');
+    const sleeping = waker.sleep(60_000);
+    waker.wake();
+    assert.equal(await sleeping, false, 'woken while it slept');
+    // A wake-up is used once: the next sleep runs its time out again.
+    assert.equal(await waker.sleep(5), true);
   });
 });

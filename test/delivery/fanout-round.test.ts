@@ -37,7 +37,7 @@ for (const kind of STORE_KINDS) {
         },
       };
       let reported = 0;
-      const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: (n) => (reported += n) }, { nodeId: 'n', leaseMs: 60_000, fanoutBatch: 100 });
+      const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: (n) => (reported += n) }, { nodeId: 'n', leaseMs: 60_000, fanoutBatch: 100, idlePollMs: 1000 });
       let created = 0;
       let slices = 0;
       while (slices === 0 || rounds.busy) {
@@ -93,7 +93,7 @@ describe('fan-out rounds in slices', () => {
       },
     };
     // 10 subscriptions a batch (both messages in each step): 4 steps see the 30 subscriptions and the end.
-    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: () => undefined }, { nodeId: 'n', leaseMs: 1500, fanoutBatch: 10 });
+    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: () => undefined }, { nodeId: 'n', leaseMs: 1500, fanoutBatch: 10, idlePollMs: 1000 });
     assert.ok((await rounds.run()) > 0);
     assert.equal(steps, 1, 'one step, then back to the engine');
     assert.equal(rounds.busy, true);
@@ -124,7 +124,7 @@ describe('fan-out rounds in slices', () => {
         return t.store.deliveries.fanoutMany(ids, limit, now);
       },
     };
-    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: () => undefined }, { nodeId: 'leaving', leaseMs: 600_000, fanoutBatch: 10 });
+    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: () => undefined }, { nodeId: 'leaving', leaseMs: 600_000, fanoutBatch: 10, idlePollMs: 1000 });
     await rounds.run();
     assert.equal(rounds.busy, true);
     await rounds.stop();
@@ -132,5 +132,67 @@ describe('fan-out rounds in slices', () => {
     // Within the lease it took: claimable only because it was given back.
     const now = Date.now();
     assert.deepEqual((await t.store.deliveries.claimFanout(10, now, now + 1000, 'next')).map((x) => x.id), [m.id]);
+  });
+});
+
+describe('fan-out rounds between hints', () => {
+  let t: TestStore;
+  before(async () => {
+    t = await makeTestStore('sqlite');
+  });
+  after(() => t.cleanup());
+
+  it('claims again after finding nothing only when hinted or once the poll interval has passed', async () => {
+    const topic = await topicWithSubscribers(t.store, 3);
+    let claims = 0;
+    let hintDuringClaim = false;
+    const store: Pick<DeliveryStore, 'claimFanout' | 'fanoutMany' | 'releaseFanout'> = {
+      releaseFanout: (...a) => t.store.deliveries.releaseFanout(...a),
+      fanoutMany: (...a) => t.store.deliveries.fanoutMany(...a),
+      claimFanout: async (...a) => {
+        claims++;
+        const found = await t.store.deliveries.claimFanout(...a);
+        // A publish that commits while this claim runs, and says so.
+        if (hintDuringClaim) {
+          hintDuringClaim = false;
+          rounds.maybeDue();
+        }
+        return found;
+      },
+    };
+    const rounds = new FanoutRounds(store, { remember: () => undefined }, NO_TRACING, { fannedOut: () => undefined }, { nodeId: 'n', leaseMs: 60_000, fanoutBatch: 10, idlePollMs: 1000 });
+    assert.equal(await rounds.run(), 0);
+    assert.equal(claims, 1);
+    // Nothing was there and nothing was hinted: the loop's next turns write nothing.
+    for (let i = 0; i < 5; i++) assert.equal(await rounds.run(), 0);
+    assert.equal(claims, 1);
+
+    // A big topic's publish leaves its fan-out, and the engine's wake hints at it: the next turn claims and fans out.
+    const m = messageFixture(topic, { publishedAt: T0 + 20 });
+    await t.store.publishing.publishMessages([m], { now: T0 + 21, inlineFanout: 1 });
+    rounds.maybeDue();
+    while ((await rounds.run()) > 0 || rounds.busy);
+    assert.equal(claims, 3, 'the hinted claim, then the one that found the round done');
+    assert.equal((await t.store.activity.getMessageDeliveries(topic.tenancyId, m.id)).length, 3);
+
+    // A hint that arrives while a claim finds nothing is not lost with it.
+    rounds.maybeDue();
+    hintDuringClaim = true;
+    await rounds.run();
+    assert.equal(claims, 4);
+    await rounds.run();
+    assert.equal(claims, 5, 'claimed again for the hint that came during the empty claim');
+    await rounds.run();
+    assert.equal(claims, 5);
+
+    // Without hints, work no hint announced (here: a message left to fan out behind the store's back) is found once the
+    // poll interval has passed.
+    const late = messageFixture(topic, { publishedAt: T0 + 30 });
+    await t.store.publishing.publishMessages([late], { now: T0 + 31, inlineFanout: 1 });
+    assert.equal(await rounds.run(), 0);
+    assert.equal(claims, 5);
+    await new Promise((r) => setTimeout(r, 1100));
+    while ((await rounds.run()) > 0 || rounds.busy);
+    assert.equal((await t.store.activity.getMessageDeliveries(topic.tenancyId, late.id)).length, 3);
   });
 });

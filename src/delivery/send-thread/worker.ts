@@ -8,10 +8,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { endpointKeyOf } from '../../core/endpoints.js';
+import { endpointKeys } from '../../core/endpoints.js';
 import { SubscriptionLinks } from '../../core/links.js';
-import { memoize } from '../../core/memo.js';
-import type { Protocol, Subscription } from '../../core/models.js';
 import { KeyedLimiter, PER_ENDPOINT } from '../concurrency.js';
 import type { ProtocolHandler, SendContext, SendResult } from '../protocol.js';
 import { buildHttpHandlers, registryOf } from '../protocols/http-handlers.js';
@@ -37,16 +35,7 @@ let posting = false;
 /** This thread keeps each endpoint's limit (the engine does not hold a thread's sends back: limitsEndpoints). */
 const queue = new KeyedLimiter(config.perEndpoint ?? PER_ENDPOINT);
 /** An endpoint repeats on every send: its key (an origin, parsed) is worked out once per protocol and endpoint. */
-const keysByProtocol = new Map<Protocol, (endpoint: string) => string>();
-function keyOf(sub: Pick<Subscription, 'protocol' | 'endpoint'>): string {
-  let keys = keysByProtocol.get(sub.protocol);
-  if (keys === undefined) {
-    const protocol = sub.protocol;
-    keys = memoize(10_000, (endpoint) => endpointKeyOf(protocol, endpoint));
-    keysByProtocol.set(protocol, keys);
-  }
-  return keys(sub.endpoint);
-}
+const keyOf = endpointKeys();
 const NOT_SENT: SendResult = { ok: false, retryable: true, error: 'Not sent: the attempt was stopped while it waited for its endpoint.', notSent: true };
 
 function answer(o: WireOutcome): void {
