@@ -17,52 +17,16 @@
  */
 import cluster from 'node:cluster';
 import { createPublicKey, verify } from 'node:crypto';
-import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { signingInput } from '../lib/bare-signature.js';
 import { serveParent } from '../lib/children.js';
+import { groupSync } from '../lib/group-sync.js';
 
 const mode = process.env.SIGNED_CEILING_MODE ?? 'inline';
 const publicKey = createPublicKey(process.env.SIGNED_CEILING_PUBLIC_KEY ?? '');
 const keyId = process.env.SIGNED_CEILING_KEY_ID ?? '';
-
-/**
- * Appends bodies to a file made durable in groups: `append` writes at once (into the page cache) and resolves once an
- * fdatasync that started after the write has finished. While one runs, later appends wait for the next, which starts
- * when it ends and covers them all.
- */
-function groupSync(): { append(body: Buffer, done: () => void): void; close(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-durable-ceiling-'));
-  const fd = openSync(join(dir, 'log'), 'a');
-  let running = false;
-  let waiting: (() => void)[] = [];
-  const next = (): void => {
-    if (running || waiting.length === 0) return;
-    running = true;
-    const group = waiting;
-    waiting = [];
-    fdatasync(fd, (err) => {
-      running = false;
-      if (err) throw err;
-      for (const done of group) done();
-      next();
-    });
-  };
-  return {
-    append(body, done) {
-      writeSync(fd, body);
-      waiting.push(done);
-      next();
-    },
-    close() {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const clustered = mode === 'cluster' || mode === 'durable-cluster';
 // In a cluster only the workers serve, each appending to a file of its own.

@@ -1,14 +1,24 @@
 /**
- * The yardsticks' rows of the results table: (a)'s signed (and durable) publish servers and (b)'s sender built from
- * Herald's own parts, each with what its ratio says of the figure's target in this run. Apart from report.ts, which
- * lays out every other row.
+ * The yardsticks' rows of the results table: (a)'s signed (and durable) publish servers, (b)'s sender built from
+ * Herald's own parts and (c)'s signed durable relay, each with what its ratio says of the figure's target in this run.
+ * Apart from report.ts, which lays out every other row.
  */
 import { DELIVERY_CEILING_CONNECTIONS, type SignedMode } from '../ceilings/index.js';
+import type { LatencyFigures } from '../scenarios/latency.js';
 import type { BenchResults, Row, StoreResults } from './report.js';
-import { fmtNum, fmtRatio, fmtSummary, ratio, type Summary } from './stats.js';
+import { fmtNum, fmtRatio, fmtSummary, ratio, targetSummary, type Summary } from './stats.js';
 
 /** report.ts's row of a figure per store against a ceiling or yardstick (figure ÷ `against`). */
 export type AddRow = (figure: string, pick: (s: StoreResults) => Summary | undefined, ceiling: string, against: Summary | undefined, target: string, unit?: string) => void;
+
+/** report.ts's row of a figure per store ÷ another of the same store and run (`base`), named in `ceiling`. */
+export type AgainstOwnRow = (
+  figure: string,
+  pick: (s: StoreResults) => Summary | undefined,
+  base: (s: StoreResults) => Summary | undefined,
+  ceiling: string,
+  target: string,
+) => void;
 
 /** (a)'s yardsticks: the publish ceiling's server checking signatures, in one process and one per core, and durable. */
 export function publishYardstickRows(results: BenchResults, rows: Row[], add: AddRow): void {
@@ -132,6 +142,45 @@ export function deliveryYardstickRows(results: BenchResults, rows: Row[], add: A
       ' µs',
     );
     sqliteOnly();
+  }
+}
+
+/**
+ * (c)'s yardstick at `rate`: a signed and durable relay (`signed-relay.ts`) driven by the same schedule to the same
+ * receiver, each of its windows right after one of Herald's. Its latency against (c)'s targets says what this machine
+ * leaves of them to any relay; Herald's ÷ the relay's measured beside it is what Herald adds.
+ */
+export function latencyYardstickRows(results: BenchResults, rate: number, add: AddRow, againstOwn: AgainstOwnRow): void {
+  const lat = (s: StoreResults): LatencyFigures | undefined => s.latency?.find((l) => l.rate === rate);
+  // Results written before the relay (2026-12-03) have none.
+  if (!Object.values(results.stores).some((s) => s !== undefined && lat(s)?.relay !== undefined)) return;
+  const quantiles: [string, number, (f: { e2eP50: Summary; e2eP99: Summary }) => Summary][] = [
+    ['p50', 3, (f) => f.e2eP50],
+    ['p99', 15, (f) => f.e2eP99],
+  ];
+  for (const [q, target, pick] of quantiles) {
+    const relay = (s: StoreResults): Summary | undefined => {
+      const r = lat(s)?.relay;
+      return r === undefined ? undefined : pick(r);
+    };
+    add(
+      `(c) ${rate}/s × 10: yardstick, a relay that checks the signature, appends the body to a file, forwards it at once and answers after a group fdatasync (no store, one thread), run beside each store's windows: publish→delivery ${q}`,
+      relay,
+      `target ${target} ms`,
+      targetSummary(target),
+      `— (≤ 1.00× where this machine leaves (c)’s ${q} target within reach of such a relay, in this run)`,
+      ' ms',
+    );
+    againstOwn(
+      `(c) ${rate}/s × 10: publish→delivery ${q} ÷ the relay's`,
+      (s) => {
+        const l = lat(s);
+        return l === undefined ? undefined : pick(l);
+      },
+      relay,
+      `the relay's publish→delivery ${q}`,
+      '— (what Herald adds to the hops any relay makes here)',
+    );
   }
 }
 

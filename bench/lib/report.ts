@@ -23,8 +23,8 @@ import type { SustainedFigures } from '../scenarios/sustained.js';
 import type { BenchConfig, StoreKind } from './config.js';
 import { describeLadder } from './ladder.js';
 import { soakRows, soakVerdicts } from './report-soak.js';
-import { deliveryYardstickRows, publishYardstickRows, type AddRow } from './report-yardsticks.js';
-import { fmtNum, fmtRatio, fmtSummary, ratio, summarise, type Summary } from './stats.js';
+import { deliveryYardstickRows, latencyYardstickRows, publishYardstickRows, type AddRow, type AgainstOwnRow } from './report-yardsticks.js';
+import { fmtNum, fmtRatio, fmtSummary, ratio, summarise, targetSummary, type Summary } from './stats.js';
 
 export interface StoreResults {
   publish?: PublishFigures[];
@@ -113,11 +113,6 @@ function ratios(results: BenchResults, pick: (s: StoreResults) => Summary | unde
   return { rSqlite: r('sqlite'), rPostgres: r('postgres') };
 }
 
-/** A figure compared with a target (latency): the ratio column shows figure ÷ target (≤ 1.00× meets it). */
-function targetSummary(v: number): Summary {
-  return { median: v, min: v, max: v, runs: [v] };
-}
-
 export function buildRows(results: BenchResults): Row[] {
   const c = results.ceilings;
   const cfg = results.config;
@@ -137,13 +132,7 @@ export function buildRows(results: BenchResults): Row[] {
     rows.push({ figure, sqlite: v('sqlite'), postgres: v('postgres'), ceiling, rSqlite: '—', rPostgres: '—', target });
   };
   /** A figure ÷ another of the same store and run: each store is its own yardstick, named in `ceiling` with its value. */
-  const againstOwn = (
-    figure: string,
-    pick: (s: StoreResults) => Summary | undefined,
-    base: (s: StoreResults) => Summary | undefined,
-    ceiling: string,
-    target: string,
-  ): void => {
+  const againstOwn: AgainstOwnRow = (figure, pick, base, ceiling, target) => {
     const own = (k: StoreKind): string => {
       const s = results.stores[k];
       return fmtSummary(s === undefined ? undefined : base(s));
@@ -198,6 +187,7 @@ export function buildRows(results: BenchResults): Row[] {
     t(15, 'publish→delivery p99', (l) => l.e2eP99);
     add(`(c) ${rate}/s × 10: publish→delivery p99.9`, (s) => lat(s)?.e2eP999, '—', undefined, '—', ' ms');
     add(`(c) ${rate}/s × 10: deliveries not arrived ${cfg.latencyWaitSeconds} s after the last send`, (s) => lat(s)?.missingShare, '—', undefined, '0%', '%');
+    latencyYardstickRows(results, rate, add, againstOwn);
   }
   if (cfg.scenarios.includes('sustained')) {
     const j = `(j) sustained fan-out, open loop × 10 subscriptions, ${fmtNum(cfg.sustainedSeconds)} s per rate (${cfg.sustainedRates.join(', ')}/s, then ${cfg.sustainedRefine} bisection${cfg.sustainedRefine === 1 ? '' : 's'}), all deliveries within ${fmtNum(cfg.sustainedGraceSeconds)} s`;

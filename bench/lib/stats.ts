@@ -60,6 +60,11 @@ export function ratio(a: Summary | undefined, b: Summary | undefined): number {
   return a.median / b.median;
 }
 
+/** A target as a Summary, so that a figure's ratio column shows figure ÷ target (≤ 1.00× meets it). */
+export function targetSummary(v: number): Summary {
+  return { median: v, min: v, max: v, runs: [v] };
+}
+
 export function fmtRatio(r: number): string {
   if (r === Number.POSITIVE_INFINITY) return '∞';
   return Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a';
