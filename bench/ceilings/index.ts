@@ -6,13 +6,12 @@
  * store and webhook handler on one thread) and RabbitMQ durable fan-out; when
  * the sustained scenario (j) runs, RabbitMQ doing its job on the same rate ladder too.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { BenchConfig } from '../lib/config.js';
 import { Child } from '../lib/children.js';
 import { summariseLadder, type LadderFigures, type LadderRun } from '../lib/ladder.js';
 import { CpuMeter } from '../lib/cpu.js';
 import { closedLoop } from '../lib/load.js';
-import { presign, publishBody, throwawayCredentials } from '../lib/signing.js';
+import { presign, publicKeyPem, publishBody, throwawayCredentials } from '../lib/signing.js';
 import { summarise, type Summary } from '../lib/stats.js';
 import type { DurableSenderRun } from './durable-sender.js';
 import { measureRabbitSustained } from './rabbitmq-sustained.js';
@@ -72,14 +71,13 @@ async function publishCeiling(
   const warmupMs = cfg.warmupSeconds * 1000;
   const durationMs = cfg.seconds * 1000;
   const creds = throwawayCredentials();
-  const publicKeyPem = createPublicKey(createPrivateKey(creds.privateKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
   const { child: http, ready } =
     signed === undefined
       ? await Child.start<{ url: string; pid: number }>('http ceiling', new URL('./http-server.ts', import.meta.url))
       : await Child.start<{ url: string; pids: number[] }>('signed http ceiling', new URL('./signed-http-server.ts', import.meta.url), {
           SIGNED_CEILING_MODE: signed,
           SIGNED_CEILING_KEY_ID: creds.keyId,
-          SIGNED_CEILING_PUBLIC_KEY: publicKeyPem,
+          SIGNED_CEILING_PUBLIC_KEY: publicKeyPem(creds),
         });
   const servers = 'pid' in ready ? { server: ready.pid } : Object.fromEntries(ready.pids.map((pid, i) => [`server${i}`, pid]));
   const name = signed === undefined ? 'bare node:http' : `bare node:http + OCI signature check, ${SIGNED_MODES[signed]}`;

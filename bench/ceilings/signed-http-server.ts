@@ -31,7 +31,6 @@ const keyId = process.env.SIGNED_CEILING_KEY_ID ?? '';
 const clustered = mode === 'cluster' || mode === 'durable-cluster';
 // In a cluster only the workers serve, each appending to a file of its own.
 const durable = (mode === 'durable' || mode === 'durable-cluster') && !(clustered && cluster.isPrimary) ? groupSync() : undefined;
-if (durable !== undefined) process.once('exit', () => durable.close());
 
 function serve(): ReturnType<typeof createServer> {
   const server = createServer((req, res) => {

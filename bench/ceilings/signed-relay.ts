@@ -26,9 +26,6 @@ const targets = (JSON.parse(process.env.RELAY_TARGETS ?? '[]') as string[]).map(
 if (targets.length === 0 || new Set(targets.map((t) => t.origin)).size !== 1) throw new Error('RELAY_TARGETS must list URLs of one origin');
 const pool = new Pool(targets[0]!.origin, { connections: PER_ENDPOINT, pipelining: 1, keepAliveTimeout: 30_000 });
 const durable = groupSync();
-process.once('exit', () => durable.close());
-// Stopped with SIGTERM: exit, so that the file goes with it.
-process.once('SIGTERM', () => process.exit(0));
 
 let messages = 0;
 /** Forwards that failed: any would make the yardstick's latencies those of fewer deliveries; the scenario checks it. */

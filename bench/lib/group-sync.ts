@@ -9,12 +9,20 @@ import { join } from 'node:path';
 
 export interface GroupSync {
   append(body: Buffer, done: () => void): void;
-  close(): void;
 }
 
+/**
+ * The file lives in a temporary directory removed when the process exits, also when the bench stops it with SIGTERM
+ * (which skips 'exit' unless handled: every yardstick server that made one left its directory behind).
+ */
 export function groupSync(): GroupSync {
   const dir = mkdtempSync(join(tmpdir(), 'herald-durable-ceiling-'));
   const fd = openSync(join(dir, 'log'), 'a');
+  process.once('exit', () => {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  process.once('SIGTERM', () => process.exit(0));
   let running = false;
   let waiting: (() => void)[] = [];
   const next = (): void => {
@@ -34,10 +42,6 @@ export function groupSync(): GroupSync {
       writeSync(fd, body);
       waiting.push(done);
       next();
-    },
-    close() {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -4,7 +4,7 @@
  * the same body until the 5-minute skew runs out: the load generator spends no
  * CPU on RSA while it measures.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { signRequest } from '../../src/api/auth/signature.js';
 import { readOciConfig } from '../../src/server/oci-config-file.js';
@@ -36,6 +36,11 @@ export function throwawayCredentials(): Credentials {
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     tenancy: 'ocid1.tenancy.oc1..bench',
   };
+}
+
+/** The public half of the credentials' key, as PEM, for a yardstick server that checks their signatures. */
+export function publicKeyPem(creds: Credentials): string {
+  return createPublicKey(createPrivateKey(creds.privateKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
 }
 
 export function presign(origin: string, creds: Credentials, method: PreparedRequest['method'], path: string, body?: string): PreparedRequest {

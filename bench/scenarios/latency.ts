@@ -9,13 +9,12 @@
  * that checks the signature, appends the body to a file, forwards it to the same receiver at once and answers after a
  * group fdatasync), in the same spell: this machine's wake-ups move within minutes, and so does what they cost.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { Child } from '../lib/children.js';
 import type { StoreKind } from '../lib/config.js';
 import { heraldWithTopic, stopFast, type BenchContext } from '../lib/context.js';
 import { CpuMeter } from '../lib/cpu.js';
 import { openLoop, type OpenLoopResult } from '../lib/load.js';
-import { presign, publishBody, throwawayCredentials, type Credentials, type PreparedRequest } from '../lib/signing.js';
+import { presign, publicKeyPem, publishBody, throwawayCredentials, type Credentials, type PreparedRequest } from '../lib/signing.js';
 import { nowMs, percentiles, sleep, summarise, type Percentiles, type Summary } from '../lib/stats.js';
 
 const SUBS = 10;
@@ -47,14 +46,8 @@ export interface LatencyFigures {
   relay?: RelayFigures;
 }
 
-/** The signed durable relay's figures at one rate. */
-export interface RelayFigures {
-  ackP50: Summary;
-  ackP99: Summary;
-  e2eP50: Summary;
-  e2eP99: Summary;
-  runs: LatencyRun[];
-}
+/** The signed durable relay's figures at one rate: summarised as Herald's are. */
+export type RelayFigures = Omit<LatencyFigures, 'rate' | 'relay'>;
 
 /** Where a window's publishes go: Herald's topic, or the relay (which ignores the path). */
 interface Target {
@@ -118,11 +111,10 @@ function describeRun(run: LatencyRun): string {
 /** The relay yardstick in a process of its own, forwarding to `SUBS` paths of the receiver. */
 async function startRelay(ctx: BenchContext): Promise<{ child: Child; target: Target; pid: number }> {
   const creds = throwawayCredentials();
-  const publicKeyPem = createPublicKey(createPrivateKey(creds.privateKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
   const targets = Array.from({ length: SUBS }, (_, i) => `${ctx.receiverUrl}/relay/${i}`);
   const { child, ready } = await Child.start<{ url: string; pid: number }>('signed relay yardstick', new URL('../ceilings/signed-relay.ts', import.meta.url), {
     RELAY_KEY_ID: creds.keyId,
-    RELAY_PUBLIC_KEY: publicKeyPem,
+    RELAY_PUBLIC_KEY: publicKeyPem(creds),
     RELAY_TARGETS: JSON.stringify(targets),
   });
   return { child, target: { origin: ready.url, creds, topicId: 'ocid1.onstopic.oc1..relay' }, pid: ready.pid };
@@ -158,24 +150,19 @@ export async function latencyScenario(ctx: BenchContext, store: StoreKind): Prom
     await relay.child.stop();
   }
   return cfg.latencyRates.map((rate) => {
-    const runs = byRate.get(rate)!;
-    const relayRuns = relayByRate.get(rate)!;
-    return {
-      rate,
-      ackP50: summarise(runs.map((x) => x.ack.p50)),
-      ackP99: summarise(runs.map((x) => x.ack.p99)),
-      e2eP50: summarise(runs.map((x) => x.e2e.p50)),
-      e2eP99: summarise(runs.map((x) => x.e2e.p99)),
-      e2eP999: summarise(runs.map((x) => x.e2e.p999)),
-      missingShare: summarise(runs.map((x) => (x.expected === 0 ? 0 : (100 * x.missing) / x.expected))),
-      runs,
-      relay: {
-        ackP50: summarise(relayRuns.map((x) => x.ack.p50)),
-        ackP99: summarise(relayRuns.map((x) => x.ack.p99)),
-        e2eP50: summarise(relayRuns.map((x) => x.e2e.p50)),
-        e2eP99: summarise(relayRuns.map((x) => x.e2e.p99)),
-        runs: relayRuns,
-      },
-    };
+    return { rate, ...summariseRuns(byRate.get(rate)!), relay: summariseRuns(relayByRate.get(rate)!) };
   });
+}
+
+/** Medians (min–max) of a rate's runs, Herald's or the relay's. */
+function summariseRuns(runs: LatencyRun[]): RelayFigures {
+  return {
+    ackP50: summarise(runs.map((x) => x.ack.p50)),
+    ackP99: summarise(runs.map((x) => x.ack.p99)),
+    e2eP50: summarise(runs.map((x) => x.e2e.p50)),
+    e2eP99: summarise(runs.map((x) => x.e2e.p99)),
+    e2eP999: summarise(runs.map((x) => x.e2e.p999)),
+    missingShare: summarise(runs.map((x) => (x.expected === 0 ? 0 : (100 * x.missing) / x.expected))),
+    runs,
+  };
 }
