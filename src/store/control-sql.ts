@@ -66,7 +66,7 @@ export const CONTROL_SQL = {
   /** Served by messages_topic_recent (topic_id, published_at, id). Binds topic, tenancy, since, until, after-time twice, after-id, limit. */
   messagesInWindow:
     'SELECT * FROM messages WHERE topic_id = ? AND tenancy_id = ? AND published_at >= CAST(? AS BIGINT) AND published_at < CAST(? AS BIGINT) ' +
-    'AND (published_at > CAST(? AS BIGINT) OR (published_at = CAST(? AS BIGINT) AND id > ?)) ORDER BY published_at, id LIMIT ?',
+    'AND (published_at > CAST(? AS BIGINT) OR (published_at = CAST(? AS BIGINT) AND id > ?)) ORDER BY published_at, id LIMIT CAST(? AS INTEGER)',
 } as const;
 
 /**

@@ -32,7 +32,7 @@ export const DELIVERY_SQL = {
    */
   fanoutScan:
     'SELECT COUNT(*) AS n, MAX(id) AS last FROM ' +
-    '(SELECT id FROM subscriptions WHERE topic_id = ? AND id > ? ORDER BY id LIMIT ?) AS batch',
+    '(SELECT id FROM subscriptions WHERE topic_id = ? AND id > ? ORDER BY id LIMIT CAST(? AS INTEGER)) AS batch',
   /** One delivery per eligible subscription of the scanned id range, set-based; re-runs insert nothing twice. */
   fanoutInsert:
     'INSERT INTO deliveries (tenancy_id, topic_id, subscription_id, message_id, kind, protocol, endpoint_key, state, attempts, ' +
@@ -43,7 +43,7 @@ export const DELIVERY_SQL = {
     'ON CONFLICT DO NOTHING',
   fanoutAdvance: 'UPDATE messages SET fanout_cursor = ?, fanout_state = ? WHERE id = ?',
   /** How many subscriptions the topic has, counting no further than `?`: decides inline fan-out. */
-  countSubscriptionsUpTo: 'SELECT COUNT(*) AS n FROM (SELECT 1 FROM subscriptions WHERE topic_id = ? LIMIT ?) AS s',
+  countSubscriptionsUpTo: 'SELECT COUNT(*) AS n FROM (SELECT 1 FROM subscriptions WHERE topic_id = ? LIMIT CAST(? AS INTEGER)) AS s',
 
   /** Only the lease holder moves a delivery; everyone's attempt is recorded. */
   applyTransition:
@@ -65,7 +65,7 @@ export const DELIVERY_SQL = {
 
   /** Served by messages_topic_recent (0005). */
   recentMessages:
-    'SELECT * FROM messages WHERE topic_id = ? AND tenancy_id = ? ORDER BY published_at DESC, id DESC LIMIT ?',
+    'SELECT * FROM messages WHERE topic_id = ? AND tenancy_id = ? ORDER BY published_at DESC, id DESC LIMIT CAST(? AS INTEGER)',
 
   /**
    * Live states through the partial indexes; DELIVERED from the counters (the
@@ -108,8 +108,8 @@ export const DELIVERY_SQL = {
 
   insertMail:
     'INSERT INTO mailbox (tenancy_id, topic_id, from_addr, to_addr, subject, text, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
-  listMail: 'SELECT * FROM mailbox WHERE tenancy_id = ? ORDER BY created_at DESC, id DESC LIMIT ?',
-  listMailTo: 'SELECT * FROM mailbox WHERE tenancy_id = ? AND to_addr = ? ORDER BY created_at DESC, id DESC LIMIT ?',
+  listMail: 'SELECT * FROM mailbox WHERE tenancy_id = ? ORDER BY created_at DESC, id DESC LIMIT CAST(? AS INTEGER)',
+  listMailTo: 'SELECT * FROM mailbox WHERE tenancy_id = ? AND to_addr = ? ORDER BY created_at DESC, id DESC LIMIT CAST(? AS INTEGER)',
 } as const;
 
 
@@ -164,7 +164,7 @@ export function listDeadLettersSql(q: DeadLetterQuery): SqlQuery {
   checkPaging(q.offset, q.limit);
   const { where, params } = filters(q);
   return {
-    sql: `SELECT * FROM deliveries WHERE ${where.join(' AND ')} ORDER BY updated_at, id LIMIT ? OFFSET ?`,
+    sql: `SELECT * FROM deliveries WHERE ${where.join(' AND ')} ORDER BY updated_at, id LIMIT CAST(? AS INTEGER) OFFSET ?`,
     params: [...params, q.limit + 1, q.offset],
   };
 }

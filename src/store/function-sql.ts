@@ -58,7 +58,7 @@ export const FN_SQL = {
   pruneCalls:
     'DELETE FROM function_calls WHERE function_id = ? AND started_at < ' +
     '(SELECT started_at FROM function_calls WHERE function_id = ? ORDER BY started_at DESC LIMIT 1 OFFSET ?)',
-  listCalls: 'SELECT * FROM function_calls WHERE function_id = ? ORDER BY started_at DESC, call_id DESC LIMIT ?',
+  listCalls: 'SELECT * FROM function_calls WHERE function_id = ? ORDER BY started_at DESC, call_id DESC LIMIT CAST(? AS INTEGER)',
 } as const;
 
 const SORT_COLUMN: Record<FnSortBy, string> = { timeCreated: 'created_at', displayName: 'display_name', id: 'id' };
@@ -88,7 +88,7 @@ function listSql(
   if (col === undefined || dir === undefined) throw new RangeError(`Invalid sort: ${q.sortBy} ${q.sortOrder}`);
   const order = col === 'id' ? `id ${dir}` : `${col} ${dir}, id ${dir}`;
   return {
-    sql: `SELECT * FROM ${table} WHERE ${clauses.join(' AND ')} ORDER BY ${order} LIMIT ? OFFSET ?`,
+    sql: `SELECT * FROM ${table} WHERE ${clauses.join(' AND ')} ORDER BY ${order} LIMIT CAST(? AS INTEGER) OFFSET ?`,
     params: [...params, q.limit + 1, q.offset],
   };
 }

@@ -157,7 +157,7 @@ function listSql(table: string, base: [string, SqlValue][], q: ListIamQuery): Sq
   const dir = SORT_DIR[q.sortOrder];
   if (col === undefined || dir === undefined) throw new RangeError(`Invalid sort: ${q.sortBy} ${q.sortOrder}`);
   return {
-    sql: `SELECT * FROM ${table} WHERE ${clauses.join(' AND ')} ORDER BY ${col} ${dir}, id ${dir} LIMIT ? OFFSET ?`,
+    sql: `SELECT * FROM ${table} WHERE ${clauses.join(' AND ')} ORDER BY ${col} ${dir}, id ${dir} LIMIT CAST(? AS INTEGER) OFFSET ?`,
     params: [...params, q.limit + 1, q.offset],
   };
 }
@@ -180,7 +180,7 @@ export function listMembershipsSql(q: ListMembershipsQuery): SqlQuery {
     params.push(q.groupId);
   }
   return {
-    sql: `SELECT * FROM user_group_memberships WHERE ${clauses.join(' AND ')} ORDER BY created_at, id LIMIT ? OFFSET ?`,
+    sql: `SELECT * FROM user_group_memberships WHERE ${clauses.join(' AND ')} ORDER BY created_at, id LIMIT CAST(? AS INTEGER) OFFSET ?`,
     params: [...params, q.limit + 1, q.offset],
   };
 }

@@ -13,7 +13,7 @@ export const RETENTION_SQL = {
   /** Old messages after the cursor, oldest first (messages_published). */
   candidates:
     'SELECT id, published_at, fanout_state FROM messages ' +
-    'WHERE published_at < ? AND (published_at, id) > (?, ?) ORDER BY published_at, id LIMIT ?',
+    'WHERE published_at < ? AND (published_at, id) > (?, ?) ORDER BY published_at, id LIMIT CAST(? AS INTEGER)',
 } as const;
 
 /** The deletes of a batch of prunable messages (ids as the one list parameter), in order. */
@@ -28,7 +28,7 @@ export function pruneMessagesSql(inList: InList): string[] {
 
 /** Finished confirmation sends created before `?`, at most `?` (deliveries_confirmation_age). */
 const OLD_CONFIRMATIONS =
-  `SELECT id FROM deliveries WHERE kind = 'CONFIRMATION' AND created_at < ? AND state IN ${FINISHED} ORDER BY created_at LIMIT ?`;
+  `SELECT id FROM deliveries WHERE kind = 'CONFIRMATION' AND created_at < ? AND state IN ${FINISHED} ORDER BY created_at LIMIT CAST(? AS INTEGER)`;
 
 /** Each binds (cutoff, limit). */
 export const PRUNE_RECORDS_SQL = {
@@ -38,8 +38,8 @@ export const PRUNE_RECORDS_SQL = {
    * re-drive changed, so a confirmation re-driven meanwhile stays.
    */
   confirmations: `DELETE FROM deliveries WHERE id IN (${OLD_CONFIRMATIONS}) AND state IN ${FINISHED}`,
-  mail: 'DELETE FROM mailbox WHERE id IN (SELECT id FROM mailbox WHERE created_at < ? ORDER BY created_at LIMIT ?)',
+  mail: 'DELETE FROM mailbox WHERE id IN (SELECT id FROM mailbox WHERE created_at < ? ORDER BY created_at LIMIT CAST(? AS INTEGER))',
   retryTokens:
     'DELETE FROM retry_tokens WHERE (tenancy_id, token) IN ' +
-    '(SELECT tenancy_id, token FROM retry_tokens WHERE created_at < ? ORDER BY created_at LIMIT ?)',
+    '(SELECT tenancy_id, token FROM retry_tokens WHERE created_at < ? ORDER BY created_at LIMIT CAST(? AS INTEGER))',
 } as const;

@@ -53,11 +53,11 @@ export const STATS_SQL = {
     `WHERE ${UNFINISHED} AND tenancy_id = ? AND kind = 'MESSAGE' GROUP BY topic_id) b ON b.topic_id = t.id ` +
     "WHERE t.tenancy_id = ? AND t.lifecycle_state <> 'DELETED' " +
     'ORDER BY COALESCE(s.published, 0) + COALESCE(s.delivered, 0) + COALESCE(s.failed_attempts, 0) + COALESCE(s.dead_letters, 0) ' +
-    '+ COALESCE(b.backlog, 0) DESC, t.name, t.id LIMIT ?',
+    '+ COALESCE(b.backlog, 0) DESC, t.name, t.id LIMIT CAST(? AS INTEGER)',
   /** Binds before, limit (minute_stats_minute). */
   prune:
     'DELETE FROM minute_stats WHERE (tenancy_id, minute, topic_id) IN ' +
-    '(SELECT tenancy_id, minute, topic_id FROM minute_stats WHERE minute < ? ORDER BY minute LIMIT ?)',
+    '(SELECT tenancy_id, minute, topic_id FROM minute_stats WHERE minute < ? ORDER BY minute LIMIT CAST(? AS INTEGER))',
 } as const;
 
 /** PostgreSQL's SUM of BIGINT is NUMERIC, which pg hands back as a string. */

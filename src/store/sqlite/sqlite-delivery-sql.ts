@@ -11,16 +11,16 @@ const notIn: NotInList = (column) => `${column} NOT IN (SELECT value FROM json_e
 
 export const CLAIM_FANOUT =
   'UPDATE messages SET fanout_lease_until = ?, fanout_lease_owner = ? WHERE id IN ' +
-  '(SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ORDER BY published_at, id LIMIT ?) RETURNING *';
+  '(SELECT id FROM messages WHERE fanout_state = 0 AND fanout_lease_until <= ? ORDER BY published_at, id LIMIT CAST(? AS INTEGER)) RETURNING *';
 /** The due time comes from the index (deliveries_due covers it), for ClaimedDelivery.dueAt. */
-export const DUE_IDS = `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`;
+export const DUE_IDS = `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT CAST(? AS INTEGER)`;
 /**
  * DUE_IDS skipping excluded endpoints and subscriptions within one step's window of the due order: a walk of
  * deliveries_due in order, stopping after `limit` or at the window's end.
  */
 export const DUE_IDS_WALKING =
   `SELECT id, next_attempt_at FROM deliveries WHERE ${DUE} AND next_attempt_at <= ? AND ${notExcludedSql(notIn)} ` +
-  `AND ${WALK_WINDOW} ORDER BY next_attempt_at, id LIMIT ?`;
+  `AND ${WALK_WINDOW} ORDER BY next_attempt_at, id LIMIT CAST(? AS INTEGER)`;
 /**
  * The claim returns only what it did not set itself (claimedColumns, read by claimedOf): state, lease, due time
  * and updated_at are the caller's values. Reading every column back, as objects, cost more than the UPDATE.
