@@ -20,6 +20,8 @@ export class SqliteDb {
    * and two of them ran with every publish group, claim and completion batch.
    */
   private synchronous: 'FULL' | 'NORMAL' = 'FULL';
+  /** Transactions this connection has open (only this class opens them): kept here so statements need not ask SQLite. */
+  private depth = 0;
 
   constructor(
     readonly raw: Database.Database,
@@ -75,13 +77,17 @@ export class SqliteDb {
    * first could fail with SQLITE_BUSY on upgrade when another process writes.
    */
   tx<T>(fn: () => T): T {
-    this.setSynchronous('FULL');
-    return this.raw.transaction(fn).immediate();
+    return this.immediate('FULL', fn);
   }
 
   /** A read-only transaction: one consistent snapshot for several statements. */
   readTx<T>(fn: () => T): T {
-    return this.raw.transaction(fn).deferred();
+    this.depth++;
+    try {
+      return this.raw.transaction(fn).deferred();
+    } finally {
+      this.depth--;
+    }
   }
 
   /**
@@ -103,8 +109,18 @@ export class SqliteDb {
    * relaxedTx it asks for no background flush, which would start an fsync the caller's own then waited behind.
    */
   unsyncedTx<T>(fn: () => T): T {
-    this.setSynchronous('NORMAL');
-    return this.raw.transaction(fn).immediate();
+    return this.immediate('NORMAL', fn);
+  }
+
+  /** An IMMEDIATE transaction committed under `mode` (or its outer transaction's, when nested). */
+  private immediate<T>(mode: 'FULL' | 'NORMAL', fn: () => T): T {
+    this.setSynchronous(mode);
+    this.depth++;
+    try {
+      return this.raw.transaction(fn).immediate();
+    } finally {
+      this.depth--;
+    }
   }
 
   /**
@@ -112,7 +128,9 @@ export class SqliteDb {
    * commit, so the connection goes back to FULL first if an unsynced transaction left it NORMAL. Reads leave it be.
    */
   private autocommitDurably(s: Database.Statement<SqlValue[], unknown>): void {
-    if (this.synchronous === 'NORMAL' && !s.readonly && !this.raw.inTransaction) this.setSynchronous('FULL');
+    // Checked before every statement, inside transactions too: plain fields first, the statement's flag (a call into
+    // the driver) only for one run on its own.
+    if (this.synchronous === 'NORMAL' && this.depth === 0 && !s.readonly) this.setSynchronous('FULL');
   }
 
   /**
@@ -120,7 +138,7 @@ export class SqliteDb {
    * (SQLite refuses to change it there), as a nested transaction commits with its outer one anyway.
    */
   private setSynchronous(mode: 'FULL' | 'NORMAL'): void {
-    if (this.synchronous === mode || this.raw.inTransaction) return;
+    if (this.synchronous === mode || this.depth > 0) return;
     this.raw.pragma(`synchronous = ${mode}`);
     this.synchronous = mode;
   }
