@@ -110,11 +110,18 @@ class SendThread {
     return port1;
   }
 
-  /** One post per event-loop turn, whatever number of sends it carries. */
+  /**
+   * One post for the sends made together (a publish's fan-out, a claim, the attempts a thread's results free up),
+   * made as soon as the code that made them has run: at the end of the current task's synchronous work and its promise
+   * jobs (process.nextTick), not at the event loop's next check phase. A publish group commits in a check phase
+   * (setImmediate), so an immediate made there waited for the whole of the next turn: its timers, the completions they
+   * commit and every request and answer the poll had for the loop. Timed inside Herald at (c)'s 300/s x 10, commit to
+   * post took 0.53-0.79 ms on average (p90 1.2-2.0) that way, and 0.05-0.07 (p90 0.1) this way.
+   */
   private schedule(): void {
     if (this.flushing) return;
     this.flushing = true;
-    setImmediate(() => this.flush());
+    process.nextTick(() => this.flush());
   }
 
   private flush(): void {

@@ -11,6 +11,7 @@ import { PER_ENDPOINT } from '../../../src/delivery/concurrency.js';
 import type { ProtocolHandler, SendResult } from '../../../src/delivery/protocol.js';
 import { buildHttpHandlers, registryOf } from '../../../src/delivery/protocols/http-handlers.js';
 import { SendThreads, spawnSendThread, type SendThreadConfig } from '../../../src/delivery/send-thread/send-threads.js';
+import type { ToThread } from '../../../src/delivery/send-thread/wire.js';
 import { captureServer, message, messageCtx, subscription, type CaptureServer, type Captured } from '../fixtures.js';
 
 const linkSecret = randomBytes(32).toString('base64');
@@ -94,6 +95,38 @@ describe('delivery threads', () => {
     });
     // Every endpoint of one origin shares a thread (and its keep-alive pool); the other thread never started.
     assert.equal(workers.length, 1);
+  });
+
+  it('posts the sends made together to the thread in one message before the event loop turns again', async () => {
+    const batches: number[] = [];
+    threads = new SendThreads(config, {
+      threads: 1,
+      spawn: (c) => {
+        const w = spawn(c);
+        const post = w.postMessage.bind(w);
+        w.postMessage = (m: ToThread, transfer?: Parameters<Worker['postMessage']>[1]) => {
+          if (m.type === 'batch') batches.push(m.batch.sends.length);
+          post(m, transfer);
+        };
+        return w;
+      },
+    });
+    const threaded = threads.wrap(localRegistry().get('CUSTOM_HTTPS')!);
+    // The thread is running before the fan-out, as it is once Herald has delivered anything.
+    await threaded.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/warm`), message('warm')));
+    batches.length = 0;
+
+    // What had been posted by the time the loop turned again (the check phase after this task: a publish group
+    // commits in one, so a post left for the next check phase waited for the whole of the next turn).
+    let postedByNextTurn: number[] | undefined;
+    setImmediate(() => (postedByNextTurn = [...batches]));
+    const msg = message('ten subscriptions');
+    const sends = Array.from({ length: 10 }, (_, i) => threaded.send(messageCtx(subscription('CUSTOM_HTTPS', `${server.origin}/s${i}`), msg, { deliveryId: i })));
+    const results = await Promise.all(sends);
+
+    assert.deepEqual(postedByNextTurn, [10]);
+    assert.deepEqual(batches, [10]);
+    results.forEach((r, i) => assert.deepEqual(r, { ok: true, statusCode: 200, responseExcerpt: 'ok' }, `send ${i}`));
   });
 
   it('ends an attempt that runs out of time the same way on the thread as on the main thread', async () => {
