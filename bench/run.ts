@@ -2,13 +2,13 @@
  * `npm run bench`: Herald against this machine's ceilings, measured in one run.
  * Not a test: it never fails on timing. See docs/performance.md for the method.
  *
- *   BENCH_RUNS=3 BENCH_SECONDS=3 BENCH_WARMUP=0.5 BENCH_CONNECTIONS=50
+ *   BENCH_RUNS=3 BENCH_SECONDS=3 BENCH_WARMUP=5 BENCH_JIT_WARMUP=10 BENCH_CONNECTIONS=50
  *   BENCH_STORES=sqlite,postgres BENCH_SCENARIOS=ceilings,publish,drain,latency,overload
  *   BENCH_SCENARIOS may also name fanout (d), isolation (f), functions (g), rss (h), soak (i), sustained (j), filter (k)
  *   BENCH_SUSTAINED_RATES=200,400,800,1600,3200,6400 BENCH_SUSTAINED_SECONDS=5 BENCH_SUSTAINED_GRACE=3 BENCH_SUSTAINED_REFINE=1 (quick: 2 s windows)
  *   BENCH_SOAK_SECONDS=180 BENCH_SOAK_RATE=500 BENCH_SOAK_SAMPLE=5 BENCH_SOAK_RETENTION=60s (quick: 30, 500, 2, 10s)
  *   BENCH_OVERLOAD_MAX_BACKLOG=20000 (quick: 5000; Herald's HERALD_MAX_BACKLOG in (e): 429 + Retry-After above it)
- *   BENCH_FUNCTION_CALLS=1000 BENCH_FUNCTION_COLD=6 (quick: 300, 3) warm calls and cold starts per layer of (g)
+ *   BENCH_FUNCTION_CALLS=1000 BENCH_FUNCTION_WARMUP=3000 BENCH_FUNCTION_COLD=6 (quick: 300, 300, 3) warm calls, unmeasured calls before them and cold starts per layer of (g)
  *   BENCH_FANOUT_SUBS=10000 BENCH_FANOUT_PUBLISHES=40 BENCH_ISOLATION_RATE=100 BENCH_ISOLATION_SECONDS=4
  *   BENCH_RSS_MESSAGES=10000 BENCH_RSS_MAX_BACKLOG=2000000 (quick: 1000 subscriptions, 5 publishes, 2 s, 3000 messages)
  *   BENCH_SUBS=0,1,10 BENCH_DRAIN_MESSAGES=5000 BENCH_RATES=100,300 BENCH_OVERLOAD_SECONDS=10

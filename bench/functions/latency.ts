@@ -3,7 +3,7 @@
  * Herald's Fn runtime, reported as overhead above the FDK's own unix-socket
  * round trip, all measured in this run on this machine.
  *
- *   npm run bench:functions         (BENCH_CALLS=2000 BENCH_COLD=8 to change the sample sizes)
+ *   npm run bench:functions         (BENCH_CALLS=2000 BENCH_COLD=8 BENCH_WARMUP_CALLS=3000 to change the sample sizes)
  *
  * A thin wrapper: the measurement is scenario (g) of `npm run bench`
  * (bench/scenarios/functions.ts, which describes the three layers); this runs it
@@ -15,11 +15,13 @@ import { measureFunctions, toRun } from '../scenarios/functions.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
 const COLD = Number(process.env.BENCH_COLD ?? 6);
+/** Unmeasured calls per layer first (see FunctionsOptions.warmupCalls). */
+const WARMUP = Number(process.env.BENCH_WARMUP_CALLS ?? 3000);
 
 const fmt = (n: number): string => n.toFixed(2);
 
 async function main(): Promise<void> {
-  const samples = await measureFunctions({ calls: CALLS, coldStarts: COLD });
+  const samples = await measureFunctions({ calls: CALLS, warmupCalls: WARMUP, coldStarts: COLD });
   if (samples.apiError !== undefined) process.stderr.write(`api layer skipped: ${samples.apiError}\n`);
   const run = toRun(samples);
   const f = run.fdkWarm;
@@ -30,7 +32,7 @@ async function main(): Promise<void> {
     ['Herald runtime (in-process, sandboxed)', run.runtimeWarm, `+${fmt(run.runtimeOverheadP50)} / +${fmt(run.runtimeOverheadP99)}`],
   ];
   if (run.apiWarm) rows.push(['Herald invoke API (signed HTTP)', run.apiWarm, `+${fmt(run.apiOverheadP50)} / +${fmt(run.apiOverheadP99)}`]);
-  let out = `\nFunctions latency, ${CALLS} warm calls, ${COLD} cold starts (ms), node ${process.version}\n\n`;
+  let out = `\nFunctions latency, ${CALLS} warm calls after ${WARMUP} unmeasured, ${COLD} cold starts (ms), node ${process.version}\n\n`;
   out += '| layer | warm p50 | warm p99 | overhead over FDK p50 / p99 |\n|---|---|---|---|\n';
   for (const [name, s, o] of rows) out += `| ${name} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${o} |\n`;
   out += `\n| cold start (process start to first answer) | p50 | max |\n|---|---|---|\n`;

@@ -11,8 +11,14 @@ export interface BenchConfig {
   runs: number;
   /** Measured seconds of each closed-loop or open-loop window. */
   seconds: number;
-  /** Unmeasured seconds before each window. */
+  /**
+   * Unmeasured seconds before each window. Seconds, not a blink: V8 goes on optimizing Herald's code for seconds
+   * under load (its compiler threads took 15-25 % of a core through the first 8 s at (c)'s 300/s), and (a) read 30 %
+   * more publishes/s after 5 s of warm-up than after 0.5 s.
+   */
   warmupSeconds: number;
+  /** (c): unmeasured seconds at its highest rate before a fresh Herald's (and the relay's) first window, so that every window, the slow rate's too, meets optimized code. */
+  jitWarmupSeconds: number;
   /** Connections of the closed-loop publisher (and of the publish ceiling). */
   connections: number;
   /** Subscription counts of scenario (a). */
@@ -39,8 +45,9 @@ export interface BenchConfig {
   /** (h): messages published (× 10 deliveries) while the receiver is stalled, and Herald's HERALD_MAX_BACKLOG for it. */
   rssMessages: number;
   rssMaxBacklog: number;
-  /** (g): measured warm calls per layer, and cold starts per layer. */
+  /** (g): measured warm calls per layer, the unmeasured calls before them, and cold starts per layer. */
   functionCalls: number;
+  functionWarmupCalls: number;
   functionColdStarts: number;
   /** (j) sustained fan-out: the rising open-loop publish rates (× 10 subscriptions), seconds per rate, seconds the deliveries get after each window, and bisection steps after the first failing rate. */
   sustainedRates: number[];
@@ -120,7 +127,8 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     quick,
     runs: Math.round(num('BENCH_RUNS', quick ? 1 : 3)),
     seconds: num('BENCH_SECONDS', quick ? 1.5 : 3),
-    warmupSeconds: num('BENCH_WARMUP', 0.5),
+    warmupSeconds: num('BENCH_WARMUP', quick ? 1 : 5),
+    jitWarmupSeconds: nonNegative('BENCH_JIT_WARMUP', quick ? 2 : 10),
     connections: Math.round(num('BENCH_CONNECTIONS', 50)),
     subCounts: list('BENCH_SUBS', '0,1,10').map(Number),
     drainMessages: Math.round(num('BENCH_DRAIN_MESSAGES', quick ? 500 : 5000)),
@@ -137,6 +145,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     rssMessages: Math.round(num('BENCH_RSS_MESSAGES', quick ? 3_000 : 10_000)),
     rssMaxBacklog: Math.round(num('BENCH_RSS_MAX_BACKLOG', 2_000_000)),
     functionCalls: Math.round(num('BENCH_FUNCTION_CALLS', quick ? 300 : 1000)),
+    functionWarmupCalls: Math.round(nonNegative('BENCH_FUNCTION_WARMUP', quick ? 300 : 3000)),
     functionColdStarts: Math.round(num('BENCH_FUNCTION_COLD', quick ? 3 : 6)),
     sustainedRates: list('BENCH_SUSTAINED_RATES', '200,400,800,1600,3200,6400')
       .map(Number)

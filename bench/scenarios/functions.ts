@@ -14,7 +14,7 @@
  * check cost any gateway here.
  * Cold start = process spawn to first answer: `coldStarts` fresh FDK processes, and
  * `coldStarts` first invokes of fresh function ids through the runtime. Warm = `calls`
- * sequential calls (after 50 unmeasured ones) to one warm process.
+ * sequential calls (after BENCH_FUNCTION_WARMUP unmeasured ones, 3,000) to one warm process.
  *
  * The runtime and API layers run Herald's TypeScript sources (through tsx), not
  * BENCH_HERALD_BIN. `npm run bench:functions` (bench/functions/latency.ts) is a thin
@@ -43,11 +43,15 @@ import { percentile, percentiles, sortedCopy, summarise, type Percentiles, type 
 
 const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'functions', 'echo');
 const BODY = Buffer.from(JSON.stringify({ orderId: 42, user: 7 }));
-const WARMUP_CALLS = 50;
 
 export interface FunctionsOptions {
   /** Measured warm calls per layer. */
   calls: number;
+  /**
+   * Unmeasured calls before them, per layer. Thousands, not tens: after 50, the signed invoke API read +0.75 ms over
+   * the FDK at p50 and after 3,000 +0.41 (V8 was still optimizing the route, the client and the FDK's own code).
+   */
+  warmupCalls: number;
   /** Cold starts per layer (bare FDK and Herald runtime). */
   coldStarts: number;
 }
@@ -62,8 +66,8 @@ export interface FunctionsSamples {
   apiError?: string;
 }
 
-async function timeCalls(n: number, call: () => Promise<void>): Promise<number[]> {
-  for (let i = 0; i < Math.min(WARMUP_CALLS, n); i++) await call();
+async function timeCalls(n: number, warmup: number, call: () => Promise<void>): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await call();
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -107,8 +111,8 @@ async function bareFdk(opts: FunctionsOptions): Promise<{ warm: number[]; cold: 
       await call();
       if (i < opts.coldStarts) cold.push(performance.now() - t0);
       else {
-        warm = await timeCalls(opts.calls, call);
-        proxy = await proxyLayers(sock, BODY, opts.calls, WARMUP_CALLS);
+        warm = await timeCalls(opts.calls, opts.warmupCalls, call);
+        proxy = await proxyLayers(sock, BODY, opts.calls, opts.warmupCalls);
       }
     } finally {
       await client.close();
@@ -161,7 +165,7 @@ async function runtimeLayer(opts: FunctionsOptions): Promise<{ warm: number[]; c
       await runtime.closeFunction(`fn-${i}`);
     }
     const warmSpec = spec(999_999);
-    const warm = await timeCalls(opts.calls, async () => {
+    const warm = await timeCalls(opts.calls, opts.warmupCalls, async () => {
       const r = await runtime.invoke(warmSpec, { body: BODY, contentType: 'application/json' });
       if (r.status !== 200) throw new Error(`runtime invoke failed: ${r.status}`);
     });
@@ -209,7 +213,7 @@ async function apiLayer(opts: FunctionsOptions): Promise<{ warm: number[] }> {
       // the client's RSA signing (~1 ms) is the client's cost, not Herald's overhead.
       const url = new URL(herald.url + path);
       const headers = signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body: BODY, keyId, privateKeyPem: cfg.privateKeyPem });
-      const warm = await timeCalls(opts.calls, async () => {
+      const warm = await timeCalls(opts.calls, opts.warmupCalls, async () => {
         const res = await request(url, { method: 'POST', headers, body: BODY });
         await res.body.dump();
         if (res.statusCode !== 200) throw new Error(`invoke failed: ${res.statusCode}`);
@@ -310,7 +314,7 @@ const plus = (v: number): string => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}$
 
 export async function functionsScenario(ctx: BenchContext): Promise<FunctionsFigures> {
   const { cfg } = ctx;
-  const opts: FunctionsOptions = { calls: cfg.functionCalls, coldStarts: cfg.functionColdStarts };
+  const opts: FunctionsOptions = { calls: cfg.functionCalls, warmupCalls: cfg.functionWarmupCalls, coldStarts: cfg.functionColdStarts };
   const runs: FunctionsRun[] = [];
   for (let r = 0; r < cfg.runs; r++) {
     const run = toRun(await measureFunctions(opts));

@@ -3,7 +3,9 @@
  * Every publish is pre-signed with its scheduled send offset in the message body;
  * the receiver is told the run's epoch and records, per (message id, path),
  * arrival − scheduled time on the shared CLOCK_MONOTONIC. Publish acks are timed
- * from the scheduled time too. A warm-up at the same rate precedes each window.
+ * from the scheduled time too. A warm-up at the same rate precedes each window, and before a fresh Herald's first
+ * window (and the relay's) an unmeasured spell at the highest rate lets V8 optimize the code the windows run
+ * (BENCH_JIT_WARMUP): at 100/s, the rate's own warm-up alone met code V8 was still compiling.
  *
  * After each of Herald's windows the same schedule runs through (c)'s yardstick (`signed-relay.ts`: a bare server
  * that checks the signature, appends the body to a file, forwards it to the same receiver at once and answers after a
@@ -79,6 +81,13 @@ async function oneWindow(ctx: BenchContext, target: Target, tag: string, rate: n
   return { res, latencies: got.latenciesMs, dupes: got.dupes, expected };
 }
 
+/** Unmeasured publishing at `rate` for BENCH_JIT_WARMUP seconds, then a pause for the deliveries to land. */
+async function jitWarmup(ctx: BenchContext, target: Target, tag: string, rate: number): Promise<void> {
+  if (ctx.cfg.jitWarmupSeconds <= 0) return;
+  await oneWindow(ctx, target, `jit-${tag}`, rate, ctx.cfg.jitWarmupSeconds, false);
+  await sleep(500);
+}
+
 /** One recorded window at `rate` after a warm-up at the same rate; the pids are whose CPU is metered. */
 async function measuredWindow(ctx: BenchContext, target: Target, tag: string, rate: number, pids: Record<string, number>): Promise<LatencyRun> {
   await oneWindow(ctx, target, `warm-${tag}`, rate, Math.max(1, ctx.cfg.warmupSeconds), false);
@@ -125,10 +134,13 @@ export async function latencyScenario(ctx: BenchContext, store: StoreKind): Prom
   const byRate = new Map<number, LatencyRun[]>(cfg.latencyRates.map((r) => [r, []]));
   const relayByRate = new Map<number, LatencyRun[]>(cfg.latencyRates.map((r) => [r, []]));
   const relay = await startRelay(ctx);
+  const topRate = Math.max(...cfg.latencyRates);
   try {
+    await jitWarmup(ctx, relay.target, 'relay', topRate);
     for (let r = 0; r < cfg.runs; r++) {
       const { herald, topicId } = await heraldWithTopic(ctx, store, SUBS);
       try {
+        await jitWarmup(ctx, { origin: herald.url, creds: herald.creds, topicId }, `r${r}`, topRate);
         for (const rate of cfg.latencyRates) {
           const run = await measuredWindow(ctx, { origin: herald.url, creds: herald.creds, topicId }, `lat${rate}r${r}`, rate, { herald: herald.pid });
           byRate.get(rate)!.push(run);
