@@ -1,7 +1,8 @@
 /**
- * What crosses between the main thread and a delivery thread. Sends go over in batches (one postMessage
- * for the sends made together, at the end of the task that made them, not per delivery), and each subscription, topic and message a batch refers to is
- * cloned once however many of its sends name it: a message fanned out to ten subscriptions is one clone.
+ * What crosses between the main thread and a delivery thread. Sends go over in batches (one postMessage for the
+ * sends made together, at the end of the task that made them, not per delivery), and each subscription, topic and
+ * message a batch refers to is cloned once however many of its sends name it: a message fanned out to ten
+ * subscriptions is one clone.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { DeliveryKind } from '../../core/deliveries.js';
