@@ -11,12 +11,14 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FUNCTIONS_DEFAULTS } from '../lib/config.js';
 import { measureFunctions, toRun } from '../scenarios/functions.js';
 
-const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
-const COLD = Number(process.env.BENCH_COLD ?? 6);
+// Its own variable names (BENCH_WARMUP is the bench's warm-up in seconds); the defaults are the full bench's.
+const CALLS = Number(process.env.BENCH_CALLS ?? FUNCTIONS_DEFAULTS.calls);
+const COLD = Number(process.env.BENCH_COLD ?? FUNCTIONS_DEFAULTS.coldStarts);
 /** Unmeasured calls per layer first (see FunctionsOptions.warmupCalls). */
-const WARMUP = Number(process.env.BENCH_WARMUP_CALLS ?? 3000);
+const WARMUP = Number(process.env.BENCH_WARMUP_CALLS ?? FUNCTIONS_DEFAULTS.warmupCalls);
 
 const fmt = (n: number): string => n.toFixed(2);
 

@@ -1,6 +1,9 @@
 /** Every knob of `npm run bench`, read once from the environment (and `--quick`). */
 import { join } from 'node:path';
 
+/** (g)'s full-run sample sizes, for `npm run bench` and `npm run bench:functions` alike (see FunctionsOptions). */
+export const FUNCTIONS_DEFAULTS = { calls: 1000, warmupCalls: 3000, coldStarts: 6 } as const;
+
 export type StoreKind = 'sqlite' | 'postgres';
 export const SCENARIOS = ['ceilings', 'publish', 'drain', 'latency', 'sustained', 'filter', 'fanout', 'overload', 'isolation', 'functions', 'rss', 'soak'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -144,9 +147,9 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     isolationSeconds: num('BENCH_ISOLATION_SECONDS', quick ? 2 : 4),
     rssMessages: Math.round(num('BENCH_RSS_MESSAGES', quick ? 3_000 : 10_000)),
     rssMaxBacklog: Math.round(num('BENCH_RSS_MAX_BACKLOG', 2_000_000)),
-    functionCalls: Math.round(num('BENCH_FUNCTION_CALLS', quick ? 300 : 1000)),
-    functionWarmupCalls: Math.round(nonNegative('BENCH_FUNCTION_WARMUP', quick ? 300 : 3000)),
-    functionColdStarts: Math.round(num('BENCH_FUNCTION_COLD', quick ? 3 : 6)),
+    functionCalls: Math.round(num('BENCH_FUNCTION_CALLS', quick ? 300 : FUNCTIONS_DEFAULTS.calls)),
+    functionWarmupCalls: Math.round(nonNegative('BENCH_FUNCTION_WARMUP', quick ? 300 : FUNCTIONS_DEFAULTS.warmupCalls)),
+    functionColdStarts: Math.round(num('BENCH_FUNCTION_COLD', quick ? 3 : FUNCTIONS_DEFAULTS.coldStarts)),
     sustainedRates: list('BENCH_SUSTAINED_RATES', '200,400,800,1600,3200,6400')
       .map(Number)
       .map((r) => {
